@@ -1,0 +1,35 @@
+/**
+ * The activities a Sluice worker registers. Built by a factory that takes the AWS clients, so
+ * tests and embedders inject their own.
+ */
+import type { StageInput, StageResult, StopJobInput } from '../common/run-types';
+import { createAwsClients, type AwsClients } from './aws-clients';
+import { STAGE_HANDLERS } from './kinds';
+import { runWithHandler, stageContext, stopAndConfirm } from './runner';
+
+export interface ActivityDeps {
+  clients?: AwsClients;
+}
+
+export function createActivities(deps: ActivityDeps = {}) {
+  const clients = deps.clients ?? createAwsClients();
+  return {
+    /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
+    async runStage(input: StageInput): Promise<StageResult> {
+      return runWithHandler(STAGE_HANDLERS[input.kind], input, clients);
+    },
+    /**
+     * Stops a job whose stage attempt is gone (its worker died) when the run is cancelled. Any
+     * worker can do it: the job id comes from the last heartbeat in the workflow history.
+     */
+    async stopStageJob(input: StopJobInput): Promise<string> {
+      const handler = STAGE_HANDLERS[input.kind];
+      if (handler.mode !== 'job' || !handler.stop) return 'nothing to stop';
+      const sctx = stageContext({ ...input, stageId: 'cleanup', idempotencyKey: '' }, clients);
+      const final = await stopAndConfirm(handler, sctx, input.jobId);
+      return final ? `${handler.service} job ${input.jobId} ${final.awsState}` : `${handler.service} job ${input.jobId}: stop requested`;
+    },
+  };
+}
+
+export type SluiceActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,83 @@
+/**
+ * `glue.job`: StartJobRun → GetJobRun → BatchStopJobRun.
+ *
+ * StartJobRun has no client token, so Sluice tags each run with the argument
+ * `--sluice-idempotency-key` and, before starting, looks for a recent run carrying the stage's key
+ * (GetJobRuns); a found run is adopted instead of starting a second one. Glue passes unknown
+ * arguments to the script, where `getResolvedOptions` ignores them.
+ */
+import {
+  BatchStopJobRunCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  StartJobRunCommand,
+  type JobRun,
+  type StartJobRunCommandInput,
+} from '@aws-sdk/client-glue';
+import type { JobHandler, JobStatus } from '../stage-handler';
+
+export const GLUE_KEY_ARGUMENT = '--sluice-idempotency-key';
+/** Runs looked at when searching for an earlier start: the newest first, so a few pages suffice. */
+const FIND_PAGES = 3;
+
+function jobName(params: Record<string, unknown>): string {
+  return String(params.JobName);
+}
+
+/** Glue's JobRunState, mapped once. */
+export function mapGlueState(run: Pick<JobRun, 'JobRunState' | 'ErrorMessage'>): JobStatus {
+  const s = run.JobRunState ?? 'UNKNOWN';
+  switch (s) {
+    case 'SUCCEEDED':
+      return { state: 'succeeded', awsState: s };
+    case 'FAILED':
+    case 'ERROR':
+      return { state: 'failed', awsState: s, ...(run.ErrorMessage ? { message: run.ErrorMessage } : {}) };
+    case 'TIMEOUT':
+      return { state: 'timeout', awsState: s, message: run.ErrorMessage ?? 'the job exceeded its Glue timeout' };
+    case 'STOPPED':
+      return { state: 'stopped', awsState: s, ...(run.ErrorMessage ? { message: run.ErrorMessage } : {}) };
+    default: // STARTING, RUNNING, STOPPING, WAITING, EXPIRED is terminal-ish but reported by Glue only for Ray
+      return s === 'EXPIRED' ? { state: 'failed', awsState: s, message: run.ErrorMessage ?? 'the job run expired' } : { state: 'running', awsState: s };
+  }
+}
+
+export const glueJob: JobHandler = {
+  kind: 'glue.job',
+  mode: 'job',
+  service: 'Glue',
+  async find(ctx) {
+    let NextToken: string | undefined;
+    for (let page = 0; page < FIND_PAGES; page++) {
+      const out = await ctx.clients.glue.send(new GetJobRunsCommand({ JobName: jobName(ctx.params), MaxResults: 200, NextToken }));
+      const run = out.JobRuns?.find((r) => r.Arguments?.[GLUE_KEY_ARGUMENT] === ctx.idempotencyKey);
+      if (run?.Id) return run.Id;
+      NextToken = out.NextToken;
+      if (!NextToken) break;
+    }
+    return undefined;
+  },
+  async start(ctx) {
+    const request = ctx.params as unknown as StartJobRunCommandInput;
+    const out = await ctx.clients.glue.send(
+      new StartJobRunCommand({ ...request, Arguments: { ...(request.Arguments ?? {}), [GLUE_KEY_ARGUMENT]: ctx.idempotencyKey } }),
+    );
+    if (!out.JobRunId) throw new Error('Glue StartJobRun returned no JobRunId');
+    return out.JobRunId;
+  },
+  async describe(ctx, jobId) {
+    const out = await ctx.clients.glue.send(new GetJobRunCommand({ JobName: jobName(ctx.params), RunId: jobId, PredecessorsIncluded: false }));
+    return mapGlueState(out.JobRun ?? {});
+  },
+  async stop(ctx, jobId) {
+    const out = await ctx.clients.glue.send(new BatchStopJobRunCommand({ JobName: jobName(ctx.params), JobRunIds: [jobId] }));
+    const error = out.Errors?.find((e) => e.JobRunId === jobId);
+    // A run that already ended cannot be stopped: that is not a failure of the stop.
+    if (error && !/not.*running|already|finished|completed|ended/i.test(error.ErrorDetail?.ErrorMessage ?? '')) {
+      throw Object.assign(new Error(error.ErrorDetail?.ErrorMessage ?? 'BatchStopJobRun refused'), { name: error.ErrorDetail?.ErrorCode ?? 'GlueStopError' });
+    }
+  },
+  async collect(ctx, jobId) {
+    return { summary: `Glue job ${jobName(ctx.params)} run ${jobId} succeeded`, output: { jobName: jobName(ctx.params), jobRunId: jobId } };
+  },
+};

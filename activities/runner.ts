@@ -1,0 +1,156 @@
+/**
+ * The generic stage runner: the one implementation of the stage lifecycle for every kind.
+ *
+ *   reattach (heartbeat details of an earlier attempt) → find (by idempotency key) → start
+ *   → heartbeat the job id at once → poll with adaptive backoff, heartbeating while waiting
+ *   → on cancellation requested by the workflow: stop the job and wait until AWS confirms.
+ *
+ * A worker crash at any point leaves at most one job: before the start call nothing exists;
+ * after it, the job id is either heartbeated (the next attempt reattaches) or findable by key
+ * (client token or a tagged run), so the next attempt adopts it instead of starting another.
+ */
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import { ERROR_TYPES } from '../common/constants';
+import type { StageHeartbeat, StageInput, StageResult } from '../common/run-types';
+import { renderDeep, templateContext } from '../common/templating';
+import type { AwsClients } from './aws-clients';
+import { awsCall, awsFailure, isTransientAwsError, jobEndedFailure } from './errors';
+import { nextPollDelayMs, pollBounds } from './polling';
+import type { JobHandler, JobStatus, StageContext, StageHandler } from './stage-handler';
+
+/** How long to wait for AWS to confirm a stop before reporting the cancellation anyway. */
+const STOP_CONFIRM_TIMEOUT_MS = 120_000;
+const STOP_CONFIRM_POLL_MS = 500;
+
+export function stageContext(input: Pick<StageInput, 'pipeline' | 'ds' | 'stageId' | 'params' | 'idempotencyKey'>, clients: AwsClients): StageContext {
+  return {
+    pipeline: input.pipeline,
+    ds: input.ds,
+    stageId: input.stageId,
+    params: renderDeep(input.params, templateContext(input.pipeline, input.ds)),
+    idempotencyKey: input.idempotencyKey,
+    clients,
+  };
+}
+
+function plainSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Sleeps `ms`, heartbeating often enough that the server never thinks the worker is gone. */
+async function waitWithHeartbeats(ms: number, details: StageHeartbeat): Promise<void> {
+  const ctx = Context.current();
+  const hbTimeout = ctx.info.heartbeatTimeoutMs;
+  const slice = hbTimeout ? Math.max(100, Math.floor(hbTimeout / 3)) : ms;
+  let left = ms;
+  while (left > 0) {
+    const step = Math.min(slice, left);
+    await ctx.sleep(step); // rejects with CancelledFailure when the activity is cancelled
+    ctx.heartbeat(details);
+    left -= step;
+  }
+}
+
+/** Describe, tolerating transient errors: a throttled status call is not a failed job. */
+async function describeOnce(handler: JobHandler, sctx: StageContext, jobId: string): Promise<JobStatus | undefined> {
+  try {
+    return await handler.describe(sctx, jobId);
+  } catch (err) {
+    if (isTransientAwsError(err)) {
+      log.warn('status call failed, will retry', { stage: sctx.stageId, jobId, error: String(err) });
+      return undefined;
+    }
+    throw awsFailure(err, { service: handler.service, operation: 'status', jobId });
+  }
+}
+
+/** Stops the job and waits (bounded) until AWS reports it ended. Used when the run is cancelled. */
+export async function stopAndConfirm(handler: JobHandler, sctx: StageContext, jobId: string): Promise<JobStatus | undefined> {
+  if (!handler.stop) return undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handler.stop(sctx, jobId);
+      break;
+    } catch (err) {
+      if (!isTransientAwsError(err) || attempt >= 5) throw awsFailure(err, { service: handler.service, operation: 'stop', jobId });
+      await plainSleep(500 * 2 ** attempt);
+    }
+  }
+  log.info('stop requested', { stage: sctx.stageId, jobId });
+  const deadline = Date.now() + STOP_CONFIRM_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const status = await describeOnce(handler, sctx, jobId);
+    if (status && status.state !== 'running') return status;
+    await plainSleep(STOP_CONFIRM_POLL_MS);
+  }
+  return undefined;
+}
+
+function terminalFailure(handler: JobHandler, jobId: string, status: Exclude<JobStatus, { state: 'running' | 'succeeded' }>): ApplicationFailure {
+  return jobEndedFailure(status.state, { service: handler.service, jobId, awsState: status.awsState, ...(status.message ? { message: status.message } : {}) });
+}
+
+async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput): Promise<StageResult> {
+  const ctx = Context.current();
+  const prior = ctx.info.heartbeatDetails as StageHeartbeat | undefined;
+  let jobId = prior?.jobId;
+  let reattached = jobId !== undefined;
+  if (!jobId && handler.find) {
+    jobId = await awsCall({ service: handler.service, operation: 'find' }, () => handler.find!(sctx));
+    reattached = jobId !== undefined;
+  }
+  if (!jobId) {
+    jobId = await awsCall({ service: handler.service, operation: 'start' }, () => handler.start(sctx));
+  }
+  const hb: StageHeartbeat = { jobId, startedAtMs: prior?.startedAtMs ?? Date.now(), polls: prior?.polls ?? 0 };
+  // Heartbeat the job id at once: the first heartbeat is sent without throttling.
+  ctx.heartbeat(hb);
+  log.info(reattached ? 'reattached to job' : 'job started', { stage: sctx.stageId, kind: handler.kind, jobId });
+
+  const bounds = pollBounds(input.poll);
+  try {
+    for (;;) {
+      const status = await describeOnce(handler, sctx, jobId);
+      hb.polls++;
+      if (status?.state === 'succeeded') break;
+      if (status && status.state !== 'running') throw terminalFailure(handler, jobId, status);
+      if (handler.sensor && input.deadlineMs !== undefined && Date.now() >= input.deadlineMs) {
+        throw ApplicationFailure.create({
+          message: `${handler.service}: ${jobId} did not appear before the stage deadline`,
+          type: ERROR_TYPES.sensorTimeout,
+          nonRetryable: true,
+          details: [{ jobId }],
+        });
+      }
+      let delay = nextPollDelayMs(Date.now() - hb.startedAtMs, bounds);
+      if (handler.sensor && input.deadlineMs !== undefined) delay = Math.max(0, Math.min(delay, input.deadlineMs - Date.now()));
+      await waitWithHeartbeats(delay, hb);
+    }
+  } catch (err) {
+    const why = ctx.cancellationDetails;
+    if (err instanceof CancelledFailure && why?.cancelRequested) {
+      // The run was cancelled: the job must not outlive it. Other cancellation causes (worker
+      // shutdown, this attempt timed out) leave the job running for the next attempt to adopt.
+      const final = await stopAndConfirm(handler, sctx, jobId);
+      log.info('job stopped on cancellation', { stage: sctx.stageId, jobId, awsState: final?.awsState ?? 'unconfirmed' });
+    }
+    throw err;
+  }
+  const collected = handler.collect ? await awsCall({ service: handler.service, operation: 'results', jobId }, () => handler.collect!(sctx, jobId)) : undefined;
+  return {
+    jobId,
+    summary: collected?.summary ?? `${handler.service} job ${jobId} succeeded`,
+    ...(collected?.output ? { output: collected.output } : {}),
+    polls: hb.polls,
+    reattached,
+  };
+}
+
+/** Runs one stage of one pipeline run. */
+export async function runWithHandler(handler: StageHandler, input: StageInput, clients: AwsClients): Promise<StageResult> {
+  const sctx = stageContext(input, clients);
+  if (handler.mode === 'immediate') {
+    return awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));
+  }
+  return runJob(handler, sctx, input);
+}

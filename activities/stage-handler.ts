@@ -1,0 +1,57 @@
+/**
+ * The contract every stage kind implements. The generic runner (runner.ts) turns it into the same
+ * guarantees for every AWS service: reattach or find before starting, start once, poll with
+ * heartbeats and adaptive backoff, stop on cancellation, one mapping of terminal states.
+ */
+import type { StageKind } from '../common/constants';
+import type { StageResult } from '../common/run-types';
+import type { AwsClients } from './aws-clients';
+
+export interface StageContext {
+  pipeline: string;
+  ds: string;
+  stageId: string;
+  /** Params with templates rendered for `ds`. */
+  params: Record<string, unknown>;
+  /** `<pipeline>/<ds>/<stage>/g<generation>`: at most one AWS job per key. */
+  idempotencyKey: string;
+  clients: AwsClients;
+}
+
+/** What a job's status call says, mapped from the service's own states. */
+export type JobStatus =
+  | { state: 'running'; awsState: string }
+  | { state: 'succeeded'; awsState: string }
+  | { state: 'failed' | 'stopped' | 'timeout'; awsState: string; message?: string };
+
+/** A kind whose work is one idempotent call (s3.put). */
+export interface ImmediateHandler {
+  kind: StageKind;
+  mode: 'immediate';
+  service: string;
+  run(ctx: StageContext): Promise<StageResult>;
+}
+
+/** A kind that starts an AWS job and waits for it. */
+export interface JobHandler {
+  kind: StageKind;
+  mode: 'job';
+  /** Service name for messages, e.g. "Glue". */
+  service: string;
+  /**
+   * An existing job for `ctx.idempotencyKey`, for APIs without a client token. Called before every
+   * start, so a crash between the start call and the first heartbeat never leads to a second job.
+   */
+  find?(ctx: StageContext): Promise<string | undefined>;
+  /** Starts the job (idempotently where the API allows) and returns its id. */
+  start(ctx: StageContext): Promise<string>;
+  describe(ctx: StageContext, jobId: string): Promise<JobStatus>;
+  /** Asks AWS to stop the job. Must not fail when the job has already ended. */
+  stop?(ctx: StageContext, jobId: string): Promise<void>;
+  /** Builds the stage result once the job succeeded (e.g. reads query results). */
+  collect?(ctx: StageContext, jobId: string): Promise<Omit<StageResult, 'jobId'>>;
+  /** Sensors wait for something to appear; past the deadline they fail instead of waiting on. */
+  sensor?: boolean;
+}
+
+export type StageHandler = ImmediateHandler | JobHandler;

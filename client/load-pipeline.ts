@@ -1,0 +1,43 @@
+/** Reads a pipeline file (YAML or JSON) and validates it; every error names the file. */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { PipelineValidationError, validatePipeline, type PipelineDefinition } from '../common/pipeline';
+import { UserInputError } from './errors';
+
+export function loadPipelineFile(file: string): PipelineDefinition {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    if (!statSync(abs).isFile()) throw new UserInputError(`--pipeline ${file} is not a file.\n  Fix: give the path of a pipeline YAML file.`);
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    if (err instanceof UserInputError) throw err;
+    throw new UserInputError(`cannot read the pipeline file ${file}: ${(err as Error).message}.\n  Fix: check the path given to --pipeline.`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new PipelineValidationError(
+      file,
+      doc.errors.map((e) => ({
+        field: e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : 'the document',
+        problem: `invalid YAML: ${e.message.split('\n')[0]}`,
+        fix: 'correct the YAML syntax (indentation, quotes, colons)',
+      })),
+    );
+  }
+  const def = validatePipeline(doc.toJS(), file);
+  return resolveLocalFiles(def, path.dirname(abs));
+}
+
+/** `BodyFile` paths are relative to the pipeline file; the worker gets absolute paths. */
+function resolveLocalFiles(def: PipelineDefinition, dir: string): PipelineDefinition {
+  return {
+    ...def,
+    stages: def.stages.map((s) =>
+      typeof s.params.BodyFile === 'string'
+        ? { ...s, params: { ...s.params, BodyFile: path.resolve(dir, s.params.BodyFile) } }
+        : s,
+    ),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Names shared by the workflows, activities, worker and CLI. Declared once here and imported
+ * everywhere, so a rename can never leave one side speaking an old name.
+ *
+ * This module must stay free of Node built-ins and side effects: workflow code imports it.
+ */
+
+/** Default task queue for Sluice workers; override with `SLUICE_TASK_QUEUE`. */
+export const DEFAULT_TASK_QUEUE = 'sluice';
+
+export const WORKFLOW_TYPES = {
+  runPipeline: 'runPipeline',
+} as const;
+
+export const QUERY_NAMES = {
+  /** Returns a {@link RunStatus}: every stage's state. */
+  status: 'status',
+} as const;
+
+/**
+ * Custom search attributes. They must be registered on the namespace
+ * (the local stack passes them to `temporal server start-dev --search-attribute`).
+ *
+ * `SluiceDate` is a Datetime holding midnight UTC of the logical date, so visibility queries can use
+ * ranges: `SluicePipeline = "sales" AND SluiceDate >= "2024-03-01T00:00:00Z"`.
+ */
+export const SEARCH_ATTRIBUTE_NAMES = {
+  pipeline: 'SluicePipeline',
+  date: 'SluiceDate',
+  status: 'SluiceStatus',
+} as const;
+
+/** Values of the `SluiceStatus` search attribute, kept current by `runPipeline`. */
+export const RUN_STATUS = {
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+} as const;
+export type RunStatusValue = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
+
+/**
+ * `ApplicationFailure.type` values. Activities throw them; workflows and the CLI read them.
+ * See activities/errors.ts for when each is thrown.
+ */
+export const ERROR_TYPES = {
+  /** An AWS job ended FAILED / TIMEOUT. Non-retryable: rerunning the same request gives the same result. */
+  jobFailed: 'JobFailedError',
+  /** An AWS job ended STOPPED / CANCELLED without Sluice asking. Never a success. Non-retryable. */
+  jobStopped: 'JobStoppedError',
+  /** AWS refused the request (validation, access denied, not found). Non-retryable: fix the pipeline or permissions. */
+  awsRequest: 'AwsRequestError',
+  /** Throttling, 5xx, network, concurrency limits. Retried with backoff. */
+  awsTransient: 'AwsTransientError',
+  /** A sensor (s3.wait) did not see its object before the stage deadline. Non-retryable. */
+  sensorTimeout: 'SensorTimeoutError',
+  /** The stage input is wrong in a way only visible at run time (e.g. a BodyFile the worker cannot read). */
+  stageInput: 'StageInputError',
+  /** A stage failed; thrown by runPipeline so the run's failure names the stage. */
+  stageFailed: 'StageFailedError',
+} as const;
+
+/** Error types that retrying cannot fix; the stage retry policy never retries them. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
+  ERROR_TYPES.jobFailed,
+  ERROR_TYPES.jobStopped,
+  ERROR_TYPES.awsRequest,
+  ERROR_TYPES.sensorTimeout,
+  ERROR_TYPES.stageInput,
+];
+
+export const STAGE_KINDS = ['s3.put', 's3.wait', 'glue.job', 'athena.query'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+/** Template names usable as `{{ name }}` in any string param. */
+export const TEMPLATE_NAMES = ['ds', 'ds_nodash', 'year', 'month', 'day', 'prev_ds', 'next_ds', 'pipeline'] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];

@@ -1,0 +1,352 @@
+/**
+ * The pipeline definition format: its zod schema, its TypeScript types, and the checks that
+ * reject a bad pipeline before anything starts. Pure (zod only, no Node built-ins), so the
+ * CLI, the worker and tests share one definition; workflow code imports the types only.
+ */
+import { z } from 'zod';
+import { STAGE_KINDS, TEMPLATE_NAMES, type StageKind } from './constants';
+import { logicalDateProblem } from './dates';
+import { findTemplateNames, isTemplateName, walkStrings } from './templating';
+
+/** `90s`, `5m`, `2h`, `1d`, `500ms`, or a number of milliseconds. */
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
+const durationSchema = z.union([
+  z.string().regex(DURATION, { message: 'expected a duration such as 30s, 5m, 2h or 1d' }),
+  z.number().int().positive(),
+]);
+export type DurationSpec = z.infer<typeof durationSchema>;
+
+const retrySchema = z.strictObject({
+  /** Attempts in all, the first included. */
+  maximumAttempts: z.number().int().min(1).optional(),
+  initialInterval: durationSchema.optional(),
+  backoffCoefficient: z.number().min(1).optional(),
+  maximumInterval: durationSchema.optional(),
+});
+export type RetrySpec = z.infer<typeof retrySchema>;
+
+const timeoutObjectSchema = z.strictObject({
+  /** The stage's whole budget, across retries (Temporal scheduleToClose). Also a sensor's deadline. */
+  total: durationSchema.optional(),
+  /** One attempt (Temporal startToClose). */
+  attempt: durationSchema.optional(),
+  /** How long a silent worker is trusted before the attempt moves to another worker. */
+  heartbeat: durationSchema.optional(),
+});
+const timeoutSchema = z.union([durationSchema, timeoutObjectSchema]);
+export type TimeoutSpec = z.infer<typeof timeoutSchema>;
+
+const pollSchema = z.strictObject({
+  /** First wait between two status calls. */
+  initial: durationSchema.optional(),
+  /** Longest wait between two status calls. */
+  max: durationSchema.optional(),
+});
+export type PollSpec = z.infer<typeof pollSchema>;
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+const stageSchema = z.strictObject({
+  id: z.string().regex(ID, { message: 'expected letters, digits, "_", "-" or ".", starting with a letter or digit' }),
+  kind: z.string(),
+  description: z.string().optional(),
+  dependsOn: z.array(z.string()).default([]),
+  params: z.record(z.string(), z.unknown()).default({}),
+  retry: retrySchema.optional(),
+  timeout: timeoutSchema.optional(),
+  poll: pollSchema.optional(),
+});
+
+const defaultsSchema = z.strictObject({
+  retry: retrySchema.optional(),
+  timeout: timeoutSchema.optional(),
+  poll: pollSchema.optional(),
+});
+
+const pipelineSchema = z.strictObject({
+  name: z.string().regex(NAME, {
+    message: 'expected lower-case letters, digits, "_" or "-", starting with a letter or digit (it becomes part of workflow IDs)',
+  }),
+  description: z.string().optional(),
+  defaults: defaultsSchema.optional(),
+  stages: z.array(stageSchema).min(1, { message: 'a pipeline needs at least one stage' }),
+});
+
+export interface StageDefinition {
+  id: string;
+  kind: StageKind;
+  description?: string;
+  dependsOn: string[];
+  /** The AWS start request, with the AWS API's own field names; strings may hold `{{ templates }}`. */
+  params: Record<string, unknown>;
+  retry?: RetrySpec;
+  timeout?: TimeoutSpec;
+  poll?: PollSpec;
+}
+
+export interface PipelineDefinition {
+  name: string;
+  description?: string;
+  defaults?: { retry?: RetrySpec; timeout?: TimeoutSpec; poll?: PollSpec };
+  stages: StageDefinition[];
+}
+
+/** One thing wrong with a pipeline, said so a user can fix it. */
+export interface PipelineIssue {
+  stage?: string;
+  field: string;
+  received?: unknown;
+  problem: string;
+  fix: string;
+}
+
+/**
+ * Thrown when a pipeline definition or a logical date is invalid. Always thrown before anything
+ * starts; the message lists every problem with the stage, the field, the value received and the fix.
+ */
+export class PipelineValidationError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: PipelineIssue[],
+  ) {
+    super(formatIssues(source, issues));
+    this.name = 'PipelineValidationError';
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function formatIssues(source: string, issues: PipelineIssue[]): string {
+  const lines = issues.map((i) => {
+    const where = i.stage !== undefined ? `stage "${i.stage}", ${i.field}` : i.field;
+    const got = 'received' in i ? ` (received ${show(i.received)})` : '';
+    return `  - ${where}: ${i.problem}${got}.\n    Fix: ${i.fix}`;
+  });
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return `${source} is not a valid pipeline (${count}):\n${lines.join('\n')}`;
+}
+
+/** Per kind: the params the AWS start call cannot do without, and Sluice's own rules. */
+interface KindRules {
+  api: string;
+  required: { field: string; hint: string }[];
+  /** Exactly one of these must be present. */
+  oneOf?: { fields: string[]; hint: string };
+  /** Fields Sluice sets itself. */
+  reserved?: { field: string; why: string }[];
+}
+
+export const KIND_RULES: Record<StageKind, KindRules> = {
+  's3.put': {
+    api: 'S3 PutObject',
+    required: [
+      { field: 'Bucket', hint: 'the bucket name' },
+      { field: 'Key', hint: 'the object key, e.g. raw/{{ ds }}/data.csv' },
+    ],
+    oneOf: { fields: ['Body', 'BodyFile'], hint: 'Body (inline text) or BodyFile (a file the worker can read)' },
+  },
+  's3.wait': {
+    api: 'S3 HeadObject / ListObjectsV2',
+    required: [{ field: 'Bucket', hint: 'the bucket name' }],
+    oneOf: { fields: ['Key', 'Prefix'], hint: 'Key (one object) or Prefix (any object under it)' },
+  },
+  'glue.job': {
+    api: 'Glue StartJobRun',
+    required: [{ field: 'JobName', hint: 'the name of an existing Glue job' }],
+  },
+  'athena.query': {
+    api: 'Athena StartQueryExecution',
+    required: [{ field: 'QueryString', hint: 'the SQL to run' }],
+    reserved: [{ field: 'ClientRequestToken', why: 'Sluice derives it from the stage idempotency key so a retry never runs the query twice' }],
+  },
+};
+
+function isKind(kind: string): kind is StageKind {
+  return (STAGE_KINDS as readonly string[]).includes(kind);
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function zodIssues(raw: unknown, error: z.ZodError): PipelineIssue[] {
+  return error.issues.map((issue) => {
+    const path = issue.path;
+    let stage: string | undefined;
+    let rest = path;
+    if (path[0] === 'stages' && typeof path[1] === 'number') {
+      const id = valueAt(raw, ['stages', path[1], 'id']);
+      stage = typeof id === 'string' ? id : `#${path[1] + 1}`;
+      rest = path.slice(2);
+    }
+    const field = rest.length ? rest.map(String).join('.') : 'the document';
+    if (issue.code === 'unrecognized_keys') {
+      return {
+        ...(stage !== undefined ? { stage } : {}),
+        field: field === 'the document' ? 'top level' : field,
+        problem: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
+        fix: 'remove it or correct its spelling (fields are case-sensitive: dependsOn, params, retry, timeout, poll)',
+      };
+    }
+    const received = valueAt(raw, path);
+    return {
+      ...(stage !== undefined ? { stage } : {}),
+      field,
+      received,
+      problem: issue.message,
+      fix: received === undefined ? `add ${field}` : `change ${field} to a valid value`,
+    };
+  });
+}
+
+/** Stage ids in one order that respects dependsOn, or the ids on a cycle. */
+export function topologicalOrder(stages: readonly Pick<StageDefinition, 'id' | 'dependsOn'>[]): { order: string[] } | { cycle: string[] } {
+  const byId = new Map(stages.map((s) => [s.id, s]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const order: string[] = [];
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    const st = state.get(id);
+    if (st === 'done') return undefined;
+    if (st === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of byId.get(id)?.dependsOn ?? []) {
+      if (!byId.has(dep)) continue;
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    order.push(id);
+    return undefined;
+  };
+  for (const s of stages) {
+    const cycle = visit(s.id);
+    if (cycle) return { cycle };
+  }
+  return { order };
+}
+
+function checkParams(stage: StageDefinition, rules: KindRules, issues: PipelineIssue[]): void {
+  const p = stage.params;
+  for (const { field, hint } of rules.required) {
+    const v = p[field];
+    if (v === undefined || v === null || v === '') {
+      issues.push({
+        stage: stage.id,
+        field: `params.${field}`,
+        received: v,
+        problem: `required by ${stage.kind} (${rules.api})`,
+        fix: `add params.${field}: ${hint}`,
+      });
+    }
+  }
+  if (rules.oneOf) {
+    const present = rules.oneOf.fields.filter((f) => p[f] !== undefined);
+    if (present.length !== 1) {
+      issues.push({
+        stage: stage.id,
+        field: `params.${rules.oneOf.fields.join('|')}`,
+        received: present.length ? present : undefined,
+        problem: present.length ? 'only one of these may be given' : `${stage.kind} needs one of these`,
+        fix: `give exactly one of ${rules.oneOf.hint}`,
+      });
+    }
+  }
+  for (const { field, why } of rules.reserved ?? []) {
+    if (p[field] !== undefined) {
+      issues.push({ stage: stage.id, field: `params.${field}`, received: p[field], problem: 'set by Sluice', fix: `remove it: ${why}` });
+    }
+  }
+}
+
+/**
+ * Validates a parsed pipeline document (from YAML, JSON or TypeScript). Throws
+ * {@link PipelineValidationError} listing every problem; returns the normalised definition.
+ */
+export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDefinition {
+  const parsed = pipelineSchema.safeParse(raw);
+  if (!parsed.success) throw new PipelineValidationError(source, zodIssues(raw, parsed.error));
+  const doc = parsed.data;
+  const issues: PipelineIssue[] = [];
+  const seen = new Set<string>();
+  for (const stage of doc.stages) {
+    if (seen.has(stage.id)) {
+      issues.push({ stage: stage.id, field: 'id', received: stage.id, problem: 'this id is used by another stage too', fix: 'give every stage its own id' });
+    }
+    seen.add(stage.id);
+  }
+  const ids = new Set(doc.stages.map((s) => s.id));
+  for (const stage of doc.stages) {
+    if (!isKind(stage.kind)) {
+      issues.push({ stage: stage.id, field: 'kind', received: stage.kind, problem: 'unknown stage kind', fix: `use one of ${STAGE_KINDS.join(', ')}` });
+    } else {
+      checkParams(stage as StageDefinition, KIND_RULES[stage.kind], issues);
+    }
+    stage.dependsOn.forEach((dep, i) => {
+      if (!ids.has(dep)) {
+        issues.push({
+          stage: stage.id,
+          field: `dependsOn[${i}]`,
+          received: dep,
+          problem: 'no stage has this id',
+          fix: `use the id of a stage of this pipeline (${[...ids].join(', ')})`,
+        });
+      } else if (dep === stage.id) {
+        issues.push({ stage: stage.id, field: `dependsOn[${i}]`, received: dep, problem: 'a stage cannot depend on itself', fix: 'remove it' });
+      }
+    });
+    walkStrings(stage.params, 'params', (text, path) => {
+      for (const name of findTemplateNames(text)) {
+        if (!isTemplateName(name)) {
+          issues.push({
+            stage: stage.id,
+            field: path,
+            received: text,
+            problem: `unknown template {{ ${name} }}`,
+            fix: `use one of ${TEMPLATE_NAMES.map((n) => `{{ ${n} }}`).join(', ')}`,
+          });
+        }
+      }
+    });
+  }
+  if (!issues.some((i) => i.field.startsWith('dependsOn'))) {
+    const topo = topologicalOrder(doc.stages);
+    if ('cycle' in topo) {
+      issues.push({
+        stage: topo.cycle[0] as string,
+        field: 'dependsOn',
+        received: topo.cycle,
+        problem: `the stages depend on each other in a cycle: ${topo.cycle.join(' -> ')}`,
+        fix: 'remove one dependsOn entry on that cycle',
+      });
+    }
+  }
+  if (issues.length) throw new PipelineValidationError(source, issues);
+  return doc as PipelineDefinition;
+}
+
+/** Builds a pipeline in TypeScript with the same checks as a YAML file. */
+export function definePipeline(def: PipelineDefinition | z.input<typeof pipelineSchema>): PipelineDefinition {
+  return validatePipeline(def, `pipeline "${(def as { name?: unknown }).name ?? '?'}"`);
+}
+
+/** Checks a logical date given on the command line or to the API. */
+export function validateLogicalDate(value: string, field = '--date'): string {
+  const problem = logicalDateProblem(value);
+  if (problem) {
+    throw new PipelineValidationError('the logical date', [{ field, received: value, problem, fix: 'give a real calendar day as YYYY-MM-DD, e.g. 2024-03-01' }]);
+  }
+  return value;
+}

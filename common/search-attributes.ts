@@ -1,0 +1,8 @@
+/** Typed keys of Sluice's custom search attributes (names in constants.ts). */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_NAMES } from './constants';
+
+export const SA_PIPELINE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.pipeline, SearchAttributeType.KEYWORD);
+/** Midnight UTC of the logical date. */
+export const SA_DATE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.date, SearchAttributeType.DATETIME);
+export const SA_STATUS = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.status, SearchAttributeType.KEYWORD);

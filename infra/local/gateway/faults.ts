@@ -1,0 +1,58 @@
+/**
+ * Fault injection: make the next N requests of one operation fail (throttle / server error) or slow
+ * down (latency), so retry and error-classification code paths can be tested against the real SDK.
+ * A request consumes at most one fault (the oldest matching one).
+ */
+
+export type FaultKind = 'throttle' | 'server-error' | 'latency';
+
+export interface Fault {
+  service: string;
+  /** Operation name (e.g. StartJobRun, PutObject) or '*' for every operation of the service. */
+  operation: string;
+  kind: FaultKind;
+  /** Requests left to affect; -1 = forever. */
+  remaining: number;
+  latencyMs: number;
+}
+
+const KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'latency'];
+const DEFAULT_LATENCY_MS = 1000;
+
+let faults: Fault[] = [];
+
+/** Validates a POST /_sluice/faults body; returns the fault or an error message. */
+export function parseFault(body: unknown): Fault | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object';
+  const b = body as Record<string, unknown>;
+  if (typeof b.service !== 'string' || b.service === '') return 'service must be a non-empty string (e.g. "glue", "athena", "s3")';
+  if (typeof b.operation !== 'string' || b.operation === '') return 'operation must be a non-empty string (e.g. "StartJobRun", or "*")';
+  if (typeof b.kind !== 'string' || !KINDS.includes(b.kind as FaultKind)) return `kind must be one of ${KINDS.join(', ')}`;
+  const times = b.times ?? 1;
+  if (typeof times !== 'number' || !Number.isInteger(times) || (times < 1 && times !== -1)) {
+    return 'times must be a positive integer, or -1 for forever';
+  }
+  const latencyMs = b.latencyMs ?? DEFAULT_LATENCY_MS;
+  if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) return 'latencyMs must be a number >= 0';
+  return { service: b.service, operation: b.operation, kind: b.kind as FaultKind, remaining: times, latencyMs };
+}
+
+export function addFault(fault: Fault): void {
+  faults.push(fault);
+}
+
+/** Consumes one use of the first fault matching this request, if any. */
+export function takeFault(service: string, operation: string): Fault | undefined {
+  const fault = faults.find((f) => f.service === service && (f.operation === operation || f.operation === '*'));
+  if (fault === undefined) return undefined;
+  if (fault.remaining > 0 && --fault.remaining === 0) faults = faults.filter((f) => f !== fault);
+  return fault;
+}
+
+export function listFaults(): readonly Fault[] {
+  return faults;
+}
+
+export function clearFaults(): void {
+  faults = [];
+}

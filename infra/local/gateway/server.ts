@@ -1,0 +1,320 @@
+/**
+ * The gateway: one HTTP endpoint (AWS_ENDPOINT_URL) in front of moto.
+ *  - /_sluice/*           control API for tests (scenarios, faults, call log, reset, health)
+ *  - /moto-api/*          moto's own API, forwarded untouched and not counted
+ *  - owned operations     job lifecycles moto gets wrong (see EMULATORS), answered here
+ *  - everything else      forwarded to moto verbatim (bodies streamed both ways)
+ * Every AWS request is classified (service + operation), recorded in the call log and checked
+ * against injected faults first, whoever ends up answering it.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { athena } from './athena.js';
+import { AwsError, isObject, type Emulator, type JsonObject, type Moto } from './aws.js';
+import { clearCalls, queryCalls, recordCall, type CallFilter } from './calls.js';
+import { classify, jsonResource, type Classified } from './classify.js';
+import { addFault, clearFaults, listFaults, parseFault, takeFault, type Fault } from './faults.js';
+import { glue } from './glue.js';
+import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
+
+/** The emulated services. Add EMR, DataBrew, Redshift Data, SFN... here. */
+const EMULATORS: readonly Emulator[] = [glue, athena];
+const BY_SERVICE: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.service, e]));
+const BY_TARGET: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.targetPrefix, e]));
+
+/** awsJson bodies are small; they are buffered to read the resource name and for owned operations. */
+const MAX_JSON_BODY = 16 * 1024 * 1024;
+
+/** Hop-by-hop headers are per connection and must not be copied across the proxy. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+
+/** Modeled server-error codes per service (Athena models InternalServerException). */
+const SERVER_ERROR_CODES: Record<string, string> = { athena: 'InternalServerException' };
+
+export interface GatewayOptions {
+  /** e.g. http://127.0.0.1:5077 */
+  motoUrl: string;
+}
+
+export function createGateway(options: GatewayOptions): http.Server {
+  const moto = new URL(options.motoUrl);
+  const motoClient = createMotoClient(moto);
+
+  return http.createServer((req, res) => {
+    handle(req, res, moto, motoClient).catch((err: unknown) => {
+      console.error('gateway: unhandled error', err);
+      if (!res.headersSent) sendJson(res, 500, { error: String(err) });
+      else res.destroy();
+    });
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, motoClient: Moto): Promise<void> {
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+
+  if (url.pathname.startsWith('/_sluice/')) return control(req, res, url, method, moto);
+  if (url.pathname.startsWith('/moto-api')) return forward(req, res, moto);
+
+  const cls = classify(method, url, req.headers);
+  let body: Buffer | undefined;
+  let input: unknown;
+  if (cls.protocol === 'json') {
+    body = await readBody(req, MAX_JSON_BODY);
+    input = parseJson(body);
+  }
+  const call = recordCall(cls.service, cls.operation, cls.resource ?? jsonResource(cls.service, input));
+
+  const fault = takeFault(cls.service, cls.operation);
+  if (fault !== undefined) {
+    if (fault.kind === 'latency') await sleep(fault.latencyMs);
+    else return sendFault(res, cls, fault, method);
+  }
+
+  const emulator = cls.targetPrefix === undefined ? undefined : BY_TARGET.get(cls.targetPrefix);
+  const handler = emulator?.operations[cls.operation];
+  if (handler === undefined) return forward(req, res, moto, body);
+
+  if (!isObject(input)) {
+    return sendAwsError(res, new AwsError('SerializationException', 'Request body is not a JSON object'));
+  }
+  try {
+    const output = await handler(input, { now: Date.now(), moto: motoClient, headers: req.headers, call });
+    sendAwsJson(res, 200, output);
+  } catch (err) {
+    if (err instanceof AwsError) return sendAwsError(res, err);
+    console.error(`gateway: ${cls.service}.${cls.operation} failed`, err);
+    sendAwsError(res, new AwsError(SERVER_ERROR_CODES[cls.service] ?? 'InternalServiceException', String(err), 500));
+  }
+}
+
+// ---------------------------------------------------------------- control API
+
+async function control(req: IncomingMessage, res: ServerResponse, url: URL, method: string, moto: URL): Promise<void> {
+  const route = `${method} ${url.pathname.replace(/\/+$/, '')}`;
+  const readJson = async (): Promise<unknown> => {
+    const text = (await readBody(req, 1024 * 1024)).toString('utf8');
+    return text.trim() === '' ? undefined : JSON.parse(text);
+  };
+  const bodyOr400 = async (): Promise<{ ok: true; value: unknown } | { ok: false }> => {
+    try {
+      return { ok: true, value: await readJson() };
+    } catch {
+      sendJson(res, 400, { error: 'body is not valid JSON' });
+      return { ok: false };
+    }
+  };
+
+  switch (route) {
+    case 'GET /_sluice/health':
+      return sendJson(res, 200, { ok: true, moto: await motoAnswers(moto), motoUrl: moto.origin });
+
+    case 'GET /_sluice/scenarios':
+      return sendJson(res, 200, { scenarios: listScenarios() });
+    case 'POST /_sluice/scenarios': {
+      const body = await bodyOr400();
+      if (!body.ok) return;
+      const entry = parseScenario(body.value, BY_SERVICE);
+      if (typeof entry === 'string') return sendJson(res, 400, { error: entry });
+      setScenario(entry);
+      return sendJson(res, 200, { ok: true, scenario: entry });
+    }
+    case 'DELETE /_sluice/scenarios':
+      clearScenarios();
+      return sendJson(res, 200, { ok: true });
+
+    case 'GET /_sluice/faults':
+      return sendJson(res, 200, { faults: listFaults() });
+    case 'POST /_sluice/faults': {
+      const body = await bodyOr400();
+      if (!body.ok) return;
+      const fault = parseFault(body.value);
+      if (typeof fault === 'string') return sendJson(res, 400, { error: fault });
+      addFault(fault);
+      return sendJson(res, 200, { ok: true, fault });
+    }
+    case 'DELETE /_sluice/faults':
+      clearFaults();
+      return sendJson(res, 200, { ok: true });
+
+    case 'GET /_sluice/calls': {
+      const filter: CallFilter = {};
+      for (const key of ['service', 'operation', 'resource'] as const) {
+        const v = url.searchParams.get(key);
+        if (v !== null) filter[key] = v;
+      }
+      const calls = queryCalls(filter);
+      return sendJson(res, 200, { count: calls.length, calls });
+    }
+    case 'DELETE /_sluice/calls':
+      clearCalls();
+      return sendJson(res, 200, { ok: true });
+
+    case 'POST /_sluice/reset':
+      // Gateway state only; moto's resources are reset with POST /moto-api/reset.
+      clearScenarios();
+      clearFaults();
+      clearCalls();
+      for (const e of EMULATORS) e.reset();
+      return sendJson(res, 200, { ok: true });
+
+    default:
+      return sendJson(res, 404, {
+        error: `unknown control route ${route}`,
+        routes: ['GET health', 'GET|POST|DELETE scenarios', 'GET|POST|DELETE faults', 'GET|DELETE calls', 'POST reset'].map((r) => `/_sluice/ ${r}`),
+      });
+  }
+}
+
+async function motoAnswers(moto: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(new URL('/moto-api/', moto), { timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+// ---------------------------------------------------------------- forwarding to moto
+
+/** Streams the request to moto and moto's response back, untouched except hop-by-hop headers. */
+function forward(req: IncomingMessage, res: ServerResponse, moto: URL, body?: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const headers = { ...req.headers };
+    for (const h of HOP_BY_HOP) delete headers[h];
+    // Node's server has already answered "100 Continue" to the client; don't make moto do it again.
+    delete headers.expect;
+    if (body !== undefined) headers['content-length'] = String(body.length);
+
+    const upstream = http.request(
+      { protocol: moto.protocol, hostname: moto.hostname, port: moto.port, method: req.method, path: req.url, headers },
+      (motoRes) => {
+        const out = { ...motoRes.headers };
+        for (const h of HOP_BY_HOP) delete out[h];
+        res.writeHead(motoRes.statusCode ?? 502, motoRes.statusMessage, out);
+        motoRes.pipe(res);
+        motoRes.on('end', resolve);
+        motoRes.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      },
+    );
+    upstream.on('error', (err) => {
+      if (!res.headersSent) sendJson(res, 502, { __type: 'ServiceUnavailableException', Message: `moto unreachable: ${err.message}` });
+      else res.destroy();
+      resolve();
+    });
+    // Client gave up: don't leave the upstream request hanging.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (body !== undefined) upstream.end(body);
+    else req.pipe(upstream);
+  });
+}
+
+function createMotoClient(moto: URL): Moto {
+  return {
+    json: (target, input, original) =>
+      new Promise((resolve, reject) => {
+        const payload = Buffer.from(JSON.stringify(input));
+        const headers: http.OutgoingHttpHeaders = {
+          'content-type': 'application/x-amz-json-1.1',
+          'content-length': payload.length,
+          'x-amz-target': target,
+        };
+        // moto derives the region (and account) from the SigV4 credential scope.
+        if (original.authorization !== undefined) headers.authorization = original.authorization;
+        const req = http.request(
+          { protocol: moto.protocol, hostname: moto.hostname, port: moto.port, method: 'POST', path: '/', headers },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- responses
+
+function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: string): void {
+  const throttle = fault.kind === 'throttle';
+  if (cls.protocol === 's3') {
+    // S3 speaks XML: SlowDown (503) is its throttling error, InternalError (500) its server error.
+    const [status, code, message] = throttle
+      ? [503, 'SlowDown', 'Please reduce your request rate.']
+      : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
+    const requestId = randomUUID();
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`;
+    res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.end(method === 'HEAD' ? undefined : xml);
+    return;
+  }
+  sendAwsError(
+    res,
+    throttle
+      ? new AwsError('ThrottlingException', 'Rate exceeded')
+      : new AwsError(SERVER_ERROR_CODES[cls.service] ?? 'InternalServiceException', 'Internal service error (injected by the Sluice gateway)', 500),
+  );
+}
+
+function sendAwsJson(res: ServerResponse, status: number, body: JsonObject, extraHeaders: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(payload),
+    'x-amzn-requestid': randomUUID(),
+    ...extraHeaders,
+  });
+  res.end(payload);
+}
+
+function sendAwsError(res: ServerResponse, err: AwsError): void {
+  sendAwsJson(res, err.status, { __type: err.code, Message: err.message, ...err.fields }, { 'x-amzn-errortype': err.code });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+// ---------------------------------------------------------------- utils
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error(`request body larger than ${limit} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(buf: Buffer): unknown {
+  if (buf.length === 0) return {};
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

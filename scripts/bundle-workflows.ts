@@ -1,0 +1,20 @@
+/** Bundles the workflow code once (at build time), so workers start without webpack. */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+export async function writeWorkflowBundle(out: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: undefined });
+  await writeFile(out, code);
+}
+
+if (require.main === module) {
+  const out = process.argv[2] ?? path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+  writeWorkflowBundle(out).then(
+    () => console.log(`workflow bundle written to ${out}`),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

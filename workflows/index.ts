@@ -1,0 +1,1 @@
+export { runPipeline, statusQuery } from './run-pipeline';
