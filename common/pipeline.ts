@@ -325,7 +325,7 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
     const topo = topologicalOrder(doc.stages);
     if ('cycle' in topo) {
       issues.push({
-        stage: topo.cycle[0] as string,
+        stage: topo.cycle[0],
         field: 'dependsOn',
         received: topo.cycle,
         problem: `the stages depend on each other in a cycle: ${topo.cycle.join(' -> ')}`,
@@ -339,7 +339,8 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
 
 /** Builds a pipeline in TypeScript with the same checks as a YAML file. */
 export function definePipeline(def: PipelineDefinition | z.input<typeof pipelineSchema>): PipelineDefinition {
-  return validatePipeline(def, `pipeline "${(def as { name?: unknown }).name ?? '?'}"`);
+  const name = (def as { name?: unknown }).name;
+  return validatePipeline(def, `pipeline "${typeof name === 'string' ? name : '?'}"`);
 }
 
 /** Checks a logical date given on the command line or to the API. */

@@ -33,7 +33,7 @@ export const s3Put: ImmediateHandler = {
 function target(params: Record<string, unknown>): { bucket: string; key?: string; prefix?: string; uri: string } {
   const bucket = String(params.Bucket);
   if (typeof params.Key === 'string') return { bucket, key: params.Key, uri: `s3://${bucket}/${params.Key}` };
-  const prefix = String(params.Prefix ?? '');
+  const prefix = typeof params.Prefix === 'string' ? params.Prefix : '';
   return { bucket, prefix, uri: `s3://${bucket}/${prefix}*` };
 }
 

@@ -162,7 +162,7 @@ async function batchGetQueryExecution(input: JsonObject, ctx: HandlerContext): P
   }
   const QueryExecutions: JsonObject[] = [];
   const UnprocessedQueryExecutionIds: JsonObject[] = [];
-  for (const id of ids as string[]) {
+  for (const id of ids) {
     const run = runs.get(id);
     if (run === undefined) UnprocessedQueryExecutionIds.push({ QueryExecutionId: id, ErrorCode: 'INVALID_INPUT', ErrorMessage: `QueryExecution ${id} was not found` });
     else QueryExecutions.push(toQueryExecution(run, ctx.now));

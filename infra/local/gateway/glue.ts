@@ -146,7 +146,7 @@ async function batchStopJobRun(input: JsonObject, ctx: HandlerContext): Promise<
   }
   const SuccessfulSubmissions: JsonObject[] = [];
   const Errors: JsonObject[] = [];
-  for (const id of ids as string[]) {
+  for (const id of ids) {
     const run = findRun(jobName, id);
     if (run === undefined) {
       Errors.push({ JobName: jobName, JobRunId: id, ErrorDetail: { ErrorCode: 'EntityNotFoundException', ErrorMessage: `Job Run ${id} not found` } });

@@ -71,7 +71,7 @@ function parseResult(v: unknown): ResultTable | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'result must be an object {columns, rows}';
   const r = v as Record<string, unknown>;
   if (!Array.isArray(r.columns) || !r.columns.every((c) => typeof c === 'string')) return 'result.columns must be an array of strings';
-  const columns = r.columns as string[];
+  const columns = r.columns;
   const rowsIn = r.rows ?? [];
   if (!Array.isArray(rowsIn)) return 'result.rows must be an array of arrays';
   const rows: (string | null)[][] = [];

@@ -1,0 +1,138 @@
+/**
+ * End to end: real worker, real Temporal dev server, real AWS SDK clients over HTTP to the local
+ * endpoint (moto behind the Sluice gateway). Each test uses its own bucket, Glue job and task queue.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { ERROR_TYPES } from '../../common/constants';
+import { definePipeline } from '../../common/pipeline';
+import type { RunStatus } from '../../common/run-types';
+import { startRun, waitForRun } from '../../client/runs';
+import { awsClients, createBucket, createGlueJob, glueRunState, uniqueName } from '../support/aws';
+import { gateway } from '../support/gateway';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+
+let ctx: TestContext;
+
+beforeAll(async () => {
+  ctx = await temporalTestContext('e2e-stages');
+  await ctx.startWorker();
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+/** Fast polling and a short heartbeat timeout keep the tests quick; production defaults are in STAGE_DEFAULTS. */
+const fast = { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '500ms' } } as const;
+
+test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, templated for the date', async () => {
+  const bucket = await createBucket();
+  const job = await createGlueJob();
+  const table = uniqueName('sales');
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 1500, outcome: 'SUCCEEDED' });
+  await gateway.setScenario({
+    service: 'athena',
+    match: table,
+    durationMs: 500,
+    outcome: 'SUCCEEDED',
+    result: { columns: ['region', 'total'], rows: [['eu', '12'], ['us', '30'], ['apac', '7']] },
+  });
+  const pipeline = definePipeline({
+    name: uniqueName('kinds'),
+    defaults: fast,
+    stages: [
+      { id: 'land', kind: 's3.put', params: { Bucket: bucket, Key: 'raw/{{ ds_nodash }}/sales.csv', Body: 'region,total\n{{ pipeline }},{{ ds }}\n' } },
+      { id: 'arrived', kind: 's3.wait', dependsOn: ['land'], params: { Bucket: bucket, Prefix: 'raw/{{ ds_nodash }}/' }, timeout: { total: '30s', heartbeat: '3s' } },
+      { id: 'transform', kind: 'glue.job', dependsOn: ['arrived'], params: { JobName: job, Arguments: { '--day': '{{ ds }}', '--prev': '{{ prev_ds }}' } } },
+      {
+        id: 'report',
+        kind: 'athena.query',
+        dependsOn: ['transform'],
+        params: { QueryString: `SELECT region, total FROM ${table} WHERE dt = '{{ ds }}'`, ResultConfiguration: { OutputLocation: `s3://${bucket}/athena/` } },
+      },
+    ],
+  });
+  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
+  expect(started.workflowId).toBe(`${pipeline.name}/2024-03-01`);
+  expect(started.url).toContain(`/workflows/${encodeURIComponent(started.workflowId)}/${started.runId}`);
+  const outcome = await waitForRun(started.handle);
+  if (!outcome.ok) throw new Error(outcome.message);
+  const byId = Object.fromEntries(outcome.status.stages.map((s) => [s.id, s]));
+
+  const object = await awsClients().s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'raw/20240301/sales.csv' }));
+  expect(await object.Body?.transformToString()).toBe(`region,total\n${pipeline.name},2024-03-01\n`);
+  expect(byId.arrived?.result?.output).toEqual({ uri: `s3://${bucket}/raw/20240301/*` });
+
+  const glueRun = byId.transform?.jobId as string;
+  expect(glueRun).toMatch(/^jr_/);
+  expect(await glueRunState(job, glueRun)).toBe('SUCCEEDED');
+  expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
+
+  expect(byId.report?.result?.output).toMatchObject({ columns: ['region', 'total'], rowCount: 3, firstRows: [['eu', '12'], ['us', '30'], ['apac', '7']] });
+  expect(byId.report?.result?.summary).toContain('3 rows');
+});
+
+test('a Glue job that ends FAILED fails the run with AWS’s message, without retrying', async () => {
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 800, outcome: 'FAILED', message: 'AnalysisException: Table or view not found: sales.raw' });
+  const pipeline = definePipeline({
+    name: uniqueName('gluefail'),
+    defaults: { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
+    stages: [
+      { id: 'transform', kind: 'glue.job', params: { JobName: job } },
+      { id: 'report', kind: 'athena.query', dependsOn: ['transform'], params: { QueryString: 'SELECT 1' } },
+    ],
+  });
+  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-02', { generation: 0 });
+  const err: unknown = await started.handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe(ERROR_TYPES.stageFailed);
+  expect(failure.message).toMatch(/^Stage "transform" \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: AnalysisException: Table or view not found: sales\.raw$/);
+  const status = await started.handle.query<RunStatus>('status');
+  expect(status.stages.map((s) => [s.id, s.state])).toEqual([['transform', 'failed'], ['report', 'skipped']]);
+  expect(status.stages[0]?.error?.type).toBe(ERROR_TYPES.jobFailed);
+  expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
+  expect((await started.handle.describe()).searchAttributes.SluiceStatus).toEqual(['Failed']);
+});
+
+test('cancelling a run with a running Glue stage calls BatchStopJobRun exactly once and the job ends STOPPED', async () => {
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
+  const pipeline = definePipeline({
+    name: uniqueName('cancel'),
+    defaults: { ...fast, timeout: { heartbeat: '2s' } },
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
+  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-03', { generation: 0 });
+  await waitFor('the Glue job to be polled', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+  await started.handle.cancel();
+  const err: unknown = await started.handle.result().catch((e: unknown) => e);
+  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
+  expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(1);
+  const status = await started.handle.query<RunStatus>('status');
+  expect(status.stages[0]?.state).toBe('cancelled');
+  const runs = await awsClients().glue.send(new (await import('@aws-sdk/client-glue')).GetJobRunsCommand({ JobName: job }));
+  expect(runs.JobRuns?.map((r) => r.JobRunState)).toEqual(['STOPPED']);
+  expect((await started.handle.describe()).searchAttributes.SluiceStatus).toEqual(['Cancelled']);
+});
+
+test('throttled AWS calls are retried until they succeed', async () => {
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 500, outcome: 'SUCCEEDED' });
+  // More throttles than the SDK's own three attempts: the stage's retry policy takes over.
+  await gateway.addFault({ service: 'glue', operation: 'StartJobRun', kind: 'throttle', times: 4 });
+  const pipeline = definePipeline({
+    name: uniqueName('throttle'),
+    defaults: { ...fast, retry: { initialInterval: '200ms', maximumInterval: '500ms', maximumAttempts: 6 } },
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
+  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-04', { generation: 0 });
+  const outcome = await waitForRun(started.handle);
+  expect(outcome.ok).toBe(true);
+  // Only one job exists for the stage, whatever the number of attempts.
+  const runs = await awsClients().glue.send(new (await import('@aws-sdk/client-glue')).GetJobRunsCommand({ JobName: job }));
+  expect(runs.JobRuns).toHaveLength(1);
+});

@@ -1,0 +1,33 @@
+/** Client of the local gateway's control API (infra/local/gateway): scenarios, faults, call counts. */
+import { GATEWAY_URL } from './env';
+
+export interface Scenario {
+  service: 'glue' | 'athena';
+  match: string;
+  durationMs?: number;
+  outcome?: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'HANG';
+  message?: string;
+  result?: { columns: string[]; rows: (string | null)[][] };
+}
+
+async function control(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${GATEWAY_URL}/_sluice/${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`gateway ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+export const gateway = {
+  setScenario: (s: Scenario) => control('POST', 'scenarios', s),
+  addFault: (f: { service: string; operation: string; kind: 'throttle' | 'server-error' | 'latency'; times?: number; latencyMs?: number }) =>
+    control('POST', 'faults', f),
+  async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
+    const out = (await control('GET', `calls?${q.toString()}`)) as { count: number };
+    return out.count;
+  },
+};

@@ -1,0 +1,162 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadPipelineFile } from '../../client/load-pipeline';
+import { definePipeline, PipelineValidationError, validateLogicalDate, type PipelineIssue } from '../../common/pipeline';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sluice-validation-'));
+
+function writePipeline(name: string, yaml: string): string {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+function rejection(fn: () => unknown): PipelineValidationError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PipelineValidationError) return err;
+    throw err;
+  }
+  throw new Error('expected a PipelineValidationError, but nothing was thrown');
+}
+
+function onlyIssue(err: PipelineValidationError): PipelineIssue {
+  expect(err.issues).toHaveLength(1);
+  return err.issues[0] as PipelineIssue;
+}
+
+const GOOD_GLUE = `
+  - id: transform
+    kind: glue.job
+    params:
+      JobName: sales-etl
+`;
+
+describe('pipeline validation: every problem is rejected before anything starts', () => {
+  test('invalid YAML names the file, the line and the problem', () => {
+    const file = writePipeline('bad-yaml', 'name: sales\nstages:\n  - id: a\n    kind: [glue.job\n');
+    const err = rejection(() => loadPipelineFile(file));
+    expect(err.message).toContain(file);
+    expect(onlyIssue(err).field).toMatch(/^line \d+, column \d+$/);
+    expect(err.message).toMatch(/invalid YAML/);
+    expect(err.message).toMatch(/Fix:/);
+  });
+
+  test('unknown kind: stage, field, value and the kinds to choose from', () => {
+    const file = writePipeline('unknown-kind', `name: sales\nstages:\n  - id: transform\n    kind: glue.jobs\n    params: { JobName: x }\n`);
+    const err = rejection(() => loadPipelineFile(file));
+    const issue = onlyIssue(err);
+    expect(issue).toMatchObject({ stage: 'transform', field: 'kind', received: 'glue.jobs' });
+    expect(issue.fix).toContain('glue.job');
+    expect(err.message).toContain('stage "transform", kind: unknown stage kind (received "glue.jobs")');
+  });
+
+  test('duplicate id', () => {
+    const file = writePipeline('dup', `name: sales\nstages:${GOOD_GLUE}${GOOD_GLUE}`);
+    const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
+    expect(issue).toMatchObject({ stage: 'transform', field: 'id', received: 'transform' });
+    expect(issue.fix).toMatch(/its own id/);
+  });
+
+  test('unknown dependsOn lists the ids that exist', () => {
+    const file = writePipeline('dep', `name: sales\nstages:${GOOD_GLUE}  - id: report\n    kind: athena.query\n    dependsOn: [transfrom]\n    params: { QueryString: "SELECT 1" }\n`);
+    const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
+    expect(issue).toMatchObject({ stage: 'report', field: 'dependsOn[0]', received: 'transfrom' });
+    expect(issue.fix).toContain('transform');
+  });
+
+  test('a cycle is shown in full', () => {
+    const file = writePipeline(
+      'cycle',
+      `name: sales
+stages:
+  - { id: a, kind: glue.job, dependsOn: [c], params: { JobName: a } }
+  - { id: b, kind: glue.job, dependsOn: [a], params: { JobName: b } }
+  - { id: c, kind: glue.job, dependsOn: [b], params: { JobName: c } }
+`,
+    );
+    const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
+    expect(issue.field).toBe('dependsOn');
+    expect(issue.problem).toMatch(/cycle: (a|b|c) -> .* -> \1/);
+    expect(issue.received).toHaveLength(4);
+  });
+
+  test('unknown template name, with the field path and the names that exist', () => {
+    const file = writePipeline(
+      'template',
+      `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    params:\n      JobName: sales-etl\n      Arguments:\n        "--day": "{{ ds }}"\n        "--hour": "{{ hour }}"\n`,
+    );
+    const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
+    expect(issue).toMatchObject({ stage: 'transform', field: 'params.Arguments.--hour', received: '{{ hour }}' });
+    expect(issue.problem).toContain('{{ hour }}');
+    expect(issue.fix).toContain('{{ ds_nodash }}');
+  });
+
+  test('missing required param names the AWS API it belongs to', () => {
+    const file = writePipeline('missing', `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    params: { Arguments: { "--x": "1" } }\n`);
+    const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
+    expect(issue).toMatchObject({ stage: 'transform', field: 'params.JobName' });
+    expect(issue.problem).toContain('Glue StartJobRun');
+    expect(issue.fix).toContain('params.JobName');
+  });
+
+  test('s3.put needs exactly one of Body and BodyFile', () => {
+    const both = rejection(() =>
+      definePipeline({ name: 'p', stages: [{ id: 'put', kind: 's3.put', dependsOn: [], params: { Bucket: 'b', Key: 'k', Body: 'x', BodyFile: 'f' } }] }),
+    );
+    expect(onlyIssue(both).problem).toMatch(/only one/);
+  });
+
+  test('ClientRequestToken is Sluice’s to set', () => {
+    const err = rejection(() =>
+      definePipeline({ name: 'p', stages: [{ id: 'q', kind: 'athena.query', dependsOn: [], params: { QueryString: 'SELECT 1', ClientRequestToken: 'mine' } }] }),
+    );
+    expect(onlyIssue(err)).toMatchObject({ field: 'params.ClientRequestToken', received: 'mine' });
+  });
+
+  test('misspelt field is reported as unknown, not ignored', () => {
+    const file = writePipeline('typo', `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    depends_on: [x]\n    params: { JobName: j }\n`);
+    const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
+    expect(issue.stage).toBe('transform');
+    expect(issue.problem).toContain('"depends_on"');
+  });
+
+  test('several problems are reported together', () => {
+    const err = rejection(() =>
+      definePipeline({
+        name: 'p',
+        stages: [
+          { id: 'a', kind: 'nope', params: {} },
+          { id: 'b', kind: 'glue.job', dependsOn: ['zz'], params: {} },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => `${i.stage}:${i.field}`).sort()).toEqual(['a:kind', 'b:dependsOn[0]', 'b:params.JobName']);
+  });
+
+  test.each([
+    ['2024-02-30', /not a day of the calendar/],
+    ['2023-02-29', /not a day of the calendar/],
+    ['2024-13-01', /not a day of the calendar/],
+    ['24-03-01', /YYYY-MM-DD/],
+    ['yesterday', /YYYY-MM-DD/],
+  ])('invalid date %s', (value, problem) => {
+    const issue = onlyIssue(rejection(() => validateLogicalDate(value)));
+    expect(issue).toMatchObject({ field: '--date', received: value });
+    expect(issue.problem).toMatch(problem);
+  });
+
+  test('a leap day is a valid date', () => {
+    expect(validateLogicalDate('2024-02-29')).toBe('2024-02-29');
+  });
+
+  test('a valid file loads with BodyFile resolved next to it', () => {
+    const file = writePipeline('good', `name: sales\nstages:\n  - id: land\n    kind: s3.put\n    params: { Bucket: b, Key: "raw/{{ ds }}.csv", BodyFile: data/x.csv }\n${GOOD_GLUE}    dependsOn: [land]\n`);
+    const def = loadPipelineFile(file);
+    expect(def.stages.map((s) => s.id)).toEqual(['land', 'transform']);
+    expect(def.stages[0]?.params.BodyFile).toBe(path.join(dir, 'data/x.csv'));
+    expect(def.stages[1]?.dependsOn).toEqual(['land']);
+  });
+});
