@@ -8,7 +8,7 @@ import { ERROR_TYPES } from '../../common/constants';
 import { definePipeline } from '../../common/pipeline';
 import type { RunStatus } from '../../common/run-types';
 import { startRun, waitForRun } from '../../client/runs';
-import { awsClients, createBucket, createGlueJob, glueRunState, uniqueName } from '../support/aws';
+import { awsClients, createBucket, createGlueJob, glueRunState, glueRunStates, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
@@ -114,8 +114,7 @@ test('cancelling a run with a running Glue stage calls BatchStopJobRun exactly o
   expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(1);
   const status = await started.handle.query<RunStatus>('status');
   expect(status.stages[0]?.state).toBe('cancelled');
-  const runs = await awsClients().glue.send(new (await import('@aws-sdk/client-glue')).GetJobRunsCommand({ JobName: job }));
-  expect(runs.JobRuns?.map((r) => r.JobRunState)).toEqual(['STOPPED']);
+  expect(await glueRunStates(job)).toEqual(['STOPPED']);
   expect((await started.handle.describe()).searchAttributes.SluiceStatus).toEqual(['Cancelled']);
 });
 
@@ -133,6 +132,5 @@ test('throttled AWS calls are retried until they succeed', async () => {
   const outcome = await waitForRun(started.handle);
   expect(outcome.ok).toBe(true);
   // Only one job exists for the stage, whatever the number of attempts.
-  const runs = await awsClients().glue.send(new (await import('@aws-sdk/client-glue')).GetJobRunsCommand({ JobName: job }));
-  expect(runs.JobRuns).toHaveLength(1);
+  expect(await glueRunStates(job)).toEqual(['SUCCEEDED']);
 });

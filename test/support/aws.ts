@@ -1,7 +1,7 @@
 /** Real AWS SDK clients pointed at the local endpoint, and the fixtures tests create with them. */
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { CreateJobCommand, GetJobRunCommand } from '@aws-sdk/client-glue';
+import { CreateJobCommand, GetJobRunCommand, GetJobRunsCommand } from '@aws-sdk/client-glue';
 import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
 
 let clients: AwsClients | undefined;
@@ -35,4 +35,10 @@ export async function createGlueJob(name = uniqueName('job'), maxConcurrentRuns 
 export async function glueRunState(jobName: string, runId: string): Promise<string | undefined> {
   const out = await awsClients().glue.send(new GetJobRunCommand({ JobName: jobName, RunId: runId }));
   return out.JobRun?.JobRunState;
+}
+
+/** States of every run of a Glue job, newest first. */
+export async function glueRunStates(jobName: string): Promise<string[]> {
+  const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: jobName }));
+  return (out.JobRuns ?? []).map((r) => r.JobRunState ?? 'UNKNOWN');
 }

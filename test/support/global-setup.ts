@@ -1,11 +1,10 @@
 /**
- * Brings up the local stack (idempotent: reuses services already healthy) and bundles the
- * workflow code once, so every test worker starts in well under a second.
+ * Brings up the local stack (idempotent: reuses services already healthy) and builds the project
+ * (incremental tsc + the workflow bundle), so the CLI tests run the real `bin/sluice.js` and every
+ * test worker starts from the prebuilt bundle in well under a second.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeWorkflowBundle } from '../../scripts/bundle-workflows';
 import { applyLocalEnv } from './env';
 
 export default async function globalSetup(): Promise<void> {
@@ -14,9 +13,6 @@ export default async function globalSetup(): Promise<void> {
   if (!process.env.SLUICE_TEST_EXTERNAL_STACK) {
     execFileSync('bash', [path.join(root, 'infra/local/stack.sh'), 'up'], { stdio: 'inherit', cwd: root });
   }
-  const dir = path.join(root, '.sluice', 'test');
-  mkdirSync(dir, { recursive: true });
-  const bundle = path.join(dir, 'workflow-bundle.js');
-  await writeWorkflowBundle(bundle);
-  process.env.SLUICE_WORKFLOW_BUNDLE = bundle;
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: root });
+  process.env.SLUICE_WORKFLOW_BUNDLE = path.join(root, 'dist', 'workflow-bundle.js');
 }

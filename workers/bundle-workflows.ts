@@ -9,7 +9,7 @@ export async function writeWorkflowBundle(out: string): Promise<void> {
 }
 
 if (require.main === module) {
-  const out = process.argv[2] ?? path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+  const out = process.argv[2] ?? path.resolve(__dirname, '..', 'workflow-bundle.js');
   writeWorkflowBundle(out).then(
     () => console.log(`workflow bundle written to ${out}`),
     (err: unknown) => {

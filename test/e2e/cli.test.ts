@@ -1,0 +1,128 @@
+/** The `sluice` CLI as users run it (bin/sluice.js), against the local stack. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createBucket, createGlueJob, uniqueName } from '../support/aws';
+import { sluice } from '../support/cli';
+import { gateway } from '../support/gateway';
+import { temporalTestContext, type TestContext } from '../support/temporal';
+
+let ctx: TestContext;
+const dir = mkdtempSync(path.join(tmpdir(), 'sluice-cli-'));
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  ctx = await temporalTestContext('e2e-cli');
+  await ctx.startWorker();
+  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+function pipelineFile(name: string, yaml: string): string {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+async function runsOf(workflowId: string): Promise<number> {
+  return (await ctx.client.workflow.count(`WorkflowId = "${workflowId}"`)).count;
+}
+
+function glueAthenaPipeline(name: string, bucket: string, job: string, table: string): string {
+  return `name: ${name}
+defaults:
+  poll: { initial: 200ms, max: 1s }
+  timeout: { heartbeat: 3s }
+stages:
+  - id: land
+    kind: s3.put
+    params: { Bucket: ${bucket}, Key: "raw/{{ ds }}/orders.csv", Body: "id,amount\\n1,10\\n" }
+  - id: transform
+    kind: glue.job
+    dependsOn: [land]
+    params:
+      JobName: ${job}
+      Arguments: { "--ds": "{{ ds }}" }
+  - id: check
+    kind: athena.query
+    dependsOn: [transform]
+    params: { QueryString: "SELECT count(*) FROM ${table}" }
+`;
+}
+
+test('run --wait: prints the workflow ID, the UI link and each stage, exits 0', async () => {
+  const name = uniqueName('cli-ok');
+  const [bucket, job] = [await createBucket(), await createGlueJob()];
+  const table = uniqueName('orders');
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 1000 });
+  await gateway.setScenario({ service: 'athena', match: table, durationMs: 300, result: { columns: ['n'], rows: [['1']] } });
+  const res = await sluice(['run', '--pipeline', pipelineFile(name, glueAthenaPipeline(name, bucket, job, table)), '--date', '2024-03-01', '--wait'], env);
+  expect(res.stderr).toBe('');
+  expect(res.code).toBe(0);
+  expect(res.stdout).toContain(`Started ${name}/2024-03-01`);
+  expect(res.stdout).toMatch(new RegExp(`Temporal UI: http://127\\.0\\.0\\.1:8233/namespaces/default/workflows/${encodeURIComponent(`${name}/2024-03-01`)}/[0-9a-f-]+/history`));
+  expect(res.stdout).toMatch(/✔ land \(s3\.put\) succeeded: wrote \d+ bytes/);
+  expect(res.stdout).toMatch(/✔ transform \(glue\.job\) succeeded/);
+  expect(res.stdout).toMatch(/✔ check \(athena\.query\) succeeded: .*1 row/);
+  expect(res.stdout).toContain(`Run ${name}/2024-03-01 succeeded.`);
+});
+
+test('run --wait on a failing pipeline exits 1 naming the stage and AWS’s message', async () => {
+  const name = uniqueName('cli-fail');
+  const [bucket, job] = [await createBucket(), await createGlueJob()];
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 500, outcome: 'FAILED', message: 'Py4JJavaError: column amount does not exist' });
+  const res = await sluice(['run', '--pipeline', pipelineFile(name, glueAthenaPipeline(name, bucket, job, 't')), '--date', '2024-03-01', '--wait'], env);
+  expect(res.code).toBe(1);
+  expect(res.stdout).toMatch(/✘ transform \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: Py4JJavaError: column amount does not exist/);
+  expect(res.stderr).toMatch(new RegExp(`Run ${name}/2024-03-01 failed: Stage "transform" \\(glue\\.job\\) failed: .*Py4JJavaError: column amount does not exist`));
+  expect(res.stdout).toContain('– check (athena.query) skipped');
+});
+
+describe('bad input exits 2 with a clear message and starts nothing', () => {
+  test('an impossible date', async () => {
+    const name = uniqueName('cli-bad');
+    const file = pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'));
+    const res = await sluice(['run', '--pipeline', file, '--date', '2024-02-30'], env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--date: 2024-02-30 is not a day of the calendar');
+    expect(res.stderr).toContain('(received "2024-02-30")');
+    expect(res.stderr).toContain('Fix:');
+    expect(await runsOf(`${name}/2024-02-30`)).toBe(0);
+  });
+
+  test('an invalid pipeline file names the file, the stage and the field', async () => {
+    const name = uniqueName('cli-kind');
+    const file = pipelineFile(name, `name: ${name}\nstages:\n  - id: transform\n    kind: glue.jobb\n    params: { JobName: j }\n`);
+    const res = await sluice(['run', '--pipeline', file, '--date', '2024-03-01'], env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${file} is not a valid pipeline`);
+    expect(res.stderr).toContain('stage "transform", kind: unknown stage kind (received "glue.jobb")');
+    expect(await runsOf(`${name}/2024-03-01`)).toBe(0);
+  });
+
+  test('a pipeline file that does not exist', async () => {
+    const res = await sluice(['run', '--pipeline', path.join(dir, 'nope.yaml'), '--date', '2024-03-01'], env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/cannot read the pipeline file .*nope\.yaml/);
+  });
+
+  test('a missing option and an unknown command', async () => {
+    const missing = await sluice(['run', '--date', '2024-03-01'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '-p, --pipeline <file>' not specified");
+    const unknown = await sluice(['runn'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'runn'");
+  });
+
+  test('--help works on every command', async () => {
+    for (const cmd of [[], ['run'], ['worker'], ['validate']]) {
+      const res = await sluice([...cmd, '--help'], env);
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain('Usage: sluice');
+    }
+  });
+});
