@@ -79,8 +79,10 @@ export const athenaQuery: JobHandler = {
       pages++;
     } while (NextToken && pages < MAX_RESULT_PAGES);
     const complete = !NextToken;
+    const first = firstRows[0];
+    const preview = first ? `; first: ${columns.map((c, i) => `${c}=${first[i] ?? 'NULL'}`).join(', ')}` : '';
     return {
-      summary: `Athena query ${jobId} succeeded: ${rowCount}${complete ? '' : '+'} row${rowCount === 1 ? '' : 's'}`,
+      summary: `Athena query ${jobId} succeeded: ${rowCount}${complete ? '' : '+'} row${rowCount === 1 ? '' : 's'}${preview}`,
       output: { queryExecutionId: jobId, columns, rowCount, rowCountComplete: complete, firstRows },
     };
   },
