@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateJobCommand } from '@aws-sdk/client-glue';
-import { createAwsClients } from '../../activities/aws-clients';
+import { createAwsClients, destroyAwsClients } from '../../activities/aws-clients';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const GATEWAY = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const revenue = rows.reduce((sum, line) => sum + Number(line.split(',')[2]), 0);
   await scenario({ service: 'glue', match: 'sales-daily-etl', durationMs: 4000, outcome: 'SUCCEEDED' });
   await scenario({ service: 'athena', match: 'FROM curated.orders', durationMs: 1500, outcome: 'SUCCEEDED', result: { columns: ['orders', 'revenue'], rows: [[String(rows.length), revenue.toFixed(2)]] } });
-  for (const c of Object.values(aws)) c.destroy();
+  destroyAwsClients(aws);
   console.log('demo fixtures ready: bucket sluice-demo-lake, Glue job sales-daily-etl');
 }
 

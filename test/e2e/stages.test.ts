@@ -3,7 +3,7 @@
  * endpoint (moto behind the Sluice gateway). Each test uses its own bucket, Glue job and task queue.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { ERROR_TYPES } from '../../common/constants';
 import { definePipeline } from '../../common/pipeline';
 import type { RunStatus } from '../../common/run-types';

@@ -26,7 +26,8 @@ export const gateway = {
   addFault: (f: { service: string; operation: string; kind: 'throttle' | 'server-error' | 'latency'; times?: number; latencyMs?: number }) =>
     control('POST', 'faults', f),
   async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {
-    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, v);
     const out = (await control('GET', `calls?${q.toString()}`)) as { count: number };
     return out.count;
   },
