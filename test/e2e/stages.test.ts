@@ -4,6 +4,7 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ERROR_TYPES } from '../../common/constants';
 import { definePipeline } from '../../common/pipeline';
 import type { RunStatus } from '../../common/run-types';
@@ -71,6 +72,15 @@ test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, te
 
   expect(byId.report?.result?.output).toMatchObject({ columns: ['region', 'total'], rowCount: 3, firstRows: [['eu', '12'], ['us', '30'], ['apac', '7']] });
   expect(byId.report?.result?.summary).toContain('3 rows');
+
+  // The Temporal UI story: a static summary for the run, one activity per stage named by id and kind.
+  const desc = await started.handle.describe();
+  expect(await desc.staticSummary()).toBe(`Pipeline ${pipeline.name} for 2024-03-01 (4 stages)`);
+  const history = await started.handle.fetchHistory();
+  const summaries = (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata?.summary as Payload));
+  expect(summaries).toEqual(['land (s3.put)', 'arrived (s3.wait)', 'transform (glue.job)', 'report (athena.query)']);
 });
 
 test('a Glue job that ends FAILED fails the run with AWS’s message, without retrying', async () => {
