@@ -72,8 +72,11 @@ export const glueJob: JobHandler = {
   async stop(ctx, jobId) {
     const out = await ctx.clients.glue.send(new BatchStopJobRunCommand({ JobName: jobName(ctx.params), JobRunIds: [jobId] }));
     const error = out.Errors?.find((e) => e.JobRunId === jobId);
-    // A run that already ended cannot be stopped: that is not a failure of the stop.
-    if (error && !/not.*running|already|finished|completed|ended/i.test(error.ErrorDetail?.ErrorMessage ?? '')) {
+    if (!error) return;
+    // A run that ended before the stop reached it cannot be stopped, and need not be: judge by
+    // the run's state rather than by the wording of the error.
+    const current = await glueJob.describe(ctx, jobId);
+    if (current.state === 'running') {
       throw Object.assign(new Error(error.ErrorDetail?.ErrorMessage ?? 'BatchStopJobRun refused'), { name: error.ErrorDetail?.ErrorCode ?? 'GlueStopError' });
     }
   },

@@ -3,6 +3,9 @@
  * endpoint (moto behind the Sluice gateway). Each test uses its own bucket, Glue job and task queue.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { StartJobRunCommand } from '@aws-sdk/client-glue';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
 import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ERROR_TYPES } from '../../common/constants';
@@ -132,7 +135,7 @@ test('throttled AWS calls are retried until they succeed', async () => {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 500, outcome: 'SUCCEEDED' });
   // More throttles than the SDK's own three attempts: the stage's retry policy takes over.
-  await gateway.addFault({ service: 'glue', operation: 'StartJobRun', kind: 'throttle', times: 4 });
+  await gateway.addFault({ service: 'glue', operation: 'StartJobRun', resource: job, kind: 'throttle', times: 4 });
   const pipeline = definePipeline({
     name: uniqueName('throttle'),
     defaults: { ...fast, retry: { initialInterval: '200ms', maximumInterval: '500ms', maximumAttempts: 6 } },
@@ -143,4 +146,21 @@ test('throttled AWS calls are retried until they succeed', async () => {
   expect(outcome.ok).toBe(true);
   // Only one job exists for the stage, whatever the number of attempts.
   expect(await glueRunStates(job)).toEqual(['SUCCEEDED']);
+});
+
+test('stopping a Glue job that has already ended is not an error (the run finished before the stop reached it)', async () => {
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 200, outcome: 'SUCCEEDED' });
+  const { JobRunId } = await awsClients().glue.send(new StartJobRunCommand({ JobName: job }));
+  await waitFor('the run to end', async () => (await glueRunState(job, JobRunId as string)) === 'SUCCEEDED');
+  const activities = createActivities({ clients: awsClients() });
+  const outcome = await new MockActivityEnvironment().run(activities.stopStageJob, {
+    kind: 'glue.job' as const,
+    params: { JobName: job },
+    pipeline: 'p',
+    ds: '2024-03-01',
+    jobId: JobRunId as string,
+  });
+  expect(outcome).toBe(`Glue job ${JobRunId} SUCCEEDED`);
+  expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(1);
 });

@@ -23,7 +23,7 @@ async function control(method: string, path: string, body?: unknown): Promise<un
 
 export const gateway = {
   setScenario: (s: Scenario) => control('POST', 'scenarios', s),
-  addFault: (f: { service: string; operation: string; kind: 'throttle' | 'server-error' | 'latency'; times?: number; latencyMs?: number }) =>
+  addFault: (f: { service: string; operation: string; resource?: string; kind: 'throttle' | 'server-error' | 'latency'; times?: number; latencyMs?: number }) =>
     control('POST', 'faults', f),
   async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {
     const q = new URLSearchParams();

@@ -10,6 +10,8 @@ export interface Fault {
   service: string;
   /** Operation name (e.g. StartJobRun, PutObject) or '*' for every operation of the service. */
   operation: string;
+  /** Only requests on this resource (JobName, bucket, QueryExecutionId...); any resource when absent. */
+  resource?: string;
   kind: FaultKind;
   /** Requests left to affect; -1 = forever. */
   remaining: number;
@@ -34,7 +36,15 @@ export function parseFault(body: unknown): Fault | string {
   }
   const latencyMs = b.latencyMs ?? DEFAULT_LATENCY_MS;
   if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) return 'latencyMs must be a number >= 0';
-  return { service: b.service, operation: b.operation, kind: b.kind as FaultKind, remaining: times, latencyMs };
+  if (b.resource !== undefined && (typeof b.resource !== 'string' || b.resource === '')) return 'resource, when given, must be a non-empty string';
+  return {
+    service: b.service,
+    operation: b.operation,
+    ...(typeof b.resource === 'string' ? { resource: b.resource } : {}),
+    kind: b.kind as FaultKind,
+    remaining: times,
+    latencyMs,
+  };
 }
 
 export function addFault(fault: Fault): void {
@@ -42,8 +52,10 @@ export function addFault(fault: Fault): void {
 }
 
 /** Consumes one use of the first fault matching this request, if any. */
-export function takeFault(service: string, operation: string): Fault | undefined {
-  const fault = faults.find((f) => f.service === service && (f.operation === operation || f.operation === '*'));
+export function takeFault(service: string, operation: string, resource: string | undefined): Fault | undefined {
+  const fault = faults.find(
+    (f) => f.service === service && (f.operation === operation || f.operation === '*') && (f.resource === undefined || f.resource === resource),
+  );
   if (fault === undefined) return undefined;
   if (fault.remaining > 0 && --fault.remaining === 0) faults = faults.filter((f) => f !== fault);
   return fault;

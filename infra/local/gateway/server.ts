@@ -31,6 +31,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 
 /** Modeled server-error codes per service (Athena models InternalServerException). */
 const SERVER_ERROR_CODES: Record<string, string> = { athena: 'InternalServerException' };
+/** Each service's own modelled throttling error, so the SDK raises its typed exception. */
+const THROTTLE_CODES: Record<string, string> = { athena: 'TooManyRequestsException' };
 
 export interface GatewayOptions {
   /** e.g. http://127.0.0.1:5077 */
@@ -64,9 +66,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
     body = await readBody(req, MAX_JSON_BODY);
     input = parseJson(body);
   }
-  const call = recordCall(cls.service, cls.operation, cls.resource ?? jsonResource(cls.service, input));
+  const resource = cls.resource ?? jsonResource(cls.service, input);
+  const call = recordCall(cls.service, cls.operation, resource);
 
-  const fault = takeFault(cls.service, cls.operation);
+  const fault = takeFault(cls.service, cls.operation, resource);
   if (fault !== undefined) {
     if (fault.kind === 'latency') await sleep(fault.latencyMs);
     else return sendFault(res, cls, fault, method);
@@ -262,7 +265,7 @@ function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: s
   sendAwsError(
     res,
     throttle
-      ? new AwsError('ThrottlingException', 'Rate exceeded')
+      ? new AwsError(THROTTLE_CODES[cls.service] ?? 'ThrottlingException', 'Rate exceeded (injected by the Sluice gateway)')
       : new AwsError(SERVER_ERROR_CODES[cls.service] ?? 'InternalServiceException', 'Internal service error (injected by the Sluice gateway)', 500),
   );
 }
