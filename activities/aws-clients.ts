@@ -1,17 +1,23 @@
 /**
- * AWS SDK v3 clients, created once per worker and injected into the activities (tests can pass
- * their own). Configuration comes from the SDK's own conventions: AWS_REGION, the default
- * credential chain, and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> for a local endpoint.
+ * AWS SDK v3 clients, created once per worker (lazily: a worker only builds the clients of the
+ * stage kinds it actually runs) and injected into the activities; tests can pass their own.
+ * Configuration comes from the SDK's own conventions: AWS_REGION, the default credential chain,
+ * and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> for a local endpoint.
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { DataPipelineClient } from '@aws-sdk/client-data-pipeline';
+import { DataBrewClient } from '@aws-sdk/client-databrew';
+import { EMRClient } from '@aws-sdk/client-emr';
+import { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GlueClient } from '@aws-sdk/client-glue';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { QuickSightClient } from '@aws-sdk/client-quicksight';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
-
-export interface AwsClients {
-  s3: S3Client;
-  glue: GlueClient;
-  athena: AthenaClient;
-}
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface AwsClientOptions {
   region?: string;
@@ -19,21 +25,88 @@ export interface AwsClientOptions {
   endpoint?: string;
   /** Path-style S3 addressing; needed by local endpoints. Default: on when an endpoint override is set. */
   s3ForcePathStyle?: boolean;
+  /** SDK attempts per call (the SDK's own retry of throttling and 5xx). Default: the SDK's (3). */
+  maxAttempts?: number;
+}
+
+interface Destroyable {
+  destroy(): void;
+}
+
+export class AwsClients {
+  private readonly made = new Map<string, Destroyable>();
+  private readonly common: { region?: string; endpoint?: string; maxAttempts?: number };
+  private readonly forcePathStyle: boolean;
+
+  constructor(opts: AwsClientOptions = {}) {
+    this.common = {
+      ...(opts.region ? { region: opts.region } : {}),
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+    };
+    this.forcePathStyle = opts.s3ForcePathStyle ?? (opts.endpoint ?? process.env.AWS_ENDPOINT_URL) !== undefined;
+  }
+
+  private get<T extends Destroyable>(name: string, make: () => T): T {
+    let c = this.made.get(name) as T | undefined;
+    if (!c) {
+      c = make();
+      this.made.set(name, c);
+    }
+    return c;
+  }
+
+  get s3(): S3Client {
+    return this.get('s3', () => new S3Client({ ...this.common, forcePathStyle: this.forcePathStyle }));
+  }
+  get glue(): GlueClient {
+    return this.get('glue', () => new GlueClient(this.common));
+  }
+  get athena(): AthenaClient {
+    return this.get('athena', () => new AthenaClient(this.common));
+  }
+  get databrew(): DataBrewClient {
+    return this.get('databrew', () => new DataBrewClient(this.common));
+  }
+  get emr(): EMRClient {
+    return this.get('emr', () => new EMRClient(this.common));
+  }
+  get emrServerless(): EMRServerlessClient {
+    return this.get('emrServerless', () => new EMRServerlessClient(this.common));
+  }
+  get lambda(): LambdaClient {
+    return this.get('lambda', () => new LambdaClient(this.common));
+  }
+  get redshiftData(): RedshiftDataClient {
+    return this.get('redshiftData', () => new RedshiftDataClient(this.common));
+  }
+  get sfn(): SFNClient {
+    return this.get('sfn', () => new SFNClient(this.common));
+  }
+  /** PutRecords needs no HTTP/2 (only SubscribeToShard does); HTTP/1.1 works with AWS and local endpoints alike. */
+  get kinesis(): KinesisClient {
+    return this.get('kinesis', () => new KinesisClient({ ...this.common, requestHandler: new NodeHttpHandler() }));
+  }
+  get firehose(): FirehoseClient {
+    return this.get('firehose', () => new FirehoseClient(this.common));
+  }
+  get quicksight(): QuickSightClient {
+    return this.get('quicksight', () => new QuickSightClient(this.common));
+  }
+  get dataPipeline(): DataPipelineClient {
+    return this.get('dataPipeline', () => new DataPipelineClient(this.common));
+  }
+
+  destroy(): void {
+    for (const c of this.made.values()) c.destroy();
+    this.made.clear();
+  }
 }
 
 export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
-  const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL;
-  const common = {
-    ...(opts.region ? { region: opts.region } : {}),
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-  };
-  return {
-    s3: new S3Client({ ...common, forcePathStyle: opts.s3ForcePathStyle ?? endpoint !== undefined }),
-    glue: new GlueClient(common),
-    athena: new AthenaClient(common),
-  };
+  return new AwsClients(opts);
 }
 
 export function destroyAwsClients(clients: AwsClients): void {
-  for (const c of Object.values(clients)) (c as { destroy(): void }).destroy();
+  clients.destroy();
 }

@@ -10,6 +10,7 @@
  * (client token or a tagged run), so the next attempt adopts it instead of starting another.
  */
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import { failedExpectations } from '../common/checks';
 import { ERROR_TYPES } from '../common/constants';
 import type { StageHeartbeat, StageInput, StageResult } from '../common/run-types';
 import { renderDeep, templateContext } from '../common/templating';
@@ -137,6 +138,17 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
     throw err;
   }
   const collected = handler.collect ? await awsCall({ service: handler.service, operation: 'results', jobId }, () => handler.collect!(sctx, jobId)) : undefined;
+  if (input.expect) {
+    const failed = failedExpectations(input.expect, collected?.output ?? {});
+    if (failed.length) {
+      throw ApplicationFailure.create({
+        message: `quality check failed on ${handler.service} job ${jobId}: expected ${failed.join('; ')}`,
+        type: ERROR_TYPES.qualityCheck,
+        nonRetryable: true,
+        details: [{ jobId, failed, output: collected?.output ?? null }],
+      });
+    }
+  }
   return {
     jobId,
     summary: collected?.summary ?? `${handler.service} job ${jobId} succeeded`,

@@ -56,6 +56,8 @@ export const ERROR_TYPES = {
   sensorTimeout: 'SensorTimeoutError',
   /** The stage input is wrong in a way only visible at run time (e.g. a BodyFile the worker cannot read). */
   stageInput: 'StageInputError',
+  /** A stage's `expect` check did not hold (e.g. a query returned no rows). Non-retryable. */
+  qualityCheck: 'QualityCheckError',
   /** A stage failed; thrown by runPipeline so the run's failure names the stage. */
   stageFailed: 'StageFailedError',
 } as const;
@@ -67,10 +69,14 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ERROR_TYPES.awsRequest,
   ERROR_TYPES.sensorTimeout,
   ERROR_TYPES.stageInput,
+  ERROR_TYPES.qualityCheck,
 ];
 
 export const STAGE_KINDS = ['s3.put', 's3.wait', 'glue.job', 'athena.query'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
+
+/** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
+export const RESULT_KINDS: readonly string[] = ['athena.query', 'redshift.sql'];
 
 /** Template names usable as `{{ name }}` in any string param. */
 export const TEMPLATE_NAMES = ['ds', 'ds_nodash', 'year', 'month', 'day', 'prev_ds', 'next_ds', 'pipeline'] as const;

@@ -4,7 +4,8 @@
  * CLI, the worker and tests share one definition; workflow code imports the types only.
  */
 import { z } from 'zod';
-import { STAGE_KINDS, TEMPLATE_NAMES, type StageKind } from './constants';
+import { expectProblems, type ExpectSpec } from './checks';
+import { RESULT_KINDS, STAGE_KINDS, TEMPLATE_NAMES, type StageKind } from './constants';
 import { logicalDateProblem } from './dates';
 import { findTemplateNames, isTemplateName, walkStrings } from './templating';
 
@@ -44,6 +45,13 @@ const pollSchema = z.strictObject({
 });
 export type PollSpec = z.infer<typeof pollSchema>;
 
+const expectSchema = z.strictObject({
+  /** A comparison on the row count, e.g. ">0". */
+  rows: z.string().optional(),
+  /** A comparison on the first column of the first row, e.g. ">= 1000" or "== 'ok'". */
+  firstValue: z.string().optional(),
+});
+
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -56,6 +64,7 @@ const stageSchema = z.strictObject({
   retry: retrySchema.optional(),
   timeout: timeoutSchema.optional(),
   poll: pollSchema.optional(),
+  expect: expectSchema.optional(),
 });
 
 const defaultsSchema = z.strictObject({
@@ -83,6 +92,8 @@ export interface StageDefinition {
   retry?: RetrySpec;
   timeout?: TimeoutSpec;
   poll?: PollSpec;
+  /** Data-quality gate for kinds that read results; see common/checks.ts. */
+  expect?: ExpectSpec;
 }
 
 export interface PipelineDefinition {
@@ -293,6 +304,14 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
       issues.push({ stage: stage.id, field: 'kind', received: stage.kind, problem: 'unknown stage kind', fix: `use one of ${STAGE_KINDS.join(', ')}` });
     } else {
       checkParams(stage as StageDefinition, KIND_RULES[stage.kind], issues);
+    }
+    if (stage.expect) {
+      if (!RESULT_KINDS.includes(stage.kind)) {
+        issues.push({ stage: stage.id, field: 'expect', received: stage.expect, problem: `${stage.kind} has no result rows to check`, fix: `remove expect, or use it on ${RESULT_KINDS.join(' or ')}` });
+      }
+      for (const p of expectProblems(stage.expect)) {
+        issues.push({ stage: stage.id, field: p.field, received: p.received, problem: 'not a comparison', fix: 'write an operator and a value, e.g. ">0", ">= 1000", "== \'ok\'"' });
+      }
     }
     stage.dependsOn.forEach((dep, i) => {
       if (!ids.has(dep)) {

@@ -1,5 +1,6 @@
 /** Types crossing the workflow/activity/client boundary. Types only: safe to import anywhere. */
 import type { StageKind } from './constants';
+import type { ExpectSpec } from './checks';
 import type { PipelineDefinition, PollSpec } from './pipeline';
 
 export interface RunPipelineInput {
@@ -53,6 +54,8 @@ export interface StageInput {
   /** `<pipeline>/<ds>/<stage>/g<generation>`: one AWS job per key, ever. */
   idempotencyKey: string;
   poll?: PollSpec;
+  /** Data-quality gate evaluated on the result (kinds in RESULT_KINDS). */
+  expect?: ExpectSpec;
   /** Epoch ms after which a sensor gives up (from the stage's `timeout.total`). */
   deadlineMs?: number;
 }

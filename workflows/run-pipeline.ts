@@ -145,6 +145,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       params: stage.params,
       idempotencyKey: stageIdempotencyKey(pipeline.name, ds, stage.id, generation),
       ...(stage.poll ?? pipeline.defaults?.poll ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
+      ...(stage.expect ? { expect: stage.expect } : {}),
       ...(stage.kind === 's3.wait' && t.total !== undefined ? { deadlineMs: Date.now() + durationMs(t.total) } : {}),
     }).then(
       (result) => {

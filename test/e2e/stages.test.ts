@@ -164,3 +164,22 @@ test('stopping a Glue job that has already ended is not an error (the run finish
   expect(outcome).toBe(`Glue job ${JobRunId} SUCCEEDED`);
   expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(1);
 });
+
+test('a quality check on an Athena result stops the pipeline before downstream stages', async () => {
+  const table = uniqueName('empty');
+  await gateway.setScenario({ service: 'athena', match: table, durationMs: 200, result: { columns: ['n'], rows: [['0']] } });
+  const pipeline = definePipeline({
+    name: uniqueName('gate'),
+    defaults: fast,
+    stages: [
+      { id: 'check', kind: 'athena.query', params: { QueryString: `SELECT count(*) AS n FROM ${table}` }, expect: { rows: '>0', firstValue: '> 0' } },
+      { id: 'publish', kind: 'athena.query', dependsOn: ['check'], params: { QueryString: 'SELECT 1' } },
+    ],
+  });
+  const outcome = await waitForRun((await startRun(ctx.client, ctx.settings, pipeline, '2024-03-05', { generation: 0 })).handle);
+  if (outcome.ok) throw new Error('the check should have failed the run');
+  expect(outcome.stage).toBe('check');
+  expect(outcome.message).toMatch(/^Stage "check" \(athena\.query\) failed: quality check failed on Athena job [\w-]+: expected firstValue > 0 \(got 0\)$/);
+  expect(outcome.status?.stages.map((s) => s.state)).toEqual(['failed', 'skipped']);
+  expect(outcome.status?.stages[0]?.error?.type).toBe(ERROR_TYPES.qualityCheck);
+});
