@@ -7,7 +7,7 @@
  *   non-retryable: the pipeline or the permissions must change first.
  * - A job that ends badly is not an SDK error: see {@link jobEndedFailure}.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../common/constants';
 
 /** AWS error codes that mean "try again later", across services. */
@@ -94,6 +94,8 @@ export async function awsCall<T>(call: AwsCall, fn: () => Promise<T>): Promise<T
   try {
     return await fn();
   } catch (err) {
+    // A stage cancelled between two calls of a many-call kind (s3.copy, kinesis.put) is cancelled, not an AWS error.
+    if (err instanceof CancelledFailure) throw err;
     throw awsFailure(err, call);
   }
 }

@@ -5,6 +5,7 @@
 import type { StageInput, StageResult, StopJobInput } from '../common/run-types';
 import { createAwsClients, type AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
+import { createRunActivities } from './runs';
 import { runWithHandler, stageContext, stopAndConfirm } from './runner';
 
 export interface ActivityDeps {
@@ -14,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps = {}) {
   const clients = deps.clients ?? createAwsClients();
   return {
+    ...createRunActivities(),
     /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
     async runStage(input: StageInput): Promise<StageResult> {
       return runWithHandler(STAGE_HANDLERS[input.kind], input, clients);

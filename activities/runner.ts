@@ -93,6 +93,7 @@ function terminalFailure(handler: JobHandler, jobId: string, status: Exclude<Job
 
 async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput): Promise<StageResult> {
   const ctx = Context.current();
+  sctx.firstScheduledAtMs ??= ctx.info.scheduledTimestampMs;
   const prior = ctx.info.heartbeatDetails as StageHeartbeat | undefined;
   let jobId = prior?.jobId;
   let reattached = jobId !== undefined;

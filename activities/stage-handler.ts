@@ -16,6 +16,12 @@ export interface StageContext {
   /** `<pipeline>/<ds>/<stage>/g<generation>`: at most one AWS job per key. */
   idempotencyKey: string;
   clients: AwsClients;
+  /**
+   * When the stage's activity was first scheduled (epoch ms, the same for every attempt), set by
+   * the runner. Kinds whose API has neither a client token nor a per-run tag (Glue crawlers,
+   * DataBrew) adopt a run that started after it instead of starting another.
+   */
+  firstScheduledAtMs?: number;
 }
 
 /** What a job's status call says, mapped from the service's own states. */

@@ -8,7 +8,25 @@ import { validateLogicalDate } from '../common/pipeline';
 import type { StageStatus } from '../common/run-types';
 import { describeError, EXIT, exitCodeFor, UserInputError } from './errors';
 import { loadPipelineFile } from './load-pipeline';
-import { connectClient, startRun, waitForRun } from './runs';
+import type { Client, ScheduleHandle, WorkflowHandle } from '@temporalio/client';
+import type { BackfillOnly, BackfillOrder } from '../common/backfill-types';
+import { BACKFILL_LIMITS } from '../common/constants';
+import { runUiUrl, type TemporalSettings } from '../common/env';
+import { runWorkflowId } from '../common/naming';
+import { backfillHandle, backfillProgress, formatReport, progressBar, startBackfill, steer, validateBackfillOptions, waitForBackfill } from './backfills';
+import { listRuns, table } from './run-list';
+import { connectClient, queryStatus, startRun, waitForRun } from './runs';
+import {
+  createDailySchedule,
+  OVERLAP_POLICIES,
+  SCHEDULE_DEFAULTS,
+  updateDailySchedule,
+  validateScheduleOptions,
+  viewOf,
+  type DailyScheduleOptions,
+  type OverlapName,
+  type ScheduleView,
+} from './schedules';
 import { runWorker } from '../workers/main';
 
 function nonNegativeInt(flag: string) {
@@ -78,6 +96,50 @@ export function buildCli(): Command {
       }
     });
 
+  addBackfillCommands(program);
+  addScheduleCommands(program);
+
+  program
+    .command('runs')
+    .description('List the runs of a pipeline by date (Temporal visibility, search attributes).')
+    .requiredOption('-p, --pipeline <name>', 'pipeline name (as in its file)')
+    .option('--from <YYYY-MM-DD>', 'first logical date')
+    .option('--to <YYYY-MM-DD>', 'last logical date')
+    .option('--status <status>', 'Running, Succeeded, Failed or Cancelled')
+    .option('--json', 'print JSON')
+    .action(async (opts: { pipeline: string; from?: string; to?: string; status?: string; json?: boolean }) => {
+      if (opts.from) validateLogicalDate(opts.from, '--from');
+      if (opts.to) validateLogicalDate(opts.to, '--to');
+      await withClient(async (client, settings) => {
+        const rows = await listRuns(client, settings, opts);
+        if (opts.json) return console.log(JSON.stringify(rows));
+        if (!rows.length) return console.log(`No runs of ${opts.pipeline} found.`);
+        console.log(table(['date', 'status', 'duration', 'started', 'link'], rows.map((r) => [r.ds, r.status, r.durationSeconds !== undefined ? `${r.durationSeconds}s` : '…', r.startedAt, r.url ?? r.workflowId])));
+      });
+    });
+
+  program
+    .command('status')
+    .description("Show one run's stages and their states.")
+    .argument('<pipeline>', 'pipeline name')
+    .argument('<date>', 'logical date, YYYY-MM-DD')
+    .option('--json', 'print JSON')
+    .action(async (pipeline: string, date: string, opts: { json?: boolean }) => {
+      const ds = validateLogicalDate(date, '<date>');
+      await withClient(async (client, settings) => {
+        const workflowId = runWorkflowId(pipeline, ds);
+        const handle = client.workflow.getHandle(workflowId);
+        const status = await queryStatus(handle);
+        if (!status) throw new UserInputError(`no run ${workflowId} was found (or no worker is running to answer).\n  Fix: check the name and date with \`sluice runs --pipeline ${pipeline}\`.`);
+        if (opts.json) return console.log(JSON.stringify(status));
+        const desc = await handle.describe();
+        console.log(`${workflowId}: ${status.status} (generation ${status.generation})`);
+        const url = runUiUrl(settings, workflowId, desc.runId);
+        if (url) console.log(`Temporal UI: ${url}`);
+        for (const s of status.stages) console.log(stageLine(s));
+      });
+    });
+
   program
     .command('validate')
     .description('Check a pipeline file without running it.')
@@ -96,6 +158,198 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** Connects with the environment's settings, runs `fn`, always closes the connection. */
+async function withClient<T>(fn: (client: Client, settings: TemporalSettings) => Promise<T>): Promise<T> {
+  const settings = temporalSettings();
+  const client = await connectClient(settings);
+  try {
+    return await fn(client, settings);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function addBackfillCommands(program: Command): void {
+  const backfill = program
+    .command('backfill')
+    .description('Run a pipeline for every date of a range (sliding window), or steer a running backfill.')
+    .option('-p, --pipeline <file>', 'pipeline definition (YAML)')
+    .option('--from <YYYY-MM-DD>', 'first logical date (included)')
+    .option('--to <YYYY-MM-DD>', 'last logical date (included)')
+    .option('-c, --concurrency <n>', 'dates running at once', positiveInt('--concurrency'), 4)
+    .option('--only <which>', 'missing (no successful run yet), failed (last run failed) or all', 'missing')
+    .option('--order <order>', 'oldest or newest first', 'oldest')
+    .option('--force', `allow more than ${BACKFILL_LIMITS.maxDatesWithoutForce} dates`)
+    .option('-w, --wait', 'show a live progress bar and the final report; exit 1 if any date failed')
+    .option('--json', 'print JSON')
+    .action(async (opts: { pipeline?: string; from?: string; to?: string; concurrency: number; only: string; order: string; force?: boolean; wait?: boolean; json?: boolean }) => {
+      if (!opts.pipeline || !opts.from || !opts.to) {
+        throw new UserInputError('sluice backfill needs --pipeline <file>, --from <date> and --to <date> (or a subcommand: status, pause, resume, cancel, set-concurrency).');
+      }
+      const options = validateBackfillOptions(
+        { from: opts.from, to: opts.to, concurrency: opts.concurrency, only: opts.only as BackfillOnly, order: opts.order as BackfillOrder },
+        opts.force,
+      );
+      const pipeline = loadPipelineFile(opts.pipeline);
+      await withClient(async (client, settings) => {
+        const started = await startBackfill(client, settings, pipeline, options);
+        const { handle: _h, ...info } = started;
+        if (opts.json && !opts.wait) return console.log(JSON.stringify(info));
+        if (!opts.json) {
+          console.log(`${started.attached ? 'Already running, following' : 'Started'} backfill ${started.workflowId}`);
+          if (started.url) console.log(`Temporal UI: ${started.url}`);
+        }
+        if (!opts.wait) return;
+        const bar = opts.json ? undefined : progressBar();
+        const outcome = await waitForBackfill(started.handle, bar ? (p) => bar.update(p) : undefined);
+        bar?.stop();
+        if (opts.json) console.log(JSON.stringify({ ...info, ...outcome }));
+        else console.log(outcome.report ? formatReport(outcome.report) : `Backfill ${outcome.status}: ${outcome.message ?? ''}`);
+        if (outcome.status !== 'succeeded') process.exitCode = EXIT.failed;
+      });
+    });
+
+  backfill
+    .command('status')
+    .description("A backfill's progress: counts by state, dates running, failed dates with their errors.")
+    .argument('<id>', 'backfill workflow ID')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      await withClient(async (client, settings) => {
+        const handle = backfillHandle(client, id);
+        const p = await backfillProgress(handle);
+        if (opts.json) return console.log(JSON.stringify(p));
+        const c = p.counts;
+        const url = runUiUrl(settings, id);
+        console.log(`${id}: ${p.pipeline} ${p.from} → ${p.to}, concurrency ${p.concurrency}, only ${p.only}, ${p.order} first${p.paused ? ', PAUSED' : ''}${p.cancelling ? ', CANCELLING' : ''}`);
+        if (url) console.log(`Temporal UI: ${url}`);
+        console.log(`  ${c.succeeded + c.failed + c.skipped + c.cancelled}/${p.total} done: succeeded ${c.succeeded}, failed ${c.failed}, skipped ${c.skipped}, cancelled ${c.cancelled}; running ${c.running}, pending ${c.pending}`);
+        if (p.running.length) console.log(`  running: ${p.running.join(', ')}`);
+        for (const f of p.failed) console.log(`  ✘ ${f.ds}${f.stage ? ` stage ${f.stage}` : ''}: ${f.message}`);
+      });
+    });
+
+  const steerCommand = (name: string, description: string, act: (h: WorkflowHandle) => Promise<void>, done: string) =>
+    backfill
+      .command(name)
+      .description(description)
+      .argument('<id>', 'backfill workflow ID')
+      .action(async (id: string) => {
+        await withClient(async (client) => {
+          await act(backfillHandle(client, id));
+          console.log(`${id}: ${done}`);
+        });
+      });
+  steerCommand('pause', 'Start no new dates (running ones finish).', steer.pause, 'paused');
+  steerCommand('resume', 'Start dates again.', steer.resume, 'resumed');
+  steerCommand('cancel', 'Cancel every running date (their AWS jobs are stopped) and start nothing more.', steer.cancel, 'cancelling');
+  backfill
+    .command('set-concurrency')
+    .description('Change how many dates run at once.')
+    .argument('<id>', 'backfill workflow ID')
+    .argument('<n>', 'dates at once', positiveInt('<n>'))
+    .action(async (id: string, n: number) => {
+      if (n > BACKFILL_LIMITS.maxConcurrency) throw new UserInputError(`<n> must be at most ${BACKFILL_LIMITS.maxConcurrency} (received ${n}).`);
+      await withClient(async (client) => {
+        await steer.setConcurrency(backfillHandle(client, id), n);
+        console.log(`${id}: concurrency set to ${n}`);
+      });
+    });
+}
+
+function addScheduleCommands(program: Command): void {
+  const schedule = program.command('schedule').description('Daily schedules (Temporal Schedules) of a pipeline.');
+  const withScheduleOptions = (cmd: Command) =>
+    cmd
+      .requiredOption('-p, --pipeline <file>', 'pipeline definition (YAML)')
+      .requiredOption('--at <HH:MM>', 'time of day, 24-hour clock')
+      .option('--timezone <zone>', 'IANA time zone of --at', 'UTC')
+      .option('--date-offset <days>', `logical date = scheduled day minus this many days (default ${SCHEDULE_DEFAULTS.dateOffsetDays}: the day that just closed)`, nonNegativeInt('--date-offset'))
+      .option('--overlap <policy>', `when a run is still going at the next time: ${Object.keys(OVERLAP_POLICIES).join(', ')} (default ${SCHEDULE_DEFAULTS.overlap})`)
+      .option('--catchup-window <duration>', `missed runs within this window run after an outage (default ${SCHEDULE_DEFAULTS.catchupWindow})`)
+      .option('--pause-on-failure', 'pause the schedule when a run fails');
+  type ScheduleCliOptions = { pipeline: string; at: string; timezone: string; dateOffset?: number; overlap?: string; catchupWindow?: string; pauseOnFailure?: boolean; id?: string };
+  const toOptions = (o: ScheduleCliOptions): DailyScheduleOptions => ({
+    at: o.at,
+    timezone: o.timezone,
+    ...(o.id ? { id: o.id } : {}),
+    ...(o.dateOffset !== undefined ? { dateOffsetDays: o.dateOffset } : {}),
+    ...(o.overlap ? { overlap: o.overlap as OverlapName } : {}),
+    ...(o.catchupWindow ? { catchupWindow: o.catchupWindow } : {}),
+    ...(o.pauseOnFailure ? { pauseOnFailure: true } : {}),
+  });
+
+  withScheduleOptions(schedule.command('create').description('Run a pipeline every day at a time of day.'))
+    .option('--id <id>', 'schedule ID (default <pipeline>/daily)')
+    .action(async (o: ScheduleCliOptions) => {
+      const options = toOptions(o);
+      validateScheduleOptions(options);
+      const pipeline = loadPipelineFile(o.pipeline);
+      await withClient(async (client, settings) => {
+        const handle = await createDailySchedule(client, settings, pipeline, options);
+        const d = await handle.describe();
+        console.log(`Created schedule ${handle.scheduleId}: ${pipeline.name} daily at ${o.at} ${o.timezone}; next run ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}`);
+      });
+    });
+
+  withScheduleOptions(schedule.command('update').description("Replace a schedule's pipeline, time and policies."))
+    .argument('<id>', 'schedule ID')
+    .action(async (id: string, o: ScheduleCliOptions) => {
+      const options = toOptions(o);
+      validateScheduleOptions(options);
+      const pipeline = loadPipelineFile(o.pipeline);
+      await withClient(async (client, settings) => {
+        await updateDailySchedule(client, settings, id, pipeline, options);
+        console.log(`Updated schedule ${id}`);
+      });
+    });
+
+  schedule
+    .command('list')
+    .description('Every schedule, paused or not, with its next run.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const views: ScheduleView[] = [];
+        for await (const s of client.schedule.list()) views.push(viewOf(s.scheduleId, await client.schedule.getHandle(s.scheduleId).describe()));
+        if (o.json) return console.log(JSON.stringify(views));
+        if (!views.length) return console.log('No schedules.');
+        console.log(table(['id', 'pipeline', 'when', 'paused', 'next run'], views.map((v) => [v.id, v.pipeline ?? '', v.spec, v.paused ? 'yes' : 'no', v.nextRuns[0] ?? ''])));
+      });
+    });
+
+  schedule
+    .command('describe')
+    .description('Next runs, recent runs, paused or not.')
+    .argument('<id>', 'schedule ID')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const v = viewOf(id, await client.schedule.getHandle(id).describe());
+        if (o.json) return console.log(JSON.stringify(v));
+        console.log(`${v.id}: ${v.pipeline ?? '?'} ${v.spec}${v.paused ? ' (PAUSED)' : ''}${v.note ? ` — ${v.note}` : ''}`);
+        console.log(`  next runs: ${v.nextRuns.join(', ') || 'none'}`);
+        console.log(`  recent runs: ${v.recentRuns.map((r) => `${r.scheduledAt} ${r.workflowId}`).join('; ') || 'none'}`);
+      });
+    });
+
+  const scheduleAction = (name: string, description: string, act: (h: ScheduleHandle) => Promise<void>, done: string) =>
+    schedule
+      .command(name)
+      .description(description)
+      .argument('<id>', 'schedule ID')
+      .action(async (id: string) => {
+        await withClient(async (client) => {
+          await act(client.schedule.getHandle(id));
+          console.log(`${id}: ${done}`);
+        });
+      });
+  scheduleAction('pause', 'Stop starting runs.', (h) => h.pause('paused with sluice'), 'paused');
+  scheduleAction('unpause', 'Start runs again.', (h) => h.unpause('unpaused with sluice'), 'unpaused');
+  scheduleAction('trigger', 'Start a run now (its logical date follows the same rule).', (h) => h.trigger(), 'triggered');
+  scheduleAction('delete', 'Delete the schedule (runs already started go on).', (h) => h.delete(), 'deleted');
 }
 
 export async function main(argv: string[]): Promise<number> {

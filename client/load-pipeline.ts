@@ -30,14 +30,20 @@ export function loadPipelineFile(file: string): PipelineDefinition {
   return resolveLocalFiles(def, path.dirname(abs));
 }
 
-/** `BodyFile` paths are relative to the pipeline file; the worker gets absolute paths. */
+/** Params naming a file the worker reads (s3.put's BodyFile, kinesis.put / firehose.put's RecordsFile). */
+const LOCAL_FILE_PARAMS = ['BodyFile', 'RecordsFile'] as const;
+
+/** Local file paths are relative to the pipeline file; the worker gets absolute paths. */
 function resolveLocalFiles(def: PipelineDefinition, dir: string): PipelineDefinition {
   return {
     ...def,
-    stages: def.stages.map((s) =>
-      typeof s.params.BodyFile === 'string'
-        ? { ...s, params: { ...s.params, BodyFile: path.resolve(dir, s.params.BodyFile) } }
-        : s,
-    ),
+    stages: def.stages.map((s) => {
+      const params = { ...s.params };
+      for (const field of LOCAL_FILE_PARAMS) {
+        const v = params[field];
+        if (typeof v === 'string') params[field] = path.resolve(dir, v);
+      }
+      return { ...s, params };
+    }),
   };
 }

@@ -10,11 +10,32 @@ export const DEFAULT_TASK_QUEUE = 'sluice';
 
 export const WORKFLOW_TYPES = {
   runPipeline: 'runPipeline',
+  backfillPipeline: 'backfillPipeline',
+  /** What a daily schedule starts: derives the logical date, then runs `<pipeline>/<ds>` as a child. */
+  scheduledPipeline: 'scheduledPipeline',
 } as const;
 
 export const QUERY_NAMES = {
   /** Returns a {@link RunStatus}: every stage's state. */
   status: 'status',
+  /** Returns a BackfillProgress. */
+  progress: 'progress',
+} as const;
+
+export const SIGNAL_NAMES = {
+  pause: 'pause',
+  resume: 'resume',
+  setConcurrency: 'setConcurrency',
+  cancel: 'cancel',
+} as const;
+
+/** Backfill limits. Temporal allows 2,000 pending child workflows per execution; stay well below. */
+export const BACKFILL_LIMITS = {
+  maxConcurrency: 500,
+  /** Dates in one backfill without `--force` (about a year). */
+  maxDatesWithoutForce: 400,
+  /** Dates in one backfill at all (the plan travels in workflow payloads). */
+  maxDates: 20_000,
 } as const;
 
 /**
@@ -60,6 +81,8 @@ export const ERROR_TYPES = {
   qualityCheck: 'QualityCheckError',
   /** A stage failed; thrown by runPipeline so the run's failure names the stage. */
   stageFailed: 'StageFailedError',
+  /** A backfill ended with at least one failed date; details carry the report. */
+  backfillFailed: 'BackfillFailedError',
 } as const;
 
 /** Error types that retrying cannot fix; the stage retry policy never retries them. */
@@ -72,7 +95,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ERROR_TYPES.qualityCheck,
 ];
 
-export const STAGE_KINDS = ['s3.put', 's3.wait', 'glue.job', 'athena.query'] as const;
+export const STAGE_KINDS = ['s3.put', 's3.wait', 'glue.job', 'athena.query', 's3.copy', 'lambda.invoke', 'kinesis.put', 'firehose.put', 'glue.crawler', 'databrew.job', 'emr.step', 'emr-serverless.job'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
 /** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */

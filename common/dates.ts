@@ -36,3 +36,35 @@ export function epochMsToDs(ms: number): string {
 export function addDays(ds: string, days: number): string {
   return epochMsToDs(dsToEpochMs(ds) + days * DAY_MS);
 }
+
+/** Every date from `from` to `to`, both included. */
+export function dateRange(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = dsToEpochMs(from), end = dsToEpochMs(to); t <= end; t += DAY_MS) out.push(epochMsToDs(t));
+  return out;
+}
+
+/** Days from `from` to `to`, both included (0 when `to` is before `from`). */
+export function daysInRange(from: string, to: string): number {
+  return Math.max(0, Math.round((dsToEpochMs(to) - dsToEpochMs(from)) / DAY_MS) + 1);
+}
+
+/**
+ * The calendar date at instant `epochMs` in an IANA time zone (e.g. Europe/Berlin). Uses Intl,
+ * which workflow code has; the zone data comes with the runtime.
+ */
+export function localDate(epochMs: number, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(epochMs));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** Whether `timeZone` is an IANA zone name this runtime knows. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

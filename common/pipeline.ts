@@ -150,6 +150,36 @@ interface KindRules {
   oneOf?: { fields: string[]; hint: string };
   /** Fields Sluice sets itself. */
   reserved?: { field: string; why: string }[];
+  /** Kind-specific checks beyond the above (fields that go together, the shape of a list). */
+  check?: (params: Record<string, unknown>) => ParamProblem[];
+}
+
+/** A problem found by a kind's `check`; `field` is relative to params. */
+interface ParamProblem {
+  field: string;
+  received?: unknown;
+  problem: string;
+  fix: string;
+}
+
+/** Problems with a `Records` list of kinesis.put / firehose.put (AWS's record shape: Data, and PartitionKey for Kinesis). */
+function recordsProblems(params: Record<string, unknown>, kinesis: boolean): ParamProblem[] {
+  const records = params.Records;
+  if (records === undefined) return [];
+  const shape = kinesis ? '{ Data: ..., PartitionKey: ... }' : '{ Data: ... }';
+  if (!Array.isArray(records) || records.length === 0) {
+    return [{ field: 'Records', received: records, problem: 'expected a non-empty list of records', fix: `give a list of records such as ${shape}, or use RecordsFile` }];
+  }
+  const out: ParamProblem[] = [];
+  records.forEach((r: unknown, i) => {
+    const rec = r !== null && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : undefined;
+    if (rec?.Data === undefined || rec.Data === null) {
+      out.push({ field: `Records[${i}]`, received: r, problem: 'a record needs Data (a string, or any value sent as JSON)', fix: `write it as ${shape}` });
+    } else if (kinesis && rec.PartitionKey !== undefined && typeof rec.PartitionKey !== 'string') {
+      out.push({ field: `Records[${i}].PartitionKey`, received: rec.PartitionKey, problem: 'expected a string', fix: 'quote it' });
+    }
+  });
+  return out;
 }
 
 export const KIND_RULES: Record<StageKind, KindRules> = {
@@ -174,6 +204,83 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
     api: 'Athena StartQueryExecution',
     required: [{ field: 'QueryString', hint: 'the SQL to run' }],
     reserved: [{ field: 'ClientRequestToken', why: 'Sluice derives it from the stage idempotency key so a retry never runs the query twice' }],
+  },
+  'glue.crawler': {
+    api: 'Glue StartCrawler',
+    required: [{ field: 'Name', hint: 'the name of an existing Glue crawler' }],
+  },
+  'databrew.job': {
+    api: 'DataBrew StartJobRun',
+    required: [{ field: 'Name', hint: 'the name of an existing DataBrew recipe or profile job' }],
+  },
+  'emr.step': {
+    api: 'EMR AddJobFlowSteps',
+    required: [
+      { field: 'JobFlowId', hint: 'the id of a running cluster, e.g. j-2AXXXXXXGAPLF' },
+      { field: 'Steps', hint: 'a list of exactly one step: [{ Name, ActionOnFailure, HadoopJarStep: { Jar, Args } }]' },
+    ],
+    check: (p) => {
+      const steps = p.Steps;
+      if (steps === undefined || steps === null || steps === '') return [];
+      if (!Array.isArray(steps) || steps.length !== 1) {
+        return [{ field: 'Steps', received: steps, problem: 'emr.step runs exactly one step', fix: 'give a list of one step; use one stage per step (dependsOn orders them)' }];
+      }
+      const step: unknown = steps[0];
+      const hadoop = step !== null && typeof step === 'object' ? (step as Record<string, unknown>).HadoopJarStep : undefined;
+      if (hadoop === null || typeof hadoop !== 'object' || !(hadoop as Record<string, unknown>).Jar) {
+        return [{ field: 'Steps[0].HadoopJarStep.Jar', received: hadoop, problem: 'required by EMR AddJobFlowSteps', fix: 'add HadoopJarStep: { Jar: command-runner.jar, Args: [spark-submit, ...] }' }];
+      }
+      return [];
+    },
+  },
+  'emr-serverless.job': {
+    api: 'EMR Serverless StartJobRun',
+    required: [
+      { field: 'applicationId', hint: 'the id of an EMR Serverless application' },
+      { field: 'executionRoleArn', hint: 'the ARN of the job runtime role' },
+      { field: 'jobDriver', hint: 'e.g. { sparkSubmit: { entryPoint: s3://bucket/job.py } }' },
+    ],
+    reserved: [{ field: 'clientToken', why: 'Sluice derives it from the stage idempotency key so a retry never starts the job twice' }],
+  },
+  's3.copy': {
+    api: 'S3 CopyObject',
+    required: [{ field: 'Bucket', hint: 'the destination bucket' }],
+    oneOf: { fields: ['CopySource', 'SourcePrefix'], hint: 'CopySource (one object, "bucket/key") or SourcePrefix (every object under it)' },
+    check: (p) => {
+      const out: ParamProblem[] = [];
+      if (p.CopySource !== undefined) {
+        if (p.Key === undefined || p.Key === '') out.push({ field: 'Key', received: p.Key, problem: 'required to copy one object (CopySource)', fix: 'add params.Key: the destination key' });
+        for (const f of ['SourceBucket', 'Prefix'] as const) {
+          if (p[f] !== undefined) out.push({ field: f, received: p[f], problem: 'only for a prefix copy (SourcePrefix)', fix: `remove ${f}, or copy a prefix with SourcePrefix instead of CopySource` });
+        }
+      } else if (p.SourcePrefix !== undefined) {
+        if (typeof p.Prefix !== 'string') out.push({ field: 'Prefix', received: p.Prefix, problem: 'required to copy a prefix (SourcePrefix)', fix: 'add params.Prefix: where the copies go, e.g. curated/{{ ds }}/ ("" for the bucket root)' });
+        if (p.Key !== undefined) out.push({ field: 'Key', received: p.Key, problem: 'only for one object (CopySource)', fix: 'remove Key; a prefix copy keeps each key\'s part after SourcePrefix, under Prefix' });
+      }
+      return out;
+    },
+  },
+  'lambda.invoke': {
+    api: 'Lambda Invoke',
+    required: [{ field: 'FunctionName', hint: 'the function name, ARN, or name:alias' }],
+    reserved: [{ field: 'InvocationType', why: 'Sluice invokes with RequestResponse and waits for the answer, so a FunctionError fails the stage' }],
+  },
+  'kinesis.put': {
+    api: 'Kinesis PutRecords',
+    required: [],
+    oneOf: { fields: ['Records', 'RecordsFile'], hint: 'Records (a list of { Data, PartitionKey }) or RecordsFile (one record per line, relative to the pipeline file)' },
+    check: (p) => [
+      ...((p.StreamName === undefined) === (p.StreamARN === undefined)
+        ? [{ field: 'StreamName|StreamARN', received: p.StreamName ?? p.StreamARN, problem: 'kinesis.put needs exactly one of these', fix: 'give StreamName (the stream name) or StreamARN' }]
+        : []),
+      ...recordsProblems(p, true),
+    ],
+  },
+  'firehose.put': {
+    api: 'Firehose PutRecordBatch',
+    required: [{ field: 'DeliveryStreamName', hint: 'the Firehose stream name' }],
+    oneOf: { fields: ['Records', 'RecordsFile'], hint: 'Records (a list of { Data }) or RecordsFile (one record per line, relative to the pipeline file)' },
+    check: (p) => recordsProblems(p, false),
   },
 };
 
@@ -274,6 +381,9 @@ function checkParams(stage: StageDefinition, rules: KindRules, issues: PipelineI
         fix: `give exactly one of ${rules.oneOf.hint}`,
       });
     }
+  }
+  for (const { field, received, problem, fix } of rules.check?.(p) ?? []) {
+    issues.push({ stage: stage.id, field: `params.${field}`, received, problem, fix });
   }
   for (const { field, why } of rules.reserved ?? []) {
     if (p[field] !== undefined) {

@@ -6,3 +6,5 @@ export const SA_PIPELINE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.pipel
 /** Midnight UTC of the logical date. */
 export const SA_DATE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.date, SearchAttributeType.DATETIME);
 export const SA_STATUS = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.status, SearchAttributeType.KEYWORD);
+/** Set by Temporal on every workflow a schedule starts (including `schedule trigger`). */
+export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

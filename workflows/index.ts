@@ -1,1 +1,3 @@
 export { runPipeline, statusQuery } from './run-pipeline';
+export { backfillPipeline, progressQuery, pauseSignal, resumeSignal, setConcurrencySignal, cancelSignal } from './backfill';
+export { scheduledPipeline } from './scheduled';

@@ -1,8 +1,15 @@
 import type { StageKind } from '../../common/constants';
 import type { StageHandler } from '../stage-handler';
 import { athenaQuery } from './athena';
+import { databrewJob } from './databrew';
+import { emrStep } from './emr';
+import { emrServerlessJob } from './emr-serverless';
+import { glueCrawler } from './glue-crawler';
 import { glueJob } from './glue';
 import { s3Put, s3Wait } from './s3';
+import { s3Copy } from './s3-copy';
+import { lambdaInvoke } from './lambda';
+import { firehosePut, kinesisPut } from './streams';
 
 /** Every stage kind's handler. Adding a kind means one handler here and its rules in common/pipeline.ts. */
 export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
@@ -10,4 +17,12 @@ export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
   's3.wait': s3Wait,
   'glue.job': glueJob,
   'athena.query': athenaQuery,
+  'glue.crawler': glueCrawler,
+  'databrew.job': databrewJob,
+  'emr.step': emrStep,
+  'emr-serverless.job': emrServerlessJob,
+  's3.copy': s3Copy,
+  'lambda.invoke': lambdaInvoke,
+  'kinesis.put': kinesisPut,
+  'firehose.put': firehosePut,
 };

@@ -178,13 +178,22 @@ up_temporal() {
   done
 }
 
+# Lambda Invoke without a docker engine: moto answers by echoing the payload (the gateway adds
+# failures by scenario). Idempotent, and a moto reset keeps it, so it is applied on every `up`.
+configure_moto() {
+  curl -fsS -o /dev/null --max-time 5 -X POST -H 'content-type: application/json' \
+    -d '{"lambda":{"use_docker":false}}' "http://$HOST:$MOTO_PORT/moto-api/config" ||
+    die_with_log moto "cannot set moto's lambda config (POST /moto-api/config)"
+}
+
 up_moto() {
-  if healthy_moto; then log "moto already healthy"; return 0; fi
+  if healthy_moto; then log "moto already healthy"; configure_moto; return 0; fi
   if ! pid_of moto >/dev/null; then
     log "starting moto on $HOST:$MOTO_PORT"
     start_detached moto "$VENV/bin/moto_server" -H "$HOST" -p "$MOTO_PORT"
   fi
   wait_healthy moto "$MOTO_TIMEOUT" healthy_moto
+  configure_moto
 }
 
 up_gateway() {

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { writeWorkflowBundle } from '../../workers/bundle-workflows';
 import { applyLocalEnv } from './env';
 
 export default async function globalSetup(): Promise<void> {
@@ -12,6 +13,13 @@ export default async function globalSetup(): Promise<void> {
   applyLocalEnv();
   if (!process.env.SLUICE_TEST_EXTERNAL_STACK) {
     execFileSync('bash', [path.join(root, 'infra/local/stack.sh'), 'up'], { stdio: 'inherit', cwd: root });
+  }
+  if (process.env.SLUICE_TEST_SKIP_BUILD) {
+    // Development loop: bundle the workflows only (the CLI tests need the full build).
+    const bundle = path.join(root, '.sluice', 'test-workflow-bundle.js');
+    await writeWorkflowBundle(bundle);
+    process.env.SLUICE_WORKFLOW_BUNDLE = bundle;
+    return;
   }
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: root });
   process.env.SLUICE_WORKFLOW_BUNDLE = path.join(root, 'dist', 'workflow-bundle.js');

@@ -30,6 +30,8 @@ export interface MotoJsonResponse {
 export interface Moto {
   /** Calls an awsJson operation on moto, e.g. target "AWSGlue.GetJob". */
   json(target: string, input: JsonObject, headers: IncomingHttpHeaders): Promise<MotoJsonResponse>;
+  /** Calls a REST-JSON operation on moto, e.g. GET /jobs/<name> (DataBrew DescribeJob). */
+  rest(method: string, path: string, input: JsonObject | undefined, headers: IncomingHttpHeaders): Promise<MotoJsonResponse>;
 }
 
 export interface HandlerContext {
@@ -39,6 +41,8 @@ export interface HandlerContext {
   headers: IncomingHttpHeaders;
   /** The call-log entry for this request; handlers may fill in `resource` (e.g. a new QueryExecutionId). */
   call: CallRecord;
+  /** REST-JSON query string (e.g. maxResults, nextToken); empty for awsJson. Path labels are merged into the input. */
+  query: URLSearchParams;
 }
 
 export type Handler = (input: JsonObject, ctx: HandlerContext) => Promise<JsonObject>;
@@ -46,11 +50,14 @@ export type Handler = (input: JsonObject, ctx: HandlerContext) => Promise<JsonOb
 /**
  * One table entry per emulated service. Requests whose X-Amz-Target is `${targetPrefix}.${op}` with
  * `op` in `operations` are answered here; every other operation of the service goes to moto.
- * (REST-JSON services such as DataBrew or EMR Serverless would add a method+path matcher.)
+ * REST-JSON services (DataBrew, EMR Serverless) have no targetPrefix: classify.ts names their
+ * operations from method + path (REST_OPERATIONS), and `service` must be the classified service.
+ * Several emulators may share a targetPrefix (Glue job runs and Glue crawls) as long as their
+ * operations differ.
  */
 export interface Emulator {
   service: string;
-  targetPrefix: string;
+  targetPrefix?: string;
   spec: LifecycleSpec;
   /** Used when no scenario matches. */
   defaultScenario: Scenario;
@@ -59,9 +66,23 @@ export interface Emulator {
   /** Whether scenarios may carry a `result` table. */
   supportsResult: boolean;
   operations: Record<string, Handler>;
+  /**
+   * Operations whose request or answer is not a JSON document (Lambda Invoke: raw payload bytes in,
+   * payload + X-Amz-Function-Error out), by classified operation name. A raw handler answers with a
+   * {@link RawReply}, or undefined to let moto answer.
+   */
+  raw?: Record<string, RawHandler>;
   /** Forget all runs (POST /_sluice/reset). */
   reset(): void;
 }
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export type RawHandler = (request: { body: Buffer; query: URLSearchParams; pathParams: Record<string, string> }, ctx: HandlerContext) => Promise<RawReply | undefined>;
 
 // ---- input helpers: AWS validates inputs and answers with a typed error, so do we.
 

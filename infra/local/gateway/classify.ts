@@ -3,12 +3,14 @@
  * targeted at "glue StartJobRun" or "s3 PutObject" whether the gateway answers or moto does.
  *  - awsJson protocols (Glue, Athena, EMR, SFN, ...): the X-Amz-Target header, "AWSGlue.StartJobRun".
  *  - S3 (REST/XML, path-style): method + path + sub-resource query keys + x-amz-copy-source.
+ *  - REST-JSON operations listed in REST_OPERATIONS (DataBrew, EMR Serverless): service from the
+ *    credential scope, operation by name from method + path, resource from the first path label.
  *  - anything else: service from the SigV4 credential scope, operation "METHOD /path".
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isObject } from './aws.js';
 
-export type Protocol = 'json' | 's3' | 'other';
+export type Protocol = 'json' | 'rest' | 's3' | 'other';
 
 export interface Classified {
   service: string;
@@ -16,8 +18,63 @@ export interface Classified {
   protocol: Protocol;
   /** For awsJson: the X-Amz-Target prefix ("AWSGlue"). */
   targetPrefix?: string;
-  /** S3 bucket (known from the path); JSON resources are read from the body later. */
+  /** S3 bucket or REST resource (known from the path); JSON resources are read from the body later. */
   resource?: string;
+  /** For REST-JSON: the path labels, e.g. {Name, RunId}. */
+  pathParams?: Record<string, string>;
+}
+
+/**
+ * REST-JSON operations by service (credential-scope name): [method, path template, operation].
+ * The first label of the path is the call's resource (DataBrew job name, EMR Serverless application id).
+ */
+const REST_OPERATIONS: Record<string, [string, string, string][]> = {
+  databrew: [
+    ['POST', '/jobs/{Name}/startJobRun', 'StartJobRun'],
+    ['GET', '/jobs/{Name}/jobRun/{RunId}', 'DescribeJobRun'],
+    ['POST', '/jobs/{Name}/jobRun/{RunId}/stopJobRun', 'StopJobRun'],
+    ['GET', '/jobs/{Name}/jobRuns', 'ListJobRuns'],
+    ['GET', '/jobs/{Name}', 'DescribeJob'],
+  ],
+  lambda: [
+    ['POST', '/2015-03-31/functions/{FunctionName}/invocations', 'Invoke'],
+    ['GET', '/2015-03-31/functions/{FunctionName}', 'GetFunction'],
+  ],
+  'emr-serverless': [
+    ['POST', '/applications/{applicationId}/jobruns', 'StartJobRun'],
+    ['GET', '/applications/{applicationId}/jobruns/{jobRunId}', 'GetJobRun'],
+    ['DELETE', '/applications/{applicationId}/jobruns/{jobRunId}', 'CancelJobRun'],
+    ['GET', '/applications/{applicationId}/jobruns', 'ListJobRuns'],
+    ['GET', '/applications/{applicationId}', 'GetApplication'],
+  ],
+  // QuickSight: the resource set by the emulator is the DataSetId (the first label is the account).
+  quicksight: [
+    ['POST', '/accounts/{AwsAccountId}/data-sets', 'CreateDataSet'],
+    ['PUT', '/accounts/{AwsAccountId}/data-sets/{DataSetId}/ingestions/{IngestionId}', 'CreateIngestion'],
+    ['GET', '/accounts/{AwsAccountId}/data-sets/{DataSetId}/ingestions/{IngestionId}', 'DescribeIngestion'],
+    ['DELETE', '/accounts/{AwsAccountId}/data-sets/{DataSetId}/ingestions/{IngestionId}', 'CancelIngestion'],
+    ['GET', '/accounts/{AwsAccountId}/data-sets/{DataSetId}/ingestions', 'ListIngestions'],
+  ],
+};
+
+function restOperation(service: string, method: string, pathname: string): { operation: string; pathParams: Record<string, string>; resource?: string } | undefined {
+  const segments = pathname.split('/').filter((p) => p !== '');
+  for (const [m, template, operation] of REST_OPERATIONS[service] ?? []) {
+    if (m !== method) continue;
+    const parts = template.split('/').filter((p) => p !== '');
+    if (parts.length !== segments.length) continue;
+    const pathParams: Record<string, string> = {};
+    let resource: string | undefined;
+    const ok = parts.every((part, i) => {
+      const seg = decodeURIComponent(segments[i] ?? '');
+      if (!part.startsWith('{')) return part === seg;
+      pathParams[part.slice(1, -1)] = seg;
+      resource ??= seg;
+      return true;
+    });
+    if (ok) return { operation, pathParams, ...(resource !== undefined ? { resource } : {}) };
+  }
+  return undefined;
 }
 
 /** Friendly service names for X-Amz-Target prefixes (others fall back to the credential scope). */
@@ -38,7 +95,12 @@ const TARGET_SERVICES: Record<string, string> = {
 const RESOURCE_KEYS: Record<string, string[]> = {
   glue: ['JobName', 'Name', 'CrawlerName', 'DatabaseName'],
   athena: ['QueryExecutionId', 'WorkGroup', 'Name'],
+  emr: ['ClusterId', 'JobFlowId'],
+  kinesis: ['StreamName', 'StreamARN'],
+  firehose: ['DeliveryStreamName'],
 };
+/** Services whose resource may be given as an ARN; it is counted under its name (the part after the last "/"). */
+const NAME_FROM_ARN = new Set(['kinesis']);
 const DEFAULT_RESOURCE_KEYS = ['Name', 'name', 'JobName', 'ClusterId', 'StateMachineArn', 'executionArn', 'StreamName', 'DeliveryStreamName', 'FunctionName'];
 
 export function classify(method: string, url: URL, headers: IncomingHttpHeaders): Classified {
@@ -57,6 +119,8 @@ export function classify(method: string, url: URL, headers: IncomingHttpHeaders)
     if (bucket !== undefined) c.resource = bucket;
     return c;
   }
+  const rest = restOperation(scope, method, url.pathname);
+  if (rest !== undefined) return { service: scope, protocol: 'rest', ...rest };
   return { service: scope, operation: `${method} ${url.pathname}`, protocol: 'other' };
 }
 
@@ -65,7 +129,7 @@ export function jsonResource(service: string, input: unknown): string | undefine
   if (!isObject(input)) return undefined;
   for (const key of RESOURCE_KEYS[service] ?? DEFAULT_RESOURCE_KEYS) {
     const v = input[key];
-    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'string' && v !== '') return NAME_FROM_ARN.has(service) && v.startsWith('arn:') ? v.slice(v.lastIndexOf('/') + 1) : v;
   }
   return undefined;
 }

@@ -1,10 +1,14 @@
 /**
  * Fault injection: make the next N requests of one operation fail (throttle / server error) or slow
  * down (latency), so retry and error-classification code paths can be tested against the real SDK.
+ * `partial-failure` (Kinesis PutRecords, Firehose PutRecordBatch) refuses the first `records`
+ * records of the call with a per-record error code, as AWS does under load (see streams.ts).
+ * A latency fault with latencyMs 0 lets requests through unchanged: queued before another fault,
+ * it lets that fault hit the (N+1)th request.
  * A request consumes at most one fault (the oldest matching one).
  */
 
-export type FaultKind = 'throttle' | 'server-error' | 'latency';
+export type FaultKind = 'throttle' | 'server-error' | 'latency' | 'partial-failure';
 
 export interface Fault {
   service: string;
@@ -16,9 +20,15 @@ export interface Fault {
   /** Requests left to affect; -1 = forever. */
   remaining: number;
   latencyMs: number;
+  /** partial-failure: how many records (the first ones) of the call fail. */
+  records?: number;
+  /** partial-failure: the per-record ErrorCode (default: the service's throttling code). */
+  errorCode?: string;
 }
 
-const KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'latency'];
+const KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'latency', 'partial-failure'];
+/** Operations a partial-failure fault applies to. */
+const BATCH_PUTS = ['kinesis PutRecords', 'firehose PutRecordBatch'];
 const DEFAULT_LATENCY_MS = 1000;
 
 let faults: Fault[] = [];
@@ -37,7 +47,13 @@ export function parseFault(body: unknown): Fault | string {
   const latencyMs = b.latencyMs ?? DEFAULT_LATENCY_MS;
   if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) return 'latencyMs must be a number >= 0';
   if (b.resource !== undefined && (typeof b.resource !== 'string' || b.resource === '')) return 'resource, when given, must be a non-empty string';
+  if (b.kind === 'partial-failure') {
+    if (!BATCH_PUTS.includes(`${b.service} ${b.operation}`)) return `partial-failure applies to ${BATCH_PUTS.join(' or ')}`;
+    if (typeof b.records !== 'number' || !Number.isInteger(b.records) || b.records < 1) return 'records (how many records of the call fail, the first ones) must be a positive integer';
+    if (b.errorCode !== undefined && (typeof b.errorCode !== 'string' || b.errorCode === '')) return 'errorCode, when given, must be a non-empty string';
+  }
   return {
+    ...(b.kind === 'partial-failure' ? { records: b.records as number, ...(typeof b.errorCode === 'string' ? { errorCode: b.errorCode } : {}) } : {}),
     service: b.service,
     operation: b.operation,
     ...(typeof b.resource === 'string' ? { resource: b.resource } : {}),

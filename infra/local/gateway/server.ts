@@ -16,12 +16,25 @@ import { clearCalls, queryCalls, recordCall, type CallFilter } from './calls.js'
 import { classify, jsonResource, type Classified } from './classify.js';
 import { addFault, clearFaults, listFaults, parseFault, takeFault, type Fault } from './faults.js';
 import { glue } from './glue.js';
+import { lambda } from './lambda.js';
+import { partialPut } from './streams.js';
+import { dataPipeline } from './datapipeline.js';
+import { quicksight } from './quicksight.js';
+import { redshiftData } from './redshift-data.js';
+import { sfn } from './sfn.js';
 import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
 
 /** The emulated services. Add EMR, DataBrew, Redshift Data, SFN... here. */
-const EMULATORS: readonly Emulator[] = [glue, athena];
+const EMULATORS: readonly Emulator[] = [glue, athena, redshiftData, sfn, quicksight, dataPipeline, lambda];
 const BY_SERVICE: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.service, e]));
-const BY_TARGET: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.targetPrefix, e]));
+
+/** The emulator owning a classified operation: awsJson by X-Amz-Target prefix, REST-JSON by service. */
+function emulatorFor(cls: Classified): Emulator | undefined {
+  if (cls.protocol !== 'json' && cls.protocol !== 'rest') return undefined;
+  return EMULATORS.find(
+    (e) => (cls.protocol === 'json' ? e.targetPrefix !== undefined && e.targetPrefix === cls.targetPrefix : e.targetPrefix === undefined && e.service === cls.service) && Object.hasOwn(e.operations, cls.operation),
+  );
+}
 
 /** awsJson bodies are small; they are buffered to read the resource name and for owned operations. */
 const MAX_JSON_BODY = 16 * 1024 * 1024;
@@ -30,9 +43,9 @@ const MAX_JSON_BODY = 16 * 1024 * 1024;
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
 
 /** Modeled server-error codes per service (Athena models InternalServerException). */
-const SERVER_ERROR_CODES: Record<string, string> = { athena: 'InternalServerException' };
+const SERVER_ERROR_CODES: Record<string, string> = { lambda: 'ServiceException', athena: 'InternalServerException' };
 /** Each service's own modelled throttling error, so the SDK raises its typed exception. */
-const THROTTLE_CODES: Record<string, string> = { athena: 'TooManyRequestsException' };
+const THROTTLE_CODES: Record<string, string> = { lambda: 'TooManyRequestsException', athena: 'TooManyRequestsException' };
 
 export interface GatewayOptions {
   /** e.g. http://127.0.0.1:5077 */
@@ -62,9 +75,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
   const cls = classify(method, url, req.headers);
   let body: Buffer | undefined;
   let input: unknown;
-  if (cls.protocol === 'json') {
+  if (cls.protocol === 'json' || cls.protocol === 'rest') {
     body = await readBody(req, MAX_JSON_BODY);
     input = parseJson(body);
+    // REST-JSON: the path labels are members of the request, as in the AWS model.
+    if (cls.protocol === 'rest' && isObject(input)) input = { ...input, ...cls.pathParams };
   }
   const resource = cls.resource ?? jsonResource(cls.service, input);
   const call = recordCall(cls.service, cls.operation, resource);
@@ -72,10 +87,34 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
   const fault = takeFault(cls.service, cls.operation, resource);
   if (fault !== undefined) {
     if (fault.kind === 'latency') await sleep(fault.latencyMs);
-    else return sendFault(res, cls, fault, method);
+    else if (fault.kind === 'partial-failure') {
+      try {
+        return sendAwsJson(res, 200, await partialPut(cls.service, cls.operation, input, fault.records ?? 1, fault.errorCode, motoClient, req.headers));
+      } catch (err) {
+        if (err instanceof AwsError) return sendAwsError(res, err);
+        throw err;
+      }
+    } else return sendFault(res, cls, fault, method);
   }
 
-  const emulator = cls.targetPrefix === undefined ? undefined : BY_TARGET.get(cls.targetPrefix);
+  // Operations that are not JSON documents (Lambda Invoke); undefined means moto answers.
+  const raw = BY_SERVICE.get(cls.service)?.raw?.[cls.operation];
+  if (raw !== undefined) {
+    try {
+      const ctx = { now: Date.now(), moto: motoClient, headers: req.headers, call, query: url.searchParams };
+      const reply = await raw({ body: body ?? Buffer.alloc(0), query: url.searchParams, pathParams: cls.pathParams ?? {} }, ctx);
+      if (reply !== undefined) {
+        res.writeHead(reply.status, reply.headers);
+        res.end(reply.body);
+        return;
+      }
+    } catch (err) {
+      if (err instanceof AwsError) return sendAwsError(res, err);
+      throw err;
+    }
+  }
+
+  const emulator = emulatorFor(cls);
   const handler = emulator?.operations[cls.operation];
   if (handler === undefined) return forward(req, res, moto, body);
 
@@ -83,8 +122,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
     return sendAwsError(res, new AwsError('SerializationException', 'Request body is not a JSON object'));
   }
   try {
-    const output = await handler(input, { now: Date.now(), moto: motoClient, headers: req.headers, call });
-    sendAwsJson(res, 200, output);
+    const output = await handler(input, { now: Date.now(), moto: motoClient, headers: req.headers, call, query: url.searchParams });
+    sendAwsJson(res, 200, output, cls.protocol === 'rest' ? { 'content-type': 'application/json' } : {});
   } catch (err) {
     if (err instanceof AwsError) return sendAwsError(res, err);
     console.error(`gateway: ${cls.service}.${cls.operation} failed`, err);
@@ -221,7 +260,26 @@ function forward(req: IncomingMessage, res: ServerResponse, moto: URL, body?: Bu
 }
 
 function createMotoClient(moto: URL): Moto {
+  const send = (method: string, path: string, headers: http.OutgoingHttpHeaders, payload: Buffer | undefined): Promise<{ status: number; body: unknown }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ protocol: moto.protocol, hostname: moto.hostname, port: moto.port, method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   return {
+    rest: (method, path, input, original) => {
+      const payload = input === undefined ? undefined : Buffer.from(JSON.stringify(input));
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json' };
+      if (payload !== undefined) headers['content-length'] = payload.length;
+      // moto routes REST requests by the service in the SigV4 credential scope.
+      if (original.authorization !== undefined) headers.authorization = original.authorization;
+      return send(method, path, headers, payload);
+    },
     json: (target, input, original) =>
       new Promise((resolve, reject) => {
         const payload = Buffer.from(JSON.stringify(input));

@@ -1,0 +1,73 @@
+/**
+ * `emr-serverless.job`: StartJobRun (clientToken from the idempotency key) → GetJobRun →
+ * CancelJobRun. The same token always names the same job run, so a retried attempt gets the run
+ * the first attempt started instead of a second one.
+ */
+import { createHash } from 'node:crypto';
+import { CancelJobRunCommand, GetJobRunCommand, StartJobRunCommand, type JobRun, type StartJobRunCommandInput } from '@aws-sdk/client-emr-serverless';
+import type { JobHandler, JobStatus } from '../stage-handler';
+
+/** clientToken: 1–64 characters of [A-Za-z0-9._-]; a sha256 in hex is exactly 64. */
+export function emrServerlessClientToken(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('hex');
+}
+
+function applicationId(params: Record<string, unknown>): string {
+  return String(params.applicationId);
+}
+
+/** EMR Serverless JobRunState, mapped once. */
+export function mapEmrServerlessState(run: Pick<JobRun, 'state' | 'stateDetails'>): JobStatus {
+  const s = run.state ?? 'UNKNOWN';
+  const message = run.stateDetails ? { message: run.stateDetails } : {};
+  switch (s) {
+    case 'SUCCESS':
+      return { state: 'succeeded', awsState: s };
+    case 'FAILED':
+      return { state: 'failed', awsState: s, ...message };
+    case 'CANCELLED':
+      return { state: 'stopped', awsState: s, ...message };
+    default: // SUBMITTED, PENDING, SCHEDULED, RUNNING, QUEUED, CANCELLING
+      return { state: 'running', awsState: s };
+  }
+}
+
+export const emrServerlessJob: JobHandler = {
+  kind: 'emr-serverless.job',
+  mode: 'job',
+  service: 'EMR Serverless',
+  async start(ctx) {
+    const request = ctx.params as unknown as StartJobRunCommandInput;
+    const out = await ctx.clients.emrServerless.send(new StartJobRunCommand({ ...request, clientToken: emrServerlessClientToken(ctx.idempotencyKey) }));
+    if (!out.jobRunId) throw new Error('EMR Serverless StartJobRun returned no jobRunId');
+    return out.jobRunId;
+  },
+  async describe(ctx, jobId) {
+    const out = await ctx.clients.emrServerless.send(new GetJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }));
+    return mapEmrServerlessState(out.jobRun ?? {});
+  },
+  async stop(ctx, jobId) {
+    try {
+      await ctx.clients.emrServerless.send(new CancelJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }));
+    } catch (err) {
+      // A run that ended before the cancel reached it need not be cancelled: judge by its state.
+      if ((await emrServerlessJob.describe(ctx, jobId)).state === 'running') throw err;
+    }
+  },
+  async collect(ctx, jobId) {
+    const app = applicationId(ctx.params);
+    const out = await ctx.clients.emrServerless.send(new GetJobRunCommand({ applicationId: app, jobRunId: jobId }));
+    const run = out.jobRun;
+    const seconds = run?.totalExecutionDurationSeconds;
+    return {
+      summary: `EMR Serverless job run ${jobId} on application ${app} succeeded${seconds !== undefined ? ` in ${seconds}s` : ''}`,
+      output: {
+        applicationId: app,
+        jobRunId: jobId,
+        ...(run?.name ? { name: run.name } : {}),
+        ...(seconds !== undefined ? { executionSeconds: seconds } : {}),
+        ...(run?.totalResourceUtilization ? { resourceUtilization: run.totalResourceUtilization } : {}),
+      },
+    };
+  },
+};

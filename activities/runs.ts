@@ -1,0 +1,77 @@
+/**
+ * Activities that read Temporal itself (through the worker's own client): what visibility knows of
+ * each date's runs (a backfill's plan), and waiting on a run the caller did not start.
+ */
+import { Context, getClient, heartbeat, log } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { DateOutcome, DateRuns } from '../common/backfill-types';
+import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
+import { runWorkflowId } from '../common/naming';
+
+const STATUS_BY_EXECUTION: Record<string, string> = {
+  RUNNING: RUN_STATUS.running,
+  COMPLETED: RUN_STATUS.succeeded,
+  FAILED: RUN_STATUS.failed,
+  CANCELLED: RUN_STATUS.cancelled,
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+};
+
+/** The visibility query for one pipeline's runs between two dates (both included). */
+export function runsQuery(pipeline: string, from: string, to: string): string {
+  const { pipeline: P, date: D } = SEARCH_ATTRIBUTE_NAMES;
+  return `WorkflowType = "${WORKFLOW_TYPES.runPipeline}" AND ${P} = "${pipeline}" AND ${D} >= "${from}T00:00:00Z" AND ${D} <= "${to}T00:00:00Z"`;
+}
+
+export function createRunActivities() {
+  return {
+    /** Per date with any run: the latest run's status, how many runs there were, and whether one succeeded. */
+    async listDateRuns(pipeline: string, from: string, to: string): Promise<Record<string, DateRuns>> {
+      const out: Record<string, DateRuns & { latestMs: number }> = {};
+      let seen = 0;
+      for await (const wf of getClient().workflow.list({ query: runsQuery(pipeline, from, to) })) {
+        const ds = wf.workflowId.slice(pipeline.length + 1);
+        if (wf.workflowId !== runWorkflowId(pipeline, ds)) continue;
+        const status = STATUS_BY_EXECUTION[wf.status.name] ?? wf.status.name;
+        const startMs = wf.startTime.getTime();
+        const cur = (out[ds] ??= { last: status, runs: 0, everSucceeded: false, latestMs: startMs });
+        cur.runs++;
+        if (status === RUN_STATUS.succeeded) cur.everSucceeded = true;
+        if (startMs >= cur.latestMs) {
+          cur.latestMs = startMs;
+          cur.last = status;
+        }
+        if (++seen % 500 === 0) heartbeat(seen);
+      }
+      return Object.fromEntries(Object.entries(out).map(([ds, { latestMs: _l, ...r }]) => [ds, r]));
+    },
+
+    /**
+     * Waits for a run that someone else started (a daily schedule, `sluice run`, another backfill),
+     * heartbeating meanwhile. Cancelling this wait does not cancel that run: it is not ours.
+     */
+    async awaitRun(workflowId: string): Promise<DateOutcome> {
+      const handle = getClient().workflow.getHandle(workflowId);
+      const ctx = Context.current();
+      const result = handle.result().then(
+        (): DateOutcome => ({ ok: true }),
+        (err: unknown): DateOutcome => {
+          if (err instanceof WorkflowFailedError) {
+            if (err.cause instanceof CancelledFailure) return { ok: false, cancelled: true, message: 'the run was cancelled' };
+            const d = (err.cause instanceof ApplicationFailure ? err.cause.details?.[0] : undefined) as { stage?: string } | undefined;
+            return { ok: false, cancelled: false, message: err.cause?.message ?? err.message, ...(d?.stage ? { stage: d.stage } : {}) };
+          }
+          throw err;
+        },
+      );
+      for (;;) {
+        const tick = ctx.sleep(10_000).then(() => undefined);
+        const outcome = await Promise.race([result, tick]);
+        if (outcome) return outcome;
+        heartbeat();
+        log.debug('still waiting for a run started elsewhere', { workflowId });
+      }
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/** Types of backfills and scheduled runs, shared by workflows, activities and the CLI. Types only. */
+import type { PipelineDefinition } from './pipeline';
+
+export type BackfillOnly = 'missing' | 'failed' | 'all';
+export type BackfillOrder = 'oldest' | 'newest';
+
+export interface BackfillOptions {
+  from: string;
+  to: string;
+  concurrency: number;
+  only: BackfillOnly;
+  order: BackfillOrder;
+}
+
+export interface BackfillInput extends BackfillOptions {
+  pipeline: PipelineDefinition;
+  /** Continue-as-new once history has this many events (default: when the server suggests it). */
+  continueAsNewAfterEvents?: number;
+  /** Carried across continue-as-new; absent on the first run. */
+  carry?: BackfillState;
+}
+
+export interface DateFailure {
+  ds: string;
+  stage?: string;
+  message: string;
+}
+
+export interface DateSkip {
+  ds: string;
+  reason: string;
+}
+
+/** Everything a backfill knows; small enough to carry across continue-as-new for thousands of dates. */
+export interface BackfillState {
+  /** Dates to run, in run order; `next` is the first not started yet. */
+  queue: string[];
+  /** Rerun generation per date (by position in `queue`). */
+  generations: number[];
+  next: number;
+  succeeded: string[];
+  failed: DateFailure[];
+  skipped: DateSkip[];
+  cancelled: string[];
+  concurrency: number;
+  paused: boolean;
+  /** Runs of this backfill so far (continue-as-new count + 1). */
+  segment: number;
+  startedAt: string;
+}
+
+export interface BackfillProgress extends BackfillOptions {
+  pipeline: string;
+  total: number;
+  counts: { pending: number; running: number; succeeded: number; failed: number; skipped: number; cancelled: number };
+  running: string[];
+  failed: DateFailure[];
+  paused: boolean;
+  cancelling: boolean;
+  segment: number;
+  startedAt: string;
+}
+
+export interface BackfillReport {
+  pipeline: string;
+  from: string;
+  to: string;
+  succeeded: string[];
+  failed: DateFailure[];
+  skipped: DateSkip[];
+  cancelled: string[];
+  status: 'succeeded' | 'failed' | 'cancelled';
+}
+
+/** What visibility knows of one date's runs (input to the backfill's plan). */
+export interface DateRuns {
+  /** Status of the latest run: Running, Succeeded, Failed, Cancelled, or Terminated/TimedOut. */
+  last: string;
+  /** Executions of `<pipeline>/<ds>` so far: the next run's generation. */
+  runs: number;
+  /** Whether any run of that date succeeded. */
+  everSucceeded: boolean;
+}
+
+export interface ScheduledRunInput {
+  pipeline: PipelineDefinition;
+  /** IANA zone of the schedule, used to turn the scheduled time into a date. */
+  timezone: string;
+  /** Logical date = (scheduled date in `timezone`) − this many days. Default 1: the day that just closed. */
+  dateOffsetDays: number;
+}
+
+/** Outcome of one date run as the backfill or a scheduled launcher sees it. */
+export type DateOutcome = { ok: true } | { ok: false; cancelled: boolean; stage?: string; message: string };

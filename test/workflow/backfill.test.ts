@@ -1,0 +1,214 @@
+/**
+ * backfillPipeline and scheduledPipeline on the real dev server with a real worker. The stage
+ * activity is mocked (these tests are about the window, the plan, steering and continue-as-new);
+ * the visibility activities are the real ones.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { createRunActivities } from '../../activities/runs';
+import type { BackfillOptions, BackfillProgress, BackfillReport } from '../../common/backfill-types';
+import { ERROR_TYPES } from '../../common/constants';
+import { addDays, dateRange, localDate } from '../../common/dates';
+import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
+import type { StageInput, StageResult } from '../../common/run-types';
+import { backfillProgress, startBackfill, steer, waitForBackfill } from '../../client/backfills';
+import { createDailySchedule } from '../../client/schedules';
+import { uniqueName } from '../support/aws';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+
+interface Span {
+  ds: string;
+  start: number;
+  end: number;
+}
+
+let ctx: TestContext;
+const spans = new Map<string, Span[]>();
+const behaviour = new Map<string, (input: StageInput) => Promise<StageResult>>();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  ctx = await temporalTestContext('wf-backfill');
+  await ctx.startWorker({
+    workerOptions: {
+      activities: {
+        ...createRunActivities(),
+        async runStage(input: StageInput): Promise<StageResult> {
+          const start = Date.now();
+          try {
+            const fn = behaviour.get(input.pipeline);
+            return fn ? await fn(input) : { summary: 'ok' };
+          } finally {
+            const list = spans.get(input.pipeline) ?? [];
+            list.push({ ds: input.ds, start, end: Date.now() });
+            spans.set(input.pipeline, list);
+          }
+        },
+        async stopStageJob(): Promise<string> {
+          return 'nothing to stop';
+        },
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+function onePipeline(prefix: string): PipelineDefinition {
+  return definePipeline({
+    name: uniqueName(prefix),
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '10s' } },
+    stages: [{ id: 'only', kind: 'glue.job', params: { JobName: 'j' } }],
+  });
+}
+
+const opts = (from: string, to: string, extra: Partial<BackfillOptions> = {}): BackfillOptions => ({ from, to, concurrency: 2, only: 'missing', order: 'oldest', ...extra });
+const ranDates = (p: PipelineDefinition) => (spans.get(p.name) ?? []).map((s) => s.ds);
+
+async function visibleRuns(p: PipelineDefinition, n: number): Promise<void> {
+  await waitFor(`${n} runs of ${p.name} in visibility`, async () => {
+    const { count } = await ctx.client.workflow.count(`SluicePipeline = "${p.name}" AND WorkflowType = "runPipeline" AND ExecutionStatus != "Running"`);
+    return count >= n;
+  });
+}
+
+test('sliding window: with concurrency 2 and one slow date, the other dates keep flowing', async () => {
+  const p = onePipeline('window');
+  behaviour.set(p.name, async (i) => (await sleep(i.ds === '2024-03-01' ? 5000 : 300), { summary: 'done' }));
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-08'));
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('succeeded');
+  expect(outcome.report?.succeeded).toHaveLength(8);
+  const all = spans.get(p.name) ?? [];
+  const slow = all.find((s) => s.ds === '2024-03-01') as Span;
+  // Every other date started and ended while the slow one was still running: no batch waited for it.
+  expect(all.filter((s) => s.ds !== '2024-03-01' && s.end <= slow.end).map((s) => s.ds).sort()).toEqual(dateRange('2024-03-02', '2024-03-08'));
+  // Never more than two at once.
+  const maxOverlap = Math.max(...all.map((s) => all.filter((o) => o.start <= s.start && s.start < o.end).length));
+  expect(maxOverlap).toBeLessThanOrEqual(2);
+});
+
+test('a failed date does not stop the others; the report names it; --only failed reruns just it; missing and all choose as documented', async () => {
+  const p = onePipeline('only');
+  let failing = true;
+  behaviour.set(p.name, async (i) => {
+    if (failing && i.ds === '2024-03-02') {
+      throw ApplicationFailure.create({ message: 'Glue job jr_9 ended FAILED: bad row', type: ERROR_TYPES.jobFailed, nonRetryable: true });
+    }
+    return { summary: 'ok' };
+  });
+  const first = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-04'))).handle);
+  expect(first.status).toBe('failed');
+  expect(first.message).toBe('1 of 4 dates failed: 2024-03-02 (only)');
+  expect(first.report?.succeeded.sort()).toEqual(['2024-03-01', '2024-03-03', '2024-03-04']);
+  expect(first.report?.failed).toEqual([{ ds: '2024-03-02', stage: 'only', message: 'Stage "only" (glue.job) failed: Glue job jr_9 ended FAILED: bad row' }]);
+  await visibleRuns(p, 4);
+
+  failing = false;
+  spans.delete(p.name);
+  const retry = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'failed' }))).handle);
+  expect(retry.status).toBe('succeeded');
+  expect(ranDates(p)).toEqual(['2024-03-02']);
+  expect(retry.report?.skipped).toEqual(
+    expect.arrayContaining([
+      { ds: '2024-03-01', reason: 'last run succeeded, not failed' },
+      { ds: '2024-03-05', reason: 'never ran' },
+    ]),
+  );
+  await visibleRuns(p, 5);
+
+  spans.delete(p.name);
+  const missing = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'missing' }))).handle);
+  expect(ranDates(p)).toEqual(['2024-03-05']);
+  expect(missing.report?.skipped.map((s) => s.reason)).toEqual(Array(4).fill('already succeeded'));
+  await visibleRuns(p, 6);
+
+  spans.delete(p.name);
+  const all = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'all', order: 'newest', concurrency: 1 }))).handle);
+  expect(all.report?.succeeded).toEqual(['2024-03-05', '2024-03-04', '2024-03-03', '2024-03-02', '2024-03-01']);
+  expect(ranDates(p)).toEqual(['2024-03-05', '2024-03-04', '2024-03-03', '2024-03-02', '2024-03-01']);
+});
+
+test('a leap-day range runs every calendar day, February 29 included', async () => {
+  const p = onePipeline('leap');
+  const outcome = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-02-27', '2024-03-01', { concurrency: 4 }))).handle);
+  expect(outcome.report?.succeeded.sort()).toEqual(['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01']);
+  expect(dateRange('2023-02-27', '2023-03-01')).toEqual(['2023-02-27', '2023-02-28', '2023-03-01']);
+});
+
+test('pause stops new dates, resume and set-concurrency start them again', async () => {
+  const p = onePipeline('steer');
+  behaviour.set(p.name, async () => (await sleep(800), { summary: 'ok' }));
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-04-01', '2024-04-08', { concurrency: 1 }));
+  await waitFor('the first date to run', async () => (await backfillProgress(started.handle).catch(() => undefined))?.counts.running === 1);
+  await steer.pause(started.handle);
+  const paused = await waitFor('the running date to finish while paused', async () => {
+    const pr = await backfillProgress(started.handle);
+    return pr.paused && pr.counts.running === 0 ? pr : undefined;
+  });
+  const doneWhilePaused = paused.counts.succeeded;
+  await sleep(1500);
+  const still = await backfillProgress(started.handle);
+  expect(still.counts.succeeded).toBe(doneWhilePaused);
+  expect(still.counts.pending).toBe(8 - doneWhilePaused);
+
+  await steer.setConcurrency(started.handle, 3);
+  await steer.resume(started.handle);
+  const busiest = await waitFor('three dates at once', async () => {
+    const pr = await backfillProgress(started.handle);
+    return pr.counts.running === 3 ? pr : undefined;
+  });
+  expect(busiest.concurrency).toBe(3);
+  expect((await waitForBackfill(started.handle)).report?.succeeded).toHaveLength(8);
+});
+
+test('thousands of dates fit: the backfill continues as new and keeps its progress', async () => {
+  const p = onePipeline('can');
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-01-01', '2024-01-30', { concurrency: 5 }), { continueAsNewAfterEvents: 60 });
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('succeeded');
+  const report = outcome.report as BackfillReport;
+  expect(report.succeeded.sort()).toEqual(dateRange('2024-01-01', '2024-01-30'));
+  const firstRun = await ctx.client.workflow.getHandle(started.workflowId, started.runId).describe();
+  expect(firstRun.status.name).toBe('CONTINUED_AS_NEW');
+  const last: BackfillProgress = await backfillProgress(started.handle);
+  expect(last.segment).toBeGreaterThan(1);
+  expect(last.counts.succeeded).toBe(30);
+});
+
+test('a triggered daily schedule runs <pipeline>/<day before, in the schedule’s zone>', async () => {
+  const p = onePipeline('sched');
+  const zone = 'Pacific/Kiritimati'; // UTC+14: its date is often not UTC's, so the zone really matters
+  const expected = [addDays(localDate(Date.now(), zone), -1)];
+  const handle = await createDailySchedule(ctx.client, ctx.settings, p, { at: '02:00', timezone: zone, id: uniqueName('sched') });
+  try {
+    await handle.trigger();
+    expected.push(addDays(localDate(Date.now(), zone), -1)); // in case midnight passed in between
+    const ds = await waitFor('the scheduled run to finish', async () => {
+      for (const d of new Set(expected)) {
+        const res = await ctx.client.workflow.getHandle(`${p.name}/${d}`).describe().catch(() => undefined);
+        if (res?.status.name === 'COMPLETED') return d;
+      }
+      return undefined;
+    });
+    expect(ranDates(p)).toEqual([ds]);
+    const run = await ctx.client.workflow.getHandle(`${p.name}/${ds}`).describe();
+    expect(run.searchAttributes.SluicePipeline).toEqual([p.name]);
+    expect(run.searchAttributes.SluiceStatus).toEqual(['Succeeded']);
+    expect(await run.staticSummary()).toBe(`Pipeline ${p.name} for ${ds} (1 stage)`);
+  } finally {
+    await handle.delete();
+  }
+});
+
+test('a backfill whose dates all failed fails with BackfillFailedError', async () => {
+  const p = onePipeline('allfail');
+  behaviour.set(p.name, async () => {
+    throw ApplicationFailure.create({ message: 'AccessDeniedException: no', type: ERROR_TYPES.awsRequest, nonRetryable: true });
+  });
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-05-01', '2024-05-02'));
+  const err: unknown = await started.handle.result().catch((e: unknown) => e);
+  expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe(ERROR_TYPES.backfillFailed);
+});
