@@ -282,6 +282,40 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
     oneOf: { fields: ['Records', 'RecordsFile'], hint: 'Records (a list of { Data }) or RecordsFile (one record per line, relative to the pipeline file)' },
     check: (p) => recordsProblems(p, false),
   },
+  'redshift.sql': {
+    api: 'Redshift Data ExecuteStatement / BatchExecuteStatement',
+    required: [{ field: 'Database', hint: 'the database name, e.g. dev' }],
+    oneOf: { fields: ['Sql', 'Sqls'], hint: 'Sql (one statement: ExecuteStatement) or Sqls (a list run in one transaction: BatchExecuteStatement)' },
+    reserved: [{ field: 'ClientToken', why: 'Sluice derives it from the stage idempotency key so a retry never runs the SQL twice' }],
+    check: (p) =>
+      (p.ClusterIdentifier === undefined) === (p.WorkgroupName === undefined)
+        ? [
+            {
+              field: 'ClusterIdentifier|WorkgroupName',
+              received: p.ClusterIdentifier ?? p.WorkgroupName,
+              problem: 'redshift.sql needs exactly one of these',
+              fix: 'give ClusterIdentifier (a provisioned cluster, with DbUser or SecretArn) or WorkgroupName (Redshift Serverless, optionally with SecretArn)',
+            },
+          ]
+        : [],
+  },
+  'sfn.execution': {
+    api: 'Step Functions StartExecution',
+    required: [{ field: 'stateMachineArn', hint: 'the ARN of the state machine, arn:aws:states:<region>:<account>:stateMachine:<name>' }],
+    reserved: [{ field: 'name', why: 'Sluice derives the execution name from the stage idempotency key: that name is what makes the start idempotent' }],
+  },
+  'quicksight.refresh': {
+    api: 'QuickSight CreateIngestion',
+    required: [
+      { field: 'AwsAccountId', hint: 'the 12-digit AWS account id that owns the data set' },
+      { field: 'DataSetId', hint: 'the id of the SPICE data set to refresh' },
+    ],
+    reserved: [{ field: 'IngestionId', why: 'Sluice derives it from the stage idempotency key so a retry adopts the ingestion instead of starting another' }],
+  },
+  'datapipeline.activate': {
+    api: 'Data Pipeline ActivatePipeline',
+    required: [{ field: 'pipelineId', hint: 'the id of an existing pipeline with a definition, e.g. df-0123456789ABCDEFGHIJ' }],
+  },
 };
 
 function isKind(kind: string): kind is StageKind {

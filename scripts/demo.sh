@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run demo [-- YYYY-MM-DD]: installs what is needed, starts the local stack, runs the demo
-# pipeline for one date through a real worker on a real Temporal server, and leaves the stack up.
+# pipeline for one date (default: yesterday) through a real worker on a real Temporal server, then
+# backfills the 7 days before it with a live progress bar, and leaves the stack up.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,16 +21,24 @@ WORKER=$!
 stop_worker() { kill -TERM "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null || true; }
 trap stop_worker EXIT
 
+FROM="$(date -u -d "$DS - 7 days" +%F)"
+TO="$(date -u -d "$DS - 1 day" +%F)"
+
 echo
-echo "Running the demo pipeline (examples/demo/pipeline.yaml) for $DS:"
+echo "1. One run of the demo pipeline (examples/demo/pipeline.yaml) for $DS:"
 rc=0
 node bin/sluice.js run --pipeline examples/demo/pipeline.yaml --date "$DS" --wait || rc=$?
+
+echo
+echo "2. A 7-day backfill of the same pipeline, $FROM → $TO, three dates at a time:"
+node bin/sluice.js backfill --pipeline examples/demo/pipeline.yaml --from "$FROM" --to "$TO" --concurrency 3 --only all --wait || rc=$?
 
 cat <<MSG
 
 The local stack is still running, for you to look around:
   Temporal Web UI   http://localhost:8233   (every run, its stages and their AWS job ids)
-  Find runs:        SluicePipeline = "sales-daily" AND SluiceDate >= "${DS}T00:00:00Z"
+  Find runs:        SluicePipeline = "sales-daily" AND SluiceDate >= "${FROM}T00:00:00Z"
+  From the CLI:     npx sluice runs --pipeline sales-daily --from $FROM
   Worker log        .sluice/logs/demo-worker.log
 Run it again for another date:   npm run demo -- 2024-02-29
 Stop the stack:                  npm run stack:down

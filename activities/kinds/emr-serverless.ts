@@ -17,7 +17,7 @@ function applicationId(params: Record<string, unknown>): string {
 }
 
 /** EMR Serverless JobRunState, mapped once. */
-export function mapEmrServerlessState(run: Pick<JobRun, 'state' | 'stateDetails'>): JobStatus {
+export function mapEmrServerlessState(run: Partial<Pick<JobRun, 'state' | 'stateDetails'>>): JobStatus {
   const s = run.state ?? 'UNKNOWN';
   const message = run.stateDetails ? { message: run.stateDetails } : {};
   switch (s) {
@@ -44,7 +44,7 @@ export const emrServerlessJob: JobHandler = {
   },
   async describe(ctx, jobId) {
     const out = await ctx.clients.emrServerless.send(new GetJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }));
-    return mapEmrServerlessState(out.jobRun ?? {});
+    return mapEmrServerlessState({ state: out.jobRun?.state, stateDetails: out.jobRun?.stateDetails });
   },
   async stop(ctx, jobId) {
     try {

@@ -10,6 +10,10 @@ import { s3Put, s3Wait } from './s3';
 import { s3Copy } from './s3-copy';
 import { lambdaInvoke } from './lambda';
 import { firehosePut, kinesisPut } from './streams';
+import { dataPipelineActivate } from './datapipeline';
+import { quicksightRefresh } from './quicksight';
+import { redshiftSql } from './redshift';
+import { sfnExecution } from './sfn';
 
 /** Every stage kind's handler. Adding a kind means one handler here and its rules in common/pipeline.ts. */
 export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
@@ -25,4 +29,8 @@ export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
   'lambda.invoke': lambdaInvoke,
   'kinesis.put': kinesisPut,
   'firehose.put': firehosePut,
+  'redshift.sql': redshiftSql,
+  'sfn.execution': sfnExecution,
+  'quicksight.refresh': quicksightRefresh,
+  'datapipeline.activate': dataPipelineActivate,
 };

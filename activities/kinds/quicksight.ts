@@ -25,7 +25,7 @@ export function quicksightIngestionId(idempotencyKey: string): string {
   return `${idempotencyKey.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, ID_MAX - hash.length - 1)}-${hash}`;
 }
 
-export function mapIngestionState(ingestion: Pick<Ingestion, 'IngestionStatus' | 'ErrorInfo'>): JobStatus {
+export function mapIngestionState(ingestion: Partial<Pick<Ingestion, 'IngestionStatus' | 'ErrorInfo'>>): JobStatus {
   const s = ingestion.IngestionStatus ?? 'UNKNOWN';
   const e = ingestion.ErrorInfo;
   const message = e ? [e.Type, e.Message].filter(Boolean).join(': ') || undefined : undefined;
@@ -50,7 +50,7 @@ function account(ctx: StageContext): string {
   return String(ctx.params.AwsAccountId);
 }
 
-async function describe(ctx: StageContext, jobId: string): Promise<Ingestion> {
+async function describe(ctx: StageContext, jobId: string): Promise<Partial<Ingestion>> {
   const out = await ctx.clients.quicksight.send(new DescribeIngestionCommand({ AwsAccountId: account(ctx), ...parseJobId(jobId) }));
   return out.Ingestion ?? {};
 }

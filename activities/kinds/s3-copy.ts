@@ -57,7 +57,7 @@ export interface PrefixCopy {
 export function prefixCopy(params: Record<string, unknown>): PrefixCopy {
   const bucket = String(params.Bucket);
   const sourceBucket = typeof params.SourceBucket === 'string' && params.SourceBucket !== '' ? params.SourceBucket : bucket;
-  const sourcePrefix = String(params.SourcePrefix ?? '');
+  const sourcePrefix = typeof params.SourcePrefix === 'string' ? params.SourcePrefix : '';
   const prefix = typeof params.Prefix === 'string' ? params.Prefix : '';
   if (sourceBucket === bucket && prefix.startsWith(sourcePrefix)) {
     throw stageInputFailure(
@@ -107,7 +107,7 @@ async function copyPrefix(ctx: StageContext): Promise<StageResult> {
             Bucket: spec.bucket,
             Key: destinationKey(o.Key, spec.sourcePrefix, spec.prefix),
             CopySource: copySource(spec.sourceBucket, o.Key),
-          } as CopyObjectCommandInput),
+          }),
         ),
       );
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

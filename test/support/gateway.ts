@@ -2,7 +2,7 @@
 import { GATEWAY_URL } from './env';
 
 export interface Scenario {
-  service: 'glue' | 'athena';
+  service: 'glue' | 'athena' | 'lambda' | (string & {});
   match: string;
   durationMs?: number;
   outcome?: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'HANG';
@@ -23,7 +23,17 @@ async function control(method: string, path: string, body?: unknown): Promise<un
 
 export const gateway = {
   setScenario: (s: Scenario) => control('POST', 'scenarios', s),
-  addFault: (f: { service: string; operation: string; resource?: string; kind: 'throttle' | 'server-error' | 'latency'; times?: number; latencyMs?: number }) =>
+  addFault: (f: {
+    service: string;
+    operation: string;
+    resource?: string;
+    kind: 'throttle' | 'server-error' | 'latency' | 'partial-failure';
+    times?: number;
+    latencyMs?: number;
+    /** partial-failure: how many records (the first ones) of the call fail, and with which ErrorCode. */
+    records?: number;
+    errorCode?: string;
+  }) =>
     control('POST', 'faults', f),
   async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {
     const q = new URLSearchParams();

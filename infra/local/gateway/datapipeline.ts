@@ -84,7 +84,8 @@ function state(pipelineId: string): PipelineState {
 async function motoDescription(pipelineId: string, ctx: HandlerContext): Promise<JsonObject> {
   const { status, body } = await ctx.moto.json('DataPipeline.DescribePipelines', { pipelineIds: [pipelineId] }, ctx.headers);
   if (status !== 200 || !isObject(body)) throw new AwsError('InternalServiceError', `DescribePipelines on moto failed with HTTP ${status}`, 500);
-  const found = Array.isArray(body.pipelineDescriptionList) ? body.pipelineDescriptionList.find((d) => isObject(d) && d.pipelineId === pipelineId) : undefined;
+  const list: unknown[] = Array.isArray(body.pipelineDescriptionList) ? body.pipelineDescriptionList : [];
+  const found = list.find((d) => isObject(d) && d.pipelineId === pipelineId);
   if (!isObject(found)) throw new AwsError(NOT_FOUND, `Pipeline with id: ${pipelineId} does not exist`);
   return found;
 }
@@ -218,9 +219,9 @@ async function describePipelines(input: JsonObject, ctx: HandlerContext): Promis
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_IDS || !ids.every((id) => typeof id === 'string')) {
     throw new AwsError(INVALID, `pipelineIds must be a list of 1 to ${MAX_IDS} pipeline ids`);
   }
-  if (ids.length === 1) ctx.call.resource = ids[0] as string;
+  if (ids.length === 1) ctx.call.resource = ids[0];
   const list: JsonObject[] = [];
-  for (const id of ids as string[]) list.push(overlay(await motoDescription(id, ctx), ctx.now));
+  for (const id of ids) list.push(overlay(await motoDescription(id, ctx), ctx.now));
   return { pipelineDescriptionList: list };
 }
 
@@ -249,7 +250,7 @@ async function removeTags(input: JsonObject, ctx: HandlerContext): Promise<JsonO
   const keys = input.tagKeys;
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new AwsError(INVALID, 'tagKeys must be a list of strings');
   const p = state(pipelineId);
-  for (const k of keys as string[]) p.tags.delete(k);
+  for (const k of keys) p.tags.delete(k);
   return {};
 }
 
@@ -319,7 +320,7 @@ async function describeObjects(input: JsonObject, ctx: HandlerContext): Promise<
   }
   const instances = new Map(allInstances(pipelineId, ctx.now).map((o) => [String(o.id), o]));
   const components = new Map((await motoDefinition(pipelineId, ctx)).map((o) => [String(o.id), o]));
-  const pipelineObjects = (ids as string[]).map((id) => instances.get(id) ?? components.get(id)).filter((o): o is JsonObject => o !== undefined);
+  const pipelineObjects = (ids).map((id) => instances.get(id) ?? components.get(id)).filter((o): o is JsonObject => o !== undefined);
   return { pipelineObjects, hasMoreResults: false };
 }
 

@@ -155,9 +155,10 @@ function compare(actual: string | number | undefined, op: string, value: string)
 /** ListCrawls filters: START_TIME / END_TIME in epoch milliseconds, as AWS documents. */
 function matchesFilters(history: JsonObject, filters: JsonObject[]): boolean {
   return filters.every((f) => {
-    const field = String(f.FieldName);
-    const op = String(f.FilterOperator ?? 'EQ');
-    const value = String(f.FieldValue ?? '');
+    const text = (v: unknown, def: string): string => (typeof v === 'string' ? v : def);
+    const field = text(f.FieldName, '');
+    const op = text(f.FilterOperator, 'EQ');
+    const value = text(f.FieldValue, '');
     switch (field) {
       case 'CRAWL_ID':
         return compare(history.CrawlId as string, op, value);

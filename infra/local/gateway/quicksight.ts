@@ -45,8 +45,8 @@ function key(account: string, region: string, dataSetId: string, ingestionId: st
 
 /** "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/quicksight/aws4_request" → us-east-1. */
 function regionOf(ctx: HandlerContext): string {
-  const auth = ctx.headers.authorization;
-  const credential = /Credential=([^,\s]+)/.exec(Array.isArray(auth) ? (auth[0] ?? '') : (auth ?? ''))?.[1];
+  const auth: string = ctx.headers.authorization ?? '';
+  const credential = /Credential=([^,\s]+)/.exec(auth)?.[1];
   return credential?.split('/')[2] ?? 'us-east-1';
 }
 
@@ -95,7 +95,7 @@ function toIngestion(i: Ingestion, now: number): JsonObject {
     RequestSource: 'MANUAL',
     RequestType: i.type,
   };
-  if (view.state !== SPEC.pending.state) out.QueueInfo = { WaitingOnIngestion: '', QueuedIngestion: i.ingestionId };
+  if (view.state === SPEC.pending.state) out.QueueInfo = { WaitingOnIngestion: '', QueuedIngestion: i.ingestionId };
   if (view.endedAt !== undefined) out.IngestionTimeInSeconds = Math.round((view.endedAt - i.startedAt) / 1000);
   if (view.state === 'COMPLETED') {
     const rows = i.scenario.result?.rows.length ?? 0;

@@ -3,7 +3,8 @@
  * string where the SDK expects epoch seconds, so even the statement Id is lost), its statements
  * never leave STARTED and BatchExecuteStatement is missing, so the gateway owns the whole statement
  * lifecycle: ExecuteStatement / BatchExecuteStatement (ClientToken honoured) → DescribeStatement
- * (SUBMITTED → STARTED → FINISHED / FAILED, ABORTED after CancelStatement) → GetStatementResult.
+ * (SUBMITTED → STARTED → FINISHED / FAILED, ABORTED after CancelStatement) → GetStatementResult,
+ * and ListStatements (by ClusterIdentifier / WorkgroupName / Status / StatementName prefix).
  *
  * Scenarios match a substring of the SQL (of any statement of a batch). A scenario's `result` is
  * the result set of the statement (of the last statement of a batch); every value is a
@@ -11,7 +12,7 @@
  * result set and the others none. Call-log resource: the ClusterIdentifier or WorkgroupName.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, optionalString, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, decodeToken, encodeToken, epochSeconds, optionalString, pageSize, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -248,6 +249,37 @@ async function getStatementResult(input: JsonObject, ctx: HandlerContext): Promi
   return out;
 }
 
+async function listStatements(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
+  const cluster = fieldOrUndefined(input, 'ClusterIdentifier');
+  const workgroup = fieldOrUndefined(input, 'WorkgroupName');
+  const status = fieldOrUndefined(input, 'Status') ?? 'ALL';
+  const name = fieldOrUndefined(input, 'StatementName');
+  ctx.call.resource = cluster ?? workgroup;
+  const all = [...statements.values()]
+    .filter((s) => (cluster === undefined || s.target.ClusterIdentifier === cluster) && (workgroup === undefined || s.target.WorkgroupName === workgroup))
+    .filter((s) => name === undefined || s.statementName?.startsWith(name) === true)
+    .map((s) => ({ s, view: describeRun(SPEC, s, ctx.now) }))
+    .filter(({ view }) => status === 'ALL' || view.state === status)
+    .reverse();
+  const tag = `redshift-list:${cluster ?? ''}:${workgroup ?? ''}:${status}`;
+  const offset = decodeToken(fieldOrUndefined(input, 'NextToken'), tag, INVALID);
+  const size = pageSize(input, 100, 100, INVALID);
+  const out: JsonObject = {
+    Statements: all.slice(offset, offset + size).map(({ s, view }) => ({
+      Id: s.id,
+      Status: view.state,
+      CreatedAt: epochSeconds(s.startedAt),
+      UpdatedAt: epochSeconds(view.changedAt),
+      IsBatchStatement: s.batch,
+      ...(s.batch ? { QueryStrings: s.sqls } : { QueryString: s.sqls[0] }),
+      ...(s.statementName !== undefined ? { StatementName: s.statementName } : {}),
+      Database: s.database,
+    })),
+  };
+  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
+  return out;
+}
+
 export const redshiftData: Emulator = {
   service: 'redshift-data',
   targetPrefix: 'RedshiftData',
@@ -261,6 +293,7 @@ export const redshiftData: Emulator = {
     DescribeStatement: describeStatement,
     CancelStatement: cancelStatement,
     GetStatementResult: getStatementResult,
+    ListStatements: listStatements,
   },
   reset: () => {
     statements.clear();

@@ -16,6 +16,10 @@ import { clearCalls, queryCalls, recordCall, type CallFilter } from './calls.js'
 import { classify, jsonResource, type Classified } from './classify.js';
 import { addFault, clearFaults, listFaults, parseFault, takeFault, type Fault } from './faults.js';
 import { glue } from './glue.js';
+import { glueCrawler } from './glue-crawler.js';
+import { databrew } from './databrew.js';
+import { emr } from './emr.js';
+import { emrServerless } from './emr-serverless.js';
 import { lambda } from './lambda.js';
 import { partialPut } from './streams.js';
 import { dataPipeline } from './datapipeline.js';
@@ -25,7 +29,7 @@ import { sfn } from './sfn.js';
 import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
 
 /** The emulated services. Add EMR, DataBrew, Redshift Data, SFN... here. */
-const EMULATORS: readonly Emulator[] = [glue, athena, redshiftData, sfn, quicksight, dataPipeline, lambda];
+const EMULATORS: readonly Emulator[] = [glue, athena, redshiftData, sfn, quicksight, dataPipeline, lambda, glueCrawler, databrew, emr, emrServerless];
 const BY_SERVICE: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.service, e]));
 
 /** The emulator owning a classified operation: awsJson by X-Amz-Target prefix, REST-JSON by service. */

@@ -60,8 +60,8 @@ function parseStateMachineArn(arn: string): { prefix: string; name: string } {
 async function requireStateMachine(arn: string, ctx: HandlerContext): Promise<JsonObject> {
   const { status, body } = await ctx.moto.json('AWSStepFunctions.DescribeStateMachine', { stateMachineArn: arn }, ctx.headers);
   if (status === 200 && isObject(body)) return body;
-  if (isObject(body) && body.__type !== undefined) {
-    const code = String(body.__type).split('#').pop() ?? 'StateMachineDoesNotExist';
+  if (isObject(body) && typeof body.__type === 'string') {
+    const code = body.__type.split('#').pop() ?? 'StateMachineDoesNotExist';
     throw new AwsError(code, typeof body.message === 'string' ? body.message : `State Machine Does Not Exist: '${arn}'`);
   }
   throw new AwsError('InternalServerError', `DescribeStateMachine on moto failed with HTTP ${status}`, 500);

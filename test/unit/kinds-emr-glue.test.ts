@@ -1,0 +1,147 @@
+/** The pure parts of glue.crawler, databrew.job, emr.step and emr-serverless.job: state mapping, ids, names, tokens, validation. */
+import { mapDataBrewState } from '../../activities/kinds/databrew';
+import { mapEmrStepState, taggedStepName } from '../../activities/kinds/emr';
+import { emrServerlessClientToken, mapEmrServerlessState } from '../../activities/kinds/emr-serverless';
+import { crawlerJobId, mapCrawlState, parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
+import { stageIdempotencyKey } from '../../common/naming';
+import { definePipeline, PipelineValidationError } from '../../common/pipeline';
+
+function problems(stage: Record<string, unknown>): string {
+  try {
+    definePipeline({ name: 'p', stages: [{ id: 's', ...stage }] as never });
+  } catch (err) {
+    if (err instanceof PipelineValidationError) return err.message;
+    throw err;
+  }
+  return '';
+}
+
+describe('glue.crawler', () => {
+  test.each([
+    ['RUNNING', 'running'],
+    ['COMPLETED', 'succeeded'],
+    ['FAILED', 'failed'],
+    ['STOPPED', 'stopped'],
+  ] as const)('crawl %s → %s', (aws, ours) => {
+    expect(mapCrawlState({ State: aws }).state).toBe(ours);
+  });
+
+  test('a failed crawl keeps AWS’s message', () => {
+    expect(mapCrawlState({ State: 'FAILED', ErrorMessage: 'Insufficient Lake Formation permission(s)' })).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'Insufficient Lake Formation permission(s)',
+    });
+  });
+
+  test('the job id names the crawler and the crawl; a crawler name may itself contain "@"', () => {
+    const id = crawlerJobId('raw@orders', '1f42c2f6-f41f-4fb6-b8ca-a5d841daf8f0');
+    expect(id).toBe('raw@orders@1f42c2f6-f41f-4fb6-b8ca-a5d841daf8f0');
+    expect(parseCrawlerJobId(id)).toEqual({ name: 'raw@orders', crawlId: '1f42c2f6-f41f-4fb6-b8ca-a5d841daf8f0' });
+    expect(() => parseCrawlerJobId('no-crawl-id')).toThrow(/<CrawlerName>@<CrawlId>/);
+  });
+
+  test('Name is required', () => {
+    expect(problems({ kind: 'glue.crawler', params: {} })).toContain('params.Name: required by glue.crawler (Glue StartCrawler)');
+  });
+});
+
+describe('databrew.job', () => {
+  test.each([
+    ['STARTING', 'running'],
+    ['RUNNING', 'running'],
+    ['STOPPING', 'running'],
+    ['SUCCEEDED', 'succeeded'],
+    ['FAILED', 'failed'],
+    ['TIMEOUT', 'timeout'],
+    ['STOPPED', 'stopped'],
+  ] as const)('%s → %s', (aws, ours) => {
+    expect(mapDataBrewState({ State: aws }).state).toBe(ours);
+  });
+
+  test('failed keeps AWS’s message; a timeout without one still says why', () => {
+    expect(mapDataBrewState({ State: 'FAILED', ErrorMessage: 'Dataset not found' })).toEqual({ state: 'failed', awsState: 'FAILED', message: 'Dataset not found' });
+    expect(mapDataBrewState({ State: 'TIMEOUT' })).toMatchObject({ state: 'timeout', message: expect.stringMatching(/timeout/) as unknown });
+  });
+});
+
+describe('emr.step', () => {
+  test.each([
+    ['PENDING', 'running'],
+    ['RUNNING', 'running'],
+    ['CANCEL_PENDING', 'running'],
+    ['COMPLETED', 'succeeded'],
+    ['FAILED', 'failed'],
+    ['CANCELLED', 'stopped'],
+    ['INTERRUPTED', 'stopped'],
+  ] as const)('%s → %s', (aws, ours) => {
+    expect(mapEmrStepState({ State: aws }).state).toBe(ours);
+  });
+
+  test('a failed step keeps FailureDetails (reason, message, log file)', () => {
+    expect(
+      mapEmrStepState({ State: 'FAILED', FailureDetails: { Reason: 'Unknown Error.', Message: 'Exception in thread main', LogFile: 's3://logs/j-1/steps/s-1/' } }),
+    ).toEqual({ state: 'failed', awsState: 'FAILED', message: 'Unknown Error.: Exception in thread main (log: s3://logs/j-1/steps/s-1/)' });
+    expect(mapEmrStepState({ State: 'FAILED', FailureDetails: { Reason: 'x', Message: 'x' } })).toMatchObject({ message: 'x' });
+    expect(mapEmrStepState({ State: 'CANCELLED', StateChangeReason: { Message: 'Cancelled by user' } })).toEqual({ state: 'stopped', awsState: 'CANCELLED', message: 'Cancelled by user' });
+  });
+
+  test('the step name carries a hash of the key, stays within 256 characters, and differs per generation', () => {
+    const key = stageIdempotencyKey('sales', '2024-03-01', 'spark', 0);
+    const name = taggedStepName('nightly spark', key);
+    expect(name).toMatch(/^nightly spark \[sluice:[0-9a-f]{16}\]$/);
+    expect(taggedStepName('nightly spark', key)).toBe(name);
+    expect(taggedStepName('nightly spark', stageIdempotencyKey('sales', '2024-03-01', 'spark', 1))).not.toBe(name);
+    const long = taggedStepName('x'.repeat(400), key);
+    expect(long).toHaveLength(256);
+    expect(long.endsWith(name.slice('nightly spark'.length))).toBe(true);
+  });
+
+  test('Steps must hold exactly one step with a jar', () => {
+    const jar = { Name: 'a', HadoopJarStep: { Jar: 'command-runner.jar' } };
+    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [jar] } })).toBe('');
+    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [jar, jar] } })).toContain('params.Steps: emr.step runs exactly one step');
+    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [{ Name: 'a' }] } })).toContain('params.Steps[0].HadoopJarStep.Jar: required by EMR AddJobFlowSteps');
+    const missing = problems({ kind: 'emr.step', params: {} });
+    expect(missing).toContain('params.JobFlowId: required by emr.step');
+    expect(missing).toContain('params.Steps: required by emr.step');
+  });
+});
+
+describe('emr-serverless.job', () => {
+  test.each([
+    ['SUBMITTED', 'running'],
+    ['PENDING', 'running'],
+    ['SCHEDULED', 'running'],
+    ['RUNNING', 'running'],
+    ['QUEUED', 'running'],
+    ['CANCELLING', 'running'],
+    ['SUCCESS', 'succeeded'],
+    ['FAILED', 'failed'],
+    ['CANCELLED', 'stopped'],
+  ] as const)('%s → %s', (aws, ours) => {
+    expect(mapEmrServerlessState({ state: aws }).state).toBe(ours);
+  });
+
+  test('failed keeps stateDetails', () => {
+    expect(mapEmrServerlessState({ state: 'FAILED', stateDetails: 'Job failed, please check complete logs' })).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'Job failed, please check complete logs',
+    });
+  });
+
+  test('the client token fits the API (1–64 of [A-Za-z0-9._-]) and is stable per key', () => {
+    const key = stageIdempotencyKey('a-very-long-pipeline-name'.repeat(10), '2024-03-01', 'spark', 3);
+    const token = emrServerlessClientToken(key);
+    expect(token).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    expect(emrServerlessClientToken(key)).toBe(token);
+  });
+
+  test('clientToken is set by Sluice; the start request’s own fields are required', () => {
+    const out = problems({ kind: 'emr-serverless.job', params: { applicationId: 'a', executionRoleArn: 'r', jobDriver: {}, clientToken: 'mine' } });
+    expect(out).toContain('params.clientToken: set by Sluice');
+    const missing = problems({ kind: 'emr-serverless.job', params: {} });
+    for (const f of ['applicationId', 'executionRoleArn', 'jobDriver']) expect(missing).toContain(`params.${f}: required by emr-serverless.job`);
+  });
+});
