@@ -151,10 +151,14 @@ export function progressBar(): { update(p: BackfillProgress): void; stop(): void
       const c = p.counts;
       const payload = { running: c.running, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, state: p.paused ? ' (paused)' : p.cancelling ? ' (cancelling)' : '' };
       const value = c.succeeded + c.failed + c.skipped + c.cancelled;
+      if (p.total === 0) return; // still reading the plan from visibility
       if (!started) {
         bar.start(p.total, value, payload);
         started = true;
-      } else bar.update(value, payload);
+      } else {
+        bar.setTotal(p.total);
+        bar.update(value, payload);
+      }
     },
     stop() {
       if (started) bar.stop();

@@ -54,6 +54,8 @@ export function buildCli(): Command {
   const program = new Command('sluice')
     .description('Run AWS data pipelines as durable Temporal workflows.')
     .showHelpAfterError('(run with --help for usage)')
+    // `backfill --json` and `backfill status <id> --json` are different options: each belongs to its own command.
+    .enablePositionalOptions()
     .exitOverride();
 
   program

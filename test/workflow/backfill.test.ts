@@ -3,7 +3,7 @@
  * activity is mocked (these tests are about the window, the plan, steering and continue-as-new);
  * the visibility activities are the real ones.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import { type WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createRunActivities } from '../../activities/runs';
 import type { BackfillOptions, BackfillProgress, BackfillReport } from '../../common/backfill-types';
