@@ -134,7 +134,12 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
       // The run was cancelled: the job must not outlive it. Other cancellation causes (worker
       // shutdown, this attempt timed out) leave the job running for the next attempt to adopt.
       const final = await stopAndConfirm(handler, sctx, jobId);
-      log.info('job stopped on cancellation', { stage: sctx.stageId, jobId, awsState: final?.awsState ?? 'unconfirmed' });
+      const awsState = final?.awsState ?? 'unconfirmed';
+      log.info('job stopped on cancellation', { stage: sctx.stageId, jobId, awsState });
+      // Tell the workflow which job was stopped, so the run's status names it (a cancellation
+      // reaches the workflow with its details only, not its message).
+      const message = `${handler.service} job ${jobId} stopped on cancellation (${awsState})`;
+      throw new CancelledFailure(message, [{ jobId, awsState, message }]);
     }
     throw err;
   }

@@ -80,6 +80,10 @@ function stageError(err: unknown): StageError {
     return { message: cur.message, ...(cur.type ? { type: cur.type } : {}), ...(details.jobId ? { jobId: details.jobId } : {}) };
   }
   if (cur instanceof TimeoutFailure) return { message: `timed out (${cur.timeoutType})`, type: 'TimeoutError' };
+  if (cur instanceof CancelledFailure) {
+    const details = (cur.details?.[0] ?? {}) as { jobId?: string; message?: string };
+    return { message: cur.message || details.message || 'cancelled', type: 'CancelledError', ...(details.jobId ? { jobId: details.jobId } : {}) };
+  }
   return { message: cur instanceof Error ? cur.message : String(cur) };
 }
 
@@ -156,15 +160,18 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       (err: unknown) => {
         status.error = stageError(err);
         if (status.error.jobId) status.jobId = status.error.jobId;
-        if (isCancellation(err)) {
+        // An attempt that timed out (its worker died) cannot stop its own job: stop it from here,
+        // whether the run is being cancelled or the stage ran out of attempts.
+        const orphan = lastHeartbeatJob(err);
+        if (orphan) {
+          status.jobId = orphan;
+          stopLater.push({ stage, jobId: orphan });
+        }
+        if (isCancellation(err) || cancelRequested) {
           status.state = 'cancelled';
-          const orphan = lastHeartbeatJob(err);
-          if (orphan) stopLater.push({ stage, jobId: orphan });
         } else {
           status.state = 'failed';
           firstFailure ??= status;
-          const orphan = lastHeartbeatJob(err);
-          if (orphan) status.jobId = orphan;
         }
       },
     ).finally(() => {
@@ -190,21 +197,21 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   for (const st of run.stages) if (st.state === 'pending') st.state = 'skipped';
   showProgress();
 
-  if (cancelRequested || run.stages.some((s) => s.state === 'cancelled')) {
-    // A stage whose worker died cannot stop its own job: any worker can, from the heartbeated id.
-    if (stopLater.length) {
-      await CancellationScope.nonCancellable(async () => {
-        const { stopStageJob } = proxyActivities<SluiceActivities>({
-          startToCloseTimeout: '5m',
-          retry: { maximumAttempts: 10, initialInterval: '2s', nonRetryableErrorTypes: [ERROR_TYPES.awsRequest] },
-          summary: 'stop orphaned AWS jobs',
-        });
-        for (const { stage, jobId } of stopLater) {
-          const outcome = await stopStageJob({ kind: stage.kind, params: stage.params, pipeline: pipeline.name, ds, jobId }).catch((e: unknown) => String(e));
-          log.info('stopped orphaned job', { stage: stage.id, jobId, outcome });
-        }
+  // A stage whose worker died cannot stop its own job: any worker can, from the heartbeated id.
+  if (stopLater.length) {
+    await CancellationScope.nonCancellable(async () => {
+      const { stopStageJob } = proxyActivities<SluiceActivities>({
+        startToCloseTimeout: '5m',
+        retry: { maximumAttempts: 10, initialInterval: '2s', nonRetryableErrorTypes: [ERROR_TYPES.awsRequest] },
+        summary: 'stop orphaned AWS jobs',
       });
-    }
+      for (const { stage, jobId } of stopLater) {
+        const outcome = await stopStageJob({ kind: stage.kind, params: stage.params, pipeline: pipeline.name, ds, jobId }).catch((e: unknown) => String(e));
+        log.info('stopped orphaned job', { stage: stage.id, jobId, outcome });
+      }
+    });
+  }
+  if (cancelRequested || run.stages.some((s) => s.state === 'cancelled')) {
     run.status = 'cancelled';
     setStatus(RUN_STATUS.cancelled);
     throw new CancelledFailure(`run ${pipeline.name}/${ds} cancelled`);

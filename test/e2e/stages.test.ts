@@ -127,6 +127,8 @@ test('cancelling a run with a running Glue stage calls BatchStopJobRun exactly o
   expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(1);
   const status = await started.handle.query<RunStatus>('status');
   expect(status.stages[0]?.state).toBe('cancelled');
+  expect(status.stages[0]?.jobId).toMatch(/^jr_/);
+  expect(status.stages[0]?.error?.message).toBe(`Glue job ${status.stages[0]?.jobId} stopped on cancellation (STOPPED)`);
   expect(await glueRunStates(job)).toEqual(['STOPPED']);
   expect((await started.handle.describe()).searchAttributes.SluiceStatus).toEqual(['Cancelled']);
 });

@@ -61,3 +61,30 @@ test('a crash between StartJobRun and the first heartbeat: the next attempt find
   expect(outcome.status.stages[0]?.result?.reattached).toBe(true);
   expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
 });
+
+test('cancelling a run whose worker died: another worker stops the Glue job from the heartbeated id', async () => {
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
+  const pipeline = definePipeline({ name: uniqueName('deadcancel'), defaults: fast, stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] });
+  const queue = uniqueName('deadcancel-q');
+  const doomed = await spawnWorker({ SLUICE_TASK_QUEUE: queue });
+  const started = await startRun(ctx.client, { ...ctx.settings, taskQueue: queue }, pipeline, '2024-03-01', { generation: 0 });
+  await waitFor('the job to be polled', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+  const exited = new Promise((r) => doomed.once('exit', r));
+  doomed.kill('SIGKILL');
+  await exited;
+  await started.handle.cancel();
+
+  const rescuer = await temporalTestContext('e2e-crash-rescuer');
+  try {
+    await rescuer.startWorker({ settings: { ...rescuer.settings, taskQueue: queue } });
+    const outcome = await waitForRun(started.handle);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok === false && outcome.cancelled).toBe(true);
+    expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
+    expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(1);
+    expect(await glueRunStates(job)).toEqual(['STOPPED']);
+  } finally {
+    await rescuer.close();
+  }
+});
