@@ -42,10 +42,11 @@ export const STAGE_DEFAULTS = {
   attempt: '48h',
   /**
    * A worker that has not heartbeated for this long is presumed dead and the attempt moves to
-   * another worker, which reattaches to the job. Heartbeats reach the server at most every ~80% of
-   * it, so this also bounds how fast a cancel reaches a running stage.
+   * another worker, which reattaches to the job. A heartbeat reaches the server at most every
+   * min(80% of it, the worker's max heartbeat throttle: 2 min), which bounds both the cost (about
+   * 30 heartbeat actions per hour of job) and how fast a cancel reaches a running stage (≤ 2 min).
    */
-  heartbeat: '2m',
+  heartbeat: '5m',
 } as const;
 
 /** A sensor's activity may outlive its own deadline by this much, so its clear error wins the race. */
