@@ -27,11 +27,11 @@ TO="$(date -u -d "$DS - 1 day" +%F)"
 echo
 echo "1. One run of the demo pipeline (examples/demo/pipeline.yaml) for $DS:"
 rc=0
-node bin/sluice.js run --pipeline examples/demo/pipeline.yaml --date "$DS" --wait || rc=$?
+node bin/sluice.js run --pipeline examples/demo/pipeline.local.yaml --date "$DS" --wait || rc=$?
 
 echo
-echo "2. A 7-day backfill of the same pipeline, $FROM → $TO, three dates at a time:"
-node bin/sluice.js backfill --pipeline examples/demo/pipeline.yaml --from "$FROM" --to "$TO" --concurrency 3 --only all --wait || rc=$?
+echo "2. A 7-day backfill of the same pipeline, $FROM → $TO, four dates at a time:"
+node bin/sluice.js backfill --pipeline examples/demo/pipeline.local.yaml --from "$FROM" --to "$TO" --concurrency 4 --only all --wait || rc=$?
 
 cat <<MSG
 
