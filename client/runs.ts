@@ -4,13 +4,12 @@
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { RUN_STATUS, WORKFLOW_TYPES } from '../common/constants';
-import { dsToEpochMs } from '../common/dates';
+import { WORKFLOW_TYPES } from '../common/constants';
 import { runUiUrl, type TemporalSettings } from '../common/env';
 import { runSummary, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageStatus } from '../common/run-types';
-import { SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
+import { runSearchAttributes } from '../common/search-attributes';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
 
@@ -58,11 +57,7 @@ export async function startRun(client: Client, settings: TemporalSettings, pipel
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
-      typedSearchAttributes: [
-        { key: SA_PIPELINE, value: pipeline.name },
-        { key: SA_DATE, value: new Date(dsToEpochMs(ds)) },
-        { key: SA_STATUS, value: RUN_STATUS.running },
-      ],
+      typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
     });
     const runId = handle.firstExecutionRunId;
     const url = runUiUrl(settings, workflowId, runId);

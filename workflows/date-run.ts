@@ -14,12 +14,11 @@ import {
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
 import type { DateOutcome } from '../common/backfill-types';
-import { RUN_STATUS, WORKFLOW_TYPES } from '../common/constants';
-import { dsToEpochMs } from '../common/dates';
+import { WORKFLOW_TYPES } from '../common/constants';
 import { runSummary, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput } from '../common/run-types';
-import { SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
+import { runSearchAttributes } from '../common/search-attributes';
 
 const { awaitRun } = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30d',
@@ -60,11 +59,7 @@ export async function runDate(pipeline: PipelineDefinition, ds: string, generati
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
-      typedSearchAttributes: [
-        { key: SA_PIPELINE, value: pipeline.name },
-        { key: SA_DATE, value: new Date(dsToEpochMs(ds)) },
-        { key: SA_STATUS, value: RUN_STATUS.running },
-      ],
+      typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
     });
     await child.result();
     return { ok: true };

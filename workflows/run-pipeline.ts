@@ -25,12 +25,11 @@ import {
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
 import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES, QUERY_NAMES, RUN_STATUS, type RunStatusValue } from '../common/constants';
-import { dsToEpochMs } from '../common/dates';
 import { durationMs } from '../common/durations';
 import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageError, StageHeartbeat, StageStatus } from '../common/run-types';
-import { SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
+import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
 
 export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
 
@@ -116,11 +115,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   };
   const known = workflowInfo().typedSearchAttributes;
   if (known.get(SA_PIPELINE) !== pipeline.name || known.get(SA_DATE) === undefined || known.get(SA_STATUS) !== RUN_STATUS.running) {
-    upsertSearchAttributes([
-      { key: SA_PIPELINE, value: pipeline.name },
-      { key: SA_DATE, value: new Date(dsToEpochMs(ds)) },
-      { key: SA_STATUS, value: RUN_STATUS.running },
-    ]);
+    upsertSearchAttributes([...runSearchAttributes(pipeline.name, ds)]);
   }
 
   const showProgress = (): void => {

@@ -13,11 +13,8 @@ import {
   type StartQueryExecutionCommandInput,
 } from '@aws-sdk/client-athena';
 import type { JobHandler, JobStatus } from '../stage-handler';
+import { describeRows, readResultRows } from './result-rows';
 
-/** Rows kept in the stage result (it lands in workflow history, so it stays small). */
-export const FIRST_ROWS = 10;
-/** Pages of up to 1,000 rows read to count rows; past this the count is a lower bound. */
-const MAX_RESULT_PAGES = 100;
 
 /** Athena tokens are 32–128 characters; a hash of the key fits and is stable. */
 export function athenaClientToken(idempotencyKey: string): string {
@@ -57,33 +54,15 @@ export const athenaQuery: JobHandler = {
     await ctx.clients.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: jobId }));
   },
   async collect(ctx, jobId) {
-    let columns: string[] = [];
-    const firstRows: (string | null)[][] = [];
-    let rowCount = 0;
-    let NextToken: string | undefined;
-    let pages = 0;
-    let headerChecked = false;
-    do {
+    const rows = await readResultRows(async (NextToken, pageIndex) => {
       const out = await ctx.clients.athena.send(new GetQueryResultsCommand({ QueryExecutionId: jobId, NextToken, MaxResults: 1000 }));
-      if (!columns.length) columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
-      let rows = (out.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? null));
+      const columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
+      let data = (out.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? null));
       // For SELECT, Athena repeats the column names as the first row of the first page.
-      if (!headerChecked) {
-        headerChecked = true;
-        const first = rows[0];
-        if (first && columns.length && first.length === columns.length && first.every((v, i) => v === columns[i])) rows = rows.slice(1);
-      }
-      rowCount += rows.length;
-      for (const r of rows) if (firstRows.length < FIRST_ROWS) firstRows.push(r);
-      NextToken = out.NextToken;
-      pages++;
-    } while (NextToken && pages < MAX_RESULT_PAGES);
-    const complete = !NextToken;
-    const first = firstRows[0];
-    const preview = first ? `; first: ${columns.map((c, i) => `${c}=${first[i] ?? 'NULL'}`).join(', ')}` : '';
-    return {
-      summary: `Athena query ${jobId} succeeded: ${rowCount}${complete ? '' : '+'} row${rowCount === 1 ? '' : 's'}${preview}`,
-      output: { queryExecutionId: jobId, columns, rowCount, rowCountComplete: complete, firstRows },
-    };
+      const first = data[0];
+      if (pageIndex === 0 && first && columns.length && first.length === columns.length && first.every((v, i) => v === columns[i])) data = data.slice(1);
+      return { columns, rows: data, ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
+    });
+    return { summary: `Athena query ${jobId} succeeded: ${describeRows(rows)}`, output: { queryExecutionId: jobId, ...rows } };
   },
 };

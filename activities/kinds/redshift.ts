@@ -17,10 +17,7 @@ import {
   type Field,
 } from '@aws-sdk/client-redshift-data';
 import type { JobHandler, JobStatus } from '../stage-handler';
-import { FIRST_ROWS } from './athena';
-
-/** Pages read to count rows; past this the count is a lower bound. */
-const MAX_RESULT_PAGES = 100;
+import { describeRows, readResultRows } from './result-rows';
 
 /** Redshift Data tokens are 1–64 printable ASCII characters: a hex SHA-256 of the key fits exactly. */
 export function redshiftClientToken(idempotencyKey: string): string {
@@ -83,27 +80,17 @@ export const redshiftSql: JobHandler = {
     if (!resultId) {
       return { summary: `Redshift statement ${jobId} finished (no result set)`, output: { statementId: jobId, columns: [], rowCount: 0, rowCountComplete: true, firstRows: [] } };
     }
-    let columns: string[] = [];
-    const firstRows: (string | null)[][] = [];
-    let rowCount = 0;
-    let NextToken: string | undefined;
-    let pages = 0;
-    do {
+    const rows = await readResultRows(async (NextToken) => {
       const out = await ctx.clients.redshiftData.send(new GetStatementResultCommand({ Id: resultId, NextToken }));
-      if (!columns.length) columns = (out.ColumnMetadata ?? []).map((c) => c.name ?? c.label ?? '');
-      for (const record of out.Records ?? []) {
-        rowCount++;
-        if (firstRows.length < FIRST_ROWS) firstRows.push(record.map(fieldText));
-      }
-      NextToken = out.NextToken;
-      pages++;
-    } while (NextToken && pages < MAX_RESULT_PAGES);
-    const complete = !NextToken;
-    const first = firstRows[0];
-    const preview = first ? `; first: ${columns.map((c, i) => `${c}=${first[i] ?? 'NULL'}`).join(', ')}` : '';
+      return {
+        columns: (out.ColumnMetadata ?? []).map((c) => c.name ?? c.label ?? ''),
+        rows: (out.Records ?? []).map((record) => record.map(fieldText)),
+        ...(out.NextToken ? { nextToken: out.NextToken } : {}),
+      };
+    });
     return {
-      summary: `Redshift statement ${resultId} finished: ${rowCount}${complete ? '' : '+'} row${rowCount === 1 ? '' : 's'}${preview}`,
-      output: { statementId: jobId, ...(resultId !== jobId ? { resultStatementId: resultId } : {}), columns, rowCount, rowCountComplete: complete, firstRows },
+      summary: `Redshift statement ${resultId} finished: ${describeRows(rows)}`,
+      output: { statementId: jobId, ...(resultId !== jobId ? { resultStatementId: resultId } : {}), ...rows },
     };
   },
 };
