@@ -126,3 +126,18 @@ describe('bad input exits 2 with a clear message and starts nothing', () => {
     }
   });
 });
+
+describe('bad schedule input exits 2 and creates nothing', () => {
+  test.each([
+    [['--at', '25:00', '--timezone', 'UTC'], /--at must be a time of day HH:MM on the 24-hour clock \(received "25:00"\)/],
+    [['--at', '02:00', '--timezone', 'Mars/Base'], /--timezone must be an IANA time zone \(received "Mars\/Base"\)/],
+    [['--at', '02:00', '--overlap', 'sometimes'], /--overlap must be one of allow-all, skip, buffer-one, buffer-all, cancel-other, terminate-other \(received "sometimes"\)/],
+  ])('%j', async (args, message) => {
+    const name = uniqueName('cli-sched');
+    const id = `${name}/daily`;
+    const res = await sluice(['schedule', 'create', '--pipeline', pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't')), '--id', id, ...args], env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(message);
+    await expect(ctx.client.schedule.getHandle(id).describe()).rejects.toThrow();
+  });
+});
