@@ -27,7 +27,7 @@ import {
   type OverlapName,
   type ScheduleView,
 } from './schedules';
-import { runWorker } from '../workers/main';
+import { runWorker, WorkerConfigError } from '../workers/main';
 
 function nonNegativeInt(flag: string) {
   return (value: string): number => {
@@ -154,9 +154,29 @@ export function buildCli(): Command {
   program
     .command('worker')
     .description('Run a worker: the pipeline workflows and the AWS stage activities (stops gracefully on SIGTERM/SIGINT).')
-    .option('--max-concurrent-stages <n>', 'stages this worker runs at once', positiveInt('--max-concurrent-stages'))
+    .option('--max-concurrent-stages <n>', 'stages this worker runs at once (default SLUICE_MAX_CONCURRENT_STAGES or 100)', positiveInt('--max-concurrent-stages'))
+    .addHelpText(
+      'after',
+      `
+Configuration (environment; validated before connecting, a bad value exits 2):
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY      where to connect (Temporal Cloud: API key turns on TLS)
+  TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH|_DATA,          TLS / mTLS, the SDK's own variables
+    TEMPORAL_TLS_CLIENT_KEY_PATH|_DATA, TEMPORAL_TLS_SERVER_CA_CERT_PATH|_DATA, TEMPORAL_TLS_SERVER_NAME
+  TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE                      a profile of a temporal.toml file
+  SLUICE_TASK_QUEUE (sluice)                                  task queue
+  SLUICE_MAX_CONCURRENT_STAGES (100), SLUICE_MAX_CONCURRENT_WORKFLOW_TASKS (40)
+  SLUICE_SHUTDOWN_GRACE (30s)                                 time running stages get after SIGTERM
+  SLUICE_HTTP_PORT (off)                                      serve /metrics (Prometheus) and /healthz
+  SLUICE_SDK_METRICS_PORT (SLUICE_HTTP_PORT + 1)              loopback port of the SDK exporter
+  SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)`,
+    )
     .action(async (opts: { maxConcurrentStages?: number }) => {
-      await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
+      try {
+        await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
+      } catch (err) {
+        if (err instanceof WorkerConfigError) throw new UserInputError(err.message);
+        throw err;
+      }
     });
 
   return program;

@@ -23,8 +23,8 @@ const { values } = parseArgs({
   },
 });
 const bounds = pollBounds({ initial: values.initial as DurationSpec, max: values.max as DurationSpec });
-const heartbeatMs = durationMs(values.heartbeat as DurationSpec);
-const throttleMs = Math.min(0.8 * heartbeatMs, durationMs(values['heartbeat-throttle'] as DurationSpec));
+const heartbeatMs = durationMs(values.heartbeat);
+const throttleMs = Math.min(0.8 * heartbeatMs, durationMs(values['heartbeat-throttle']));
 const SFN_WAIT_MS = 30_000;
 const SFN_TRANSITIONS_PER_LOOP = 3; // Wait, GetJobRun task, Choice
 const SFN_USD_PER_TRANSITION = 0.025 / 1000;

@@ -4,7 +4,11 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 export async function writeWorkflowBundle(out: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: [require.resolve('./workflow-interceptors')],
+    logger: new DefaultLogger('WARN'),
+  });
   await writeFile(out, code);
 }
 

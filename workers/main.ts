@@ -1,24 +1,65 @@
 /**
- * Worker process entrypoint (`sluice worker`, and the container's command). The SDK's Runtime
- * turns SIGTERM/SIGINT into a graceful shutdown: no new tasks are taken, running stages get the
- * grace time, and a stage cut short leaves its AWS job running for the next worker to reattach to.
+ * Worker process entrypoint (`sluice worker`, and the container's command).
+ *
+ * Start-up: validate the environment (loadWorkerConfig: a bad value exits 2 before connecting),
+ * install the SDK Runtime (JSON logs, Prometheus), connect, create the worker, then serve
+ * /metrics and /healthz. The Runtime turns SIGTERM/SIGINT into a graceful shutdown: no new tasks
+ * are taken, running stages get SLUICE_SHUTDOWN_GRACE to finish, and a stage cut short leaves its
+ * AWS job running for the next worker to reattach to (its job id is in the last heartbeat).
  */
-import { createSluiceWorker, type SluiceWorkerOptions } from './worker';
-import { temporalSettings } from '../common/env';
+import type { Server } from 'node:http';
+import { Runtime } from '@temporalio/worker';
+import { loadWorkerConfig, WorkerConfigError, type WorkerConfig } from './config';
+import { closeServer, startHttpEndpoint } from './http';
+import { installWorkerRuntime } from './runtime';
+import { connectWorker, createSluiceWorker, type SluiceWorkerOptions } from './worker';
 
-export async function runWorker(opts: SluiceWorkerOptions = {}): Promise<void> {
-  const settings = opts.settings ?? temporalSettings();
-  const worker = await createSluiceWorker({ ...opts, settings });
-  console.log(
-    JSON.stringify({ level: 'info', msg: 'sluice worker started', address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue }),
-  );
-  await worker.run();
-  console.log(JSON.stringify({ level: 'info', msg: 'sluice worker stopped' }));
+export { WorkerConfigError };
+
+export interface RunWorkerOptions extends SluiceWorkerOptions {
+  /** The environment to read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
+  const { env, ...workerOpts } = opts;
+  const config: WorkerConfig = loadWorkerConfig(env);
+  installWorkerRuntime(config);
+  const logger = Runtime.instance().logger;
+  const settings = workerOpts.settings ?? config.settings;
+  const ownConnection = workerOpts.connection ? undefined : await connectWorker(settings, workerOpts.settings ? undefined : config.connection);
+  let server: Server | undefined;
+  try {
+    const worker = await createSluiceWorker({
+      maxConcurrentActivityTaskExecutions: config.maxConcurrentStages,
+      maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
+      shutdownGraceTime: config.shutdownGraceMs,
+      ...workerOpts,
+      settings,
+      ...(ownConnection ? { connection: ownConnection } : {}),
+    });
+    if (config.httpPort !== undefined) {
+      server = await startHttpEndpoint({ port: config.httpPort, ...(config.sdkMetricsPort !== undefined ? { sdkMetricsPort: config.sdkMetricsPort } : {}), state: () => worker.getState() });
+    }
+    logger.info('sluice worker started', {
+      ...config.describe,
+      address: settings.address,
+      namespace: settings.namespace,
+      taskQueue: settings.taskQueue,
+      ...(workerOpts.maxConcurrentActivityTaskExecutions ? { maxConcurrentStages: workerOpts.maxConcurrentActivityTaskExecutions } : {}),
+    });
+    const startedAt = Date.now();
+    await worker.run();
+    logger.info('sluice worker stopped', { state: worker.getState(), ranMs: Date.now() - startedAt });
+  } finally {
+    if (server) await closeServer(server);
+    await ownConnection?.close();
+  }
 }
 
 if (require.main === module) {
   runWorker().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
+    console.error(err instanceof WorkerConfigError ? `error: ${err.message}` : err);
+    process.exit(err instanceof WorkerConfigError ? 2 : 1);
   });
 }

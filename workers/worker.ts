@@ -4,9 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
+import { sluiceActivityInterceptors } from './activity-interceptors';
 
 export interface SluiceWorkerOptions extends ActivityDeps {
   settings?: TemporalSettings;
@@ -22,6 +23,8 @@ export interface SluiceWorkerOptions extends ActivityDeps {
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** Run metrics and logs; bundled with the workflows by bundle-workflows.ts. */
+export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
 
 /** The prebuilt bundle next to the compiled code, if `npm run build` made one. */
 function defaultBundlePath(): string | undefined {
@@ -29,11 +32,14 @@ function defaultBundlePath(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
-  return NativeConnection.connect({
-    address: settings.address,
-    ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
-  });
+/** Connects with the settings' address and API key, or with full options (TLS/mTLS) from loadWorkerConfig. */
+export async function connectWorker(settings: TemporalSettings, options?: NativeConnectionOptions): Promise<NativeConnection> {
+  return NativeConnection.connect(
+    options ?? {
+      address: settings.address,
+      ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
+    },
+  );
 }
 
 export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promise<Worker> {
@@ -45,9 +51,14 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    // A prebuilt bundle already contains the workflow interceptors.
+    interceptors: { activity: [sluiceActivityInterceptors], ...(bundlePath ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }) },
     activities: createActivities(opts.clients ? { clients: opts.clients } : {}),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 40,
+    // Heartbeats reaching the server are billable actions: at most one per 2 min per running stage
+    // (the SDK's default is 1 min). See STAGE_DEFAULTS.heartbeat in workflows/run-pipeline.ts.
+    maxHeartbeatThrottleInterval: '2m',
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
     ...opts.workerOptions,
   });

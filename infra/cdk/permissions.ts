@@ -1,0 +1,170 @@
+/**
+ * The worker task role's permissions, derived from the pipelines it will run: for each stage, the
+ * exact actions its handler calls (activities/kinds/*.ts) on the narrowest resources its params
+ * name. A `{{ template }}` in a name becomes `*` in the ARN (e.g. raw/{{ ds }}/x.csv → raw/x/…).
+ * No statement has a `*` action; a `*` resource appears only where the API has no resource-level
+ * permissions (said at each place).
+ */
+import type { PipelineDefinition, StageDefinition } from '../../common/pipeline';
+
+export interface Grant {
+  /** Why: the pipeline, stage and kind it is for. */
+  sid: string;
+  actions: string[];
+  resources: string[];
+  conditions?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface ArnContext {
+  /** Region and account (tokens in a stack, literals in tests). */
+  region: string;
+  account: string;
+  partition?: string;
+}
+
+const TEMPLATE = /\{\{\s*[a-z_]+\s*\}\}/g;
+/** A param value with its templates widened to `*`. */
+function pattern(v: unknown): string {
+  return String(v).replace(TEMPLATE, '*');
+}
+function str(p: Record<string, unknown>, key: string): string | undefined {
+  const v = p[key];
+  return typeof v === 'string' && v !== '' ? pattern(v) : undefined;
+}
+
+function s3Uri(uri: string): { bucket: string; key: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  return m ? { bucket: m[1] as string, key: m[2] as string } : undefined;
+}
+
+/** The permissions one stage needs. */
+export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnContext): Grant[] {
+  const P = c.partition ?? 'aws';
+  const arn = (service: string, resource: string, region = c.region, account = c.account) => `arn:${P}:${service}:${region}:${account}:${resource}`;
+  const s3 = (bucket: string, key?: string) => `arn:${P}:s3:::${bucket}${key !== undefined ? `/${key}` : ''}`;
+  const p = stage.params;
+  const sid = `${pipeline}/${stage.id} (${stage.kind})`;
+  const g = (actions: string[], resources: string[], conditions?: Grant['conditions']): Grant => ({ sid, actions, resources, ...(conditions ? { conditions } : {}) });
+
+  switch (stage.kind) {
+    case 's3.put':
+      return [g(['s3:PutObject'], [s3(str(p, 'Bucket')!, str(p, 'Key'))])];
+    case 's3.wait': {
+      const bucket = str(p, 'Bucket')!;
+      const key = str(p, 'Key');
+      // HeadObject needs s3:GetObject; ListObjectsV2 needs s3:ListBucket, narrowed to the prefix.
+      return key
+        ? [g(['s3:GetObject'], [s3(bucket, key)]), g(['s3:ListBucket'], [s3(bucket)], { StringLike: { 's3:prefix': key } })]
+        : [g(['s3:ListBucket'], [s3(bucket)], { StringLike: { 's3:prefix': `${str(p, 'Prefix') ?? ''}*` } })];
+    }
+    case 's3.copy': {
+      const bucket = str(p, 'Bucket')!;
+      const copySource = str(p, 'CopySource');
+      if (copySource) {
+        const [srcBucket, ...rest] = copySource.replace(/^\//, '').split('/');
+        return [g(['s3:GetObject'], [s3(srcBucket as string, rest.join('/'))]), g(['s3:PutObject'], [s3(bucket, str(p, 'Key'))])];
+      }
+      const srcBucket = str(p, 'SourceBucket') ?? bucket;
+      const srcPrefix = str(p, 'SourcePrefix') ?? '';
+      return [
+        g(['s3:ListBucket'], [s3(srcBucket)], { StringLike: { 's3:prefix': `${srcPrefix}*` } }),
+        g(['s3:GetObject'], [s3(srcBucket, `${srcPrefix}*`)]),
+        g(['s3:PutObject'], [s3(bucket, `${str(p, 'Prefix') ?? ''}*`)]),
+      ];
+    }
+    case 'glue.job':
+      return [g(['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'], [arn('glue', `job/${str(p, 'JobName')!}`)])];
+    case 'glue.crawler':
+      return [g(['glue:StartCrawler', 'glue:GetCrawler', 'glue:StopCrawler', 'glue:ListCrawls'], [arn('glue', `crawler/${str(p, 'Name')!}`)])];
+    case 'athena.query': {
+      const workGroup = str(p, 'WorkGroup') ?? 'primary';
+      const out: Grant[] = [
+        g(['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'], [arn('athena', `workgroup/${workGroup}`)]),
+        // Athena reads the catalog with the caller's permissions; the tables are inside the SQL,
+        // so the grant is read-only on the account's catalog.
+        g(['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'], [arn('glue', 'catalog'), arn('glue', 'database/*'), arn('glue', 'table/*/*')]),
+      ];
+      const rc = p.ResultConfiguration as { OutputLocation?: string } | undefined;
+      const loc = typeof rc?.OutputLocation === 'string' ? s3Uri(pattern(rc.OutputLocation)) : undefined;
+      if (loc) {
+        out.push(g(['s3:GetBucketLocation', 's3:ListBucket'], [s3(loc.bucket)]));
+        out.push(g(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [s3(loc.bucket, `${loc.key}*`)]));
+      }
+      return out;
+    }
+    case 'databrew.job':
+      return [g(['databrew:StartJobRun', 'databrew:DescribeJobRun', 'databrew:ListJobRuns', 'databrew:StopJobRun'], [arn('databrew', `job/${str(p, 'Name')!}`)])];
+    case 'emr.step':
+      return [g(['elasticmapreduce:AddJobFlowSteps', 'elasticmapreduce:DescribeStep', 'elasticmapreduce:ListSteps', 'elasticmapreduce:CancelSteps'], [arn('elasticmapreduce', `cluster/${str(p, 'JobFlowId')!}`)])];
+    case 'emr-serverless.job': {
+      const app = arn('emr-serverless', `/applications/${str(p, 'applicationId')!}`);
+      return [
+        g(['emr-serverless:StartJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun'], [app, `${app}/jobruns/*`]),
+        g(['iam:PassRole'], [str(p, 'executionRoleArn')!], { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } }),
+      ];
+    }
+    case 'lambda.invoke': {
+      const fn = str(p, 'FunctionName')!;
+      const qualifier = str(p, 'Qualifier');
+      const base = fn.startsWith('arn:') ? fn : arn('lambda', `function:${fn}`);
+      return [g(['lambda:InvokeFunction'], [qualifier ? `${base}:${qualifier}` : base])];
+    }
+    case 'kinesis.put':
+      return [g(['kinesis:PutRecords'], [str(p, 'StreamARN') ?? arn('kinesis', `stream/${str(p, 'StreamName')!}`)])];
+    case 'firehose.put':
+      return [g(['firehose:PutRecordBatch'], [arn('firehose', `deliverystream/${str(p, 'DeliveryStreamName')!}`)])];
+    case 'redshift.sql': {
+      const cluster = str(p, 'ClusterIdentifier');
+      const database = str(p, 'Database')!;
+      const target = cluster ? arn('redshift', `cluster:${cluster}`) : arn('redshift-serverless', 'workgroup/*');
+      const out: Grant[] = [
+        g(['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], [target]),
+        // Statement-level calls have no resource-level permissions; Redshift Data only lets a
+        // caller see and cancel its own statements.
+        g(['redshift-data:DescribeStatement', 'redshift-data:CancelStatement', 'redshift-data:GetStatementResult'], ['*']),
+      ];
+      const secret = str(p, 'SecretArn');
+      const dbUser = str(p, 'DbUser');
+      if (secret) out.push(g(['secretsmanager:GetSecretValue'], [secret.endsWith('*') ? secret : `${secret}*`]));
+      else if (cluster && dbUser) out.push(g(['redshift:GetClusterCredentials'], [arn('redshift', `dbuser:${cluster}/${dbUser}`), arn('redshift', `dbname:${cluster}/${database}`)]));
+      else if (!cluster) out.push(g(['redshift-serverless:GetCredentials'], [arn('redshift-serverless', 'workgroup/*')]));
+      return out;
+    }
+    case 'sfn.execution': {
+      const sm = str(p, 'stateMachineArn')!;
+      const execs = sm.replace(':stateMachine:', ':execution:') + ':*';
+      return [g(['states:StartExecution'], [sm]), g(['states:DescribeExecution', 'states:StopExecution'], [execs])];
+    }
+    case 'quicksight.refresh': {
+      const ds = arn('quicksight', `dataset/${str(p, 'DataSetId')!}`, c.region, str(p, 'AwsAccountId'));
+      return [g(['quicksight:CreateIngestion', 'quicksight:DescribeIngestion', 'quicksight:CancelIngestion'], [ds, `${ds}/ingestion/*`])];
+    }
+    case 'datapipeline.activate':
+      // AWS Data Pipeline has no resource-level permissions (only tag conditions): `*` resource.
+      return [g(['datapipeline:ActivatePipeline', 'datapipeline:DeactivatePipeline', 'datapipeline:DescribePipelines', 'datapipeline:DescribeObjects', 'datapipeline:QueryObjects', 'datapipeline:AddTags'], ['*'])];
+  }
+}
+
+/** Every stage of every pipeline, merged: one grant per distinct (actions, conditions), resources unioned. */
+export function pipelineGrants(pipelines: readonly PipelineDefinition[], c: ArnContext): Grant[] {
+  const merged = new Map<string, Grant>();
+  for (const pl of pipelines) {
+    for (const stage of pl.stages) {
+      for (const grant of stageGrants(pl.name, stage, c)) {
+        const key = JSON.stringify([[...grant.actions].sort(), grant.conditions ?? null]);
+        const cur = merged.get(key);
+        if (!cur) merged.set(key, { ...grant, actions: [...grant.actions].sort(), resources: [...new Set(grant.resources)] });
+        else {
+          cur.resources = [...new Set([...cur.resources, ...grant.resources])];
+          if (!cur.sid.includes(grant.sid)) cur.sid = `${cur.sid}; ${grant.sid}`;
+        }
+      }
+    }
+  }
+  return [...merged.values()];
+}
+
+/** Kinds used by the pipelines, for the per-kind alarms. */
+export function kindsUsed(pipelines: readonly PipelineDefinition[]): string[] {
+  return [...new Set(pipelines.flatMap((p) => p.stages.map((s) => s.kind)))].sort();
+}

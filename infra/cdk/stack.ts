@@ -1,0 +1,288 @@
+/**
+ * SluiceWorkersStack: Sluice's workers on ECS Fargate, with a task role derived from the pipelines
+ * they run, the Temporal credentials from Secrets Manager, logs (and so EMF metrics) in CloudWatch,
+ * Step Functions sub-flows, alarms and a dashboard.
+ */
+import { readFileSync } from 'node:fs';
+import { Duration, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { DEFAULT_TASK_QUEUE } from '../../common/constants';
+import type { PipelineDefinition } from '../../common/pipeline';
+import { EMF_DIMENSIONS, EMF_METRICS, METRIC_NAMESPACE } from '../../workers/emf';
+import { kindsUsed, pipelineGrants } from './permissions';
+
+/** An AWS-native sub-flow: a Step Functions state machine the pipelines start with `sfn.execution`. */
+export interface SubFlowProps {
+  /** The state machine is named `sluice-<name>`; pipelines refer to it by that ARN. */
+  readonly name: string;
+  /** Amazon States Language JSON file. */
+  readonly definitionFile: string;
+  /** What the state machine itself may call (its role starts with nothing). @default none */
+  readonly policyStatements?: iam.PolicyStatementProps[];
+}
+
+export interface SluiceWorkersStackProps extends StackProps {
+  /** The pipelines these workers run: the task role gets exactly what their stages call. */
+  readonly pipelines: readonly PipelineDefinition[];
+  /**
+   * The worker image, pinned: `<registry>/<repository>:<tag>` or `…@sha256:<digest>`. `latest` and
+   * untagged images are refused, so a deployment always says which code runs.
+   */
+  readonly image: string;
+  /** Temporal frontend `host:port`, e.g. `my-ns.a1b2c.tmprl.cloud:7233`. */
+  readonly temporalAddress: string;
+  readonly temporalNamespace: string;
+  /**
+   * Secrets Manager secret (name or full ARN) with the Temporal credentials as JSON: `{"apiKey": "…"}`
+   * for `apiKey` auth, `{"tlsCert": "<PEM>", "tlsKey": "<PEM>"}` for `mtls`.
+   */
+  readonly temporalSecret: string;
+  /** @default 'apiKey' */
+  readonly temporalAuth?: 'apiKey' | 'mtls';
+  /** @default 'sluice' */
+  readonly taskQueue?: string;
+  /** An existing VPC (its private subnets host the tasks; they need a route to Temporal and AWS APIs). @default a new VPC, 2 AZs, 1 NAT gateway */
+  readonly vpc?: { vpcId: string; availabilityZones: string[]; privateSubnetIds: string[] };
+  /** @default 1 */
+  readonly minTasks?: number;
+  /** @default 4 */
+  readonly maxTasks?: number;
+  /** Scale out above this average CPU. @default 60 */
+  readonly targetCpuPercent?: number;
+  /** @default 512 (0.5 vCPU) */
+  readonly cpu?: number;
+  /** @default 1024 */
+  readonly memoryMiB?: number;
+  /** @default 100 */
+  readonly maxConcurrentStages?: number;
+  /**
+   * How long running stages get after SIGTERM (SLUICE_SHUTDOWN_GRACE). The ECS stop timeout is this
+   * plus 15 s, and Fargate allows at most 120 s. @default 90
+   */
+  readonly shutdownGraceSeconds?: number;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  readonly subFlows?: readonly SubFlowProps[];
+  /** Alarm notifications go to this address (an SNS topic is created either way). */
+  readonly alarmEmail?: string;
+  /** A daily pipeline with no successful run in this many hours raises its "late" alarm. @default 24 */
+  readonly lateAfterHours?: number;
+}
+
+export const HTTP_PORT = 9464;
+
+/** The partition of a literal region, so ARNs read as they will be deployed; undefined for a token. */
+function partitionOf(region: string): string | undefined {
+  if (Token.isUnresolved(region)) return undefined;
+  return region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+}
+const STOP_TIMEOUT_MARGIN_S = 15;
+const FARGATE_MAX_STOP_TIMEOUT_S = 120;
+
+/** A pinned image reference, or an error saying how to pin it. */
+export function checkPinnedImage(image: string): void {
+  const digest = /@sha256:[0-9a-f]{64}$/.test(image);
+  const tag = /:[\w][\w.-]{0,127}$/.exec(image.split('/').pop() ?? '')?.[0].slice(1);
+  if (!digest && (!tag || tag === 'latest')) {
+    throw new Error(`image must be pinned to a tag or digest (received "${image}"). Fix: push the image with a version tag, e.g. <account>.dkr.ecr.<region>.amazonaws.com/sluice-worker:1.4.0 or …@sha256:<digest>`);
+  }
+}
+
+export class SluiceWorkersStack extends Stack {
+  readonly service: ecs.FargateService;
+  readonly taskRole: iam.Role;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly stateMachines: sfn.StateMachine[] = [];
+
+  constructor(scope: Construct, id: string, props: SluiceWorkersStackProps) {
+    super(scope, id, props);
+    checkPinnedImage(props.image);
+    const grace = props.shutdownGraceSeconds ?? 90;
+    const stopTimeout = grace + STOP_TIMEOUT_MARGIN_S;
+    if (stopTimeout > FARGATE_MAX_STOP_TIMEOUT_S) {
+      throw new Error(`shutdownGraceSeconds must leave room within Fargate's 120 s stop timeout (received ${grace}). Fix: at most ${FARGATE_MAX_STOP_TIMEOUT_S - STOP_TIMEOUT_MARGIN_S}.`);
+    }
+    const minTasks = props.minTasks ?? 1;
+    const maxTasks = props.maxTasks ?? 4;
+    const taskQueue = props.taskQueue ?? DEFAULT_TASK_QUEUE;
+
+    const vpc = props.vpc
+      ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpc.vpcId, availabilityZones: props.vpc.availabilityZones, privateSubnetIds: props.vpc.privateSubnetIds })
+      : new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/sluice/${id}/workers`, retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+
+    // Task role: what the stages call, nothing else.
+    this.taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'), description: 'Sluice workers: the AWS calls of the deployed pipelines' });
+    const grants = pipelineGrants(props.pipelines, { region: this.region, account: this.account, partition: partitionOf(this.region) ?? this.partition });
+    grants.forEach((grant) => {
+      this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: grant.actions, resources: grant.resources, ...(grant.conditions ? { conditions: grant.conditions } : {}) }));
+    });
+
+    for (const sf of props.subFlows ?? []) {
+      const sm = new sfn.StateMachine(this, `SubFlow-${sf.name}`, {
+        stateMachineName: `sluice-${sf.name}`,
+        definitionBody: sfn.DefinitionBody.fromString(readFileSync(sf.definitionFile, 'utf8')),
+        tracingEnabled: true,
+      });
+      for (const st of sf.policyStatements ?? []) sm.addToRolePolicy(new iam.PolicyStatement(st));
+      this.stateMachines.push(sm);
+    }
+
+    const secret = props.temporalSecret.startsWith('arn:')
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'TemporalSecret', props.temporalSecret)
+      : secretsmanager.Secret.fromSecretNameV2(this, 'TemporalSecret', props.temporalSecret);
+    const secrets: Record<string, ecs.Secret> =
+      (props.temporalAuth ?? 'apiKey') === 'apiKey'
+        ? { TEMPORAL_API_KEY: ecs.Secret.fromSecretsManager(secret, 'apiKey') }
+        : { TEMPORAL_TLS_CLIENT_CERT_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsCert'), TEMPORAL_TLS_CLIENT_KEY_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsKey') };
+
+    const taskDef = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryMiB ?? 1024,
+      taskRole: this.taskRole,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    taskDef.addContainer('worker', {
+      image: ecs.ContainerImage.fromRegistry(props.image),
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'worker' }),
+      environment: {
+        TEMPORAL_ADDRESS: props.temporalAddress,
+        TEMPORAL_NAMESPACE: props.temporalNamespace,
+        SLUICE_TASK_QUEUE: taskQueue,
+        SLUICE_SHUTDOWN_GRACE: `${grace}s`,
+        SLUICE_MAX_CONCURRENT_STAGES: String(props.maxConcurrentStages ?? 100),
+        SLUICE_HTTP_PORT: String(HTTP_PORT),
+        SLUICE_LOG_LEVEL: 'INFO',
+        AWS_REGION: this.region,
+      },
+      secrets,
+      portMappings: [{ containerPort: HTTP_PORT, name: 'metrics' }],
+      // SIGTERM → graceful shutdown within the grace time; ECS waits stopTimeout before SIGKILL.
+      stopTimeout: Duration.seconds(stopTimeout),
+      linuxParameters: new ecs.LinuxParameters(this, 'Linux', { initProcessEnabled: true }),
+      readonlyRootFilesystem: true,
+      user: '1000:1000',
+      healthCheck: {
+        command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${HTTP_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        startPeriod: Duration.seconds(30),
+        retries: 3,
+      },
+    });
+    // Private ECR images: the execution role may pull from that repository only.
+    const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(props.image);
+    if (ecr) {
+      taskDef.obtainExecutionRole().addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: [`arn:${this.partition}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`] }),
+      );
+      // GetAuthorizationToken has no resource-level permissions.
+      taskDef.obtainExecutionRole().addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    }
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition: taskDef,
+      desiredCount: minTasks,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      // Rolling deploys: new tasks start before old ones drain, so stages keep running.
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { rollback: true },
+      enableExecuteCommand: false,
+    });
+    this.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: maxTasks }).scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: props.targetCpuPercent ?? 60,
+      scaleInCooldown: Duration.minutes(5),
+      scaleOutCooldown: Duration.minutes(1),
+    });
+
+    this.monitoring(props, cluster, minTasks);
+  }
+
+  private monitoring(props: SluiceWorkersStackProps, cluster: ecs.Cluster, minTasks: number): void {
+    const topic = new sns.Topic(this, 'Alarms', { displayName: 'Sluice alarms' });
+    if (props.alarmEmail) topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
+    const alarmAction = new cwActions.SnsAction(topic);
+    const m = (metricName: string, dimensionsMap: Record<string, string> = {}, statistic = 'Sum', period = Duration.minutes(5)) =>
+      new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, dimensionsMap, statistic, period });
+    const alarm = (id: string, props2: cloudwatch.AlarmProps) => {
+      const a = new cloudwatch.Alarm(this, id, props2);
+      a.addAlarmAction(alarmAction);
+      this.alarms.push(a);
+      return a;
+    };
+    const atLeastOne = { threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
+
+    alarm('RunsFailed', { alarmName: `${this.stackName}-runs-failed`, alarmDescription: 'A pipeline run failed (any pipeline). See the log group for the run and stage.', metric: m(EMF_METRICS.runFailed), ...atLeastOne });
+    const lateHours = props.lateAfterHours ?? 24;
+    for (const p of props.pipelines) {
+      alarm(`RunsFailed-${p.name}`, { alarmName: `${this.stackName}-${p.name}-run-failed`, metric: m(EMF_METRICS.runFailed, { [EMF_DIMENSIONS.pipeline]: p.name }), ...atLeastOne });
+      alarm(`Late-${p.name}`, {
+        alarmName: `${this.stackName}-${p.name}-late`,
+        alarmDescription: `No successful run of ${p.name} in the last ${lateHours} h: the daily run is late or failing.`,
+        metric: m(EMF_METRICS.runSucceeded, { [EMF_DIMENSIONS.pipeline]: p.name }, 'Sum', Duration.hours(lateHours)),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+    for (const kind of kindsUsed(props.pipelines)) {
+      alarm(`StageFailed-${kind}`, { alarmName: `${this.stackName}-stage-failed-${kind}`, alarmDescription: `A ${kind} stage failed.`, metric: m(EMF_METRICS.stageFailed, { [EMF_DIMENSIONS.kind]: kind }), ...atLeastOne });
+    }
+    const running = new cloudwatch.Metric({
+      namespace: 'ECS/ContainerInsights',
+      metricName: 'RunningTaskCount',
+      dimensionsMap: { ClusterName: cluster.clusterName, ServiceName: this.service.serviceName },
+      statistic: 'Minimum',
+      period: Duration.minutes(1),
+    });
+    alarm('WorkerTasks', {
+      alarmName: `${this.stackName}-worker-tasks-low`,
+      alarmDescription: `Fewer than ${minTasks} worker task(s) running: stages are not being picked up.`,
+      metric: running,
+      threshold: minTasks,
+      evaluationPeriods: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    const scheduleToStart = m(EMF_METRICS.scheduleToStart, {}, 'p90');
+    alarm('ScheduleToStart', {
+      alarmName: `${this.stackName}-schedule-to-start-high`,
+      alarmDescription: 'Stages wait over a minute for a worker (p90): add workers or raise SLUICE_MAX_CONCURRENT_STAGES.',
+      metric: scheduleToStart,
+      threshold: 60_000,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-sluice` });
+    const kinds = kindsUsed(props.pipelines);
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Runs', left: [m(EMF_METRICS.runStarted), m(EMF_METRICS.runSucceeded), m(EMF_METRICS.runFailed), m(EMF_METRICS.runCancelled)], width: 12 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Stage failures by kind', left: kinds.map((k) => m(EMF_METRICS.stageFailed, { [EMF_DIMENSIONS.kind]: k })), width: 12 }),
+      new cloudwatch.GraphWidget({ title: 'Stage duration p90 by kind (s)', left: kinds.map((k) => m(EMF_METRICS.stageDuration, { [EMF_DIMENSIONS.kind]: k }, 'p90')), width: 12 }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Worker tasks', left: [running], right: [this.service.metricCpuUtilization()], width: 12 }),
+      new cloudwatch.GraphWidget({ title: 'Stage schedule-to-start p90 (ms)', left: [scheduleToStart], width: 12 }),
+    );
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The CDK app, synthesized offline and checked with aws-cdk-lib/assertions: the task role holds
+ * exactly what the pipelines' stages call (no wildcard action), the service runs the pinned image
+ * with the Temporal secret and a stop timeout matched to the shutdown grace, alarms and dashboard.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { definePipeline } from '../../common/pipeline';
+import { buildApp } from '../../infra/cdk/app';
+import { stageGrants } from '../../infra/cdk/permissions';
+import { SluiceWorkersStack, type SluiceWorkersStackProps } from '../../infra/cdk/stack';
+
+const ACCOUNT = '111122223333';
+const REGION = 'eu-west-1';
+const IMAGE = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sluice-worker:1.4.0`;
+const SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:sluice/temporal-AbCdEf`;
+
+const sales = definePipeline({
+  name: 'sales-daily',
+  stages: [
+    { id: 'land', kind: 's3.put', params: { Bucket: 'lake', Key: 'raw/{{ ds }}/orders.csv', Body: 'x' } },
+    { id: 'etl', kind: 'glue.job', dependsOn: ['land'], params: { JobName: 'sales-etl' } },
+    { id: 'check', kind: 'athena.query', dependsOn: ['etl'], params: { QueryString: 'SELECT 1', WorkGroup: 'analytics', ResultConfiguration: { OutputLocation: 's3://athena-results/sales/' } } },
+    { id: 'notify', kind: 'sfn.execution', dependsOn: ['check'], params: { stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-notify-done` } },
+  ],
+});
+const spark = definePipeline({
+  name: 'spark-nightly',
+  stages: [
+    { id: 'arrived', kind: 's3.wait', params: { Bucket: 'lake', Prefix: 'incoming/{{ ds_nodash }}/' } },
+    {
+      id: 'job',
+      kind: 'emr-serverless.job',
+      dependsOn: ['arrived'],
+      params: { applicationId: '00f1abc', executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/emr-job`, jobDriver: { sparkSubmit: { entryPoint: 's3://code/job.py' } } },
+    },
+  ],
+});
+
+function synth(extra: Partial<SluiceWorkersStackProps> = {}): Template {
+  const app = new App();
+  const stack = new SluiceWorkersStack(app, 'Sluice', {
+    env: { account: ACCOUNT, region: REGION },
+    pipelines: [sales, spark],
+    image: IMAGE,
+    temporalAddress: 'prod.a1b2c.tmprl.cloud:7233',
+    temporalNamespace: 'prod.a1b2c',
+    temporalSecret: SECRET,
+    shutdownGraceSeconds: 60,
+    subFlows: [{ name: 'notify-done', definitionFile: path.resolve(__dirname, '../../infra/cdk/subflows/notify-done.asl.json') }],
+    ...extra,
+  });
+  return Template.fromStack(stack);
+}
+
+let template: Template;
+beforeAll(() => {
+  template = synth();
+});
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+function statements(t: Template): Statement[] {
+  return Object.values(t.findResources('AWS::IAM::Policy')).flatMap((r) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+}
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+test('no IAM statement grants a wildcard action', () => {
+  const all = statements(template);
+  expect(all.length).toBeGreaterThan(5);
+  for (const s of all) for (const a of actionsOf(s)) expect(a).not.toMatch(/\*/);
+});
+
+test('the task role holds exactly the calls of each stage kind, on the resources the params name', () => {
+  const taskRole = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('Sluice workers') } }))[0] as string;
+  const policy = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: taskRole }] } }))[0] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+  const got = policy.Properties.PolicyDocument.Statement.map((s) => ({ actions: actionsOf(s).sort(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) }));
+  const arn = (svc: string, res: string) => `arn:aws:${svc}:${REGION}:${ACCOUNT}:${res}`;
+  expect(got).toEqual(
+    expect.arrayContaining([
+      { actions: ['s3:PutObject'], resource: 'arn:aws:s3:::lake/raw/*/orders.csv' },
+      { actions: ['glue:BatchStopJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:StartJobRun'], resource: arn('glue', 'job/sales-etl') },
+      { actions: ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution', 'athena:StopQueryExecution'], resource: arn('athena', 'workgroup/analytics') },
+      { actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], resource: 'arn:aws:s3:::athena-results/sales/*' },
+      { actions: ['states:StartExecution'], resource: arn('states', 'stateMachine:sluice-notify-done') },
+      { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: arn('states', 'execution:sluice-notify-done:*') },
+      { actions: ['s3:ListBucket'], resource: 'arn:aws:s3:::lake', condition: { StringLike: { 's3:prefix': 'incoming/*/*' } } },
+      { actions: ['emr-serverless:CancelJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:StartJobRun'], resource: [arn('emr-serverless', '/applications/00f1abc'), arn('emr-serverless', '/applications/00f1abc/jobruns/*')] },
+      { actions: ['iam:PassRole'], resource: `arn:aws:iam::${ACCOUNT}:role/emr-job`, condition: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } } },
+    ]),
+  );
+  // Nothing for kinds the pipelines do not use.
+  const all = got.flatMap((s) => s.actions);
+  expect(all.some((a) => /^(lambda|kinesis|firehose|redshift|quicksight|datapipeline|databrew|elasticmapreduce):/.test(a))).toBe(false);
+});
+
+test('every kind maps to named actions; wildcard resources only where AWS has no resource-level permissions', () => {
+  const c = { region: REGION, account: ACCOUNT };
+  const redshift = stageGrants('p', definePipeline({ name: 'p', stages: [{ id: 'q', kind: 'redshift.sql', params: { Database: 'dev', ClusterIdentifier: 'c1', DbUser: 'etl', Sql: 'select 1' } }] }).stages[0]!, c);
+  expect(redshift.find((g) => g.actions.includes('redshift-data:ExecuteStatement'))?.resources).toEqual([`arn:aws:redshift:${REGION}:${ACCOUNT}:cluster:c1`]);
+  expect(redshift.find((g) => g.actions.includes('redshift:GetClusterCredentials'))?.resources).toContain(`arn:aws:redshift:${REGION}:${ACCOUNT}:dbuser:c1/etl`);
+  const lambda = stageGrants('p', definePipeline({ name: 'p', stages: [{ id: 'f', kind: 'lambda.invoke', params: { FunctionName: 'enrich', Qualifier: 'live' } }] }).stages[0]!, c);
+  expect(lambda).toEqual([expect.objectContaining({ actions: ['lambda:InvokeFunction'], resources: [`arn:aws:lambda:${REGION}:${ACCOUNT}:function:enrich:live`] })]);
+});
+
+test('the service runs the pinned image with the Temporal secret, and stops within the shutdown grace', () => {
+  template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    ContainerDefinitions: [
+      Match.objectLike({
+        Image: IMAGE,
+        StopTimeout: 75,
+        User: '1000:1000',
+        Secrets: [{ Name: 'TEMPORAL_API_KEY', ValueFrom: `${SECRET}:apiKey::` }],
+        Environment: Match.arrayWith([
+          { Name: 'TEMPORAL_ADDRESS', Value: 'prod.a1b2c.tmprl.cloud:7233' },
+          { Name: 'SLUICE_SHUTDOWN_GRACE', Value: '60s' },
+          { Name: 'SLUICE_HTTP_PORT', Value: '9464' },
+        ]),
+        HealthCheck: Match.objectLike({ Command: Match.arrayWith([Match.stringLikeRegexp('/healthz')]) }),
+        LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+      }),
+    ],
+  });
+  // Only the execution role reads the secret (to inject it), never the task role.
+  const reads = statements(template).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+  expect(reads).toHaveLength(1);
+  template.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100 }) });
+  template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+    TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 60 }),
+  });
+  template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'sluice-notify-done' });
+});
+
+test('alarms: failed runs, late runs per pipeline, stage failures per kind used, worker tasks, schedule-to-start; and a dashboard', () => {
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: { AlarmName: string; MetricName: string; Namespace: string; Dimensions?: { Name: string; Value: unknown }[] } }).Properties);
+  const names = alarms.map((a) => a.AlarmName).sort();
+  expect(names).toEqual(
+    [
+      'Sluice-runs-failed',
+      'Sluice-sales-daily-run-failed',
+      'Sluice-sales-daily-late',
+      'Sluice-spark-nightly-run-failed',
+      'Sluice-spark-nightly-late',
+      'Sluice-stage-failed-athena.query',
+      'Sluice-stage-failed-emr-serverless.job',
+      'Sluice-stage-failed-glue.job',
+      'Sluice-stage-failed-s3.put',
+      'Sluice-stage-failed-s3.wait',
+      'Sluice-stage-failed-sfn.execution',
+      'Sluice-worker-tasks-low',
+      'Sluice-schedule-to-start-high',
+    ].sort(),
+  );
+  const glue = alarms.find((a) => a.AlarmName === 'Sluice-stage-failed-glue.job');
+  expect(glue).toMatchObject({ Namespace: 'Sluice', MetricName: 'StageFailed', Dimensions: [{ Name: 'StageKind', Value: 'glue.job' }] });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Sluice-sales-daily-late', MetricName: 'RunSucceeded', Period: 86400, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Sluice-worker-tasks-low', Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' });
+  template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+});
+
+test('an unpinned image or a grace time past the Fargate stop timeout is refused with the fix', () => {
+  expect(() => synth({ image: 'sluice-worker:latest' })).toThrow(/pinned to a tag or digest.*Fix/);
+  expect(() => synth({ image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/sluice-worker` })).toThrow(/pinned/);
+  expect(() => synth({ shutdownGraceSeconds: 110 })).toThrow(/at most 105/);
+});
+
+test('the app reads pipeline YAML files and the environment; mTLS takes the certificate pair from the secret', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-cdk-'));
+  const file = path.join(dir, 'p.yaml');
+  writeFileSync(file, 'name: tiny\nstages:\n  - id: etl\n    kind: glue.job\n    params: { JobName: tiny-etl }\n');
+  const app = buildApp({
+    SLUICE_PIPELINES: file,
+    SLUICE_IMAGE: IMAGE,
+    TEMPORAL_ADDRESS: 'temporal.internal:7233',
+    TEMPORAL_NAMESPACE: 'data',
+    SLUICE_TEMPORAL_SECRET: 'sluice/temporal',
+    SLUICE_TEMPORAL_AUTH: 'mtls',
+    CDK_DEFAULT_ACCOUNT: ACCOUNT,
+    CDK_DEFAULT_REGION: REGION,
+  });
+  const t = Template.fromStack(app.node.findChild('SluiceWorkers') as SluiceWorkersStack);
+  t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    ContainerDefinitions: [Match.objectLike({ Secrets: [Match.objectLike({ Name: 'TEMPORAL_TLS_CLIENT_CERT_DATA' }), Match.objectLike({ Name: 'TEMPORAL_TLS_CLIENT_KEY_DATA' })] })],
+  });
+  t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Resource: `arn:aws:glue:${REGION}:${ACCOUNT}:job/tiny-etl` })]) } });
+  expect(() => buildApp({})).toThrow(/missing SLUICE_PIPELINES, SLUICE_IMAGE/);
+});
