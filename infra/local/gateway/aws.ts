@@ -135,10 +135,15 @@ export function decodeToken(token: string | undefined, tag: string, errorCode: s
 }
 
 export function pageSize(input: JsonObject, def: number, max: number, errorCode: string): number {
-  const v = input.MaxResults;
-  if (v === undefined || v === null) return def;
+  return pageSizeOf(input.MaxResults, def, max, errorCode);
+}
+
+/** A page size from a JSON body field or a REST query parameter (`maxResults=20`). */
+export function pageSizeOf(value: unknown, def: number, max: number, errorCode: string, name = 'MaxResults'): number {
+  if (value === undefined || value === null) return def;
+  const v = typeof value === 'string' ? Number(value) : value;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    throw new AwsError(errorCode, `MaxResults must be an integer between 1 and ${max}`);
+    throw new AwsError(errorCode, `${name} must be an integer between 1 and ${max}`);
   }
   return v;
 }

@@ -5,7 +5,7 @@
  * Scenarios: service "databrew", match = the exact job Name.
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, pageSizeOf, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -107,9 +107,7 @@ async function listJobRuns(input: JsonObject, ctx: HandlerContext): Promise<Json
   const all = [...runs.values()].filter((r) => r.jobName === name).reverse();
   const tag = `databrew-runs:${name}`;
   const offset = decodeToken(ctx.query.get('nextToken') ?? undefined, tag, VALIDATION);
-  const max = ctx.query.get('maxResults');
-  const size = max === null ? 100 : Number(max);
-  if (!Number.isInteger(size) || size < 1 || size > 100) throw new AwsError(VALIDATION, 'maxResults must be an integer between 1 and 100');
+  const size = pageSizeOf(ctx.query.get('maxResults'), 100, 100, VALIDATION, 'maxResults');
   const out: JsonObject = { JobRuns: all.slice(offset, offset + size).map((r) => toJobRun(r, ctx.now)) };
   if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
   return out;

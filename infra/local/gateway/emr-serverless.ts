@@ -7,7 +7,7 @@
  * entry point when the run has no name).
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, optionalObject, optionalString, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, optionalObject, optionalString, pageSizeOf, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -160,9 +160,7 @@ async function listJobRuns(input: JsonObject, ctx: HandlerContext): Promise<Json
     }));
   const tag = `emr-serverless-runs:${applicationId}`;
   const offset = decodeToken(ctx.query.get('nextToken') ?? undefined, tag, VALIDATION);
-  const max = ctx.query.get('maxResults');
-  const size = max === null ? 50 : Number(max);
-  if (!Number.isInteger(size) || size < 1 || size > 50) throw new AwsError(VALIDATION, 'maxResults must be an integer between 1 and 50');
+  const size = pageSizeOf(ctx.query.get('maxResults'), 50, 50, VALIDATION, 'maxResults');
   const out: JsonObject = { jobRuns: all.slice(offset, offset + size) };
   if (offset + size < all.length) out.nextToken = encodeToken(tag, offset + size);
   return out;
