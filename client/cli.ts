@@ -3,7 +3,6 @@
  * anything; bad input exits 2 with what was wrong and how to fix it.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { temporalSettings } from '../common/env';
 import { validateLogicalDate } from '../common/pipeline';
 import type { StageStatus } from '../common/run-types';
 import { describeError, EXIT, exitCodeFor, UserInputError } from './errors';
@@ -15,7 +14,7 @@ import { runUiUrl, type TemporalSettings } from '../common/env';
 import { runWorkflowId } from '../common/naming';
 import { backfillHandle, backfillProgress, formatReport, progressBar, startBackfill, steer, validateBackfillOptions, waitForBackfill } from './backfills';
 import { listRuns, table } from './run-list';
-import { connectClient, queryStatus, startRun, waitForRun } from './runs';
+import { clientSettings, connectClient, queryStatus, startRun, waitForRun } from './runs';
 import {
   createDailySchedule,
   OVERLAP_POLICIES,
@@ -70,8 +69,8 @@ export function buildCli(): Command {
       // Validate everything before connecting, so bad input starts nothing.
       const ds = validateLogicalDate(opts.date);
       const pipeline = loadPipelineFile(opts.pipeline);
-      const settings = temporalSettings();
-      const client = await connectClient(settings);
+      const { settings, options } = clientSettings();
+      const client = await connectClient(settings, options);
       try {
         const started = await startRun(client, settings, pipeline, ds, opts.generation !== undefined ? { generation: opts.generation } : {});
         const { handle: _h, ...info } = started;
@@ -184,8 +183,8 @@ Configuration (environment; validated before connecting, a bad value exits 2):
 
 /** Connects with the environment's settings, runs `fn`, always closes the connection. */
 async function withClient<T>(fn: (client: Client, settings: TemporalSettings) => Promise<T>): Promise<T> {
-  const settings = temporalSettings();
-  const client = await connectClient(settings);
+  const { settings, options } = clientSettings();
+  const client = await connectClient(settings, options);
   try {
     return await fn(client, settings);
   } finally {

@@ -3,6 +3,7 @@
  * message) and everything else (ours or the environment's). One handler prints and sets the exit code.
  */
 import { PipelineValidationError } from '../common/pipeline';
+import { WorkerConfigError } from '../workers/config';
 
 /** Bad input from the user: printed without a stack trace, exit code 2. Nothing was started. */
 export class UserInputError extends Error {
@@ -14,12 +15,16 @@ export class UserInputError extends Error {
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
+function isUsersToFix(err: unknown): boolean {
+  return err instanceof UserInputError || err instanceof PipelineValidationError || err instanceof WorkerConfigError;
+}
+
 export function exitCodeFor(err: unknown): number {
-  return err instanceof UserInputError || err instanceof PipelineValidationError ? EXIT.badInput : EXIT.failed;
+  return isUsersToFix(err) ? EXIT.badInput : EXIT.failed;
 }
 
 export function describeError(err: unknown): string {
-  if (err instanceof UserInputError || err instanceof PipelineValidationError) return `error: ${err.message}`;
+  if (isUsersToFix(err)) return `error: ${(err as Error).message}`;
   if (err instanceof Error) {
     const e = err as Error & { code?: string };
     if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|tcp connect error/i.test(e.message)) {

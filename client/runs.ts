@@ -2,10 +2,11 @@
  * The programmatic API behind `sluice run`: start (or attach to) the run of one pipeline for one
  * date, follow its stages, and wait for its outcome.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WORKFLOW_TYPES } from '../common/constants';
-import { runUiUrl, type TemporalSettings } from '../common/env';
+import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
+import { loadWorkerConfig } from '../workers/config';
 import { runSummary, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageStatus } from '../common/run-types';
@@ -13,11 +14,25 @@ import { runSearchAttributes } from '../common/search-attributes';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
 
-export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  const connection = await Connection.connect({
-    address: settings.address,
-    ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
-  });
+/**
+ * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, read by the SDK's
+ * envconfig and validated by loadWorkerConfig): a CLI and a worker configured alike reach the same
+ * cluster, mTLS included. Throws WorkerConfigError naming a bad variable; touches no network.
+ */
+export function clientSettings(env: NodeJS.ProcessEnv = process.env): { settings: TemporalSettings; options: ConnectionOptions } {
+  const config = loadWorkerConfig(env);
+  const base = temporalSettings({ ...env, TEMPORAL_ADDRESS: config.settings.address, TEMPORAL_NAMESPACE: config.settings.namespace });
+  return { settings: { ...base, taskQueue: config.settings.taskQueue }, options: config.connection };
+}
+
+export async function connectClient(settings: TemporalSettings, options?: ConnectionOptions): Promise<Client> {
+  const connection = await Connection.connect(
+    options ?? {
+      address: settings.address,
+      ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
+    },
+  );
   return new Client({ connection, namespace: settings.namespace });
 }
 

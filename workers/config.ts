@@ -48,7 +48,7 @@ export interface ConfigIssue {
 export class WorkerConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {
     super(
-      `the worker configuration is invalid (${issues.length === 1 ? '1 problem' : `${issues.length} problems`}):\n` +
+      `the Temporal / Sluice configuration in the environment is invalid (${issues.length === 1 ? '1 problem' : `${issues.length} problems`}):\n` +
         issues
           .map((i) => `  - ${i.variable}: ${i.problem}${'received' in i ? ` (received ${JSON.stringify(i.received)})` : ''}.\n    Fix: ${i.fix}`)
           .join('\n'),
