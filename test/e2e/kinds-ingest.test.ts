@@ -5,6 +5,7 @@
  * injected by the gateway reaches the stage instead of being absorbed by the SDK's own retries,
  * and call counts are exact. Every test uses its own buckets, functions and streams.
  */
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,6 @@ import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import { loadPipelineFile } from '../../client/load-pipeline';
 import { startRun, waitForRun, type RunOutcome } from '../../client/runs';
 import { awsClients, createBucket, uniqueName } from '../support/aws';
-import { GATEWAY_URL } from '../support/env';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
 
@@ -73,17 +73,13 @@ let roleArn: string | undefined;
 /** Lambda checks that the execution role exists; no IAM client is installed, so CreateRole goes over the IAM query API. */
 async function lambdaRole(): Promise<string> {
   if (roleArn) return roleArn;
-  const body = new URLSearchParams({ Action: 'CreateRole', Version: '2010-05-08', RoleName: uniqueName('ingest-role'), AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' });
-  const res = await fetch(`${GATEWAY_URL}/`, {
-    method: 'POST',
-    body,
-    // The local endpoint routes by the credential scope and does not check signatures.
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0' },
-  });
-  const arn = /<Arn>(.*)<\/Arn>/.exec(await res.text())?.[1];
-  if (!res.ok || !arn) throw new Error(`CreateRole failed: HTTP ${res.status}`);
-  roleArn = arn;
-  return arn;
+  // Lambda checks that the execution role exists (the IAM client is a test-only dependency).
+  const iam = new IAMClient({});
+  const out = await iam.send(new CreateRoleCommand({ RoleName: uniqueName('ingest-role'), AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
+  iam.destroy();
+  if (!out.Role?.Arn) throw new Error('CreateRole returned no ARN');
+  roleArn = out.Role.Arn;
+  return roleArn;
 }
 
 async function createFunction(name = uniqueName('fn')): Promise<string> {
