@@ -135,10 +135,19 @@ export async function waitForBackfill(handle: WorkflowHandle<typeof backfillPipe
   }
 }
 
+/** Time left at the pace of the dates run so far (skipped dates cost nothing); '…' until one has run. */
+export function estimate(p: BackfillProgress, ran: number, nowMs = Date.now()): string {
+  const left = p.counts.pending + p.counts.running;
+  if (left === 0) return '0s';
+  if (ran === 0) return '…';
+  const seconds = Math.round((((nowMs - Date.parse(p.startedAt)) / ran) * left) / 1000);
+  return seconds < 90 ? `${seconds}s` : seconds < 5400 ? `${Math.round(seconds / 60)}m` : `${(seconds / 3600).toFixed(1)}h`;
+}
+
 /** A live progress bar on stderr: dates done / total, running, failed, ETA. */
 export function progressBar(): { update(p: BackfillProgress): void; stop(): void } {
   const bar = new SingleBar({
-    format: 'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {eta_formatted}{state}',
+    format: 'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{state}',
     hideCursor: true,
     etaBuffer: 20,
     stream: process.stderr,
@@ -149,8 +158,15 @@ export function progressBar(): { update(p: BackfillProgress): void; stop(): void
   return {
     update(p) {
       const c = p.counts;
-      const payload = { running: c.running, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, state: p.paused ? ' (paused)' : p.cancelling ? ' (cancelling)' : '' };
       const value = c.succeeded + c.failed + c.skipped + c.cancelled;
+      const payload = {
+        running: c.running,
+        succeeded: c.succeeded,
+        failed: c.failed,
+        skipped: c.skipped,
+        etaText: estimate(p, c.succeeded + c.failed + c.cancelled),
+        state: p.paused ? ' (paused)' : p.cancelling ? ' (cancelling)' : '',
+      };
       if (p.total === 0) return; // still reading the plan from visibility
       if (!started) {
         bar.start(p.total, value, payload);
