@@ -9,20 +9,7 @@
  * columns and no ColumnInfo.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  AwsError,
-  decodeToken,
-  encodeToken,
-  epochSeconds,
-  isObject,
-  optionalObject,
-  optionalString,
-  pageSize,
-  requireString,
-  type Emulator,
-  type HandlerContext,
-  type JsonObject,
-} from './aws.js';
+import { AwsError, epochSeconds, isObject, optionalObject, optionalString, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -175,11 +162,8 @@ async function listQueryExecutions(input: JsonObject, ctx: HandlerContext): Prom
   ctx.call.resource = workGroup;
   const all = [...runs.values()].filter((r) => r.workGroup === workGroup).reverse();
   const tag = `athena-list:${workGroup}`;
-  const offset = decodeToken(optionalString(input, 'NextToken', INVALID), tag, INVALID);
-  const size = pageSize(input, 50, 50, INVALID);
-  const out: JsonObject = { QueryExecutionIds: all.slice(offset, offset + size).map((r) => r.id) };
-  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
+  const { page, next } = takePage(all, optionalString(input, 'NextToken', INVALID), pageSize(input, 50, 50, INVALID), tag, INVALID);
+  return { QueryExecutionIds: page.map((r) => r.id), ...(next ? { NextToken: next } : {}) };
 }
 
 async function stopQueryExecution(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
@@ -201,12 +185,11 @@ async function getQueryResults(input: JsonObject, ctx: HandlerContext): Promise<
     ...dataRows.map((row) => ({ Data: row.map((v) => (v === null ? {} : { VarCharValue: v })) })),
   ];
   const tag = `athena-results:${run.id}`;
-  const offset = decodeToken(optionalString(input, 'NextToken', INVALID), tag, INVALID);
-  const size = pageSize(input, 1000, 1000, INVALID);
-  const out: JsonObject = {
+  const { page, next } = takePage(allRows, optionalString(input, 'NextToken', INVALID), pageSize(input, 1000, 1000, INVALID), tag, INVALID);
+  return {
     UpdateCount: 0,
     ResultSet: {
-      Rows: allRows.slice(offset, offset + size),
+      Rows: page,
       ResultSetMetadata: {
         ColumnInfo: columns.map((name) => ({
           CatalogName: 'hive',
@@ -222,9 +205,8 @@ async function getQueryResults(input: JsonObject, ctx: HandlerContext): Promise<
         })),
       },
     },
+    ...(next ? { NextToken: next } : {}),
   };
-  if (offset + size < allRows.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
 }
 
 export const athena: Emulator = {

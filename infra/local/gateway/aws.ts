@@ -134,6 +134,16 @@ export function decodeToken(token: string | undefined, tag: string, errorCode: s
   throw new AwsError(errorCode, 'Invalid NextToken');
 }
 
+/**
+ * One page of `items` behind an opaque token: the page, and the token of the next page (absent on
+ * the last one). The tag binds a token to its listing, so a token from another listing is refused.
+ */
+export function takePage<T>(items: readonly T[], token: string | undefined, size: number, tag: string, errorCode: string): { page: T[]; next?: string } {
+  const offset = decodeToken(token, tag, errorCode);
+  const end = offset + size;
+  return { page: items.slice(offset, end), ...(end < items.length ? { next: encodeToken(tag, end) } : {}) };
+}
+
 export function pageSize(input: JsonObject, def: number, max: number, errorCode: string): number {
   return pageSizeOf(input.MaxResults, def, max, errorCode);
 }

@@ -5,7 +5,7 @@
  * Scenarios: service "databrew", match = the exact job Name.
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, pageSizeOf, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, epochSeconds, isObject, pageSizeOf, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -106,11 +106,9 @@ async function listJobRuns(input: JsonObject, ctx: HandlerContext): Promise<Json
   await describeJob(name, ctx);
   const all = [...runs.values()].filter((r) => r.jobName === name).reverse();
   const tag = `databrew-runs:${name}`;
-  const offset = decodeToken(ctx.query.get('nextToken') ?? undefined, tag, VALIDATION);
   const size = pageSizeOf(ctx.query.get('maxResults'), 100, 100, VALIDATION, 'maxResults');
-  const out: JsonObject = { JobRuns: all.slice(offset, offset + size).map((r) => toJobRun(r, ctx.now)) };
-  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
+  const { page, next } = takePage(all, ctx.query.get('nextToken') ?? undefined, size, tag, VALIDATION);
+  return { JobRuns: page.map((r) => toJobRun(r, ctx.now)), ...(next ? { NextToken: next } : {}) };
 }
 
 export const databrew: Emulator = {

@@ -17,17 +17,7 @@
  *
  * Scenarios match the pipeline's id or name exactly. Call-log resource: the pipelineId.
  */
-import {
-  AwsError,
-  decodeToken,
-  encodeToken,
-  isObject,
-  optionalString,
-  requireString,
-  type Emulator,
-  type HandlerContext,
-  type JsonObject,
-} from './aws.js';
+import { AwsError, isObject, optionalString, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -305,10 +295,9 @@ async function queryObjects(input: JsonObject, ctx: HandlerContext): Promise<Jso
   else throw new AwsError(INVALID, 'sphere must be COMPONENT, INSTANCE or ATTEMPT');
   const ids = objects.filter((o) => selectors.every((s) => matches(o, s))).map((o) => String(o.id));
   const tag = `dp-query:${pipelineId}:${sphere}`;
-  const offset = decodeToken(optionalString(input, 'marker', INVALID), tag, INVALID);
   const limit = typeof input.limit === 'number' && input.limit > 0 ? Math.min(input.limit, 500) : 100;
-  const more = offset + limit < ids.length;
-  return { ids: ids.slice(offset, offset + limit), hasMoreResults: more, ...(more ? { marker: encodeToken(tag, offset + limit) } : {}) };
+  const { page, next } = takePage(ids, optionalString(input, 'marker', INVALID), limit, tag, INVALID);
+  return { ids: page, hasMoreResults: next !== undefined, ...(next ? { marker: next } : {}) };
 }
 
 async function describeObjects(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {

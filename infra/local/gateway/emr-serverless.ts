@@ -7,7 +7,7 @@
  * entry point when the run has no name).
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, optionalObject, optionalString, pageSizeOf, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, epochSeconds, isObject, optionalObject, optionalString, pageSizeOf, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -159,11 +159,9 @@ async function listJobRuns(input: JsonObject, ctx: HandlerContext): Promise<Json
       attempt: r.attempt,
     }));
   const tag = `emr-serverless-runs:${applicationId}`;
-  const offset = decodeToken(ctx.query.get('nextToken') ?? undefined, tag, VALIDATION);
   const size = pageSizeOf(ctx.query.get('maxResults'), 50, 50, VALIDATION, 'maxResults');
-  const out: JsonObject = { jobRuns: all.slice(offset, offset + size) };
-  if (offset + size < all.length) out.nextToken = encodeToken(tag, offset + size);
-  return out;
+  const { page, next } = takePage(all, ctx.query.get('nextToken') ?? undefined, size, tag, VALIDATION);
+  return { jobRuns: page, ...(next ? { nextToken: next } : {}) };
 }
 
 export const emrServerless: Emulator = {

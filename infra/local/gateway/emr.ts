@@ -6,7 +6,7 @@
  * Scenarios: service "emr", match = a substring of the step Name.
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, optionalString, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, epochSeconds, isObject, optionalString, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -125,10 +125,8 @@ async function listSteps(input: JsonObject, ctx: HandlerContext): Promise<JsonOb
     .map((s) => toStep(s, ctx.now))
     .filter((s) => states === undefined || states.includes((s.Status as JsonObject).State));
   const tag = `emr-steps:${clusterId}`;
-  const offset = decodeToken(typeof input.Marker === 'string' ? input.Marker : undefined, tag, INVALID);
-  const out: JsonObject = { Steps: all.slice(offset, offset + PAGE) };
-  if (offset + PAGE < all.length) out.Marker = encodeToken(tag, offset + PAGE);
-  return out;
+  const { page, next } = takePage(all, typeof input.Marker === 'string' ? input.Marker : undefined, PAGE, tag, INVALID);
+  return { Steps: page, ...(next ? { Marker: next } : {}) };
 }
 
 async function cancelSteps(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {

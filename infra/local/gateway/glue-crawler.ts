@@ -12,7 +12,7 @@
  * Scenarios: service "glue-crawler", match = the exact crawler name.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, pageSize, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, epochSeconds, isObject, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type RunView, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -187,11 +187,8 @@ async function listCrawls(input: JsonObject, ctx: HandlerContext): Promise<JsonO
     .map((c) => toHistory(c, ctx.now))
     .filter((h) => matchesFilters(h, filters));
   const tag = `glue-crawls:${name}:${JSON.stringify(filters)}`;
-  const offset = decodeToken(typeof input.NextToken === 'string' ? input.NextToken : undefined, tag, INVALID);
-  const size = pageSize(input, 20, 1000, INVALID);
-  const out: JsonObject = { Crawls: all.slice(offset, offset + size) };
-  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
+  const { page, next } = takePage(all, typeof input.NextToken === 'string' ? input.NextToken : undefined, pageSize(input, 20, 1000, INVALID), tag, INVALID);
+  return { Crawls: page, ...(next ? { NextToken: next } : {}) };
 }
 
 export const glueCrawler: Emulator = {

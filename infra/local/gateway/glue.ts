@@ -4,19 +4,7 @@
  * no FAILED path), so the gateway owns StartJobRun / GetJobRun / GetJobRuns / BatchStopJobRun.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  AwsError,
-  decodeToken,
-  encodeToken,
-  epochSeconds,
-  isObject,
-  optionalObject,
-  pageSize,
-  requireString,
-  type Emulator,
-  type HandlerContext,
-  type JsonObject,
-} from './aws.js';
+import { AwsError, epochSeconds, isObject, optionalObject, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -129,12 +117,8 @@ async function getJobRuns(input: JsonObject, ctx: HandlerContext): Promise<JsonO
   await getJob(jobName, ctx); // AWS answers EntityNotFoundException for an unknown job
   const all = [...runs.values()].filter((r) => r.jobName === jobName).reverse();
   const tag = `glue-runs:${jobName}`;
-  const offset = decodeToken(typeof input.NextToken === 'string' ? input.NextToken : undefined, tag, INVALID);
-  const size = pageSize(input, 100, 200, INVALID);
-  const page = all.slice(offset, offset + size);
-  const out: JsonObject = { JobRuns: page.map((r) => toJobRun(r, ctx.now)) };
-  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
+  const { page, next } = takePage(all, typeof input.NextToken === 'string' ? input.NextToken : undefined, pageSize(input, 100, 200, INVALID), tag, INVALID);
+  return { JobRuns: page.map((r) => toJobRun(r, ctx.now)), ...(next ? { NextToken: next } : {}) };
 }
 
 async function batchStopJobRun(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {

@@ -13,7 +13,7 @@
  * ConflictException. Scenarios match the DataSetId exactly; a scenario's `result` rows count as
  * the RowsIngested of a COMPLETED ingestion. Call-log resource: the DataSetId.
  */
-import { AwsError, decodeToken, encodeToken, epochSeconds, isObject, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, epochSeconds, isObject, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -164,13 +164,10 @@ async function listIngestions(input: JsonObject, ctx: HandlerContext): Promise<J
   const prefix = key(account, region, dataSetId, '');
   const all = [...ingestions.entries()].filter(([k]) => k.startsWith(prefix)).map(([, i]) => toIngestion(i, ctx.now)).reverse();
   const tag = `qs-ingestions:${prefix}`;
-  const token = ctx.query.get('next-token') ?? undefined;
-  const offset = decodeToken(token, tag, 'InvalidNextTokenException');
   const max = Number(ctx.query.get('max-results') ?? 100);
   const size = Number.isInteger(max) && max > 0 ? Math.min(max, 100) : 100;
-  const out: JsonObject = { Ingestions: all.slice(offset, offset + size), RequestId: 'local', Status: 200 };
-  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
+  const { page, next } = takePage(all, ctx.query.get('next-token') ?? undefined, size, tag, 'InvalidNextTokenException');
+  return { Ingestions: page, RequestId: 'local', Status: 200, ...(next ? { NextToken: next } : {}) };
 }
 
 export const quicksight: Emulator = {

@@ -12,7 +12,7 @@
  * result set and the others none. Call-log resource: the ClusterIdentifier or WorkgroupName.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, decodeToken, encodeToken, epochSeconds, optionalString, pageSize, requireString, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import { AwsError, epochSeconds, optionalString, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -239,14 +239,13 @@ async function getStatementResult(input: JsonObject, ctx: HandlerContext): Promi
   const columns = table?.columns ?? [];
   const rows = table?.rows ?? [];
   const tag = `redshift-results:${id}`;
-  const offset = decodeToken(optionalString(input, 'NextToken', INVALID), tag, INVALID);
-  const out: JsonObject = {
+  const { page, next } = takePage(rows, optionalString(input, 'NextToken', INVALID), PAGE_ROWS, tag, INVALID);
+  return {
     ColumnMetadata: columns.map((name) => ({ name, label: name, typeName: 'varchar', columnDefault: null, isCaseSensitive: true, isCurrency: false, isSigned: false, nullable: 1, length: 256, precision: 256, scale: 0, schemaName: '', tableName: '' })),
-    Records: rows.slice(offset, offset + PAGE_ROWS).map((row) => row.map((v) => (v === null ? { isNull: true } : { stringValue: v }))),
+    Records: page.map((row) => row.map((v) => (v === null ? { isNull: true } : { stringValue: v }))),
     TotalNumRows: rows.length,
+    ...(next ? { NextToken: next } : {}),
   };
-  if (offset + PAGE_ROWS < rows.length) out.NextToken = encodeToken(tag, offset + PAGE_ROWS);
-  return out;
 }
 
 async function listStatements(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
@@ -262,10 +261,9 @@ async function listStatements(input: JsonObject, ctx: HandlerContext): Promise<J
     .filter(({ view }) => status === 'ALL' || view.state === status)
     .reverse();
   const tag = `redshift-list:${cluster ?? ''}:${workgroup ?? ''}:${status}`;
-  const offset = decodeToken(fieldOrUndefined(input, 'NextToken'), tag, INVALID);
-  const size = pageSize(input, 100, 100, INVALID);
-  const out: JsonObject = {
-    Statements: all.slice(offset, offset + size).map(({ s, view }) => ({
+  const { page, next } = takePage(all, fieldOrUndefined(input, 'NextToken'), pageSize(input, 100, 100, INVALID), tag, INVALID);
+  return {
+    Statements: page.map(({ s, view }) => ({
       Id: s.id,
       Status: view.state,
       CreatedAt: epochSeconds(s.startedAt),
@@ -275,9 +273,8 @@ async function listStatements(input: JsonObject, ctx: HandlerContext): Promise<J
       ...(s.statementName !== undefined ? { StatementName: s.statementName } : {}),
       Database: s.database,
     })),
+    ...(next ? { NextToken: next } : {}),
   };
-  if (offset + size < all.length) out.NextToken = encodeToken(tag, offset + size);
-  return out;
 }
 
 export const redshiftData: Emulator = {

@@ -11,19 +11,7 @@
  * machine ARN.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  AwsError,
-  decodeToken,
-  encodeToken,
-  epochSeconds,
-  isObject,
-  optionalString,
-  pageSize,
-  requireString,
-  type Emulator,
-  type HandlerContext,
-  type JsonObject,
-} from './aws.js';
+import { AwsError, epochSeconds, isObject, optionalString, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -171,10 +159,10 @@ async function listExecutions(input: JsonObject, ctx: HandlerContext): Promise<J
     .filter((d) => filter === undefined || d.status === filter)
     .reverse();
   const tag = `sfn-list:${smArn}:${filter ?? ''}`;
-  const offset = decodeToken(optionalString(input, 'nextToken', 'InvalidToken'), tag, 'InvalidToken');
   const size = pageSize({ MaxResults: input.maxResults === 0 ? undefined : input.maxResults }, 100, 1000, 'ValidationException');
-  const out: JsonObject = {
-    executions: all.slice(offset, offset + size).map((d) => ({
+  const { page, next } = takePage(all, optionalString(input, 'nextToken', 'InvalidToken'), size, tag, 'InvalidToken');
+  return {
+    executions: page.map((d) => ({
       executionArn: d.executionArn,
       stateMachineArn: d.stateMachineArn,
       name: d.name,
@@ -182,9 +170,8 @@ async function listExecutions(input: JsonObject, ctx: HandlerContext): Promise<J
       startDate: d.startDate,
       ...(d.stopDate !== undefined ? { stopDate: d.stopDate } : {}),
     })),
+    ...(next ? { nextToken: next } : {}),
   };
-  if (offset + size < all.length) out.nextToken = encodeToken(tag, offset + size);
-  return out;
 }
 
 export const sfn: Emulator = {
