@@ -56,25 +56,12 @@ function clampConcurrency(n: number): number {
 
 export async function backfillPipeline(input: BackfillInput): Promise<BackfillReport> {
   const { pipeline } = input;
-  // Answer progress queries while the plan is being read from visibility.
-  setHandler(progressQuery, () => ({
-    pipeline: pipeline.name,
-    from: input.from,
-    to: input.to,
-    only: input.only,
-    order: input.order,
-    concurrency: input.concurrency,
-    total: 0,
-    counts: { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 },
-    running: [],
-    failed: [],
-    paused: false,
-    cancelling: false,
-    segment: input.carry?.segment ?? 1,
-    startedAt: input.carry?.startedAt ?? new Date().toISOString(),
-  }));
-  const st: BackfillState = input.carry ?? {
-    ...planBackfill(input, await listDateRuns(pipeline.name, input.from, input.to)),
+  // Carried across continue-as-new, or empty until the plan is read from visibility (below): queries
+  // and signals are answered from the start.
+  let st: BackfillState = input.carry ?? {
+    queue: [],
+    generations: [],
+    skipped: [],
     next: 0,
     succeeded: [],
     failed: [],
@@ -87,7 +74,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   const running = new Map<string, Promise<void>>();
   let cancelling = false;
   const work = new CancellationScope();
-  const total = st.queue.length + st.skipped.length;
+  const total = (): number => st.queue.length + st.skipped.length;
 
   const progress = (): BackfillProgress => ({
     pipeline: pipeline.name,
@@ -96,7 +83,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     only: input.only,
     order: input.order,
     concurrency: st.concurrency,
-    total,
+    total: total(),
     counts: {
       pending: st.queue.length - st.next,
       running: running.size,
@@ -117,7 +104,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     const c = p.counts;
     setCurrentDetails(
       [
-        `**${c.succeeded + c.failed + c.skipped + c.cancelled} / ${total} dates done** — ${c.running} running, ${c.pending} pending${st.paused ? ' (paused)' : ''}${cancelling ? ' (cancelling)' : ''}`,
+        `**${c.succeeded + c.failed + c.skipped + c.cancelled} / ${p.total} dates done** — ${c.running} running, ${c.pending} pending${st.paused ? ' (paused)' : ''}${cancelling ? ' (cancelling)' : ''}`,
         `succeeded ${c.succeeded} · failed ${c.failed} · skipped ${c.skipped} · cancelled ${c.cancelled} · concurrency ${st.concurrency}`,
         ...(p.running.length ? [`running: ${p.running.slice(0, 20).join(', ')}${p.running.length > 20 ? ', …' : ''}`] : []),
         ...st.failed.slice(-10).map((f) => `✘ ${f.ds}${f.stage ? ` (${f.stage})` : ''}: ${f.message}`),
@@ -142,6 +129,8 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     cancelling = true;
     work.cancel();
   });
+
+  if (!input.carry) st = { ...st, ...planBackfill(input, await listDateRuns(pipeline.name, input.from, input.to)) };
 
   const eventBudget = input.continueAsNewAfterEvents;
   const shouldContinueAsNew = (): boolean => workflowInfo().continueAsNewSuggested || (eventBudget !== undefined && workflowInfo().historyLength >= eventBudget);
@@ -204,7 +193,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   if (st.failed.length) {
     const first = st.failed.slice(0, 3).map((f) => `${f.ds}${f.stage ? ` (${f.stage})` : ''}`);
     throw ApplicationFailure.create({
-      message: `${st.failed.length} of ${total} dates failed: ${first.join(', ')}${st.failed.length > 3 ? ', …' : ''}`,
+      message: `${st.failed.length} of ${total()} dates failed: ${first.join(', ')}${st.failed.length > 3 ? ', …' : ''}`,
       type: ERROR_TYPES.backfillFailed,
       nonRetryable: true,
       details: [report],
