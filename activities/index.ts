@@ -2,11 +2,12 @@
  * The activities a Sluice worker registers. Built by a factory that takes the AWS clients, so
  * tests and embedders inject their own.
  */
-import type { StageInput, StageResult, StopJobInput } from '../common/run-types';
+import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInput } from '../common/run-types';
 import { createAwsClients, type AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
 import { createRunActivities } from './runs';
 import { runWithHandler, stageContext, stopAndConfirm } from './runner';
+import { stopRunJobs } from './stop';
 
 export interface ActivityDeps {
   clients?: AwsClients;
@@ -21,9 +22,13 @@ export function createActivities(deps: ActivityDeps = {}) {
       return runWithHandler(STAGE_HANDLERS[input.kind], input, clients);
     },
     /**
-     * Stops a job whose stage attempt is gone (its worker died) when the run is cancelled. Any
-     * worker can do it: the job id comes from the last heartbeat in the workflow history.
+     * Stops the jobs of a run's stages (the run is cancelled, or a stage's attempts are gone with
+     * its job still running). Any worker can do it: see activities/stop.ts.
      */
+    async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
+      return stopRunJobs(input, clients);
+    },
+    /** One job by id: what runs started before `stopRunJobs` existed call when they replay. */
     async stopStageJob(input: StopJobInput): Promise<string> {
       const handler = STAGE_HANDLERS[input.kind];
       if (handler.mode !== 'job' || !handler.stop) return 'nothing to stop';

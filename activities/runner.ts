@@ -104,7 +104,7 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
   if (!jobId) {
     jobId = await awsCall({ service: handler.service, operation: 'start' }, () => handler.start(sctx));
   }
-  const hb: StageHeartbeat = { jobId, startedAtMs: prior?.startedAtMs ?? Date.now(), polls: prior?.polls ?? 0 };
+  const hb: StageHeartbeat = { jobId, startedAtMs: prior?.startedAtMs ?? Date.now(), polls: prior?.polls ?? 0, key: input.idempotencyKey };
   // Heartbeat the job id at once: the first heartbeat is sent without throttling.
   ctx.heartbeat(hb);
   log.info(reattached ? 'reattached to job' : 'job started', { stage: sctx.stageId, kind: handler.kind, jobId });

@@ -14,7 +14,7 @@ import { runUiUrl, type TemporalSettings } from '../common/env';
 import { runWorkflowId } from '../common/naming';
 import { backfillHandle, backfillProgress, formatReport, progressBar, startBackfill, steer, validateBackfillOptions, waitForBackfill } from './backfills';
 import { listRuns, table } from './run-list';
-import { clientSettings, connectClient, queryStatus, startRun, waitForRun } from './runs';
+import { cancelRun, clientSettings, connectClient, readRunStatus, startRun, waitForRun } from './runs';
 import {
   createDailySchedule,
   OVERLAP_POLICIES,
@@ -130,7 +130,7 @@ export function buildCli(): Command {
       await withClient(async (client, settings) => {
         const workflowId = runWorkflowId(pipeline, ds);
         const handle = client.workflow.getHandle(workflowId);
-        const status = await queryStatus(handle);
+        const status = await readRunStatus(client.workflow, workflowId);
         if (!status) throw new UserInputError(`no run ${workflowId} was found (or no worker is running to answer).\n  Fix: check the name and date with \`sluice runs --pipeline ${pipeline}\`.`);
         if (opts.json) return console.log(JSON.stringify(status));
         const desc = await handle.describe();
@@ -138,6 +138,26 @@ export function buildCli(): Command {
         const url = runUiUrl(settings, workflowId, desc.runId);
         if (url) console.log(`Temporal UI: ${url}`);
         for (const s of status.stages) console.log(stageLine(s));
+      });
+    });
+
+  program
+    .command('cancel')
+    .description("Cancel one run: every AWS job it started is stopped (from any worker) before it reports cancelled.")
+    .argument('<pipeline>', 'pipeline name')
+    .argument('<date>', 'logical date, YYYY-MM-DD')
+    .option('--no-wait', 'return once the cancel is requested, without waiting for the jobs to stop')
+    .option('--json', 'print JSON')
+    .action(async (pipeline: string, date: string, opts: { wait: boolean; json?: boolean }) => {
+      const ds = validateLogicalDate(date, '<date>');
+      await withClient(async (client) => {
+        const outcome = await cancelRun(client, runWorkflowId(pipeline, ds), { wait: opts.wait });
+        if (opts.json) console.log(JSON.stringify(outcome));
+        else {
+          console.log(outcome.message);
+          for (const s of outcome.status?.stages ?? []) if (s.state !== 'pending' && s.state !== 'skipped') console.log(stageLine(s));
+        }
+        if (!outcome.ok) process.exitCode = EXIT.failed;
       });
     });
 

@@ -2,15 +2,26 @@
  * The programmatic API behind `sluice run`: start (or attach to) the run of one pipeline for one
  * date, follow its stages, and wait for its outcome.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type ConnectionOptions,
+  type WorkflowExecutionDescription,
+  type WorkflowClient,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { WORKFLOW_TYPES } from '../common/constants';
+import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
 import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
 import { loadWorkerConfig } from '../workers/config';
 import { runSummary, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageStatus } from '../common/run-types';
 import { runSearchAttributes } from '../common/search-attributes';
+import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
 
@@ -111,6 +122,38 @@ export async function queryStatus(handle: WorkflowHandle): Promise<RunStatus | u
 }
 
 /**
+ * A run's stages, read without a worker once it has closed: from its result (succeeded), its
+ * failure's details (failed) or its memo (cancelled). Only a running run is asked by query. Runs
+ * closed before Sluice recorded them this way (or terminated) fall back to the query, which a live
+ * worker answers by replaying them. Undefined when there is no such run.
+ */
+export async function readRunStatus(workflows: WorkflowClient, workflowId: string, runId?: string): Promise<RunStatus | undefined> {
+  let desc: WorkflowExecutionDescription;
+  try {
+    desc = await workflows.getHandle(workflowId, runId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const handle = workflows.getHandle<typeof runPipeline>(workflowId, desc.runId);
+  switch (desc.status.name) {
+    case 'COMPLETED':
+      return handle.result();
+    case 'FAILED': {
+      const recorded = await handle.result().then(
+        () => undefined,
+        (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as { run?: RunStatus } | undefined)?.run : undefined),
+      );
+      return recorded ?? queryStatus(handle);
+    }
+    case 'CANCELLED':
+      return (desc.memo?.[MEMO_KEYS.run] as RunStatus | undefined) ?? queryStatus(handle);
+    default:
+      return queryStatus(handle);
+  }
+}
+
+/**
  * Waits for the run; while waiting, reports each stage once when it starts and once when it ends
  * (the status query is polled every `intervalMs`; queries add nothing to the history).
  */
@@ -138,11 +181,51 @@ export async function waitForRun(handle: WorkflowHandle<typeof runPipeline>, onS
     return { ok: true, status };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    const status = await queryStatus(handle);
+    const status = await readRunStatus(handle.client, handle.workflowId);
     report(status);
     return { ...failureOf(err), ...(status ? { status } : {}) };
   } finally {
     done = true;
     await poller;
   }
+}
+
+export interface CancelOutcome {
+  workflowId: string;
+  /** False when the run was not running, or some job could not be confirmed stopped. */
+  ok: boolean;
+  message: string;
+  status?: RunStatus;
+}
+
+/**
+ * Cancels the run `workflowId` and (with `wait`) waits until it has closed, i.e. until AWS
+ * confirmed that each job it started stopped. Names every job that was not confirmed stopped.
+ */
+export async function cancelRun(client: Client, workflowId: string, o: { wait: boolean }): Promise<CancelOutcome> {
+  const handle = client.workflow.getHandle<typeof runPipeline>(workflowId);
+  let desc: WorkflowExecutionDescription;
+  try {
+    desc = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UserInputError(`no run ${workflowId} was found.\n  Fix: check the pipeline name and date with \`sluice runs --pipeline <name>\`.`);
+    throw err;
+  }
+  if (desc.status.name !== 'RUNNING') {
+    return { workflowId, ok: false, message: `${workflowId} is not running (${desc.status.name.toLowerCase()}): nothing to cancel.` };
+  }
+  await handle.cancel();
+  if (!o.wait) return { workflowId, ok: true, message: `Cancel requested for ${workflowId}.` };
+  const closed = await handle.result().then(
+    () => 'completed before the cancel reached it',
+    (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${err instanceof Error ? err.message : String(err)}`),
+  );
+  const status = await readRunStatus(client.workflow, workflowId, desc.runId);
+  if (closed !== 'cancelled') return { workflowId, ok: false, message: `${workflowId} ${closed}.`, ...(status ? { status } : {}) };
+  const unstopped = (status?.stops ?? []).filter((o) => o.result === 'error' || o.result === 'unconfirmed');
+  const stopped = (status?.stops ?? []).filter((o) => o.result === 'stopped').length;
+  const message = unstopped.length
+    ? `Run ${workflowId} cancelled; NOT confirmed stopped: ${unstopped.map((o) => `${o.stageId}: ${o.message}`).join('; ')}`
+    : `Run ${workflowId} cancelled; ${stopped} AWS job${stopped === 1 ? '' : 's'} stopped, confirmed by AWS.`;
+  return { workflowId, ok: unstopped.length === 0, message, ...(status ? { status } : {}) };
 }

@@ -83,6 +83,17 @@ export const ERROR_TYPES = {
   stageFailed: 'StageFailedError',
   /** A backfill ended with at least one failed date; details carry the report. */
   backfillFailed: 'BackfillFailedError',
+  /** runPipeline was started with a pipeline whose stages do not form a valid DAG (not through the CLI). Non-retryable. */
+  pipelineInvalid: 'PipelineValidationError',
+} as const;
+
+/**
+ * Memo keys. A closed run's stages are read from its result, its failure's details or this memo
+ * (cancelled runs), never by a query: a query on a closed run needs a live worker to replay it.
+ */
+export const MEMO_KEYS = {
+  /** The final RunStatus of a cancelled run (stage outputs left out to keep the memo small). */
+  run: 'sluiceRun',
 } as const;
 
 /** Error types that retrying cannot fix; the stage retry policy never retries them. */

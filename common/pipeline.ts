@@ -4,9 +4,12 @@
  * CLI, the worker and tests share one definition; workflow code imports the types only.
  */
 import { z } from 'zod';
+
+export { formatIssues, structureIssues, topologicalOrder, type PipelineIssue } from './pipeline-structure';
 import { expectProblems, type ExpectSpec } from './checks';
-import { RESULT_KINDS, STAGE_KINDS, TEMPLATE_NAMES, type StageKind } from './constants';
+import { RESULT_KINDS, TEMPLATE_NAMES, type StageKind } from './constants';
 import { logicalDateProblem } from './dates';
+import { formatIssues, isKind, structureIssues, type PipelineIssue } from './pipeline-structure';
 import { findTemplateNames, isTemplateName, walkStrings } from './templating';
 
 /** `90s`, `5m`, `2h`, `1d`, `500ms`, or a number of milliseconds. */
@@ -103,15 +106,6 @@ export interface PipelineDefinition {
   stages: StageDefinition[];
 }
 
-/** One thing wrong with a pipeline, said so a user can fix it. */
-export interface PipelineIssue {
-  stage?: string;
-  field: string;
-  received?: unknown;
-  problem: string;
-  fix: string;
-}
-
 /**
  * Thrown when a pipeline definition or a logical date is invalid. Always thrown before anything
  * starts; the message lists every problem with the stage, the field, the value received and the fix.
@@ -124,22 +118,6 @@ export class PipelineValidationError extends Error {
     super(formatIssues(source, issues));
     this.name = 'PipelineValidationError';
   }
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function formatIssues(source: string, issues: PipelineIssue[]): string {
-  const lines = issues.map((i) => {
-    const where = i.stage !== undefined ? `stage "${i.stage}", ${i.field}` : i.field;
-    const got = 'received' in i ? ` (received ${show(i.received)})` : '';
-    return `  - ${where}: ${i.problem}${got}.\n    Fix: ${i.fix}`;
-  });
-  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  return `${source} is not a valid pipeline (${count}):\n${lines.join('\n')}`;
 }
 
 /** Per kind: the params the AWS start call cannot do without, and Sluice's own rules. */
@@ -318,10 +296,6 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
 };
 
-function isKind(kind: string): kind is StageKind {
-  return (STAGE_KINDS as readonly string[]).includes(kind);
-}
-
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = root;
   for (const key of path) {
@@ -359,35 +333,6 @@ function zodIssues(raw: unknown, error: z.ZodError): PipelineIssue[] {
       fix: received === undefined ? `add ${field}` : `change ${field} to a valid value`,
     };
   });
-}
-
-/** Stage ids in one order that respects dependsOn, or the ids on a cycle. */
-export function topologicalOrder(stages: readonly Pick<StageDefinition, 'id' | 'dependsOn'>[]): { order: string[] } | { cycle: string[] } {
-  const byId = new Map(stages.map((s) => [s.id, s]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const order: string[] = [];
-  const stack: string[] = [];
-  const visit = (id: string): string[] | undefined => {
-    const st = state.get(id);
-    if (st === 'done') return undefined;
-    if (st === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 'visiting');
-    stack.push(id);
-    for (const dep of byId.get(id)?.dependsOn ?? []) {
-      if (!byId.has(dep)) continue;
-      const cycle = visit(dep);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(id, 'done');
-    order.push(id);
-    return undefined;
-  };
-  for (const s of stages) {
-    const cycle = visit(s.id);
-    if (cycle) return { cycle };
-  }
-  return { order };
 }
 
 function checkParams(stage: StageDefinition, rules: KindRules, issues: PipelineIssue[]): void {
@@ -434,21 +379,9 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
   const parsed = pipelineSchema.safeParse(raw);
   if (!parsed.success) throw new PipelineValidationError(source, zodIssues(raw, parsed.error));
   const doc = parsed.data;
-  const issues: PipelineIssue[] = [];
-  const seen = new Set<string>();
+  const issues: PipelineIssue[] = structureIssues(doc.stages);
   for (const stage of doc.stages) {
-    if (seen.has(stage.id)) {
-      issues.push({ stage: stage.id, field: 'id', received: stage.id, problem: 'this id is used by another stage too', fix: 'give every stage its own id' });
-    }
-    seen.add(stage.id);
-  }
-  const ids = new Set(doc.stages.map((s) => s.id));
-  for (const stage of doc.stages) {
-    if (!isKind(stage.kind)) {
-      issues.push({ stage: stage.id, field: 'kind', received: stage.kind, problem: 'unknown stage kind', fix: `use one of ${STAGE_KINDS.join(', ')}` });
-    } else {
-      checkParams(stage as StageDefinition, KIND_RULES[stage.kind], issues);
-    }
+    if (isKind(stage.kind)) checkParams(stage as StageDefinition, KIND_RULES[stage.kind], issues);
     if (stage.expect) {
       if (!RESULT_KINDS.includes(stage.kind)) {
         issues.push({ stage: stage.id, field: 'expect', received: stage.expect, problem: `${stage.kind} has no result rows to check`, fix: `remove expect, or use it on ${RESULT_KINDS.join(' or ')}` });
@@ -457,19 +390,6 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
         issues.push({ stage: stage.id, field: p.field, received: p.received, problem: 'not a comparison', fix: 'write an operator and a value, e.g. ">0", ">= 1000", "== \'ok\'"' });
       }
     }
-    stage.dependsOn.forEach((dep, i) => {
-      if (!ids.has(dep)) {
-        issues.push({
-          stage: stage.id,
-          field: `dependsOn[${i}]`,
-          received: dep,
-          problem: 'no stage has this id',
-          fix: `use the id of a stage of this pipeline (${[...ids].join(', ')})`,
-        });
-      } else if (dep === stage.id) {
-        issues.push({ stage: stage.id, field: `dependsOn[${i}]`, received: dep, problem: 'a stage cannot depend on itself', fix: 'remove it' });
-      }
-    });
     walkStrings(stage.params, 'params', (text, path) => {
       for (const name of findTemplateNames(text)) {
         if (!isTemplateName(name)) {
@@ -483,18 +403,6 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
         }
       }
     });
-  }
-  if (!issues.some((i) => i.field.startsWith('dependsOn'))) {
-    const topo = topologicalOrder(doc.stages);
-    if ('cycle' in topo) {
-      issues.push({
-        stage: topo.cycle[0],
-        field: 'dependsOn',
-        received: topo.cycle,
-        problem: `the stages depend on each other in a cycle: ${topo.cycle.join(' -> ')}`,
-        fix: 'remove one dependsOn entry on that cycle',
-      });
-    }
   }
   if (issues.length) throw new PipelineValidationError(source, issues);
   return doc as PipelineDefinition;

@@ -41,6 +41,8 @@ export interface RunStatus {
   generation: number;
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   stages: StageStatus[];
+  /** What the run did to stop its jobs when it was cancelled (or a stage failed with its job running). */
+  stops?: StopOutcome[];
 }
 
 /** What the workflow hands to the `runStage` activity. */
@@ -77,9 +79,50 @@ export interface StageHeartbeat {
   jobId: string;
   startedAtMs: number;
   polls: number;
+  /**
+   * The stage's idempotency key. The server keeps the last heartbeat of a pending activity (also
+   * between attempts), so a cancelled run finds each stage's job by key in its own description.
+   */
+  key?: string;
 }
 
-/** Input of the `stopStageJob` activity, used when the attempt that started a job is gone. */
+/** One stage whose job a cancelled (or failed) run must stop. */
+export interface StopTarget {
+  stageId: string;
+  kind: StageKind;
+  params: Record<string, unknown>;
+  idempotencyKey: string;
+  /** Known already (an attempt's last heartbeat or its failure); otherwise looked up. */
+  jobId?: string;
+  /** When the stage was first scheduled (epoch ms): crawlers and DataBrew adopt only runs started after it. */
+  scheduledAtMs?: number;
+}
+
+/** Input of `stopRunJobs`: the run whose pending stage attempts hold the job ids, and the stages. */
+export interface StopRunJobsInput {
+  workflowId: string;
+  runId: string;
+  pipeline: string;
+  ds: string;
+  stages: StopTarget[];
+}
+
+/** What became of one stage's job when the run stopped it. */
+export interface StopOutcome {
+  stageId: string;
+  jobId?: string;
+  /**
+   * `stopped`: AWS confirmed the job ended; `none`: no job had been started (yet); `unstoppable`:
+   * the kind's work cannot be stopped from outside (an S3 write, a Lambda call, a sensor) and ends
+   * with its attempt; `unconfirmed`: stop requested, AWS did not confirm in time; `error`: AWS
+   * refused the stop (the message says why).
+   */
+  result: 'stopped' | 'none' | 'unstoppable' | 'unconfirmed' | 'error';
+  awsState?: string;
+  message: string;
+}
+
+/** Input of the `stopStageJob` activity (runs started before `stopRunJobs` existed still call it). */
 export interface StopJobInput {
   kind: StageKind;
   params: Record<string, unknown>;

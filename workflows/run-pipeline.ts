@@ -1,8 +1,12 @@
 /**
  * `runPipeline`: one pipeline for one logical date. Stages run in dependency order, independent
  * stages in parallel. After a stage fails no new stage starts, running ones finish, and the run
- * fails naming the stage and AWS's message. Cancelling the run cancels every running stage, whose
- * activity stops its AWS job before the run reports cancelled.
+ * fails naming the stage and AWS's message.
+ *
+ * Cancelling the run stops every AWS job it started, whatever state each stage is in (attempt
+ * running, waiting for its retry, worker dead, out of attempts): the run asks any worker to stop
+ * them at once (`stopRunJobs`, activities/stop.ts), which finds each job by the stage's
+ * idempotency key; the run reports cancelled once AWS confirmed each stop, naming any it could not.
  *
  * Deterministic: imports only @temporalio/workflow, shared constants/pure helpers and activity types.
  */
@@ -16,19 +20,22 @@ import {
   defineQuery,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES, QUERY_NAMES, RUN_STATUS, type RunStatusValue } from '../common/constants';
+import { ERROR_TYPES, MEMO_KEYS, NON_RETRYABLE_ERROR_TYPES, QUERY_NAMES, RUN_STATUS, type RunStatusValue } from '../common/constants';
 import { durationMs } from '../common/durations';
 import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
-import type { RunPipelineInput, RunStatus, StageError, StageHeartbeat, StageStatus } from '../common/run-types';
+import { formatIssues, structureIssues } from '../common/pipeline-structure';
+import type { RunPipelineInput, RunStatus, StageError, StageHeartbeat, StageStatus, StopOutcome, StopTarget } from '../common/run-types';
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
 
 export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
@@ -41,15 +48,29 @@ export const STAGE_DEFAULTS = {
   attempt: '48h',
   /**
    * A worker that has not heartbeated for this long is presumed dead and the attempt moves to
-   * another worker, which reattaches to the job. A heartbeat reaches the server at most every
-   * min(80% of it, the worker's max heartbeat throttle: 2 min), which bounds both the cost (about
-   * 30 heartbeat actions per hour of job) and how fast a cancel reaches a running stage (≤ 2 min).
+   * another worker, which reattaches to the job: failover within this + the first retry interval
+   * (≤ 70 s). A heartbeat reaches the server at most every 80% of it (48 s): 75 heartbeat actions
+   * per hour of job. A cancel does not wait for a heartbeat (see stopRunJobs).
    */
-  heartbeat: '5m',
+  heartbeat: '60s',
+} as const;
+
+/**
+ * Patch ids (README, "Upgrading workers"): a run that took a path before a change replays the
+ * commands it made then; only runs that reach the path afresh take the new one.
+ */
+export const PATCHES = {
+  /** Cancel: stop every stage's job from any worker (stopRunJobs) before cancelling the attempts. */
+  cancelSweep: 'sluice-cancel-sweep-1',
+  /** Failure: stop, in one stopRunJobs, the jobs of stages that failed while their job may still run. */
+  stopFailed: 'sluice-stop-failed-1',
 } as const;
 
 /** A sensor's activity may outlive its own deadline by this much, so its clear error wins the race. */
 const SENSOR_TIMEOUT_MARGIN_MS = 60_000;
+
+/** Error types after which a stage's job has ended or never existed: nothing is left to stop. */
+const JOB_ENDED_TYPES: readonly string[] = [ERROR_TYPES.jobFailed, ERROR_TYPES.jobStopped, ERROR_TYPES.qualityCheck, ERROR_TYPES.sensorTimeout, ERROR_TYPES.stageInput];
 
 function timeouts(spec: TimeoutSpec | undefined): { total?: string | number; attempt?: string | number; heartbeat?: string | number } {
   if (spec === undefined) return {};
@@ -97,8 +118,36 @@ function lastHeartbeatJob(err: unknown): string | undefined {
   return undefined;
 }
 
+/** A failed stage whose job may still be running (AWS refused a status call, the attempts timed out, ...). */
+export function jobMayOutlive(st: StageStatus): boolean {
+  return st.state === 'failed' && !JOB_ENDED_TYPES.includes(st.error?.type ?? '');
+}
+
+/** One line per stage for the UI's current details; a failed or cancelled stage says why, and its job. */
+export function stageLine(s: StageStatus): string {
+  const mark = { succeeded: '✔', failed: '✘', running: '…', cancelled: '■', skipped: '–', pending: '·' }[s.state];
+  const why = (s.state === 'failed' || s.state === 'cancelled') && s.error ? ` — ${s.error.message}` : '';
+  const job = s.jobId && !why.includes(s.jobId) ? ` [job ${s.jobId}]` : '';
+  return `${mark} ${s.id} (${s.kind}): ${s.state}${why}${job}`;
+}
+
+/** The run without stage outputs (query rows can be large): what a failure or the memo carries. */
+function withoutOutputs(run: RunStatus): RunStatus {
+  return { ...run, stages: run.stages.map((s) => (s.result?.output ? { ...s, result: { ...s.result, output: undefined } } : s)) };
+}
+
 export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   const { pipeline, ds } = input;
+  // A pipeline started without the CLI (another workflow, a script) gets the CLI's checks of its shape.
+  const problems = structureIssues(pipeline.stages);
+  if (problems.length) {
+    throw ApplicationFailure.create({
+      message: formatIssues(`pipeline "${pipeline.name}"`, problems),
+      type: ERROR_TYPES.pipelineInvalid,
+      nonRetryable: true,
+      details: [{ issues: problems }],
+    });
+  }
   const generation = input.generation ?? 0;
   const run: RunStatus = {
     pipeline: pipeline.name,
@@ -108,6 +157,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     stages: pipeline.stages.map((s) => ({ id: s.id, kind: s.kind, state: 'pending', dependsOn: s.dependsOn })),
   };
   const byId = new Map(run.stages.map((s) => [s.id, s]));
+  const statusOf = (id: string): StageStatus => byId.get(id) as StageStatus;
   setHandler(statusQuery, () => run);
 
   const setStatus = (value: RunStatusValue): void => {
@@ -119,82 +169,159 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   }
 
   const showProgress = (): void => {
-    setCurrentDetails(run.stages.map((s) => `${s.state === 'succeeded' ? '✔' : s.state === 'failed' ? '✘' : s.state === 'running' ? '…' : '·'} ${s.id} (${s.kind}): ${s.state}`).join('\n'));
+    setCurrentDetails(run.stages.map(stageLine).join('\n'));
   };
 
   let cancelRequested = false;
-  CancellationScope.current().cancelRequested.catch(() => {
+  const cancelSeen = CancellationScope.current().cancelRequested.catch(() => {
     cancelRequested = true;
   });
+  // Stage attempts run in a scope the run's cancellation does not reach by itself: the run first has
+  // every job stopped (stopRunJobs reads the attempts' last heartbeats), then cancels the attempts.
+  const stageScope = new CancellationScope({ cancellable: true, parent: new CancellationScope({ cancellable: false }) });
   let firstFailure: StageStatus | undefined;
   const running = new Map<string, Promise<void>>();
   const stopLater: { stage: StageDefinition; jobId: string }[] = [];
+  const keyOf = (stage: StageDefinition): string => stageIdempotencyKey(pipeline.name, ds, stage.id, generation);
 
   const launch = (stage: StageDefinition): void => {
-    const status = byId.get(stage.id) as StageStatus;
+    const status = statusOf(stage.id);
     status.state = 'running';
     status.startedAt = new Date().toISOString();
     const opts = activityOptions(stage, pipeline.defaults);
     const { runStage } = proxyActivities<SluiceActivities>(opts);
     const t = { ...timeouts(pipeline.defaults?.timeout), ...timeouts(stage.timeout) };
-    const p = runStage({
-      pipeline: pipeline.name,
-      ds,
-      stageId: stage.id,
-      kind: stage.kind,
-      params: stage.params,
-      idempotencyKey: stageIdempotencyKey(pipeline.name, ds, stage.id, generation),
-      ...(stage.poll ?? pipeline.defaults?.poll ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
-      ...(stage.expect ? { expect: stage.expect } : {}),
-      ...(stage.kind === 's3.wait' && t.total !== undefined ? { deadlineMs: Date.now() + durationMs(t.total) } : {}),
-    }).then(
-      (result) => {
-        status.state = 'succeeded';
-        status.result = result;
-        if (result.jobId) status.jobId = result.jobId;
-      },
-      (err: unknown) => {
-        status.error = stageError(err);
-        if (status.error.jobId) status.jobId = status.error.jobId;
-        // An attempt that timed out (its worker died) cannot stop its own job: stop it from here,
-        // whether the run is being cancelled or the stage ran out of attempts.
-        const orphan = lastHeartbeatJob(err);
-        if (orphan) {
-          status.jobId = orphan;
-          stopLater.push({ stage, jobId: orphan });
-        }
-        if (isCancellation(err) || cancelRequested) {
-          status.state = 'cancelled';
-        } else {
-          status.state = 'failed';
-          firstFailure ??= status;
-        }
-      },
-    ).finally(() => {
-      status.endedAt = new Date().toISOString();
-      running.delete(stage.id);
-      showProgress();
-    });
+    const p = stageScope
+      .run(() =>
+        runStage({
+          pipeline: pipeline.name,
+          ds,
+          stageId: stage.id,
+          kind: stage.kind,
+          params: stage.params,
+          idempotencyKey: keyOf(stage),
+          ...((stage.poll ?? pipeline.defaults?.poll) ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
+          ...(stage.expect ? { expect: stage.expect } : {}),
+          ...(stage.kind === 's3.wait' && t.total !== undefined ? { deadlineMs: Date.now() + durationMs(t.total) } : {}),
+        }),
+      )
+      .then(
+        (result) => {
+          status.state = 'succeeded';
+          status.result = result;
+          if (result.jobId) status.jobId = result.jobId;
+        },
+        (err: unknown) => {
+          status.error = stageError(err);
+          if (status.error.jobId) status.jobId = status.error.jobId;
+          // An attempt that timed out (its worker died) cannot stop its own job: stop it from here,
+          // whether the run is being cancelled or the stage ran out of attempts.
+          const orphan = lastHeartbeatJob(err);
+          if (orphan) {
+            status.jobId = orphan;
+            stopLater.push({ stage, jobId: orphan });
+          }
+          if (isCancellation(err) || cancelRequested) {
+            status.state = 'cancelled';
+          } else {
+            status.state = 'failed';
+            firstFailure ??= status;
+          }
+        },
+      )
+      .finally(() => {
+        status.endedAt = new Date().toISOString();
+        running.delete(stage.id);
+        showProgress();
+      });
     running.set(stage.id, p);
   };
 
+  const orphanOf = (stageId: string): string | undefined => stopLater.find((o) => o.stage.id === stageId)?.jobId;
+  /** Stages already handed to stopRunJobs, with the job id known then. */
+  const stopSent = new Map<string, string | undefined>();
+  const stopTarget = (stage: StageDefinition): StopTarget => {
+    const st = statusOf(stage.id);
+    const jobId = orphanOf(stage.id) ?? st.jobId;
+    return {
+      stageId: stage.id,
+      kind: stage.kind,
+      params: stage.params,
+      idempotencyKey: keyOf(stage),
+      ...(jobId ? { jobId } : {}),
+      ...(st.startedAt ? { scheduledAtMs: Date.parse(st.startedAt) } : {}),
+    };
+  };
+  const stopJobs = (targets: StopTarget[]): Promise<StopOutcome[]> => {
+    const { stopRunJobs } = proxyActivities<SluiceActivities>({
+      startToCloseTimeout: '10m',
+      heartbeatTimeout: '30s',
+      retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+      summary: 'stop the AWS jobs of this run',
+    });
+    const { workflowId, runId } = workflowInfo();
+    for (const t of targets) stopSent.set(t.stageId, t.jobId);
+    return CancellationScope.nonCancellable(() => stopRunJobs({ workflowId, runId, pipeline: pipeline.name, ds, stages: targets }));
+  };
+
+  /**
+   * The run was cancelled: stop every job it may have started (attempt running, waiting for its
+   * retry, on a dead worker, out of attempts), then cancel the attempts.
+   */
+  const stopEverything = async (): Promise<StopOutcome[]> => {
+    const targets = pipeline.stages.filter((s) => statusOf(s.id).state === 'running' || orphanOf(s.id) || jobMayOutlive(statusOf(s.id))).map(stopTarget);
+    stopLater.length = 0;
+    const outcomes = targets.length ? await stopJobs(targets) : [];
+    stageScope.cancel();
+    // An attempt that had not started its job when the stop looked for it stops the job it starts:
+    // the cancel reaches it with its first heartbeat, sent as soon as the job exists. Wait for those.
+    await Promise.allSettled(outcomes.filter((o) => o.result === 'none').flatMap((o) => running.get(o.stageId) ?? []));
+    for (const o of outcomes) {
+      const st = statusOf(o.stageId);
+      if (o.jobId) st.jobId ??= o.jobId;
+      // Still running, or its attempt saw the stop first (JobStoppedError): the stop's outcome says what happened.
+      if (st.state === 'running' || (st.state === 'cancelled' && o.result !== 'none')) {
+        st.state = 'cancelled';
+        st.error = { message: o.message, type: 'CancelledError', ...(o.jobId ? { jobId: o.jobId } : {}) };
+        st.endedAt ??= new Date().toISOString();
+      }
+    }
+    return outcomes;
+  };
+
   showProgress();
+  let outcomes: StopOutcome[] | undefined;
   for (;;) {
     if (!firstFailure && !cancelRequested) {
       for (const stage of pipeline.stages) {
-        const st = byId.get(stage.id) as StageStatus;
+        const st = statusOf(stage.id);
         if (st.state === 'pending' && stage.dependsOn.every((d) => byId.get(d)?.state === 'succeeded')) launch(stage);
       }
       showProgress();
     }
     if (running.size === 0) break;
-    await Promise.race(running.values());
+    await Promise.race([...running.values(), cancelSeen]);
+    if (cancelRequested && !outcomes) {
+      if (patched(PATCHES.cancelSweep)) {
+        outcomes = await stopEverything();
+        break;
+      }
+      // A run cancelled before the sweep existed replays what it did then: cancel the attempts and wait.
+      outcomes = [];
+      stageScope.cancel();
+    }
   }
   for (const st of run.stages) if (st.state === 'pending') st.state = 'skipped';
   showProgress();
 
-  // A stage whose worker died cannot stop its own job: any worker can, from the heartbeated id.
-  if (stopLater.length) {
+  // Stages whose job may outlive them (their worker died, AWS refused a status call): any worker
+  // stops it, unless the cancel's sweep already did (an orphan found after the sweep is new).
+  const leftover = pipeline.stages.filter((s) =>
+    stopSent.has(s.id) ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id) : orphanOf(s.id) !== undefined || jobMayOutlive(statusOf(s.id)),
+  );
+  if (leftover.length && patched(PATCHES.stopFailed)) {
+    outcomes = [...(outcomes ?? []), ...(await stopJobs(leftover.map(stopTarget)))];
+  } else if (leftover.length && stopLater.length) {
     await CancellationScope.nonCancellable(async () => {
       const { stopStageJob } = proxyActivities<SluiceActivities>({
         startToCloseTimeout: '5m',
@@ -207,10 +334,16 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       }
     });
   }
+  if (outcomes?.length) run.stops = outcomes;
+  showProgress();
   if (cancelRequested || run.stages.some((s) => s.state === 'cancelled')) {
     run.status = 'cancelled';
     setStatus(RUN_STATUS.cancelled);
-    throw new CancelledFailure(`run ${pipeline.name}/${ds} cancelled`);
+    const unstopped = (outcomes ?? []).filter((o) => o.result === 'error' || o.result === 'unconfirmed');
+    const notStopped = unstopped.map((o) => `${o.stageId}: ${o.message}`).join('; ');
+    // A cancelled run has no result or failure to carry its stages: the memo does, readable without a worker.
+    if (patched(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: withoutOutputs(run) });
+    throw new CancelledFailure(`run ${pipeline.name}/${ds} cancelled${notStopped ? `; jobs not confirmed stopped: ${notStopped}` : ''}`, unstopped);
   }
   if (firstFailure) {
     run.status = 'failed';
@@ -221,7 +354,8 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       message: `Stage "${f.id}" (${f.kind}) failed: ${f.error?.message ?? 'unknown error'}`,
       type: ERROR_TYPES.stageFailed,
       nonRetryable: true,
-      details: [{ stage: f.id, kind: f.kind, ...f.error, failedStages: failed.map((s) => ({ id: s.id, kind: s.kind, ...s.error })) }],
+      // The run rides on its failure, so a closed run is readable without a worker to answer a query.
+      details: [{ stage: f.id, kind: f.kind, ...f.error, failedStages: failed.map((s) => ({ id: s.id, kind: s.kind, ...s.error })), run: withoutOutputs(run) }],
     });
   }
   run.status = 'succeeded';
