@@ -14,7 +14,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { ERROR_TYPES, WORKFLOW_TYPES } from '../../common/constants';
 import { definePipeline } from '../../common/pipeline';
-import type { RunStatus, StageInput, StageResult } from '../../common/run-types';
+import type { RunStatus, StageInput, StageResult, StopOutcome, StopRunJobsInput } from '../../common/run-types';
 import { SA_DATE, SA_PIPELINE, SA_STATUS } from '../../common/search-attributes';
 import type { runPipeline } from '../../workflows';
 import { uniqueName } from '../support/aws';
@@ -75,6 +75,9 @@ beforeAll(async () => {
       },
       async stopStageJob(): Promise<string> {
         return 'nothing to stop';
+      },
+      async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
+        return input.stages.map((t) => ({ stageId: t.stageId, result: 'none' as const, message: 'no job had been started' }));
       },
     },
   });

@@ -3,13 +3,15 @@
  * mocked here (and only here): these tests are about ordering, parallelism and failure handling.
  */
 import { WorkflowFailedError } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES, WORKFLOW_TYPES } from '../../common/constants';
-import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import type { RunStatus, StageInput, StageResult } from '../../common/run-types';
+import { definePipeline, type PipelineValidationError, type PipelineDefinition } from '../../common/pipeline';
+import type { RunStatus, StageInput, StageResult, StopOutcome, StopRunJobsInput } from '../../common/run-types';
+import { readRunStatus } from '../../client/runs';
 import type { runPipeline } from '../../workflows';
 import { uniqueName } from '../support/aws';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 interface Span {
   id: string;
@@ -20,27 +22,30 @@ interface Span {
 let ctx: TestContext;
 const spans: Span[] = [];
 const behaviour = new Map<string, (input: StageInput) => Promise<StageResult>>();
+const stops: StopRunJobsInput[] = [];
+
+const mockActivities = {
+  async runStage(input: StageInput): Promise<StageResult> {
+    const start = Date.now();
+    try {
+      const fn = behaviour.get(`${input.pipeline}:${input.stageId}`);
+      return fn ? await fn(input) : { summary: `${input.stageId} ok` };
+    } finally {
+      spans.push({ id: `${input.pipeline}:${input.stageId}`, start, end: Date.now() });
+    }
+  },
+  async stopStageJob(): Promise<string> {
+    return 'nothing';
+  },
+  async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
+    stops.push(input);
+    return input.stages.map((t) => ({ stageId: t.stageId, ...(t.jobId ? { jobId: t.jobId } : {}), result: 'stopped' as const, awsState: 'STOPPED', message: `stopped ${t.jobId ?? t.idempotencyKey}` }));
+  },
+};
 
 beforeAll(async () => {
   ctx = await temporalTestContext('wf-logic');
-  await ctx.startWorker({
-    workerOptions: {
-      activities: {
-        async runStage(input: StageInput): Promise<StageResult> {
-          const start = Date.now();
-          try {
-            const fn = behaviour.get(`${input.pipeline}:${input.stageId}`);
-            return fn ? await fn(input) : { summary: `${input.stageId} ok` };
-          } finally {
-            spans.push({ id: `${input.pipeline}:${input.stageId}`, start, end: Date.now() });
-          }
-        },
-        async stopStageJob(): Promise<string> {
-          return 'nothing';
-        },
-      },
-    },
-  });
+  await ctx.startWorker({ workerOptions: { activities: mockActivities } });
 });
 
 afterAll(async () => {
@@ -136,6 +141,91 @@ test('a transient error is retried; a non-retryable one is not', async () => {
   expect(flakyCalls).toBe(3);
   expect(brokenCalls).toBe(1);
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toContain('Stage "broken" (glue.job) failed: AccessDeniedException');
+  // AWS refused a call, not the job: its job may still run, so the run has any worker stop it by key.
+  const stop = stops.find((x) => x.pipeline === p.name);
+  expect(stop?.stages.map((t) => [t.stageId, t.idempotencyKey])).toEqual([['broken', `${p.name}/2024-03-01/broken/g0`]]);
+});
+
+test('a stage whose job ended FAILED leaves nothing to stop', async () => {
+  const p = definePipeline({ name: uniqueName('ended'), defaults: { retry: { maximumAttempts: 1 } }, stages: [{ id: 'x', kind: 'glue.job', params: { JobName: 'x' } }] });
+  behaviour.set(`${p.name}:x`, async () => {
+    throw ApplicationFailure.create({ message: 'Glue job jr_9 ended FAILED', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_9' }] });
+  });
+  await (await run(p)).result().catch(() => undefined);
+  expect(stops.some((x) => x.pipeline === p.name)).toBe(false);
+});
+
+test('runPipeline started without the CLI refuses an unknown dependsOn or a cycle with the CLI\'s own message', async () => {
+  for (const [label, stages] of [
+    ['unknown', [{ id: 'a', kind: 'glue.job', dependsOn: ['nope'], params: { JobName: 'a' } }]],
+    [
+      'cycle',
+      [
+        { id: 'a', kind: 'glue.job', dependsOn: ['b'], params: { JobName: 'a' } },
+        { id: 'b', kind: 'glue.job', dependsOn: ['a'], params: { JobName: 'b' } },
+      ],
+    ],
+  ] as const) {
+    const raw = { name: uniqueName(`invalid-${label}`), stages } as unknown as PipelineDefinition;
+    const err: unknown = await (await run(raw)).result().catch((e: unknown) => e);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('PipelineValidationError');
+    let cliMessage = '';
+    try {
+      definePipeline(raw);
+    } catch (e) {
+      cliMessage = (e as PipelineValidationError).message;
+    }
+    expect(cliMessage).toContain(label === 'cycle' ? 'cycle: a -> b -> a' : 'no stage has this id');
+    expect(cause.message).toBe(cliMessage);
+    expect(spans.some((x) => x.id.startsWith(`${raw.name}:`))).toBe(false);
+  }
+});
+
+test("a failed stage's line in the run's current details carries its message and job id", async () => {
+  const p = definePipeline({ name: uniqueName('details'), defaults: { retry: { maximumAttempts: 1 } }, stages: [{ id: 'transform_orders', kind: 'glue.job', params: { JobName: 'x' } }] });
+  behaviour.set(`${p.name}:transform_orders`, async () => {
+    throw ApplicationFailure.create({ message: 'Table sales.raw not found', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_42' }] });
+  });
+  const handle = await run(p);
+  await handle.result().catch(() => undefined);
+  const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  expect(meta.currentDetails).toBe('✘ transform_orders (glue.job): failed — Table sales.raw not found [job jr_42]');
+});
+
+test('a closed run (succeeded, failed or cancelled) is readable with no worker running', async () => {
+  const own = await temporalTestContext('wf-closed');
+  try {
+    const worker = await own.startWorker({ workerOptions: { activities: mockActivities } });
+    const start = (pl: PipelineDefinition) =>
+      own.client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, { workflowId: `${pl.name}/2024-03-01`, taskQueue: own.settings.taskQueue, args: [{ pipeline: pl, ds: '2024-03-01' }] });
+    const ok = diamond(uniqueName('closed-ok'));
+    const bad = diamond(uniqueName('closed-bad'));
+    const gone = diamond(uniqueName('closed-cancel'));
+    behaviour.set(`${bad.name}:b`, async () => {
+      throw ApplicationFailure.create({ message: 'Glue job jr_7 ended FAILED', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_7' }] });
+    });
+    behaviour.set(`${gone.name}:a`, () => Context.current().sleep(60_000).then(() => ({ summary: 'never' })));
+    const [h1, h2, h3] = [await start(ok), await start(bad), await start(gone)];
+    await h1.result();
+    await h2.result().catch(() => undefined);
+    await waitFor('stage a to be scheduled', async () => ((await h3.describe()).raw.pendingActivities?.length ?? 0) > 0);
+    await h3.cancel();
+    await h3.result().catch(() => undefined);
+    await worker.stop();
+
+    const read = (h: { workflowId: string }) => readRunStatus(own.client.workflow, h.workflowId);
+    expect((await read(h1))?.stages.map((x) => x.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const failed = await read(h2);
+    expect(failed?.status).toBe('failed');
+    expect(failed?.stages.find((x) => x.id === 'b')).toMatchObject({ state: 'failed', jobId: 'jr_7', error: { message: 'Glue job jr_7 ended FAILED', type: ERROR_TYPES.jobFailed } });
+    const cancelled = await read(h3);
+    expect(cancelled?.status).toBe('cancelled');
+    expect(cancelled?.stages.map((x) => x.state)).toEqual(['cancelled', 'skipped', 'skipped', 'skipped']);
+    expect(cancelled?.stops?.map((x) => x.stageId)).toEqual(['a']);
+  } finally {
+    await own.close();
+  }
 });
 
 test('the run is visible by pipeline, date and status, with a summary', async () => {
