@@ -1,5 +1,5 @@
 /**
- * npm run bench:polling [-- --initial 2s --max 2m --heartbeat 2m]
+ * npm run bench:polling [-- --initial 2s --max 2m --heartbeat 60s --retry-initial 10s]
  *
  * What waiting on one AWS job costs with Sluice's adaptive polling, for jobs of different lengths:
  * status calls to AWS, heartbeats reaching Temporal (billable actions on Temporal Cloud), the
@@ -7,7 +7,9 @@
  * transitions of a Step Functions Wait→Get→Choice polling loop at a fixed 30 s. Computed from the
  * same functions the stage runner uses (activities/polling.ts) and the SDK's heartbeat throttle
  * (at most one heartbeat per min(80% of the heartbeat timeout, the worker's max throttle, 2 min by
- * default) reaches the server).
+ * default) reaches the server). Also prints what the heartbeat timeout buys: the worst failover
+ * time after a worker dies (heartbeat timeout + the first retry interval). A cancel does not
+ * depend on it: the run stops its jobs from any worker at once (bench:cancel measures it).
  */
 import { parseArgs } from 'node:util';
 import { nextPollDelayMs, pollBounds } from '../activities/polling';
@@ -18,7 +20,8 @@ const { values } = parseArgs({
   options: {
     initial: { type: 'string', default: '2s' },
     max: { type: 'string', default: '2m' },
-    heartbeat: { type: 'string', default: '5m' },
+    heartbeat: { type: 'string', default: '60s' },
+    'retry-initial': { type: 'string', default: '10s' },
     'heartbeat-throttle': { type: 'string', default: '2m' },
   },
 });
@@ -73,3 +76,8 @@ const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i]
 const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
 console.log(line(headers));
 for (const r of rows) console.log(line(r));
+const perHour = Math.ceil(3_600_000 / throttleMs);
+const failoverMs = heartbeatMs + durationMs(values['retry-initial']);
+console.log(
+  `\nper job-hour: ${perHour} heartbeat actions ($${(perHour * TEMPORAL_USD_PER_ACTION).toFixed(4)}); worst failover after a worker dies: ${failoverMs / 1000} s (heartbeat timeout ${heartbeatMs / 1000} s + first retry ${durationMs(values['retry-initial']) / 1000} s), best ${(heartbeatMs - throttleMs + durationMs(values['retry-initial'])) / 1000} s`,
+);

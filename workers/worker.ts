@@ -56,9 +56,13 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     activities: createActivities(opts.clients ? { clients: opts.clients } : {}),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 40,
-    // Heartbeats reaching the server are billable actions: at most one per 2 min per running stage
-    // (the SDK's default is 1 min). See STAGE_DEFAULTS.heartbeat in workflows/run-pipeline.ts.
+    // Heartbeats reaching the server are billable actions: at most one per min(80% of the stage's
+    // heartbeat timeout, 2 min) per running stage — 48 s at the 60 s default (STAGE_DEFAULTS.heartbeat
+    // in workflows/run-pipeline.ts); a stage given a longer timeout still costs at most 30 per hour.
     maxHeartbeatThrottleInterval: '2m',
+    // A run whose worker died gets its next workflow task (a cancel, say) from another worker after
+    // this long, instead of the SDK's 10 s: half of the cancel's 10 s budget.
+    stickyQueueScheduleToStartTimeout: '5s',
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
     ...opts.workerOptions,
   });
