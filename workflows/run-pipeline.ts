@@ -300,7 +300,8 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       showProgress();
     }
     if (running.size === 0) break;
-    await Promise.race([...running.values(), cancelSeen]);
+    // Once the cancel is seen, only the stages are waited on (cancelSeen stays resolved).
+    await Promise.race(cancelRequested ? running.values() : [...running.values(), cancelSeen]);
     if (cancelRequested && !outcomes) {
       if (patched(PATCHES.cancelSweep)) {
         outcomes = await stopEverything();

