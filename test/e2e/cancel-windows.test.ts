@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import { startRun, type StartedRun } from '../../client/runs';
+import { statusQuery } from '../../workflows/run-pipeline';
 import { createGlueJob, glueRunStates, uniqueName } from '../support/aws';
 import { sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
@@ -131,5 +132,43 @@ describe('the worker that started the job is gone', () => {
 
     await cancelViaCli(started, pipeline);
     await expectStoppedOnce(job);
+  });
+});
+
+describe('a stage out of attempts while its job still runs (AWS refused its status call)', () => {
+  const deny = (job: string) => gateway.addFault({ service: 'glue', operation: 'GetJobRun', resource: job, kind: 'access-denied', times: 1 });
+
+  test('the failed run stops the job it left running', async () => {
+    const { job, pipeline } = await hangingGlue('denied-fail', { poll: { initial: '200ms', max: '1s' } });
+    await deny(job);
+    await ctx.startWorker();
+    const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
+    await expect(started.handle.result()).rejects.toThrow();
+    expect((await started.handle.describe()).status.name).toBe('FAILED');
+    await expectStoppedOnce(job);
+  });
+
+  test('cancelled while another stage runs: both jobs are stopped', async () => {
+    const denied = await createGlueJob();
+    const other = await createGlueJob();
+    for (const job of [denied, other]) await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
+    const pipeline = definePipeline({
+      name: uniqueName('denied-cancel'),
+      defaults: { poll: { initial: '200ms', max: '1s' } },
+      stages: [
+        { id: 'refused', kind: 'glue.job', params: { JobName: denied } },
+        { id: 'running', kind: 'glue.job', params: { JobName: other } },
+      ],
+    });
+    await deny(denied);
+    await ctx.startWorker();
+    const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
+    await waitFor('the refused stage to fail', async () => (await started.handle.query(statusQuery)).stages.find((s) => s.id === 'refused')?.state === 'failed');
+    await polled(other);
+
+    const out = await cancelViaCli(started, pipeline);
+    expect(out).toContain('2 AWS jobs stopped, confirmed by AWS');
+    await expectStoppedOnce(denied);
+    await expectStoppedOnce(other);
   });
 });
