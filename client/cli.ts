@@ -26,7 +26,6 @@ import {
   type OverlapName,
   type ScheduleView,
 } from './schedules';
-import { runWorker, WorkerConfigError } from '../workers/main';
 
 function nonNegativeInt(flag: string) {
   return (value: string): number => {
@@ -170,12 +169,11 @@ Configuration (environment; validated before connecting, a bad value exits 2):
   SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)`,
     )
     .action(async (opts: { maxConcurrentStages?: number }) => {
-      try {
-        await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
-      } catch (err) {
-        if (err instanceof WorkerConfigError) throw new UserInputError(err.message);
-        throw err;
-      }
+      // Loaded only for this command: the worker (the SDK's native runtime, every AWS client) is
+      // heavy, and `sluice validate` or `sluice run` must not need it to load, or fail if it cannot.
+      // A bad variable throws WorkerConfigError, a ConfigError: exit 2 with every problem and its fix.
+      const { runWorker } = await import('../workers/main.js');
+      await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
     });
 
   return program;

@@ -1,5 +1,5 @@
 /** The `sluice` CLI as users run it (bin/sluice.js), against the local stack. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createBucket, createGlueJob, uniqueName } from '../support/aws';
@@ -124,6 +124,49 @@ describe('bad input exits 2 with a clear message and starts nothing', () => {
       expect(res.code).toBe(0);
       expect(res.stdout).toContain('Usage: sluice');
     }
+  });
+});
+
+describe('connection settings: one validated module for the CLI and the worker, reported as the CLI’s own', () => {
+  test('a bad TEMPORAL_ variable exits 2 naming the variable, the value and the fix, and starts nothing', async () => {
+    const name = uniqueName('cli-env');
+    const file = pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'));
+    const res = await sluice(['run', '--pipeline', file, '--date', '2024-03-01'], { ...env, TEMPORAL_ADDRESS: 'http://127.0.0.1:7233' });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("error: sluice's Temporal connection configuration in the environment is invalid (1 problem)");
+    expect(res.stderr).toContain('TEMPORAL_ADDRESS: expected host:port (received "http://127.0.0.1:7233")');
+    expect(res.stderr).toMatch(/Fix: set the frontend address, e\.g\. 127\.0\.0\.1:7233/);
+    expect(res.stderr).not.toMatch(/worker/i);
+    expect(await runsOf(`${name}/2024-03-01`)).toBe(0);
+  });
+
+  test('the worker’s own settings are not the CLI’s concern: a bad SLUICE_HTTP_PORT does not stop `sluice runs`', async () => {
+    const name = uniqueName('cli-workerenv');
+    const res = await sluice(['runs', '--pipeline', name], { ...env, SLUICE_HTTP_PORT: 'nope', SLUICE_LOG_LEVEL: 'loud' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`No runs of ${name} found.`);
+  });
+
+  test('sluice validate does not load the worker', async () => {
+    const preload = path.join(dir, 'record-modules.js');
+    const out = path.join(dir, 'modules.txt');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, Object.keys(require.cache).join('\\n')));\n`);
+    const name = uniqueName('cli-validate');
+    const res = await sluice(['validate', '--pipeline', pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'))], { ...env, NODE_OPTIONS: `--require ${preload}` });
+    expect(res.code).toBe(0);
+    const loaded = readFileSync(out, 'utf8').split('\n');
+    expect(loaded.some((m) => m.endsWith(path.join('dist', 'client', 'cli.js')))).toBe(true);
+    expect(loaded.filter((m) => m.includes(`${path.sep}workers${path.sep}`) || m.includes(`@temporalio${path.sep}worker${path.sep}`))).toEqual([]);
+  });
+
+  test('an unreachable server: exit 1 naming the address and the fix, as `sluice worker` does', async () => {
+    const name = uniqueName('cli-down');
+    const file = pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'));
+    const res = await sluice(['run', '--pipeline', file, '--date', '2024-03-01'], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('error: cannot reach the Temporal server at 127.0.0.1:1 (namespace default)');
+    expect(res.stderr).toMatch(/Fix: start it .*TEMPORAL_ADDRESS/);
   });
 });
 
