@@ -15,10 +15,13 @@ import { runWorkflowId } from '../common/naming';
 import { backfillHandle, backfillProgress, formatReport, progressBar, startBackfill, steer, validateBackfillOptions, waitForBackfill } from './backfills';
 import { listRuns, table } from './run-list';
 import { clientSettings, connectClient, queryStatus, startRun, waitForRun } from './runs';
+import { ScheduleAlreadyRunning } from '@temporalio/client';
 import {
   createDailySchedule,
+  defaultScheduleId,
   OVERLAP_POLICIES,
   SCHEDULE_DEFAULTS,
+  triggerSchedule,
   updateDailySchedule,
   validateScheduleOptions,
   viewOf,
@@ -307,7 +310,15 @@ function addScheduleCommands(program: Command): void {
       validateScheduleOptions(options);
       const pipeline = loadPipelineFile(o.pipeline);
       await withClient(async (client, settings) => {
-        const handle = await createDailySchedule(client, settings, pipeline, options);
+        const handle = await createDailySchedule(client, settings, pipeline, options).catch((err: unknown) => {
+          if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+          // The same options, as an update: create never replaces a schedule silently.
+          const id = options.id ?? defaultScheduleId(pipeline.name);
+          const flags = [`--pipeline ${o.pipeline}`, `--at ${o.at}`, `--timezone ${o.timezone}`, ...(o.dateOffset !== undefined ? [`--date-offset ${o.dateOffset}`] : []), ...(o.overlap ? [`--overlap ${o.overlap}`] : []), ...(o.catchupWindow ? [`--catchup-window ${o.catchupWindow}`] : []), ...(o.pauseOnFailure ? ['--pause-on-failure'] : [])];
+          throw new UserInputError(
+            `schedule ${id} already exists; create does not change it.\n  Fix: to change it, run \`sluice schedule update ${id} ${flags.join(' ')}\` (see it first with \`sluice schedule describe ${id}\`), or create another with --id.`,
+          );
+        });
         const d = await handle.describe();
         console.log(`Created schedule ${handle.scheduleId}: ${pipeline.name} daily at ${o.at} ${o.timezone}; next run ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}`);
       });
@@ -349,8 +360,12 @@ function addScheduleCommands(program: Command): void {
         const v = viewOf(id, await client.schedule.getHandle(id).describe());
         if (o.json) return console.log(JSON.stringify(v));
         console.log(`${v.id}: ${v.pipeline ?? '?'} ${v.spec}${v.paused ? ' (PAUSED)' : ''}${v.note ? ` — ${v.note}` : ''}`);
-        console.log(`  next runs: ${v.nextRuns.join(', ') || 'none'}`);
-        console.log(`  recent runs: ${v.recentRuns.map((r) => `${r.scheduledAt} ${r.workflowId}`).join('; ') || 'none'}`);
+        // Upcoming times on the schedule's clock (what --at means) and in UTC (what logs and the UI show).
+        console.log(`  next runs:${v.nextRuns.length ? '' : ' none'}`);
+        v.nextRuns.forEach((utc, i) => console.log(`    ${v.nextRunsLocal[i] ?? ''} (${utc})`));
+        // Recent runs by the date run they started, the ID to look up with `sluice status`.
+        console.log(`  recent runs:${v.recentRuns.length ? '' : ' none'}`);
+        for (const r of v.recentRuns) console.log(`    ${r.run ?? r.workflowId} (scheduled ${r.scheduledAt}, launcher ${r.workflowId})`);
       });
     });
 
@@ -367,7 +382,22 @@ function addScheduleCommands(program: Command): void {
       });
   scheduleAction('pause', 'Stop starting runs.', (h) => h.pause('paused with sluice'), 'paused');
   scheduleAction('unpause', 'Start runs again.', (h) => h.unpause('unpaused with sluice'), 'unpaused');
-  scheduleAction('trigger', 'Start a run now (its logical date follows the same rule).', (h) => h.trigger(), 'triggered');
+  schedule
+    .command('trigger')
+    .description('Start a run now (its logical date follows the same rule).')
+    .argument('<id>', 'schedule ID')
+    .action(async (id: string) => {
+      await withClient(async (client, settings) => {
+        const started = await triggerSchedule(client.schedule.getHandle(id));
+        if (!started?.run) {
+          console.log(`${id}: triggered; the run did not show up yet (an overlap policy may have skipped it).\n  See: sluice schedule describe ${id}`);
+          return;
+        }
+        console.log(`${id}: triggered: logical date ${started.ds}, run ${started.run} (launcher ${started.workflowId})`);
+        const url = runUiUrl(settings, started.run);
+        if (url) console.log(`Temporal UI: ${url}`);
+      });
+    });
   scheduleAction('delete', 'Delete the schedule (runs already started go on).', (h) => h.delete(), 'deleted');
 }
 

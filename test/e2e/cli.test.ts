@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createBucket, createGlueJob, uniqueName } from '../support/aws';
+import { addDays, localDate } from '../../common/dates';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-cli-'));
@@ -168,6 +169,48 @@ describe('connection settings: one validated module for the CLI and the worker, 
     expect(res.stderr).toContain('error: cannot reach the Temporal server at 127.0.0.1:1 (namespace default)');
     expect(res.stderr).toMatch(/Fix: start it .*TEMPORAL_ADDRESS/);
   });
+});
+
+test('schedules as operators see them: create twice says how to update, trigger names the date and run, describe shows both clocks and the date runs', async () => {
+  const name = uniqueName('cli-sched-ops');
+  const bucket = await createBucket();
+  const file = pipelineFile(name, `name: ${name}\nstages:\n  - id: land\n    kind: s3.put\n    params: { Bucket: ${bucket}, Key: "raw/{{ ds }}.csv", Body: "a\\n" }\n`);
+  const id = `${name}/daily`;
+  // UTC+14, no daylight saving: 02:00 there is 12:00 UTC the day before, so the two clocks differ visibly.
+  const zone = 'Pacific/Kiritimati';
+  const create = ['schedule', 'create', '--pipeline', file, '--at', '02:00', '--timezone', zone, '--id', id];
+  const created = await sluice(create, env);
+  expect(created.code).toBe(0);
+  try {
+    const again = await sluice(create, env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`schedule ${id} already exists; create does not change it.`);
+    expect(again.stderr).toContain(`Fix: to change it, run \`sluice schedule update ${id} --pipeline ${file} --at 02:00 --timezone ${zone}\``);
+
+    const expected = new Set([addDays(localDate(Date.now(), zone), -1)]);
+    const trigger = await sluice(['schedule', 'trigger', id], env);
+    expected.add(addDays(localDate(Date.now(), zone), -1)); // in case midnight passed in between
+    expect(trigger.code).toBe(0);
+    const m = new RegExp(`^${id}: triggered: logical date (\\d{4}-\\d{2}-\\d{2}), run ${name}/(\\d{4}-\\d{2}-\\d{2}) \\(launcher ${name}/scheduled-`, 'm').exec(trigger.stdout);
+    expect(m).not.toBeNull();
+    const ds = m?.[1] as string;
+    expect(m?.[2]).toBe(ds);
+    expect(expected.has(ds)).toBe(true);
+    // The printed ID is the real run of that date.
+    await waitFor(`run ${name}/${ds} to succeed`, async () => (await ctx.client.workflow.getHandle(`${name}/${ds}`).describe().catch(() => undefined))?.status.name === 'COMPLETED');
+
+    const described = await sluice(['schedule', 'describe', id], env);
+    expect(described.code).toBe(0);
+    const next = /^ {4}(\d{4}-\d{2}-\d{2}) 02:00 Pacific\/Kiritimati \((\d{4}-\d{2}-\d{2})T12:00:00\.000Z\)$/m.exec(described.stdout);
+    expect(next).not.toBeNull();
+    expect(next?.[2]).toBe(addDays(next?.[1] as string, -1));
+    expect(described.stdout).toMatch(new RegExp(`recent runs:\\n {4}${name}/${ds} \\(scheduled \\S+Z, launcher ${name}/scheduled-`));
+    const json = JSON.parse((await sluice(['schedule', 'describe', id, '--json'], env)).stdout) as { timezone: string; recentRuns: { ds: string; run: string }[] };
+    expect(json.timezone).toBe(zone);
+    expect(json.recentRuns).toMatchObject([{ ds, run: `${name}/${ds}` }]);
+  } finally {
+    await ctx.client.schedule.getHandle(id).delete();
+  }
 });
 
 describe('bad schedule input exits 2 and creates nothing', () => {
