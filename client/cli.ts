@@ -106,8 +106,8 @@ export function buildCli(): Command {
     .command('runs')
     .description('List the runs of a pipeline by date (Temporal visibility, search attributes).')
     .requiredOption('-p, --pipeline <name>', 'pipeline name (as in its file)')
-    .option('--from <YYYY-MM-DD>', 'first logical date')
-    .option('--to <YYYY-MM-DD>', 'last logical date')
+    .option('--from <YYYY-MM-DD>', 'first logical date (included)')
+    .option('--to <YYYY-MM-DD>', 'last logical date (included)')
     .option('--status <status>', 'Running, Succeeded, Failed or Cancelled')
     .option('--json', 'print JSON')
     .action(async (opts: { pipeline: string; from?: string; to?: string; status?: string; json?: boolean }) => {
