@@ -7,6 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { DateOutcome, DateRuns } from '../common/backfill-types';
 import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
+import { addDays } from '../common/dates';
 import { runWorkflowId } from '../common/naming';
 
 const STATUS_BY_EXECUTION: Record<string, string> = {
@@ -18,10 +19,20 @@ const STATUS_BY_EXECUTION: Record<string, string> = {
   TIMED_OUT: 'TimedOut',
 };
 
-/** The visibility query for one pipeline's runs between two dates (both included). */
-export function runsQuery(pipeline: string, from: string, to: string): string {
+/**
+ * The visibility query for one pipeline's runs from `from` to `to`, both dates included; either end
+ * may be left open. The range is half-open (`>= from AND < to + 1 day`): the dev server's SQLite
+ * visibility does not match a Datetime with `<=` or `=` its exact instant, so `<= "<to>T00:00:00Z"`
+ * silently left out the run of `to` (a backfill then saw its last date as never run).
+ */
+export function runsQuery(pipeline: string, from?: string, to?: string): string {
   const { pipeline: P, date: D } = SEARCH_ATTRIBUTE_NAMES;
-  return `WorkflowType = "${WORKFLOW_TYPES.runPipeline}" AND ${P} = "${pipeline}" AND ${D} >= "${from}T00:00:00Z" AND ${D} <= "${to}T00:00:00Z"`;
+  return [
+    `WorkflowType = "${WORKFLOW_TYPES.runPipeline}"`,
+    `${P} = "${pipeline}"`,
+    ...(from ? [`${D} >= "${from}T00:00:00Z"`] : []),
+    ...(to ? [`${D} < "${addDays(to, 1)}T00:00:00Z"`] : []),
+  ].join(' AND ');
 }
 
 export function createRunActivities() {

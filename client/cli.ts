@@ -15,10 +15,13 @@ import { runWorkflowId } from '../common/naming';
 import { backfillHandle, backfillProgress, formatReport, progressBar, startBackfill, steer, validateBackfillOptions, waitForBackfill } from './backfills';
 import { listRuns, table } from './run-list';
 import { cancelRun, clientSettings, connectClient, readRunStatus, startRun, waitForRun } from './runs';
+import { ScheduleAlreadyRunning } from '@temporalio/client';
 import {
   createDailySchedule,
+  defaultScheduleId,
   OVERLAP_POLICIES,
   SCHEDULE_DEFAULTS,
+  triggerSchedule,
   updateDailySchedule,
   validateScheduleOptions,
   viewOf,
@@ -26,7 +29,6 @@ import {
   type OverlapName,
   type ScheduleView,
 } from './schedules';
-import { runWorker, WorkerConfigError } from '../workers/main';
 
 function nonNegativeInt(flag: string) {
   return (value: string): number => {
@@ -104,8 +106,8 @@ export function buildCli(): Command {
     .command('runs')
     .description('List the runs of a pipeline by date (Temporal visibility, search attributes).')
     .requiredOption('-p, --pipeline <name>', 'pipeline name (as in its file)')
-    .option('--from <YYYY-MM-DD>', 'first logical date')
-    .option('--to <YYYY-MM-DD>', 'last logical date')
+    .option('--from <YYYY-MM-DD>', 'first logical date (included)')
+    .option('--to <YYYY-MM-DD>', 'last logical date (included)')
     .option('--status <status>', 'Running, Succeeded, Failed or Cancelled')
     .option('--json', 'print JSON')
     .action(async (opts: { pipeline: string; from?: string; to?: string; status?: string; json?: boolean }) => {
@@ -190,12 +192,11 @@ Configuration (environment; validated before connecting, a bad value exits 2):
   SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)`,
     )
     .action(async (opts: { maxConcurrentStages?: number }) => {
-      try {
-        await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
-      } catch (err) {
-        if (err instanceof WorkerConfigError) throw new UserInputError(err.message);
-        throw err;
-      }
+      // Loaded only for this command: the worker (the SDK's native runtime, every AWS client) is
+      // heavy, and `sluice validate` or `sluice run` must not need it to load, or fail if it cannot.
+      // A bad variable throws WorkerConfigError, a ConfigError: exit 2 with every problem and its fix.
+      const { runWorker } = await import('../workers/main.js');
+      await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
     });
 
   return program;
@@ -329,7 +330,15 @@ function addScheduleCommands(program: Command): void {
       validateScheduleOptions(options);
       const pipeline = loadPipelineFile(o.pipeline);
       await withClient(async (client, settings) => {
-        const handle = await createDailySchedule(client, settings, pipeline, options);
+        const handle = await createDailySchedule(client, settings, pipeline, options).catch((err: unknown) => {
+          if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+          // The same options, as an update: create never replaces a schedule silently.
+          const id = options.id ?? defaultScheduleId(pipeline.name);
+          const flags = [`--pipeline ${o.pipeline}`, `--at ${o.at}`, `--timezone ${o.timezone}`, ...(o.dateOffset !== undefined ? [`--date-offset ${o.dateOffset}`] : []), ...(o.overlap ? [`--overlap ${o.overlap}`] : []), ...(o.catchupWindow ? [`--catchup-window ${o.catchupWindow}`] : []), ...(o.pauseOnFailure ? ['--pause-on-failure'] : [])];
+          throw new UserInputError(
+            `schedule ${id} already exists; create does not change it.\n  Fix: to change it, run \`sluice schedule update ${id} ${flags.join(' ')}\` (see it first with \`sluice schedule describe ${id}\`), or create another with --id.`,
+          );
+        });
         const d = await handle.describe();
         console.log(`Created schedule ${handle.scheduleId}: ${pipeline.name} daily at ${o.at} ${o.timezone}; next run ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}`);
       });
@@ -371,8 +380,12 @@ function addScheduleCommands(program: Command): void {
         const v = viewOf(id, await client.schedule.getHandle(id).describe());
         if (o.json) return console.log(JSON.stringify(v));
         console.log(`${v.id}: ${v.pipeline ?? '?'} ${v.spec}${v.paused ? ' (PAUSED)' : ''}${v.note ? ` — ${v.note}` : ''}`);
-        console.log(`  next runs: ${v.nextRuns.join(', ') || 'none'}`);
-        console.log(`  recent runs: ${v.recentRuns.map((r) => `${r.scheduledAt} ${r.workflowId}`).join('; ') || 'none'}`);
+        // Upcoming times on the schedule's clock (what --at means) and in UTC (what logs and the UI show).
+        console.log(`  next runs:${v.nextRuns.length ? '' : ' none'}`);
+        v.nextRuns.forEach((utc, i) => console.log(`    ${v.nextRunsLocal[i] ?? ''} (${utc})`));
+        // Recent runs by the date run they started, the ID to look up with `sluice status`.
+        console.log(`  recent runs:${v.recentRuns.length ? '' : ' none'}`);
+        for (const r of v.recentRuns) console.log(`    ${r.run ?? r.workflowId} (scheduled ${r.scheduledAt}, launcher ${r.workflowId})`);
       });
     });
 
@@ -389,7 +402,22 @@ function addScheduleCommands(program: Command): void {
       });
   scheduleAction('pause', 'Stop starting runs.', (h) => h.pause('paused with sluice'), 'paused');
   scheduleAction('unpause', 'Start runs again.', (h) => h.unpause('unpaused with sluice'), 'unpaused');
-  scheduleAction('trigger', 'Start a run now (its logical date follows the same rule).', (h) => h.trigger(), 'triggered');
+  schedule
+    .command('trigger')
+    .description('Start a run now (its logical date follows the same rule).')
+    .argument('<id>', 'schedule ID')
+    .action(async (id: string) => {
+      await withClient(async (client, settings) => {
+        const started = await triggerSchedule(client.schedule.getHandle(id));
+        if (!started?.run) {
+          console.log(`${id}: triggered; the run did not show up yet (an overlap policy may have skipped it).\n  See: sluice schedule describe ${id}`);
+          return;
+        }
+        console.log(`${id}: triggered: logical date ${started.ds}, run ${started.run} (launcher ${started.workflowId})`);
+        const url = runUiUrl(settings, started.run);
+        if (url) console.log(`Temporal UI: ${url}`);
+      });
+    });
   scheduleAction('delete', 'Delete the schedule (runs already started go on).', (h) => h.delete(), 'deleted');
 }
 

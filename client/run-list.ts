@@ -21,7 +21,7 @@ export async function listRuns(client: Client, settings: TemporalSettings, o: { 
   if (o.status !== undefined && !STATUSES.includes(o.status)) {
     throw new UserInputError(`--status must be one of ${STATUSES.join(', ')} (received "${o.status}").`);
   }
-  let query = runsQuery(o.pipeline, o.from ?? '0001-01-01', o.to ?? '9999-12-31');
+  let query = runsQuery(o.pipeline, o.from, o.to);
   if (o.status) query += ` AND ${SEARCH_ATTRIBUTE_NAMES.status} = "${o.status}"`;
   const rows: RunRow[] = [];
   for await (const wf of client.workflow.list({ query })) {

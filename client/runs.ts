@@ -16,7 +16,8 @@ import {
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
 import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
-import { loadWorkerConfig } from '../workers/config';
+import { readConnectionConfig, type ConfigIssue } from '../common/connection';
+import { CliConfigError, GenerationUnknownError, TemporalUnreachableError } from './errors';
 import { runSummary, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageStatus } from '../common/run-types';
@@ -28,22 +29,32 @@ import { statusQuery } from '../workflows/run-pipeline';
 /**
  * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
  * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, read by the SDK's
- * envconfig and validated by loadWorkerConfig): a CLI and a worker configured alike reach the same
- * cluster, mTLS included. Throws WorkerConfigError naming a bad variable; touches no network.
+ * envconfig and validated by common/connection.ts, as the worker's is): a CLI and a worker
+ * configured alike reach the same cluster, mTLS included. The worker's own settings (SLUICE_HTTP_PORT,
+ * …) are not read: a CLI never fails over them. Throws CliConfigError naming a bad variable;
+ * touches no network.
  */
 export function clientSettings(env: NodeJS.ProcessEnv = process.env): { settings: TemporalSettings; options: ConnectionOptions } {
-  const config = loadWorkerConfig(env);
-  const base = temporalSettings({ ...env, TEMPORAL_ADDRESS: config.settings.address, TEMPORAL_NAMESPACE: config.settings.namespace });
-  return { settings: { ...base, taskQueue: config.settings.taskQueue }, options: config.connection };
+  const issues: ConfigIssue[] = [];
+  const config = readConnectionConfig(env, issues);
+  if (!config) throw new CliConfigError(issues);
+  // The UI link is derived from the resolved address (a profile may set it), as for the variables.
+  const { uiUrl } = temporalSettings({ ...env, TEMPORAL_ADDRESS: config.settings.address, TEMPORAL_NAMESPACE: config.settings.namespace });
+  return { settings: { ...config.settings, ...(uiUrl ? { uiUrl } : {}) }, options: config.connection };
 }
 
+/** Connects; a server that does not answer is a TemporalUnreachableError naming the address and the fix. */
 export async function connectClient(settings: TemporalSettings, options?: ConnectionOptions): Promise<Client> {
-  const connection = await Connection.connect(
-    options ?? {
-      address: settings.address,
-      ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
-    },
-  );
+  const connectOptions = options ?? {
+    address: settings.address,
+    ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
+  };
+  let connection: Connection;
+  try {
+    connection = await Connection.connect(connectOptions);
+  } catch (err) {
+    throw new TemporalUnreachableError(connectOptions.address ?? settings.address, settings.namespace, err);
+  }
   return new Client({ connection, namespace: settings.namespace });
 }
 
@@ -62,12 +73,16 @@ export interface StartRunOptions {
   generation?: number;
 }
 
+/**
+ * How many runs this date had: the generation of its next run. When visibility cannot be read this
+ * throws instead of guessing 0, which would reattach a rerun to the first run's finished jobs.
+ */
 async function previousRuns(client: Client, workflowId: string): Promise<number> {
   try {
     const { count } = await client.workflow.count(`WorkflowId = "${workflowId.replace(/"/g, '\\"')}"`);
     return count;
-  } catch {
-    return 0; // visibility unavailable: fall back to generation 0 (reattach semantics)
+  } catch (err) {
+    throw new GenerationUnknownError(workflowId, err);
   }
 }
 

@@ -12,11 +12,12 @@
  *   ones are left to an explicit backfill;
  * - pause on failure off: one bad day should not stop the following days (an alarm should fire).
  */
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOptions } from '@temporalio/client';
 import type { ScheduleOptionsAction } from '@temporalio/client/lib/schedule-types';
 import type { ScheduledRunInput } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
-import { isTimeZone } from '../common/dates';
+import { addDays, isTimeZone, localDate } from '../common/dates';
+import { runWorkflowId } from '../common/naming';
 import type { TemporalSettings } from '../common/env';
 import type { DurationSpec, PipelineDefinition } from '../common/pipeline';
 import { UserInputError } from './errors';
@@ -105,26 +106,85 @@ export async function updateDailySchedule(client: Client, settings: TemporalSett
 export interface ScheduleView {
   id: string;
   pipeline?: string;
+  timezone?: string;
   paused: boolean;
   note?: string;
   spec: string;
+  /** Upcoming times, UTC (ISO 8601). */
   nextRuns: string[];
-  recentRuns: { scheduledAt: string; workflowId: string }[];
+  /** The same times on the schedule's clock: `YYYY-MM-DD HH:MM <zone>`. */
+  nextRunsLocal: string[];
+  recentRuns: RecentRun[];
+}
+
+export interface RecentRun {
+  scheduledAt: string;
+  /** The launcher workflow the schedule started (`<pipeline>/scheduled-<time>`). */
+  workflowId: string;
+  /** The logical date the launcher derived from the scheduled time, and the run of that date. */
+  ds?: string;
+  run?: string;
+}
+
+/** What a schedule starts: the pipeline and the rule turning a scheduled time into a logical date. */
+function inputOf(d: ScheduleDescription): ScheduledRunInput | undefined {
+  return (d.action as { args?: ScheduledRunInput[] }).args?.[0];
+}
+
+/**
+ * The logical date of a run scheduled at `scheduledAt`: the same rule as scheduledPipeline's
+ * (workflows/scheduled.ts): the scheduled day in the schedule's zone, minus the offset.
+ */
+export function logicalDateOf(input: Pick<ScheduledRunInput, 'timezone' | 'dateOffsetDays'>, scheduledAt: Date): string {
+  return addDays(localDate(scheduledAt.getTime(), input.timezone), -input.dateOffsetDays);
+}
+
+/** `2024-03-02 02:00 Europe/Berlin`: an instant on the schedule's clock. */
+export function zonedTime(at: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${timeZone}`;
+}
+
+function recentRunOf(input: ScheduledRunInput | undefined, a: ScheduleDescription['info']['recentActions'][number]): RecentRun {
+  const workflowId = a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : '';
+  if (!input) return { scheduledAt: a.scheduledAt.toISOString(), workflowId };
+  const ds = logicalDateOf(input, a.scheduledAt);
+  return { scheduledAt: a.scheduledAt.toISOString(), workflowId, ds, run: runWorkflowId(input.pipeline.name, ds) };
 }
 
 export function viewOf(id: string, d: ScheduleDescription): ScheduleView {
-  const args = (d.action as { args?: ScheduledRunInput[] }).args;
+  const input = inputOf(d);
   const cal = d.spec.calendars?.[0] as { comment?: string } | undefined;
+  const timezone = input?.timezone ?? d.spec.timezone;
+  const next = d.info.nextActionTimes.slice(0, 5);
   return {
     id,
-    ...(args?.[0]?.pipeline.name ? { pipeline: args[0].pipeline.name } : {}),
+    ...(input?.pipeline.name ? { pipeline: input.pipeline.name } : {}),
+    ...(timezone ? { timezone } : {}),
     paused: d.state.paused,
     ...(d.state.note ? { note: d.state.note } : {}),
     spec: cal?.comment ?? JSON.stringify(d.spec),
-    nextRuns: d.info.nextActionTimes.slice(0, 5).map((t) => t.toISOString()),
-    recentRuns: d.info.recentActions.slice(-5).map((a) => ({
-      scheduledAt: a.scheduledAt.toISOString(),
-      workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : '',
-    })),
+    nextRuns: next.map((t) => t.toISOString()),
+    nextRunsLocal: next.map((t) => zonedTime(t, timezone ?? 'UTC')),
+    recentRuns: d.info.recentActions.slice(-5).map((a) => recentRunOf(input, a)),
   };
+}
+
+/**
+ * Triggers the schedule now and waits (briefly) for the schedule to take the action, to say which
+ * launcher it started and which date that runs. Undefined when the action did not show up in time
+ * (e.g. an overlap policy skipped it).
+ */
+export async function triggerSchedule(handle: ScheduleHandle, waitMs = 10_000): Promise<RecentRun | undefined> {
+  const before = (await handle.describe()).info.numActionsTaken;
+  await handle.trigger();
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const d = await handle.describe();
+    const last = d.info.recentActions.at(-1);
+    if (d.info.numActionsTaken > before && last) return recentRunOf(inputOf(d), last);
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

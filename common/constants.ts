@@ -43,7 +43,9 @@ export const BACKFILL_LIMITS = {
  * (the local stack passes them to `temporal server start-dev --search-attribute`).
  *
  * `SluiceDate` is a Datetime holding midnight UTC of the logical date, so visibility queries can use
- * ranges: `SluicePipeline = "sales" AND SluiceDate >= "2024-03-01T00:00:00Z"`.
+ * ranges, written half-open (`<` the day after the last date: `<=` an exact midnight does not match
+ * on every visibility store): `SluicePipeline = "sales" AND SluiceDate >= "2024-03-01T00:00:00Z"
+ * AND SluiceDate < "2024-04-01T00:00:00Z"`.
  */
 export const SEARCH_ATTRIBUTE_NAMES = {
   pipeline: 'SluicePipeline',

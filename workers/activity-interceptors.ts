@@ -56,6 +56,7 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
         });
         let outcome: AttemptOutcome = 'succeeded';
         let jobId: string | undefined;
+        let error: { error: string; errorType?: string } | undefined;
         try {
           const result = (await next(input)) as StageResult;
           jobId = result.jobId;
@@ -64,6 +65,12 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
           outcome = attemptOutcome(err, ctx.cancellationDetails?.cancelRequested ?? false);
           const details = err instanceof ApplicationFailure ? (err.details?.[0] as { jobId?: string } | undefined) : undefined;
           jobId = details?.jobId;
+          // What went wrong, on the line an operator reads first (AWS's message, the job's end state).
+          // Bounded: a stage's error can quote a long AWS message.
+          error = {
+            error: (err instanceof Error ? err.message : String(err)).slice(0, 2000),
+            ...(err instanceof ApplicationFailure && err.type ? { errorType: err.type } : {}),
+          };
           throw err;
         } finally {
           const now = Date.now();
@@ -85,7 +92,7 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
                 [EMF_METRICS.stageDuration]: { value: seconds, unit: 'Seconds' },
               })
             : {};
-          ctx.log[outcome === 'succeeded' ? 'info' : 'warn'](`stage attempt ${outcome}`, { ...fields, outcome, attempt: ctx.info.attempt, durationSeconds: seconds, ...(jobId ? { jobId } : {}) });
+          ctx.log[outcome === 'succeeded' ? 'info' : 'warn'](`stage attempt ${outcome}`, { ...fields, outcome, attempt: ctx.info.attempt, durationSeconds: seconds, ...(jobId ? { jobId } : {}), ...error });
         }
       },
     },

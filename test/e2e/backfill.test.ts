@@ -95,6 +95,13 @@ test('sluice backfill --wait shows the progress and the report, and exits 1 when
     ['2024-03-03', 'Failed'],
     ['2024-03-04', 'Failed'],
   ]);
+  // --to is the last date, included.
+  const range = await sluice(['runs', '--pipeline', name, '--from', '2024-03-01', '--to', '2024-03-03', '--json'], env);
+  expect((JSON.parse(range.stdout) as { ds: string; status: string }[]).map((r) => [r.ds, r.status])).toEqual([
+    ['2024-03-01', 'Succeeded'],
+    ['2024-03-02', 'Succeeded'],
+    ['2024-03-03', 'Failed'],
+  ]);
   const one = await sluice(['status', name, '2024-03-03'], env);
   expect(one.stdout).toMatch(/✘ transform \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: ParseException: bad input/);
 });

@@ -1,11 +1,12 @@
 /** The `sluice` CLI as users run it (bin/sluice.js), against the local stack. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createBucket, createGlueJob, uniqueName } from '../support/aws';
+import { addDays, localDate } from '../../common/dates';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-cli-'));
@@ -125,6 +126,91 @@ describe('bad input exits 2 with a clear message and starts nothing', () => {
       expect(res.stdout).toContain('Usage: sluice');
     }
   });
+});
+
+describe('connection settings: one validated module for the CLI and the worker, reported as the CLI’s own', () => {
+  test('a bad TEMPORAL_ variable exits 2 naming the variable, the value and the fix, and starts nothing', async () => {
+    const name = uniqueName('cli-env');
+    const file = pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'));
+    const res = await sluice(['run', '--pipeline', file, '--date', '2024-03-01'], { ...env, TEMPORAL_ADDRESS: 'http://127.0.0.1:7233' });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("error: sluice's Temporal connection configuration in the environment is invalid (1 problem)");
+    expect(res.stderr).toContain('TEMPORAL_ADDRESS: expected host:port (received "http://127.0.0.1:7233")');
+    expect(res.stderr).toMatch(/Fix: set the frontend address, e\.g\. 127\.0\.0\.1:7233/);
+    expect(res.stderr).not.toMatch(/worker/i);
+    expect(await runsOf(`${name}/2024-03-01`)).toBe(0);
+  });
+
+  test('the worker’s own settings are not the CLI’s concern: a bad SLUICE_HTTP_PORT does not stop `sluice runs`', async () => {
+    const name = uniqueName('cli-workerenv');
+    const res = await sluice(['runs', '--pipeline', name], { ...env, SLUICE_HTTP_PORT: 'nope', SLUICE_LOG_LEVEL: 'loud' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`No runs of ${name} found.`);
+  });
+
+  test('sluice validate does not load the worker', async () => {
+    const preload = path.join(dir, 'record-modules.js');
+    const out = path.join(dir, 'modules.txt');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, Object.keys(require.cache).join('\\n')));\n`);
+    const name = uniqueName('cli-validate');
+    const res = await sluice(['validate', '--pipeline', pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'))], { ...env, NODE_OPTIONS: `--require ${preload}` });
+    expect(res.code).toBe(0);
+    const loaded = readFileSync(out, 'utf8').split('\n');
+    expect(loaded.some((m) => m.endsWith(path.join('dist', 'client', 'cli.js')))).toBe(true);
+    expect(loaded.filter((m) => m.includes(`${path.sep}workers${path.sep}`) || m.includes(`@temporalio${path.sep}worker${path.sep}`))).toEqual([]);
+  });
+
+  test('an unreachable server: exit 1 naming the address and the fix, as `sluice worker` does', async () => {
+    const name = uniqueName('cli-down');
+    const file = pipelineFile(name, glueAthenaPipeline(name, 'b', 'j', 't'));
+    const res = await sluice(['run', '--pipeline', file, '--date', '2024-03-01'], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('error: cannot reach the Temporal server at 127.0.0.1:1 (namespace default)');
+    expect(res.stderr).toMatch(/Fix: start it .*TEMPORAL_ADDRESS/);
+  });
+});
+
+test('schedules as operators see them: create twice says how to update, trigger names the date and run, describe shows both clocks and the date runs', async () => {
+  const name = uniqueName('cli-sched-ops');
+  const bucket = await createBucket();
+  const file = pipelineFile(name, `name: ${name}\nstages:\n  - id: land\n    kind: s3.put\n    params: { Bucket: ${bucket}, Key: "raw/{{ ds }}.csv", Body: "a\\n" }\n`);
+  const id = `${name}/daily`;
+  // UTC+14, no daylight saving: 02:00 there is 12:00 UTC the day before, so the two clocks differ visibly.
+  const zone = 'Pacific/Kiritimati';
+  const create = ['schedule', 'create', '--pipeline', file, '--at', '02:00', '--timezone', zone, '--id', id];
+  const created = await sluice(create, env);
+  expect(created.code).toBe(0);
+  try {
+    const again = await sluice(create, env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`schedule ${id} already exists; create does not change it.`);
+    expect(again.stderr).toContain(`Fix: to change it, run \`sluice schedule update ${id} --pipeline ${file} --at 02:00 --timezone ${zone}\``);
+
+    const expected = new Set([addDays(localDate(Date.now(), zone), -1)]);
+    const trigger = await sluice(['schedule', 'trigger', id], env);
+    expected.add(addDays(localDate(Date.now(), zone), -1)); // in case midnight passed in between
+    expect(trigger.code).toBe(0);
+    const m = new RegExp(`^${id}: triggered: logical date (\\d{4}-\\d{2}-\\d{2}), run ${name}/(\\d{4}-\\d{2}-\\d{2}) \\(launcher ${name}/scheduled-`, 'm').exec(trigger.stdout);
+    expect(m).not.toBeNull();
+    const ds = m?.[1] as string;
+    expect(m?.[2]).toBe(ds);
+    expect(expected.has(ds)).toBe(true);
+    // The printed ID is the real run of that date.
+    await waitFor(`run ${name}/${ds} to succeed`, async () => (await ctx.client.workflow.getHandle(`${name}/${ds}`).describe().catch(() => undefined))?.status.name === 'COMPLETED');
+
+    const described = await sluice(['schedule', 'describe', id], env);
+    expect(described.code).toBe(0);
+    const next = /^ {4}(\d{4}-\d{2}-\d{2}) 02:00 Pacific\/Kiritimati \((\d{4}-\d{2}-\d{2})T12:00:00\.000Z\)$/m.exec(described.stdout);
+    expect(next).not.toBeNull();
+    expect(next?.[2]).toBe(addDays(next?.[1] as string, -1));
+    expect(described.stdout).toMatch(new RegExp(`recent runs:\\n {4}${name}/${ds} \\(scheduled \\S+Z, launcher ${name}/scheduled-`));
+    const json = JSON.parse((await sluice(['schedule', 'describe', id, '--json'], env)).stdout) as { timezone: string; recentRuns: { ds: string; run: string }[] };
+    expect(json.timezone).toBe(zone);
+    expect(json.recentRuns).toMatchObject([{ ds, run: `${name}/${ds}` }]);
+  } finally {
+    await ctx.client.schedule.getHandle(id).delete();
+  }
 });
 
 describe('bad schedule input exits 2 and creates nothing', () => {

@@ -392,6 +392,44 @@ describe('fault injection and the call log', () => {
     expect(await gateway.calls({ service: 's3', operation: 'GetBucketVersioning', resource: bucket })).toBe(3);
   });
 
+  test('access-denied speaks each protocol: AccessDeniedException (400) for Glue, AccessDenied (403) in S3’s XML; non-retryable', async () => {
+    const job = await createGlueJob();
+    const bucket = await createBucket();
+    // GetJob / GetBucketVersioning: used by no Sluice code path, so no parallel test consumes these.
+    await gateway.addFault({ service: 'glue', operation: 'GetJob', resource: job, kind: 'access-denied', times: 1 });
+    await gateway.addFault({ service: 's3', operation: 'GetBucketVersioning', resource: bucket, kind: 'access-denied', times: 1 });
+
+    // The default retrying clients: the SDK itself must not retry an access denial.
+    const glueErr = await rejection(glue().send(new GetJobCommand({ JobName: job })));
+    expect(glueErr.name).toBe('AccessDeniedException');
+    expect(glueErr.$fault).toBe('client');
+    expect(glueErr.$metadata?.httpStatusCode).toBe(400);
+    expect(glueErr.message).toBe(`User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: glue:GetJob on resource: ${job} because no identity-based policy allows the glue:GetJob action`);
+    expect(await gateway.calls({ service: 'glue', operation: 'GetJob', resource: job })).toBe(1);
+
+    const s3Err = await rejection(s3().send(new GetBucketVersioningCommand({ Bucket: bucket })));
+    expect(s3Err).toBeInstanceOf(S3ServiceException);
+    expect(s3Err.name).toBe('AccessDenied');
+    expect(s3Err.$metadata?.httpStatusCode).toBe(403);
+    expect(s3Err.message).toContain(`not authorized to perform: s3:GetBucketVersioning on resource: "arn:aws:s3:::${bucket}"`);
+    expect(await gateway.calls({ service: 's3', operation: 'GetBucketVersioning', resource: bucket })).toBe(1);
+
+    // Used up: the next calls go through.
+    expect((await glue().send(new GetJobCommand({ JobName: job }))).Job?.Name).toBe(job);
+    await expect(s3().send(new GetBucketVersioningCommand({ Bucket: bucket }))).resolves.toBeDefined();
+  });
+
+  test('an error fault returns any AWS error code, status and message; bad fault bodies are refused', async () => {
+    const job = await createGlueJob();
+    await gateway.addFault({ service: 'glue', operation: 'GetJob', resource: job, kind: 'error', errorCode: 'EntityNotFoundException', message: `Job ${job} not found`, times: 1 });
+    const err = await rejection(once.glue.send(new GetJobCommand({ JobName: job })));
+    expect(err.name).toBe('EntityNotFoundException');
+    expect(err.message).toBe(`Job ${job} not found`);
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    await expect(gateway.addFault({ service: 'glue', operation: 'GetJob', kind: 'error' })).rejects.toThrow(/errorCode .* must be/);
+    await expect(gateway.addFault({ service: 'glue', operation: 'GetJob', kind: 'error', errorCode: 'X', status: 503 })).rejects.toThrow(/status, when given, must be a 4xx/);
+  });
+
   test('call counts filter by service, operation and resource', async () => {
     const [jobA, jobB] = [await createGlueJob(), await createGlueJob()];
     const runA = await startRun(jobA);

@@ -150,6 +150,33 @@ test('throttled AWS calls are retried until they succeed', async () => {
   expect(await glueRunStates(job)).toEqual(['SUCCEEDED']);
 });
 
+test('AccessDenied from AWS fails the stage at once, without retries: AwsRequestError with AWS’s message', async () => {
+  const job = await createGlueJob();
+  // Every StartJobRun of this job is refused, as IAM would: a retried stage would call it again.
+  await gateway.addFault({ service: 'glue', operation: 'StartJobRun', resource: job, kind: 'access-denied', times: -1 });
+  const pipeline = definePipeline({
+    name: uniqueName('denied'),
+    defaults: { ...fast, retry: { initialInterval: '200ms', maximumInterval: '500ms', maximumAttempts: 5 } },
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
+  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-05', { generation: 0 });
+  const outcome = await waitForRun(started.handle);
+  expect(outcome.ok).toBe(false);
+  const awsMessage = `User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: glue:StartJobRun on resource: ${job} because no identity-based policy allows the glue:StartJobRun action`;
+  if (outcome.ok) return;
+  expect(outcome.message).toBe(`Stage "transform" (glue.job) failed: Glue start failed: AccessDeniedException: ${awsMessage}`);
+  expect(outcome.status?.stages[0]?.state).toBe('failed');
+  expect(outcome.status?.stages[0]?.error).toMatchObject({ type: ERROR_TYPES.awsRequest, message: `Glue start failed: AccessDeniedException: ${awsMessage}` });
+  // One call, one attempt: neither the SDK nor the stage's retry policy tried again.
+  expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
+  const attempts: number[] = [];
+  for (const e of (await started.handle.fetchHistory()).events ?? []) {
+    if (e.activityTaskStartedEventAttributes) attempts.push(e.activityTaskStartedEventAttributes.attempt ?? 0);
+  }
+  expect(attempts).toEqual([1]);
+  expect(await glueRunStates(job)).toEqual([]);
+});
+
 test('stopping a Glue job that has already ended is not an error (the run finished before the stop reached it)', async () => {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 200, outcome: 'SUCCEEDED' });

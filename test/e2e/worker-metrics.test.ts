@@ -28,8 +28,20 @@ function freePort(): Promise<number> {
   });
 }
 
+let httpPort: number;
+
 beforeAll(async () => {
   ctx = await temporalTestContext('e2e-metrics');
+  httpPort = await freePort();
+  const sdkPort = await freePort();
+  worker = await spawnWorker({ SLUICE_TASK_QUEUE: ctx.settings.taskQueue, SLUICE_HTTP_PORT: String(httpPort), SLUICE_SDK_METRICS_PORT: String(sdkPort), SLUICE_LOG_LEVEL: 'INFO' });
+  let buffered = '';
+  worker.stdout?.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p) as Record<string, unknown>);
+  });
 });
 
 afterAll(async () => {
@@ -42,15 +54,6 @@ afterAll(async () => {
 });
 
 test('after a run, /metrics serves Sluice metrics by kind and outcome; /healthz is 200; logs are JSON with EMF', async () => {
-  const [httpPort, sdkPort] = [await freePort(), await freePort()];
-  worker = await spawnWorker({ SLUICE_TASK_QUEUE: ctx.settings.taskQueue, SLUICE_HTTP_PORT: String(httpPort), SLUICE_SDK_METRICS_PORT: String(sdkPort), SLUICE_LOG_LEVEL: 'INFO' });
-  let buffered = '';
-  worker.stdout?.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p) as Record<string, unknown>);
-  });
   const base = `http://127.0.0.1:${httpPort}`;
   const health = await fetch(`${base}/healthz`);
   expect(health.status).toBe(200);
@@ -105,4 +108,29 @@ test('after a run, /metrics serves Sluice metrics by kind and outcome; /healthz 
   expect(lines.filter((l) => l.Pipeline === pipeline.name && l.RunStarted === 1)).toHaveLength(1);
   // Schedule-to-start, for the fleet-too-small alarm: one record per attempt, by kind.
   expect(lines.filter((l) => l.msg === 'stage attempt started' && l.workflowId === started.workflowId && typeof l.StageScheduleToStart === 'number').map((l) => l.StageKind)).toEqual(['s3.put', 'glue.job']);
+});
+
+test('a stage attempt that errors logs "stage attempt error" with the error’s message and type', async () => {
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 300, outcome: 'SUCCEEDED' });
+  // Three throttles: the SDK's own three tries of the first attempt; the stage's second attempt succeeds.
+  await gateway.addFault({ service: 'glue', operation: 'StartJobRun', resource: job, kind: 'throttle', times: 3 });
+  const pipeline = definePipeline({
+    name: uniqueName('logerr'),
+    defaults: { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '200ms', maximumAttempts: 3 } },
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
+  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
+  const outcome = await waitForRun(started.handle);
+  if (!outcome.ok) throw new Error(outcome.message);
+  const line = await waitFor('the stage attempt error line', async () => lines.find((l) => l.msg === 'stage attempt error' && l.workflowId === started.workflowId));
+  expect(line).toMatchObject({
+    level: 'warn',
+    stage: 'transform',
+    kind: 'glue.job',
+    attempt: 1,
+    outcome: 'error',
+    errorType: 'AwsTransientError',
+    error: 'Glue start failed: ThrottlingException: Rate exceeded (injected by the Sluice gateway)',
+  });
 });

@@ -27,12 +27,17 @@ export const gateway = {
     service: string;
     operation: string;
     resource?: string;
-    kind: 'throttle' | 'server-error' | 'latency' | 'partial-failure';
+    kind: 'throttle' | 'server-error' | 'latency' | 'partial-failure' | 'access-denied' | 'error';
     times?: number;
     latencyMs?: number;
     /** partial-failure: how many records (the first ones) of the call fail, and with which ErrorCode. */
     records?: number;
+    /** partial-failure: the per-record ErrorCode; error: the AWS error code (e.g. ValidationException). */
     errorCode?: string;
+    /** access-denied / error: AWS's message (default: its wording for access denied). */
+    message?: string;
+    /** error: a 4xx HTTP status (default 400). */
+    status?: number;
   }) =>
     control('POST', 'faults', f),
   async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {

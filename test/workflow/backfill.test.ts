@@ -6,18 +6,21 @@
 import { type WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createRunActivities } from '../../activities/runs';
-import type { BackfillOptions, BackfillProgress, BackfillReport } from '../../common/backfill-types';
+import type { BackfillOnly, BackfillOptions, BackfillProgress, BackfillReport } from '../../common/backfill-types';
 import { ERROR_TYPES } from '../../common/constants';
 import { addDays, dateRange, localDate } from '../../common/dates';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import type { StageInput, StageResult } from '../../common/run-types';
 import { backfillProgress, startBackfill, steer, waitForBackfill } from '../../client/backfills';
+import { listRuns } from '../../client/run-list';
 import { createDailySchedule } from '../../client/schedules';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 interface Span {
   ds: string;
+  /** The stage's idempotency key, which ends in the run's generation (`/g<n>`). */
+  key: string;
   start: number;
   end: number;
 }
@@ -40,7 +43,7 @@ beforeAll(async () => {
             return fn ? await fn(input) : { summary: 'ok' };
           } finally {
             const list = spans.get(input.pipeline) ?? [];
-            list.push({ ds: input.ds, start, end: Date.now() });
+            list.push({ ds: input.ds, key: input.idempotencyKey, start, end: Date.now() });
             spans.set(input.pipeline, list);
           }
         },
@@ -129,6 +132,57 @@ test('a failed date does not stop the others; the report names it; --only failed
   const all = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'all', order: 'newest', concurrency: 1 }))).handle);
   expect(all.report?.succeeded).toEqual(['2024-03-05', '2024-03-04', '2024-03-03', '2024-03-02', '2024-03-01']);
   expect(ranDates(p)).toEqual(['2024-03-05', '2024-03-04', '2024-03-03', '2024-03-02', '2024-03-01']);
+});
+
+describe('a range includes its last date: every --only mode, with a succeeded and a failed date at either end', () => {
+  // After the setup backfill each date has one run: 06-01 succeeded, 06-02 failed, 06-03 failed,
+  // 06-04 succeeded. The reruns cover [06-01, 06-02] (succeeded first, failed last) and
+  // [06-03, 06-04] (failed first, succeeded last); every date ran once, so a rerun is generation 1.
+  const expected: Record<BackfillOnly, { ran: [string[], string[]]; skipped: [string[], string[]] }> = {
+    missing: {
+      ran: [['2024-06-02/g1'], ['2024-06-03/g1']],
+      skipped: [['2024-06-01: already succeeded'], ['2024-06-04: already succeeded']],
+    },
+    failed: {
+      ran: [['2024-06-02/g1'], ['2024-06-03/g1']],
+      skipped: [['2024-06-01: last run succeeded, not failed'], ['2024-06-04: last run succeeded, not failed']],
+    },
+    all: {
+      ran: [['2024-06-01/g1', '2024-06-02/g1'], ['2024-06-03/g1', '2024-06-04/g1']],
+      skipped: [[], []],
+    },
+  };
+  const ranWithGeneration = (p: PipelineDefinition) => (spans.get(p.name) ?? []).map((s) => `${s.ds}/${s.key.split('/').pop() ?? ''}`).sort();
+
+  test.each(['missing', 'failed', 'all'] as const)('--only %s', async (only) => {
+    const p = onePipeline(`ends-${only}`);
+    let failing = true;
+    behaviour.set(p.name, async (i) => {
+      if (failing && (i.ds === '2024-06-02' || i.ds === '2024-06-03')) {
+        throw ApplicationFailure.create({ message: 'Glue job jr_1 ended FAILED: bad row', type: ERROR_TYPES.jobFailed, nonRetryable: true });
+      }
+      return { summary: 'ok' };
+    });
+    const setup = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-06-01', '2024-06-04', { only: 'all' }))).handle);
+    expect(setup.report?.failed.map((f) => f.ds).sort()).toEqual(['2024-06-02', '2024-06-03']);
+    await visibleRuns(p, 4);
+
+    // `sluice runs --from --to` uses the same query: both ends are listed.
+    expect((await listRuns(ctx.client, ctx.settings, { pipeline: p.name, from: '2024-06-01', to: '2024-06-02' })).map((r) => `${r.ds} ${r.status}`)).toEqual([
+      '2024-06-01 Succeeded',
+      '2024-06-02 Failed',
+    ]);
+    expect((await listRuns(ctx.client, ctx.settings, { pipeline: p.name, to: '2024-06-04' })).map((r) => r.ds)).toEqual(['2024-06-01', '2024-06-02', '2024-06-03', '2024-06-04']);
+
+    failing = false;
+    for (const [i, [from, to]] of ([['2024-06-01', '2024-06-02'], ['2024-06-03', '2024-06-04']] as const).entries()) {
+      spans.delete(p.name);
+      const outcome = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts(from, to, { only }))).handle);
+      expect(outcome.status).toBe('succeeded');
+      expect(ranWithGeneration(p)).toEqual(expected[only].ran[i]);
+      expect(outcome.report?.skipped.map((s) => `${s.ds}: ${s.reason}`)).toEqual(expected[only].skipped[i]);
+    }
+  });
 });
 
 test('a leap-day range runs every calendar day, February 29 included', async () => {

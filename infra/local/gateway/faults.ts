@@ -5,10 +5,14 @@
  * records of the call with a per-record error code, as AWS does under load (see streams.ts).
  * A latency fault with latencyMs 0 lets requests through unchanged: queued before another fault,
  * it lets that fault hit the (N+1)th request.
+ * `access-denied` answers as AWS does when IAM refuses the call (AccessDeniedException for the
+ * JSON protocols, `AccessDenied` in S3's XML), and `error` with any other error code AWS uses for a
+ * request it refuses (ValidationException, EntityNotFoundException, NoSuchBucket...), so the
+ * non-retryable side of the error classification is tested against the real SDK too.
  * A request consumes at most one fault (the oldest matching one).
  */
 
-export type FaultKind = 'throttle' | 'server-error' | 'latency' | 'partial-failure';
+export type FaultKind = 'throttle' | 'server-error' | 'latency' | 'partial-failure' | 'access-denied' | 'error';
 
 export interface Fault {
   service: string;
@@ -22,11 +26,15 @@ export interface Fault {
   latencyMs: number;
   /** partial-failure: how many records (the first ones) of the call fail. */
   records?: number;
-  /** partial-failure: the per-record ErrorCode (default: the service's throttling code). */
+  /** partial-failure: the per-record ErrorCode (default: the service's throttling code); error: the error code (required). */
   errorCode?: string;
+  /** access-denied / error: the error message (default: AWS's own wording for access denied). */
+  message?: string;
+  /** error: the HTTP status (default 400; 4xx only, as AWS answers a refused request). */
+  status?: number;
 }
 
-const KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'latency', 'partial-failure'];
+const KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'latency', 'partial-failure', 'access-denied', 'error'];
 /** Operations a partial-failure fault applies to. */
 const BATCH_PUTS = ['kinesis PutRecords', 'firehose PutRecordBatch'];
 const DEFAULT_LATENCY_MS = 1000;
@@ -52,8 +60,15 @@ export function parseFault(body: unknown): Fault | string {
     if (typeof b.records !== 'number' || !Number.isInteger(b.records) || b.records < 1) return 'records (how many records of the call fail, the first ones) must be a positive integer';
     if (b.errorCode !== undefined && (typeof b.errorCode !== 'string' || b.errorCode === '')) return 'errorCode, when given, must be a non-empty string';
   }
+  if (b.kind === 'error') {
+    if (typeof b.errorCode !== 'string' || !/^[A-Za-z][A-Za-z0-9.]*$/.test(b.errorCode)) return 'errorCode (the AWS error code, e.g. "ValidationException") must be a non-empty string of letters and digits';
+    if (b.status !== undefined && (typeof b.status !== 'number' || !Number.isInteger(b.status) || b.status < 400 || b.status > 499)) return 'status, when given, must be a 4xx HTTP status (a refused request; use server-error for 5xx)';
+  }
+  if ((b.kind === 'error' || b.kind === 'access-denied') && b.message !== undefined && (typeof b.message !== 'string' || b.message === '')) return 'message, when given, must be a non-empty string';
   return {
     ...(b.kind === 'partial-failure' ? { records: b.records as number, ...(typeof b.errorCode === 'string' ? { errorCode: b.errorCode } : {}) } : {}),
+    ...(b.kind === 'error' ? { errorCode: b.errorCode as string, status: (b.status as number | undefined) ?? 400 } : {}),
+    ...((b.kind === 'error' || b.kind === 'access-denied') && typeof b.message === 'string' ? { message: b.message } : {}),
     service: b.service,
     operation: b.operation,
     ...(typeof b.resource === 'string' ? { resource: b.resource } : {}),

@@ -98,7 +98,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
         if (err instanceof AwsError) return sendAwsError(res, err);
         throw err;
       }
-    } else return sendFault(res, cls, fault, method);
+    } else return sendFault(res, cls, fault, method, resource);
   }
 
   // Operations that are not JSON documents (Lambda Invoke); undefined means moto answers.
@@ -311,18 +311,41 @@ function createMotoClient(moto: URL): Moto {
 
 // ---------------------------------------------------------------- responses
 
-function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: string): void {
+/** IAM action prefixes that differ from the gateway's service names. */
+const IAM_PREFIX: Record<string, string> = { sfn: 'states', 'emr-serverless': 'emr-serverless', emr: 'elasticmapreduce' };
+
+/** AWS's wording when IAM refuses a call (the caller is the local stack's fixed test identity). */
+function accessDeniedMessage(service: string, operation: string, resource: string | undefined): string {
+  const action = `${IAM_PREFIX[service] ?? service}:${operation}`;
+  const on = resource === undefined ? '' : ` on resource: ${service === 's3' ? `"arn:aws:s3:::${resource}"` : resource}`;
+  return `User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: ${action}${on} because no identity-based policy allows the ${action} action`;
+}
+
+function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: string, resource: string | undefined): void {
   const throttle = fault.kind === 'throttle';
   if (cls.protocol === 's3') {
-    // S3 speaks XML: SlowDown (503) is its throttling error, InternalError (500) its server error.
-    const [status, code, message] = throttle
-      ? [503, 'SlowDown', 'Please reduce your request rate.']
-      : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
+    // S3 speaks XML: SlowDown (503) is its throttling error, InternalError (500) its server error,
+    // AccessDenied (403) IAM's refusal.
+    const [status, code, message] =
+      fault.kind === 'access-denied'
+        ? [403, 'AccessDenied', fault.message ?? accessDeniedMessage('s3', cls.operation, resource)]
+        : fault.kind === 'error'
+          ? [fault.status ?? 400, fault.errorCode ?? 'InvalidRequest', fault.message ?? 'The request was refused (injected by the Sluice gateway)']
+          : throttle
+            ? [503, 'SlowDown', 'Please reduce your request rate.']
+            : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
     const requestId = randomUUID();
-    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlText(message)}</Message><RequestId>${requestId}</RequestId></Error>`;
     res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'content-length': Buffer.byteLength(xml) });
     res.end(method === 'HEAD' ? undefined : xml);
     return;
+  }
+  if (fault.kind === 'access-denied') {
+    // awsJson services answer 400 with AccessDeniedException; REST-JSON ones (Lambda, EMR Serverless...) 403.
+    return sendAwsError(res, new AwsError('AccessDeniedException', fault.message ?? accessDeniedMessage(cls.service, cls.operation, resource), cls.protocol === 'rest' ? 403 : 400));
+  }
+  if (fault.kind === 'error') {
+    return sendAwsError(res, new AwsError(fault.errorCode ?? 'ValidationException', fault.message ?? 'The request was refused (injected by the Sluice gateway)', fault.status ?? 400));
   }
   sendAwsError(
     res,
@@ -330,6 +353,10 @@ function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: s
       ? new AwsError(THROTTLE_CODES[cls.service] ?? 'ThrottlingException', 'Rate exceeded (injected by the Sluice gateway)')
       : new AwsError(SERVER_ERROR_CODES[cls.service] ?? 'InternalServiceException', 'Internal service error (injected by the Sluice gateway)', 500),
   );
+}
+
+function xmlText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function sendAwsJson(res: ServerResponse, status: number, body: JsonObject, extraHeaders: Record<string, string> = {}): void {
