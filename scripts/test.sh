@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: type-check and lint everything, then jest (whose globalSetup starts the local stack
+# npm test: type-check, lint and format-check everything, then jest (whose globalSetup starts the local stack
 # and builds the project). Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -8,4 +8,6 @@ echo "[sluice] typecheck" >&2
 npx tsc -p tsconfig.json --noEmit
 echo "[sluice] lint" >&2
 npx eslint .
+echo "[sluice] format (prettier --check; npm run format fixes it)" >&2
+npx prettier --check --log-level warn .
 exec npx jest "$@"
