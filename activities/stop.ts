@@ -47,8 +47,8 @@ async function stopOne(target: StopTarget, input: StopRunJobsInput, known: Map<s
   if (handler.mode !== 'job' || !handler.stop) return { ...base, result: 'unstoppable', message: `${target.kind} has no AWS job to stop; its attempt is cancelled` };
   const sctx = stageContext({ pipeline: input.pipeline, ds: input.ds, stageId: target.stageId, params: target.params, idempotencyKey: target.idempotencyKey }, clients);
   if (target.scheduledAtMs !== undefined) sctx.firstScheduledAtMs = target.scheduledAtMs;
+  let jobId = target.jobId ?? known.get(target.idempotencyKey);
   try {
-    let jobId = target.jobId ?? known.get(target.idempotencyKey);
     if (!jobId && handler.find) jobId = await awsCall({ service: handler.service, operation: 'find' }, () => handler.find!(sctx));
     if (!jobId) return { ...base, result: 'none', message: `no ${handler.service} job had been started` };
     const final = await stopAndConfirm(handler, sctx, jobId);
@@ -56,7 +56,7 @@ async function stopOne(target: StopTarget, input: StopRunJobsInput, known: Map<s
     return { ...base, jobId, result: 'stopped', awsState: final.awsState, message: `${handler.service} job ${jobId} stopped on cancellation (${final.awsState})` };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return { ...base, ...(target.jobId ? { jobId: target.jobId } : {}), result: 'error', message: `could not stop the ${handler.service} job: ${message}` };
+    return { ...base, ...(jobId ? { jobId } : {}), result: 'error', message: `could not stop the ${handler.service} job${jobId ? ` ${jobId}` : ''}: ${message}` };
   }
 }
 
