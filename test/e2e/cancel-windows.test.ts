@@ -68,6 +68,20 @@ test('attempt running on a live worker: the job is stopped at once, not at the n
   expect(out).toMatch(/■ transform \(glue\.job\) cancelled: Glue job jr_\w+ stopped on cancellation \(STOPPED\)/);
 });
 
+test('a stop AWS refuses: the run still ends cancelled, and sluice cancel names the job and AWS\'s reason (exit 1)', async () => {
+  const { job, pipeline } = await hangingGlue('cancel-refused', { poll: { initial: '200ms', max: '1s' } });
+  await gateway.addFault({ service: 'glue', operation: 'BatchStopJobRun', resource: job, kind: 'access-denied', times: 100 });
+  await ctx.startWorker();
+  const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
+  await polled(job);
+
+  const res = await sluice(['cancel', pipeline.name, DS], {}, 60_000);
+  expect(res.code).toBe(1);
+  expect(res.stdout).toMatch(/NOT confirmed stopped: transform: could not stop the Glue job jr_\w+: .*AccessDeniedException/);
+  expect((await started.handle.describe()).status.name).toBe('CANCELLED');
+  expect(await glueRunStates(job)).toEqual(['RUNNING']);
+});
+
 describe('the worker that started the job is gone', () => {
   let queue: string;
   let rescuer: TestContext;
