@@ -65,6 +65,7 @@ export interface CarriedDate {
    * another backfill); it is awaited, never cancelled.
    */
   ours: boolean;
+  /** Absent for a run of ours whose start was not confirmed yet: Temporal drops it, the next run starts it. */
   runId?: string;
 }
 

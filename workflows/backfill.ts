@@ -240,9 +240,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     running.set(entry.ds, entry);
   };
 
-  const launch = (index: number): void => {
-    const ds = st.queue[index] as string;
-    const generation = st.generations[index] ?? 0;
+  const start = (ds: string, generation: number): void => {
     // Runs started by this code outlive a continue-as-new (ABANDON), so the window stays full
     // across it; a history recorded before has no marker here and replays its REQUEST_CANCEL starts.
     const carriable = patched(PATCHES.carryRunning);
@@ -254,14 +252,19 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     };
     track(entry, runDate(pipeline, ds, generation, { abandon: carriable, onStarted }));
   };
+  const launch = (index: number): void => start(st.queue[index] as string, st.generations[index] ?? 0);
 
-  /** A date carried still running from the previous run of this backfill joins the window. */
+  /** A date carried from the previous run of this backfill joins the window. */
   const adopt = (c: CarriedDate): void => {
+    // Its start was not confirmed when that run continued as new: Temporal never starts a child
+    // whose parent closed first (checked on the dev server), so start it now. (Had the server
+    // started it in that instant, this start finds it running and awaits it as not ours.)
+    if (c.ours && !c.runId) return start(c.ds, c.generation);
     const entry: RunningDate = { ...c, known: true, carriable: true, carried: true };
     const workflowId = runWorkflowId(pipeline.name, c.ds);
     // Ours: awaited to its end even when the backfill is cancelled (cancelCarried cancels it, and
     // its stages stop their AWS jobs first). Not ours: a cancellable wait, the run is left alone.
-    track(entry, c.ours && c.runId ? CancellationScope.nonCancellable(() => awaitRun(workflowId, c.runId)) : awaitRun(workflowId));
+    track(entry, c.ours ? CancellationScope.nonCancellable(() => awaitRun(workflowId, c.runId)) : awaitRun(workflowId));
   };
 
   let draining = false;
@@ -275,9 +278,10 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
         await condition(() => !st.paused && running.size < st.concurrency);
         if (shouldContinueAsNew()) {
           if (patched(PATCHES.carryRunning)) {
-            // Carry the running dates: only wait until every run is known (its start resolved),
-            // and for runs started before this code (REQUEST_CANCEL: continue-as-new cancels them).
-            await condition(() => [...running.values()].every((r) => r.known && (r.carriable || !r.ours)));
+            // Carry the running dates, and those whose start is not confirmed yet (the next run
+            // starts them: waiting for the server to confirm a window full of starts drains it).
+            // Wait only for runs started before this code (REQUEST_CANCEL: continue-as-new would cancel them).
+            await condition(() => [...running.values()].every((r) => !r.known || r.carriable || !r.ours));
             carrying = true;
           } else draining = true;
           break;
