@@ -173,7 +173,9 @@ async function drainCase(): Promise<void> {
       for (const e of events) {
         const t = time(e);
         const start = e.startChildWorkflowExecutionInitiatedEventAttributes;
-        if (start) windowIn.set(dsOf(start.workflowId), { start: t, close: Infinity });
+        // A date whose start was unconfirmed at continue-as-new is started again by the next run: it
+        // has been in the window since its first start.
+        if (start && !windowIn.has(dsOf(start.workflowId))) windowIn.set(dsOf(start.workflowId), { start: t, close: Infinity });
         const closed =
           e.childWorkflowExecutionCompletedEventAttributes ?? e.childWorkflowExecutionFailedEventAttributes ?? e.childWorkflowExecutionCanceledEventAttributes ?? e.childWorkflowExecutionTerminatedEventAttributes ?? e.childWorkflowExecutionTimedOutEventAttributes;
         if (closed) (windowIn.get(dsOf(closed.workflowExecution?.workflowId)) ?? { close: 0 }).close = t;
