@@ -1,14 +1,15 @@
 /**
- * Activities that read Temporal itself (through the worker's own client): what visibility knows of
- * each date's runs (a backfill's plan), and waiting on a run the caller did not start.
+ * Activities that use Temporal itself (through the worker's own client): what visibility knows of
+ * each date's runs (a backfill's plan), waiting on a run the caller is not the parent of, and a
+ * backfill's request for its own cancellation.
  */
 import { Context, getClient, heartbeat, log } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { DateOutcome, DateRuns } from '../common/backfill-types';
 import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
 import { addDays } from '../common/dates';
 import { runWorkflowId } from '../common/naming';
+import { failureOutcome } from '../common/outcomes';
 
 const STATUS_BY_EXECUTION: Record<string, string> = {
   RUNNING: RUN_STATUS.running,
@@ -59,20 +60,18 @@ export function createRunActivities() {
     },
 
     /**
-     * Waits for a run that someone else started (a daily schedule, `sluice run`, another backfill),
-     * heartbeating meanwhile. Cancelling this wait does not cancel that run: it is not ours.
+     * Waits for a run the caller is not the parent of, heartbeating meanwhile: one someone else
+     * started (a daily schedule, `sluice run`, another backfill; `runId` absent: the current run),
+     * or one a backfill started before it continued as new (`runId`: exactly that run). Cancelling
+     * this wait does not cancel that run; a backfill cancels its own runs itself.
      */
-    async awaitRun(workflowId: string): Promise<DateOutcome> {
-      const handle = getClient().workflow.getHandle(workflowId);
+    async awaitRun(workflowId: string, runId?: string): Promise<DateOutcome> {
+      const handle = getClient().workflow.getHandle(workflowId, runId);
       const ctx = Context.current();
       const result = handle.result().then(
         (): DateOutcome => ({ ok: true }),
         (err: unknown): DateOutcome => {
-          if (err instanceof WorkflowFailedError) {
-            if (err.cause instanceof CancelledFailure) return { ok: false, cancelled: true, message: 'the run was cancelled' };
-            const d = (err.cause instanceof ApplicationFailure ? err.cause.details?.[0] : undefined) as { stage?: string } | undefined;
-            return { ok: false, cancelled: false, message: err.cause?.message ?? err.message, ...(d?.stage ? { stage: d.stage } : {}) };
-          }
+          if (err instanceof WorkflowFailedError) return failureOutcome(err.cause ?? err);
           throw err;
         },
       );
@@ -83,6 +82,15 @@ export function createRunActivities() {
         heartbeat();
         log.debug('still waiting for a run started elsewhere', { workflowId });
       }
+    },
+
+    /**
+     * Requests the cancellation of a workflow run, as `sluice backfill cancel` does: how a backfill
+     * cancelled by the (older) cancel signal gets Temporal's cancellation request, which a
+     * workflow cannot make for itself, so it ends CANCELED.
+     */
+    async requestCancel(workflowId: string, runId: string): Promise<void> {
+      await getClient().workflow.getHandle(workflowId, runId).cancel();
     },
   };
 }

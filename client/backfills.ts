@@ -4,14 +4,16 @@
  */
 import { SingleBar } from 'cli-progress';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { BackfillOptions, BackfillProgress, BackfillReport } from '../common/backfill-types';
-import { BACKFILL_LIMITS, QUERY_NAMES, SIGNAL_NAMES, WORKFLOW_TYPES } from '../common/constants';
+import { ApplicationFailure } from '@temporalio/common';
+import { datesDone, type BackfillOptions, type BackfillProgress, type BackfillReport } from '../common/backfill-types';
+import { BACKFILL_LIMITS, WORKFLOW_TYPES } from '../common/constants';
 import { daysInRange } from '../common/dates';
 import { runUiUrl, type TemporalSettings } from '../common/env';
+import { failureOutcome } from '../common/outcomes';
 import { validateLogicalDate, type PipelineDefinition } from '../common/pipeline';
 import { SA_PIPELINE } from '../common/search-attributes';
 import type { backfillPipeline } from '../workflows';
+import { pauseSignal, progressQuery, reportQuery, resumeSignal, setConcurrencySignal } from '../workflows/backfill';
 import { UserInputError } from './errors';
 
 export function backfillWorkflowId(pipeline: string, from: string, to: string): string {
@@ -87,14 +89,22 @@ export function backfillHandle(client: Client, workflowId: string): WorkflowHand
 }
 
 export async function backfillProgress(handle: WorkflowHandle): Promise<BackfillProgress> {
-  return handle.query<BackfillProgress>(QUERY_NAMES.progress);
+  return handle.query(progressQuery);
+}
+
+/** What ran and what was cancelled, so far or in the end (a cancelled backfill has no result to carry it). */
+export async function backfillReport(handle: WorkflowHandle): Promise<BackfillReport> {
+  return handle.query(reportQuery);
 }
 
 export const steer = {
-  pause: (h: WorkflowHandle) => h.signal(SIGNAL_NAMES.pause),
-  resume: (h: WorkflowHandle) => h.signal(SIGNAL_NAMES.resume),
-  setConcurrency: (h: WorkflowHandle, n: number) => h.signal(SIGNAL_NAMES.setConcurrency, n),
-  cancel: (h: WorkflowHandle) => h.signal(SIGNAL_NAMES.cancel),
+  pause: (h: WorkflowHandle) => h.signal(pauseSignal),
+  resume: (h: WorkflowHandle) => h.signal(resumeSignal),
+  setConcurrency: (h: WorkflowHandle, n: number) => h.signal(setConcurrencySignal, n),
+  // A cancellation request, not the cancel signal: only then does the backfill end CANCELED.
+  cancel: async (h: WorkflowHandle) => {
+    await h.cancel();
+  },
 };
 
 export type BackfillOutcome = { status: 'succeeded' | 'failed' | 'cancelled'; report?: BackfillReport; message?: string };
@@ -117,11 +127,14 @@ export async function waitForBackfill(handle: WorkflowHandle<typeof backfillPipe
     return { status: 'succeeded', report };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    if (err.cause instanceof CancelledFailure) return { status: 'cancelled', message: err.cause.message };
-    if (err.cause instanceof ApplicationFailure) {
-      return { status: 'failed', message: err.cause.message, ...(err.cause.details?.[0] ? { report: err.cause.details[0] as BackfillReport } : {}) };
+    const outcome = failureOutcome(err.cause ?? err);
+    if (outcome.cancelled) {
+      // A cancelled workflow carries no result: the report query answers after it ended too.
+      const report = await backfillReport(handle).catch(() => undefined);
+      return { status: 'cancelled', message: report ? `backfill cancelled: ${report.succeeded.length} succeeded, ${report.failed.length} failed, ${report.cancelled.length} cancelled` : outcome.message, ...(report ? { report } : {}) };
     }
-    return { status: 'failed', message: err.cause?.message ?? err.message };
+    const details = err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as BackfillReport | undefined) : undefined;
+    return { status: 'failed', message: outcome.message, ...(details ? { report: details } : {}) };
   } finally {
     done = true;
     await poller;
@@ -158,7 +171,7 @@ export function progressBar(): { update(p: BackfillProgress): void; stop(): void
   return {
     update(p) {
       const c = p.counts;
-      const value = c.succeeded + c.failed + c.skipped + c.cancelled;
+      const value = datesDone(c);
       const payload = {
         running: c.running,
         succeeded: c.succeeded,

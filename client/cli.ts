@@ -8,7 +8,7 @@ import type { StageStatus } from '../common/run-types';
 import { describeError, EXIT, exitCodeFor, UserInputError } from './errors';
 import { loadPipelineFile } from './load-pipeline';
 import type { Client, ScheduleHandle, WorkflowHandle } from '@temporalio/client';
-import type { BackfillOnly, BackfillOrder } from '../common/backfill-types';
+import { datesDone, type BackfillOnly, type BackfillOrder } from '../common/backfill-types';
 import { BACKFILL_LIMITS } from '../common/constants';
 import { runUiUrl, type TemporalSettings } from '../common/env';
 import { runWorkflowId } from '../common/naming';
@@ -267,7 +267,7 @@ function addBackfillCommands(program: Command): void {
         const url = runUiUrl(settings, id);
         console.log(`${id}: ${p.pipeline} ${p.from} → ${p.to}, concurrency ${p.concurrency}, only ${p.only}, ${p.order} first${p.paused ? ', PAUSED' : ''}${p.cancelling ? ', CANCELLING' : ''}`);
         if (url) console.log(`Temporal UI: ${url}`);
-        console.log(`  ${c.succeeded + c.failed + c.skipped + c.cancelled}/${p.total} done: succeeded ${c.succeeded}, failed ${c.failed}, skipped ${c.skipped}, cancelled ${c.cancelled}; running ${c.running}, pending ${c.pending}`);
+        console.log(`  ${datesDone(c)}/${p.total} done: succeeded ${c.succeeded}, failed ${c.failed}, skipped ${c.skipped}, cancelled ${c.cancelled}; running ${c.running}, pending ${c.pending}`);
         if (p.running.length) console.log(`  running: ${p.running.join(', ')}`);
         for (const f of p.failed) console.log(`  ✘ ${f.ds}${f.stage ? ` stage ${f.stage}` : ''}: ${f.message}`);
       });
@@ -286,7 +286,7 @@ function addBackfillCommands(program: Command): void {
       });
   steerCommand('pause', 'Start no new dates (running ones finish).', steer.pause, 'paused');
   steerCommand('resume', 'Start dates again.', steer.resume, 'resumed');
-  steerCommand('cancel', 'Cancel every running date (their AWS jobs are stopped) and start nothing more.', steer.cancel, 'cancelling');
+  steerCommand('cancel', 'Cancel every running date (their AWS jobs are stopped) and start nothing more; the backfill ends CANCELED.', steer.cancel, 'cancelling');
   backfill
     .command('set-concurrency')
     .description('Change how many dates run at once.')

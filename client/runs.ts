@@ -13,7 +13,8 @@ import {
   type WorkflowClient,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { failureOutcome } from '../common/outcomes';
 import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
 import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
 import { readConnectionConfig, type ConfigIssue } from '../common/connection';
@@ -118,14 +119,7 @@ export type RunOutcome =
 
 /** The stage-level story of a failed run, from the workflow's failure chain. */
 function failureOf(err: WorkflowFailedError): Omit<Extract<RunOutcome, { ok: false }>, 'status'> {
-  const cause = err.cause;
-  if (cause instanceof CancelledFailure) return { ok: false, cancelled: true, message: 'the run was cancelled' };
-  if (cause instanceof ApplicationFailure) {
-    const d = (cause.details?.[0] ?? {}) as { stage?: string; kind?: string };
-    return { ok: false, cancelled: false, message: cause.message, ...(d.stage ? { stage: d.stage } : {}), ...(d.kind ? { kind: d.kind } : {}) };
-  }
-  if (cause instanceof ActivityFailure) return { ok: false, cancelled: false, message: cause.cause?.message ?? cause.message };
-  return { ok: false, cancelled: false, message: cause?.message ?? err.message };
+  return failureOutcome(err.cause ?? err);
 }
 
 export async function queryStatus(handle: WorkflowHandle): Promise<RunStatus | undefined> {

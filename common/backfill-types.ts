@@ -1,4 +1,5 @@
-/** Types of backfills and scheduled runs, shared by workflows, activities and the CLI. Types only. */
+/** Types of backfills and scheduled runs, shared by workflows, activities and the CLI, and the pure helpers on them. */
+import type { FailureOutcome } from './outcomes';
 import type { PipelineDefinition } from './pipeline';
 
 export type BackfillOnly = 'missing' | 'failed' | 'all';
@@ -47,6 +48,25 @@ export interface BackfillState {
   /** Runs of this backfill so far (continue-as-new count + 1). */
   segment: number;
   startedAt: string;
+  /**
+   * Dates still running when this run continued as new: the next run awaits them in its window
+   * (absent in states carried by code that drained the window before continuing as new).
+   */
+  running?: CarriedDate[];
+}
+
+/** A date running across continue-as-new. */
+export interface CarriedDate {
+  ds: string;
+  generation: number;
+  /**
+   * Ours: the backfill started this run (`runId`) and cancels it when the backfill is cancelled.
+   * Not ours: it was already running when the backfill reached the date (a schedule, `sluice run`,
+   * another backfill); it is awaited, never cancelled.
+   */
+  ours: boolean;
+  /** Absent for a run of ours whose start was not confirmed yet: Temporal drops it, the next run starts it. */
+  runId?: string;
 }
 
 export interface BackfillProgress extends BackfillOptions {
@@ -69,7 +89,8 @@ export interface BackfillReport {
   failed: DateFailure[];
   skipped: DateSkip[];
   cancelled: string[];
-  status: 'succeeded' | 'failed' | 'cancelled';
+  /** `running` only while the backfill runs (the report query). */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
 }
 
 /** What visibility knows of one date's runs (input to the backfill's plan). */
@@ -91,4 +112,9 @@ export interface ScheduledRunInput {
 }
 
 /** Outcome of one date run as the backfill or a scheduled launcher sees it. */
-export type DateOutcome = { ok: true } | { ok: false; cancelled: boolean; stage?: string; message: string };
+export type DateOutcome = { ok: true } | FailureOutcome;
+
+/** Dates that need nothing more: succeeded, failed, skipped or cancelled (the progress bar's value). */
+export function datesDone(c: BackfillProgress['counts']): number {
+  return c.succeeded + c.failed + c.skipped + c.cancelled;
+}

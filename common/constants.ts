@@ -20,12 +20,15 @@ export const QUERY_NAMES = {
   status: 'status',
   /** Returns a BackfillProgress. */
   progress: 'progress',
+  /** Returns a BackfillReport: what ran so far, and what was cancelled (also after the backfill ended). */
+  report: 'report',
 } as const;
 
 export const SIGNAL_NAMES = {
   pause: 'pause',
   resume: 'resume',
   setConcurrency: 'setConcurrency',
+  /** Kept for clients of before: `sluice backfill cancel` requests the workflow's cancellation instead. */
   cancel: 'cancel',
 } as const;
 

@@ -6,15 +6,29 @@
  * AWS calls made by a plain loop at the same concurrency without Temporal. Prints dates per second,
  * the wall-time ratio (orchestration overhead), the median and p99 hand-off between one stage
  * ending and the next starting, and history events per run.
+ *
+ * npm run bench:backfill -- --case drain [--dates 3650 --concurrency 50 --can-events 2000 --slow-every 300 --slow-ms 20000 --stage real|mock]
+ *
+ * Whether the window stays full across continue-as-new: N dates × 1 stage, the backfill forced to
+ * continue as new every `--can-events` history events (a few hundred dates), and one slow date in
+ * every `--slow-every` dates (so in about every run of the backfill). The stage is a near-zero
+ * Athena query through the local gateway (`--stage real`, slow dates get a gateway scenario of
+ * `--slow-ms`), or an in-process activity that just sleeps (`--stage mock`: same workflows, no AWS
+ * calls). Prints the time-averaged fill of the window while dates remain to start (% of the
+ * concurrency, from every run's start and close time in visibility), wall time, and events per
+ * execution of the backfill and of a date's run.
  */
 import { parseArgs } from 'node:util';
 import { GetJobRunCommand, GetJobRunsCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
+import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
 import { GLUE_KEY_ARGUMENT } from '../activities/kinds/glue';
 import { nextPollDelayMs, pollBounds } from '../activities/polling';
 import { startBackfill, waitForBackfill } from '../client/backfills';
+import type { StageInput, StageResult } from '../common/run-types';
 import { dateRange } from '../common/dates';
 import { temporalSettings } from '../common/env';
 import { runWorkflowId, stageIdempotencyKey } from '../common/naming';
@@ -30,8 +44,20 @@ const { values } = parseArgs({
     stages: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '5' },
     'job-ms': { type: 'string', default: '0,1000' },
+    case: { type: 'string', default: 'stages' },
+    'can-events': { type: 'string', default: '2000' },
+    'slow-every': { type: 'string', default: '300' },
+    'slow-ms': { type: 'string', default: '20000' },
+    stage: { type: 'string', default: 'real' },
   },
 });
+const CASE = values.case;
+if (CASE !== 'stages' && CASE !== 'drain') throw new Error(`--case must be stages or drain (received "${CASE}")`);
+if (values.stage !== 'real' && values.stage !== 'mock') throw new Error(`--stage must be real or mock (received "${values.stage}")`);
+for (const flag of ['dates', 'stages', 'concurrency', 'can-events', 'slow-every', 'slow-ms'] as const) {
+  const v = Number(values[flag]);
+  if (!Number.isInteger(v) || v < (flag === 'slow-ms' ? 0 : 1)) throw new Error(`--${flag} must be a whole number${flag === 'slow-ms' ? '' : ' >= 1'} (received "${values[flag]}")`);
+}
 const N = Number(values.dates);
 const M = Number(values.stages);
 const C = Number(values.concurrency);
@@ -75,8 +101,141 @@ async function plainLoop(jobs: string[], pipeline: string): Promise<number> {
   return Date.now() - t0;
 }
 
+/** Time-averaged number of runs open at once over [from, to), from their [start, close) intervals. */
+function averageOpen(runs: { start: number; close: number }[], from: number, to: number): number {
+  if (to <= from) return NaN;
+  let covered = 0;
+  for (const r of runs) covered += Math.max(0, Math.min(r.close, to) - Math.max(r.start, from));
+  return covered / (to - from);
+}
+
+const isSlow = (index: number, every: number) => index % every === Math.floor(every / 2);
+
+async function drainCase(): Promise<void> {
+  const canEvents = Number(values['can-events']);
+  const slowEvery = Number(values['slow-every']);
+  const slowMs = Number(values['slow-ms']);
+  const mock = values.stage === 'mock';
+  const token = uniqueName('bench-drain');
+  const slowDates = new Set(dates.filter((_d, i) => isSlow(i, slowEvery)));
+  const settings = { ...temporalSettings(), taskQueue: uniqueName('bench') };
+  const nc = await NativeConnection.connect({ address: settings.address });
+  const activities = mock
+    ? {
+        ...createActivities(),
+        // The same workflows with a stage that makes no AWS call: near-zero, or slowMs for a slow date.
+        async runStage(input: StageInput): Promise<StageResult> {
+          if (slowDates.has(input.ds)) await Context.current().sleep(slowMs);
+          return { summary: 'mock' };
+        },
+      }
+    : undefined;
+  const worker = await createSluiceWorker({ settings, connection: nc, maxConcurrentActivityTaskExecutions: 400, maxConcurrentWorkflowTaskExecutions: 100, ...(activities ? { workerOptions: { activities } } : {}) });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: settings.address });
+  const client = new Client({ connection, namespace: settings.namespace });
+  try {
+    if (!mock) {
+      // Scenarios match a substring of the query; the most recently set wins, so slow dates go last.
+      await gateway.setScenario({ service: 'athena', match: `${token} `, durationMs: 0 });
+      for (const ds of slowDates) await gateway.setScenario({ service: 'athena', match: `${token} ${ds}'`, durationMs: slowMs });
+    }
+    const pipeline = definePipeline({
+      name: token,
+      defaults: { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '30s' } },
+      stages: [{ id: 'q', kind: 'athena.query', params: { QueryString: `SELECT '${token} {{ ds }}'` } }],
+    });
+    console.log(
+      `bench:backfill --case drain — ${N} dates × 1 stage (${mock ? 'mocked in-process stage: no AWS calls' : 'athena.query through the local gateway, near-zero'}), concurrency ${C}, ` +
+        `continue-as-new every ${canEvents} events, one ${slowMs / 1000} s date in every ${slowEvery} (${slowDates.size} slow dates)`,
+    );
+    const t0 = Date.now();
+    const started = await startBackfill(client, settings, pipeline, { from: dates[0] as string, to: dates[N - 1] as string, concurrency: C, only: 'all', order: 'oldest' }, { continueAsNewAfterEvents: canEvents });
+    const outcome = await waitForBackfill(started.handle);
+    const wallMs = Date.now() - t0;
+    if (outcome.status !== 'succeeded') throw new Error(`backfill ${outcome.status}: ${outcome.message}`);
+
+    // The window as the backfill holds it: a date is in it from the start of its run (the
+    // StartChildWorkflowExecutionInitiated event of the run of the backfill that launched it) until
+    // the backfill learns that it ended (its child-closed event, or — carried across
+    // continue-as-new — the completion of the next run's awaitRun of it).
+    const windowIn = new Map<string, { start: number; close: number }>();
+    const segments: number[] = [];
+    const time = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+    const dsOf = (workflowId: string | null | undefined) => (workflowId ?? '').slice(pipeline.name.length + 1);
+    const histories = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowId = "${started.workflowId}"` })) histories.push((await client.workflow.getHandle(started.workflowId, wf.runId).fetchHistory()).events ?? []);
+    // In the order the runs ran (visibility lists the newest first).
+    histories.sort((a, b) => (a[0] ? time(a[0]) : 0) - (b[0] ? time(b[0]) : 0));
+    for (const events of histories) {
+      segments.push(events.length);
+      const awaited = new Map<string, string>();
+      for (const e of events) {
+        const t = time(e);
+        const start = e.startChildWorkflowExecutionInitiatedEventAttributes;
+        // A date whose start was unconfirmed at continue-as-new is started again by the next run: it
+        // has been in the window since its first start.
+        if (start && !windowIn.has(dsOf(start.workflowId))) windowIn.set(dsOf(start.workflowId), { start: t, close: Infinity });
+        const closed =
+          e.childWorkflowExecutionCompletedEventAttributes ?? e.childWorkflowExecutionFailedEventAttributes ?? e.childWorkflowExecutionCanceledEventAttributes ?? e.childWorkflowExecutionTerminatedEventAttributes ?? e.childWorkflowExecutionTimedOutEventAttributes;
+        if (closed) (windowIn.get(dsOf(closed.workflowExecution?.workflowId)) ?? { close: 0 }).close = t;
+        const scheduled = e.activityTaskScheduledEventAttributes;
+        if (scheduled?.activityType?.name === 'awaitRun') {
+          const data = scheduled.input?.payloads?.[0]?.data;
+          if (data) awaited.set(String(e.eventId), dsOf(JSON.parse(Buffer.from(data).toString('utf8')) as string));
+        }
+        const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
+        const ds = done ? awaited.get(String(done.scheduledEventId)) : undefined;
+        if (ds) (windowIn.get(ds) ?? { close: 0 }).close = t;
+      }
+    }
+    const held = [...windowIn.values()];
+    if (held.length !== N || held.some((h) => !Number.isFinite(h.close))) throw new Error(`the histories account for ${held.length} of ${N} dates`);
+    const firstStart = Math.min(...held.map((r) => r.start));
+    const lastStart = Math.max(...held.map((r) => r.start));
+    const fill = averageOpen(held, firstStart, lastStart) / C;
+
+    // The same over the runs themselves (visibility: each run's start and close): on the dev
+    // server a parent's child starts go one at a time (~100 ms each), which bounds how many
+    // near-zero runs are open at once whatever the window.
+    const query = `SluicePipeline = "${pipeline.name}" AND WorkflowType = "runPipeline" AND ExecutionStatus != "Running"`;
+    for (let i = 0; (await client.workflow.count(query)).count < N; i++) {
+      if (i > 300) throw new Error('visibility never listed every run');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const runs: { start: number; close: number }[] = [];
+    for await (const wf of client.workflow.list({ query })) runs.push({ start: wf.startTime.getTime(), close: (wf.closeTime ?? new Date()).getTime() });
+    const open = averageOpen(runs, Math.min(...runs.map((r) => r.start)), Math.max(...runs.map((r) => r.start)));
+
+    const dateEvents = (await client.workflow.getHandle(runWorkflowId(pipeline.name, dates[1] as string)).fetchHistory()).events?.length ?? 0;
+    segments.sort((a, b) => a - b);
+    const rows: [string, string][] = [
+      ['dates', String(N)],
+      ['runs of the backfill (continue-as-new + 1)', String(segments.length)],
+      ['dates per run of the backfill', (N / segments.length).toFixed(0)],
+      ['window fill while dates remain (time-averaged)', `${(fill * 100).toFixed(1)} % of ${C}`],
+      ['runs actually open meanwhile (time-averaged)', `${open.toFixed(1)}`],
+      ['wall time', `${(wallMs / 1000).toFixed(1)} s`],
+      ['dates/s', (N / (wallMs / 1000)).toFixed(1)],
+      ['events per backfill execution (min / median / max)', `${segments[0]} / ${percentile(segments, 50)} / ${segments[segments.length - 1]}`],
+      ['events per date run (1 stage)', String(dateEvents)],
+    ];
+    const w = Math.max(...rows.map(([k]) => k.length));
+    for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+  } finally {
+    worker.shutdown();
+    await running;
+    await nc.close();
+    await connection.close();
+  }
+}
+
 async function main(): Promise<void> {
   applyLocalEnv();
+  if (CASE === 'drain') {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    return drainCase();
+  }
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const settings = { ...temporalSettings(), taskQueue: uniqueName('bench') };
   const nc = await NativeConnection.connect({ address: settings.address });

@@ -13,21 +13,60 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  getExternalWorkflowHandle,
   isCancellation,
+  patched,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BackfillInput, BackfillProgress, BackfillReport, BackfillState, DateRuns } from '../common/backfill-types';
+import type { SluiceActivities } from '../activities';
+import { datesDone, type BackfillInput, type BackfillProgress, type BackfillReport, type BackfillState, type CarriedDate, type DateOutcome, type DateRuns } from '../common/backfill-types';
 import { BACKFILL_LIMITS, ERROR_TYPES, QUERY_NAMES, RUN_STATUS, SIGNAL_NAMES } from '../common/constants';
 import { dateRange } from '../common/dates';
-import { listDateRuns, runDate } from './date-run';
+import { runWorkflowId } from '../common/naming';
+import { failureOutcome } from '../common/outcomes';
+import { awaitRun, listDateRuns, runDate } from './date-run';
 
 export const progressQuery = defineQuery<BackfillProgress>(QUERY_NAMES.progress);
+export const reportQuery = defineQuery<BackfillReport>(QUERY_NAMES.report);
 export const pauseSignal = defineSignal(SIGNAL_NAMES.pause);
 export const resumeSignal = defineSignal(SIGNAL_NAMES.resume);
 export const setConcurrencySignal = defineSignal<[number]>(SIGNAL_NAMES.setConcurrency);
+/**
+ * Kept for clients of before (`sluice backfill cancel` now requests the workflow's cancellation):
+ * cancels like a cancellation request and then asks Temporal for one, so the backfill ends CANCELED.
+ */
 export const cancelSignal = defineSignal(SIGNAL_NAMES.cancel);
+
+/**
+ * Replay guards (backfills last days: histories recorded by earlier code must replay unchanged).
+ * CARRY_RUNNING: dates are started with ParentClosePolicy.ABANDON and carried, still running,
+ * across continue-as-new. CANCEL_SIGNAL_REQUESTS_CANCEL: the cancel signal also requests the
+ * workflow's own cancellation.
+ */
+export const PATCHES = {
+  carryRunning: 'sluice-backfill-carry-running-dates',
+  cancelSignalRequestsCancel: 'sluice-backfill-cancel-signal-requests-cancel',
+} as const;
+
+const { requestCancel } = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
+  summary: 'request the cancellation of this backfill',
+});
+
+/** A date in the window. */
+interface RunningDate extends CarriedDate {
+  /** Whether its run is known yet: the start of a run of ours resolved, or it was found running elsewhere. */
+  known: boolean;
+  /** Its run outlives a continue-as-new: started with ABANDON, or already carried. */
+  carriable: boolean;
+  /** Carried from an earlier run of this backfill: awaited by activity, cancelled by this workflow. */
+  carried: boolean;
+  done?: Promise<void>;
+}
 
 /** Which dates the backfill runs, in order, with their rerun generation; the rest are skipped with a reason. */
 export function planBackfill(input: Pick<BackfillInput, 'from' | 'to' | 'only' | 'order'>, known: Record<string, DateRuns>): Pick<BackfillState, 'queue' | 'generations' | 'skipped'> {
@@ -57,22 +96,26 @@ function clampConcurrency(n: number): number {
 export async function backfillPipeline(input: BackfillInput): Promise<BackfillReport> {
   const { pipeline } = input;
   // Carried across continue-as-new, or empty until the plan is read from visibility (below): queries
-  // and signals are answered from the start.
-  let st: BackfillState = input.carry ?? {
-    queue: [],
-    generations: [],
-    skipped: [],
-    next: 0,
-    succeeded: [],
-    failed: [],
-    cancelled: [],
-    concurrency: clampConcurrency(input.concurrency),
-    paused: false,
-    segment: 1,
-    startedAt: new Date().toISOString(),
-  };
-  const running = new Map<string, Promise<void>>();
+  // and signals are answered from the start. Dates carried still running join the window below.
+  const { running: carried = [], ...carriedState } = input.carry ?? { running: [] };
+  let st: BackfillState = input.carry
+    ? (carriedState as BackfillState)
+    : {
+        queue: [],
+        generations: [],
+        skipped: [],
+        next: 0,
+        succeeded: [],
+        failed: [],
+        cancelled: [],
+        concurrency: clampConcurrency(input.concurrency),
+        paused: false,
+        segment: 1,
+        startedAt: new Date().toISOString(),
+      };
+  const running = new Map<string, RunningDate>();
   let cancelling = false;
+  let finished = false;
   const work = new CancellationScope();
   const total = (): number => st.queue.length + st.skipped.length;
 
@@ -99,12 +142,22 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     segment: st.segment,
     startedAt: st.startedAt,
   });
+  const report = (): BackfillReport => ({
+    pipeline: pipeline.name,
+    from: input.from,
+    to: input.to,
+    succeeded: st.succeeded,
+    failed: st.failed,
+    skipped: st.skipped,
+    cancelled: st.cancelled,
+    status: !finished ? 'running' : cancelling ? 'cancelled' : st.failed.length ? 'failed' : 'succeeded',
+  });
   const showProgress = (): void => {
     const p = progress();
     const c = p.counts;
     setCurrentDetails(
       [
-        `**${c.succeeded + c.failed + c.skipped + c.cancelled} / ${p.total} dates done** — ${c.running} running, ${c.pending} pending${st.paused ? ' (paused)' : ''}${cancelling ? ' (cancelling)' : ''}`,
+        `**${datesDone(c)} / ${p.total} dates done** — ${c.running} running, ${c.pending} pending${st.paused ? ' (paused)' : ''}${cancelling ? ' (cancelling)' : ''}`,
         `succeeded ${c.succeeded} · failed ${c.failed} · skipped ${c.skipped} · cancelled ${c.cancelled} · concurrency ${st.concurrency}`,
         ...(p.running.length ? [`running: ${p.running.slice(0, 20).join(', ')}${p.running.length > 20 ? ', …' : ''}`] : []),
         ...st.failed.slice(-10).map((f) => `✘ ${f.ds}${f.stage ? ` (${f.stage})` : ''}: ${f.message}`),
@@ -112,7 +165,32 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     );
   };
 
+  // The runs carried from an earlier run of this backfill are not its children any more: the
+  // cancellation of `work` does not reach them, so they are cancelled by ID and run ID (and their
+  // awaitRun sees them end). Dates found running elsewhere are not ours and are never cancelled.
+  const cancelRequests: Promise<void>[] = [];
+  let carriedCancelled = false;
+  const cancelCarried = (): void => {
+    if (carriedCancelled) return;
+    carriedCancelled = true;
+    for (const r of running.values()) {
+      if (!r.carried || !r.ours || !r.runId) continue;
+      const handle = getExternalWorkflowHandle(runWorkflowId(pipeline.name, r.ds), r.runId);
+      // A run that ended meanwhile has nothing to cancel ("not found").
+      cancelRequests.push(CancellationScope.nonCancellable(() => handle.cancel()).catch(() => undefined));
+    }
+  };
+  let cancelRequested = false;
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelRequested = true;
+    cancelling = true;
+    cancelCarried();
+  });
+  // Set by the cancel signal: resolves true once Temporal recorded the cancellation request.
+  let selfCancel: Promise<boolean> | undefined;
+
   setHandler(progressQuery, progress);
+  setHandler(reportQuery, report);
   setHandler(pauseSignal, () => {
     st.paused = true;
     showProgress();
@@ -128,6 +206,17 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   setHandler(cancelSignal, () => {
     cancelling = true;
     work.cancel();
+    cancelCarried();
+    // A workflow ends CANCELED only if Temporal was asked to cancel it, and it cannot ask for
+    // itself (the server answers "not found"): an activity asks, so a cancel by signal ends like
+    // `sluice backfill cancel`. Histories recorded before replay without it (and end FAILED).
+    if (!selfCancel && !cancelRequested && patched(PATCHES.cancelSignalRequestsCancel)) {
+      const { workflowId, runId } = workflowInfo();
+      selfCancel = CancellationScope.nonCancellable(() => requestCancel(workflowId, runId)).then(
+        () => true,
+        () => false,
+      );
+    }
   });
 
   if (!input.carry) st = { ...st, ...planBackfill(input, await listDateRuns(pipeline.name, input.from, input.to)) };
@@ -135,60 +224,100 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   const eventBudget = input.continueAsNewAfterEvents;
   const shouldContinueAsNew = (): boolean => workflowInfo().continueAsNewSuggested || (eventBudget !== undefined && workflowInfo().historyLength >= eventBudget);
 
-  const launch = (index: number): void => {
-    const ds = st.queue[index] as string;
-    const p = runDate(pipeline, ds, st.generations[index] ?? 0)
-      .then((outcome) => {
-        if (outcome.ok) st.succeeded.push(ds);
-        else if (outcome.cancelled) st.cancelled.push(ds);
-        else st.failed.push({ ds, message: outcome.message.slice(0, 500), ...(outcome.stage ? { stage: outcome.stage } : {}) });
-      })
+  const record = (ds: string, outcome: DateOutcome): void => {
+    if (outcome.ok) st.succeeded.push(ds);
+    else if (outcome.cancelled) st.cancelled.push(ds);
+    else st.failed.push({ ds, message: outcome.message.slice(0, 500), ...(outcome.stage ? { stage: outcome.stage } : {}) });
+  };
+  const track = (entry: RunningDate, outcome: Promise<DateOutcome>): void => {
+    entry.done = outcome
+      // A wait that was itself cancelled (a date running elsewhere) still records the date.
+      .then((o) => record(entry.ds, o), (err: unknown) => record(entry.ds, failureOutcome(err)))
       .finally(() => {
-        running.delete(ds);
+        running.delete(entry.ds);
         showProgress();
       });
-    running.set(ds, p);
+    running.set(entry.ds, entry);
+  };
+
+  const start = (ds: string, generation: number): void => {
+    // Runs started by this code outlive a continue-as-new (ABANDON), so the window stays full
+    // across it; a history recorded before has no marker here and replays its REQUEST_CANCEL starts.
+    const carriable = patched(PATCHES.carryRunning);
+    const entry: RunningDate = { ds, generation, ours: true, known: false, carriable, carried: false };
+    const onStarted = (r: { ours: true; runId: string } | { ours: false }): void => {
+      entry.known = true;
+      entry.ours = r.ours;
+      if (r.ours) entry.runId = r.runId;
+    };
+    track(entry, runDate(pipeline, ds, generation, { abandon: carriable, onStarted }));
+  };
+  const launch = (index: number): void => start(st.queue[index] as string, st.generations[index] ?? 0);
+
+  /** A date carried from the previous run of this backfill joins the window. */
+  const adopt = (c: CarriedDate): void => {
+    // Its start was not confirmed when that run continued as new: Temporal never starts a child
+    // whose parent closed first (checked on the dev server), so start it now. (Had the server
+    // started it in that instant, this start finds it running and awaits it as not ours.)
+    if (c.ours && !c.runId) return start(c.ds, c.generation);
+    const entry: RunningDate = { ...c, known: true, carriable: true, carried: true };
+    const workflowId = runWorkflowId(pipeline.name, c.ds);
+    // Ours: awaited to its end even when the backfill is cancelled (cancelCarried cancels it, and
+    // its stages stop their AWS jobs first). Not ours: a cancellable wait, the run is left alone.
+    track(entry, c.ours ? CancellationScope.nonCancellable(() => awaitRun(workflowId, c.runId)) : awaitRun(workflowId));
   };
 
   let draining = false;
+  let carrying = false;
   showProgress();
   try {
     await work.run(async () => {
+      for (const c of carried) adopt(c);
+      showProgress();
       while (st.next < st.queue.length) {
         await condition(() => !st.paused && running.size < st.concurrency);
         if (shouldContinueAsNew()) {
-          draining = true;
+          if (patched(PATCHES.carryRunning)) {
+            // Carry the running dates, and those whose start is not confirmed yet (the next run
+            // starts them: waiting for the server to confirm a window full of starts drains it).
+            // Wait only for runs started before this code (REQUEST_CANCEL: continue-as-new would cancel them).
+            await condition(() => [...running.values()].every((r) => !r.known || r.carriable || !r.ours));
+            carrying = true;
+          } else draining = true;
           break;
         }
         launch(st.next++);
         showProgress();
       }
-      await condition(() => running.size === 0);
+      if (!carrying) await condition(() => running.size === 0);
     });
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelling = true;
   }
-  // Cancelled or draining: the children are cancelling (their stages stop their AWS jobs); wait for all.
-  await CancellationScope.nonCancellable(() => Promise.all(running.values()));
+  if (cancelling) cancelCarried();
+  if (cancelling || !carrying) {
+    // Cancelled or draining: the children are cancelling (their stages stop their AWS jobs); wait for all.
+    await CancellationScope.nonCancellable(() => Promise.all([...running.values()].map((r) => r.done as Promise<void>)));
+  }
 
   if (cancelling) {
     st.cancelled.push(...st.queue.slice(st.next));
     st.next = st.queue.length;
+  } else if (carrying) {
+    const still: CarriedDate[] = [...running.values()].map((r) => ({ ds: r.ds, generation: r.generation, ours: r.ours, ...(r.runId ? { runId: r.runId } : {}) }));
+    await continueAsNew<typeof backfillPipeline>({ ...input, carry: { ...st, segment: st.segment + 1, running: still } });
   } else if (draining) {
     await continueAsNew<typeof backfillPipeline>({ ...input, carry: { ...st, segment: st.segment + 1 } });
   }
+  await CancellationScope.nonCancellable(async () => {
+    await Promise.all(cancelRequests);
+    // Cancelled by signal: end CANCELED once Temporal has recorded the request we made.
+    if (selfCancel && (await selfCancel)) await condition(() => cancelRequested);
+  });
+  finished = true;
   showProgress();
-  const report: BackfillReport = {
-    pipeline: pipeline.name,
-    from: input.from,
-    to: input.to,
-    succeeded: st.succeeded,
-    failed: st.failed,
-    skipped: st.skipped,
-    cancelled: st.cancelled,
-    status: cancelling ? 'cancelled' : st.failed.length ? 'failed' : 'succeeded',
-  };
+  const final = report();
   if (cancelling) throw new CancelledFailure(`backfill cancelled: ${st.succeeded.length} succeeded, ${st.failed.length} failed, ${st.cancelled.length} cancelled`);
   if (st.failed.length) {
     const first = st.failed.slice(0, 3).map((f) => `${f.ds}${f.stage ? ` (${f.stage})` : ''}`);
@@ -196,8 +325,8 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
       message: `${st.failed.length} of ${total()} dates failed: ${first.join(', ')}${st.failed.length > 3 ? ', …' : ''}`,
       type: ERROR_TYPES.backfillFailed,
       nonRetryable: true,
-      details: [report],
+      details: [final],
     });
   }
-  return report;
+  return final;
 }

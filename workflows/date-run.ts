@@ -3,19 +3,15 @@
  * `<pipeline>/<ds>`, the workflow ID any run of that date has, so the same date never runs twice at
  * once. A date already running elsewhere is awaited, not duplicated.
  */
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  ChildWorkflowFailure,
-  ParentClosePolicy,
-  isCancellation,
-  proxyActivities,
-  startChild,
-} from '@temporalio/workflow';
+// @temporalio/workflow does not re-export WorkflowExecutionAlreadyStartedError; the workflow
+// runtime throws @temporalio/common's class (the same module in the bundle), so instanceof holds.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ActivityCancellationType, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
 import type { DateOutcome } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
 import { runSummary, runWorkflowId } from '../common/naming';
+import { failureOutcome } from '../common/outcomes';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput } from '../common/run-types';
 import { runSearchAttributes } from '../common/search-attributes';
@@ -36,36 +32,41 @@ const { listDateRuns } = proxyActivities<SluiceActivities>({
   summary: 'read earlier runs from visibility',
 });
 
-export { listDateRuns };
+export { awaitRun, listDateRuns };
 
-export function dateOutcome(err: unknown): DateOutcome {
-  if (isCancellation(err)) return { ok: false, cancelled: true, message: 'cancelled' };
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const d = (cause.details?.[0] ?? {}) as { stage?: string };
-    return { ok: false, cancelled: false, message: cause.message, ...(d.stage ? { stage: d.stage } : {}) };
-  }
-  return { ok: false, cancelled: false, message: cause instanceof Error ? cause.message : String(cause) };
+export interface RunDateOptions {
+  /**
+   * The run outlives this workflow run (ParentClosePolicy.ABANDON), so a backfill can carry it
+   * across continue-as-new — Temporal applies the parent close policy on continue-as-new too, and
+   * REQUEST_CANCEL would cancel it there. The caller then cancels it itself when it is cancelled.
+   * Default: REQUEST_CANCEL, closing the parent in any way cancels the date.
+   */
+  abandon?: boolean;
+  /** Called once the date's run is known: started by us (its runId), or already running elsewhere. */
+  onStarted?: (run: { ours: true; runId: string } | { ours: false }) => void;
 }
 
-export async function runDate(pipeline: PipelineDefinition, ds: string, generation: number): Promise<DateOutcome> {
+export async function runDate(pipeline: PipelineDefinition, ds: string, generation: number, opts: RunDateOptions = {}): Promise<DateOutcome> {
   const workflowId = runWorkflowId(pipeline.name, ds);
   const input: RunPipelineInput = { pipeline, ds, generation };
   try {
     const child = await startChild(WORKFLOW_TYPES.runPipeline, {
       workflowId,
       args: [input],
-      // Closing the parent in any way (cancel, terminate, time-out) cancels the date, whose stages stop their AWS jobs.
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      // REQUEST_CANCEL: closing the parent in any way (cancel, terminate, time-out) cancels the date, whose stages stop their AWS jobs.
+      parentClosePolicy: opts.abandon ? ParentClosePolicy.ABANDON : ParentClosePolicy.REQUEST_CANCEL,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
       typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
     });
+    opts.onStarted?.({ ours: true, runId: child.firstExecutionRunId });
     await child.result();
     return { ok: true };
   } catch (err) {
-    // @temporalio/workflow does not re-export this failure class; its name is stable.
-    if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') return awaitRun(workflowId);
-    return dateOutcome(err);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      opts.onStarted?.({ ours: false });
+      return awaitRun(workflowId);
+    }
+    return failureOutcome(err);
   }
 }

@@ -63,6 +63,27 @@ test('cancelling a backfill stops the AWS jobs of the running dates and leaves n
   expect(last.counts).toMatchObject({ running: 0, pending: 0, succeeded: 0, cancelled: 5 });
 });
 
+test('sluice backfill cancel <id> ends the backfill CANCELLED, stops its jobs, and --wait prints the report of what was cancelled', async () => {
+  const name = uniqueName('bf-cli-cancel');
+  const job = await createGlueJob(undefined, 10);
+  await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
+  const file = glueFile(name, job);
+  const id = backfillWorkflowId(name, '2024-04-01', '2024-04-05');
+  const waiting = sluice(['backfill', '--pipeline', file, '--from', '2024-04-01', '--to', '2024-04-05', '--concurrency', '2', '--wait'], env);
+  await waitFor('two dates to start their Glue jobs', async () => (await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })) === 2);
+  const cancel = await sluice(['backfill', 'cancel', id], env);
+  expect(cancel.code).toBe(0);
+  expect(cancel.stdout).toContain(`${id}: cancelling`);
+  const waited = await waiting;
+  expect(waited.code).toBe(1);
+  expect(waited.stdout).toContain(`Backfill of ${name} 2024-04-01 → 2024-04-05: cancelled`);
+  expect(waited.stdout).toContain('succeeded 0, failed 0, skipped 0, cancelled 5');
+  expect(waited.stdout).toContain('■ cancelled: 2024-04-0');
+  expect((await ctx.client.workflow.getHandle(id).describe()).status.name).toBe('CANCELLED');
+  expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBe(2);
+  expect(await glueRunStates(job)).toEqual(['STOPPED', 'STOPPED']);
+});
+
 test('sluice backfill --wait shows the progress and the report, and exits 1 when a date failed', async () => {
   const name = uniqueName('bf-cli');
   const job = await createGlueJob(undefined, 5);

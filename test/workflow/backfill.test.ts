@@ -3,6 +3,7 @@
  * activity is mocked (these tests are about the window, the plan, steering and continue-as-new);
  * the visibility activities are the real ones.
  */
+import { Context } from '@temporalio/activity';
 import { type WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createRunActivities } from '../../activities/runs';
@@ -13,7 +14,10 @@ import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import type { StageInput, StageResult } from '../../common/run-types';
 import { backfillProgress, startBackfill, steer, waitForBackfill } from '../../client/backfills';
 import { listRuns } from '../../client/run-list';
+import { startRun } from '../../client/runs';
 import { createDailySchedule } from '../../client/schedules';
+import { runWorkflowId } from '../../common/naming';
+import { cancelSignal } from '../../workflows/backfill';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
@@ -59,10 +63,10 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-function onePipeline(prefix: string): PipelineDefinition {
+function onePipeline(prefix: string, heartbeat = '10s'): PipelineDefinition {
   return definePipeline({
     name: uniqueName(prefix),
-    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '10s' } },
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat } },
     stages: [{ id: 'only', kind: 'glue.job', params: { JobName: 'j' } }],
   });
 }
@@ -230,6 +234,107 @@ test('thousands of dates fit: the backfill continues as new and keeps its progre
   const last: BackfillProgress = await backfillProgress(started.handle);
   expect(last.segment).toBeGreaterThan(1);
   expect(last.counts.succeeded).toBe(30);
+});
+
+/** A stage that runs until `until()` holds (or the stage is cancelled), heartbeating so a cancel reaches it. */
+async function holdUntil(until: () => boolean): Promise<StageResult> {
+  const c = Context.current();
+  while (!until()) {
+    c.heartbeat();
+    await c.sleep(100);
+  }
+  return { summary: 'released' };
+}
+
+/** The dates whose run the given backfill run started (its StartChildWorkflowExecutionInitiated events). */
+async function datesStartedBy(p: PipelineDefinition, workflowId: string, runId: string): Promise<string[]> {
+  const history = await ctx.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '').split(`${p.name}/`).slice(1));
+}
+
+test('continue-as-new does not drain the window: dates keep starting while a slow date runs across it, each runs once', async () => {
+  const p = onePipeline('carry');
+  const slow = '2024-06-02';
+  let release = false;
+  behaviour.set(p.name, async (i) => (i.ds === slow ? holdUntil(() => release) : (await sleep(100), { summary: 'ok' })));
+  const dates = dateRange('2024-06-01', '2024-06-20');
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-06-01', '2024-06-20', { concurrency: 3 }), { continueAsNewAfterEvents: 40 });
+  // The slow date is held until every other date has run: the old drain at continue-as-new
+  // (waiting for the slowest running date) would never get there.
+  await waitFor('every other date to finish while the slow one runs', async () => {
+    const pr = await backfillProgress(started.handle).catch(() => undefined);
+    return pr?.counts.succeeded === dates.length - 1 && pr.running.join() === slow;
+  }, 60_000);
+  release = true;
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('succeeded');
+  expect(outcome.report?.succeeded.slice().sort()).toEqual(dates);
+  expect(outcome.report?.cancelled).toEqual([]);
+
+  // Every date ran exactly once, never more than 3 at once (carried dates count in the window).
+  const all = spans.get(p.name) ?? [];
+  expect(all.map((s) => s.ds).sort()).toEqual(dates);
+  const maxOverlap = Math.max(...all.map((s) => all.filter((o) => o.start <= s.start && s.start < o.end).length));
+  expect(maxOverlap).toBeLessThanOrEqual(3);
+
+  // The first run continued as new while the slow date it started was running; the dates started
+  // by later runs all started before the slow date ended.
+  const firstRun = await ctx.client.workflow.getHandle(started.workflowId, started.runId).describe();
+  expect(firstRun.status.name).toBe('CONTINUED_AS_NEW');
+  const inFirst = await datesStartedBy(p, started.workflowId, started.runId);
+  expect(inFirst).toContain(slow);
+  const later = dates.filter((ds) => !inFirst.includes(ds));
+  expect(later.length).toBeGreaterThan(0);
+  const slowSpan = all.find((s) => s.ds === slow) as Span;
+  for (const ds of later) expect((all.find((s) => s.ds === ds) as Span).start).toBeLessThan(slowSpan.end);
+  const slowRun = await ctx.client.workflow.getHandle(runWorkflowId(p.name, slow)).describe();
+  expect(slowRun.status.name).toBe('COMPLETED');
+  expect(slowRun.parentExecution?.runId).toBe(started.runId);
+  expect((await backfillProgress(started.handle)).segment).toBeGreaterThan(1);
+});
+
+test('cancelling across continue-as-new cancels the carried date, leaves a date running elsewhere alone, and ends CANCELLED with its report', async () => {
+  const p = onePipeline('carry-cancel', '2s');
+  const hung = '2024-07-02';
+  const elsewhere = '2024-07-03';
+  behaviour.set(p.name, async (i) => (i.ds === hung || i.ds === elsewhere ? holdUntil(() => false) : (await sleep(100), { summary: 'ok' })));
+  // A run of one date started outside the backfill (as `sluice run` would): not the backfill's to cancel.
+  const other = await startRun(ctx.client, ctx.settings, p, elsewhere);
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-07-01', '2024-07-12', { concurrency: 3, only: 'all' }), { continueAsNewAfterEvents: 30 });
+  await waitFor('a later run of the backfill, the two held dates carried into it', async () => {
+    const pr = await backfillProgress(started.handle).catch(() => undefined);
+    return pr !== undefined && pr.segment > 1 && pr.running.includes(hung) && pr.running.includes(elsewhere) && pr.counts.succeeded >= 3;
+  }, 60_000);
+  expect((await ctx.client.workflow.getHandle(started.workflowId, started.runId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+  expect(await datesStartedBy(p, started.workflowId, started.runId)).toContain(hung);
+
+  await steer.cancel(started.handle);
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('cancelled');
+  expect((await started.handle.describe()).status.name).toBe('CANCELLED');
+  const hungRun = await ctx.client.workflow.getHandle(runWorkflowId(p.name, hung)).describe();
+  expect(hungRun.status.name).toBe('CANCELLED');
+  expect(hungRun.parentExecution?.runId).toBe(started.runId);
+  expect((await ctx.client.workflow.getHandle(other.workflowId).describe()).status.name).toBe('RUNNING');
+  // The report is there for a cancelled backfill too: what ran, and what was cancelled.
+  const report = outcome.report as BackfillReport;
+  expect(report.status).toBe('cancelled');
+  expect(report.cancelled).toEqual(expect.arrayContaining([hung, elsewhere]));
+  expect([...report.succeeded, ...report.cancelled].sort()).toEqual(dateRange('2024-07-01', '2024-07-12'));
+  await ctx.client.workflow.getHandle(other.workflowId).cancel();
+});
+
+test('the cancel signal of older clients still cancels every running date, and the backfill ends CANCELLED', async () => {
+  const p = onePipeline('sig-cancel', '2s');
+  behaviour.set(p.name, async () => holdUntil(() => false));
+  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-08-01', '2024-08-04'));
+  await waitFor('two dates running', async () => (await backfillProgress(started.handle).catch(() => undefined))?.counts.running === 2);
+  await started.handle.signal(cancelSignal);
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('cancelled');
+  expect((await started.handle.describe()).status.name).toBe('CANCELLED');
+  expect(outcome.report?.cancelled.slice().sort()).toEqual(dateRange('2024-08-01', '2024-08-04'));
+  for (const ds of ['2024-08-01', '2024-08-02']) expect((await ctx.client.workflow.getHandle(runWorkflowId(p.name, ds)).describe()).status.name).toBe('CANCELLED');
 });
 
 test('a triggered daily schedule runs <pipeline>/<day before, in the schedule’s zone>', async () => {
