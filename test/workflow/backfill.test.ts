@@ -11,7 +11,7 @@ import type { BackfillOnly, BackfillOptions, BackfillProgress, BackfillReport } 
 import { ERROR_TYPES } from '../../common/constants';
 import { addDays, dateRange, localDate } from '../../common/dates';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import type { StageInput, StageResult } from '../../common/run-types';
+import type { StageInput, StageResult, StopOutcome, StopRunJobsInput } from '../../common/run-types';
 import { backfillProgress, startBackfill, steer, waitForBackfill } from '../../client/backfills';
 import { listRuns } from '../../client/run-list';
 import { startRun } from '../../client/runs';
@@ -53,6 +53,9 @@ beforeAll(async () => {
         },
         async stopStageJob(): Promise<string> {
           return 'nothing to stop';
+        },
+        async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
+          return input.stages.map((t) => ({ stageId: t.stageId, result: 'none' as const, message: 'no job had been started' }));
         },
       },
     },
