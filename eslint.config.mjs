@@ -7,7 +7,17 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.sluice/**', 'coverage/**', 'bin/**', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.sluice/**',
+      'coverage/**',
+      'bin/**',
+      'eslint.config.mjs',
+      'jest.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -26,12 +36,25 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins.',
+          })),
           patterns: [
             { group: ['@aws-sdk/*', '@smithy/*'], message: 'Workflow code must not call AWS: do it in an activity.' },
-            { group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'Workflow code imports only @temporalio/workflow.' },
-            { group: ['../activities', '../activities/*', '../activities/**'], allowTypeImports: true, message: 'Import activity types only (import type).' },
-            { group: ['../client', '../client/*', '../workers', '../workers/*'], message: 'Workflow code must not import the client or worker.' },
+            {
+              group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
+              message: 'Workflow code imports only @temporalio/workflow.',
+            },
+            {
+              group: ['../activities', '../activities/*', '../activities/**'],
+              allowTypeImports: true,
+              message: 'Import activity types only (import type).',
+            },
+            {
+              group: ['../client', '../client/*', '../workers', '../workers/*'],
+              message: 'Workflow code must not import the client or worker.',
+            },
           ],
         },
       ],

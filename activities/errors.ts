@@ -34,7 +34,16 @@ const TRANSIENT_CODES = new Set([
   'OperationTimeoutException',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+]);
 
 interface SdkLikeError {
   name?: string;
@@ -86,7 +95,13 @@ export function awsFailure(err: unknown, call: AwsCall): ApplicationFailure {
   const cause = err instanceof Error ? err : undefined;
   return isTransientAwsError(err)
     ? ApplicationFailure.create({ message, type: ERROR_TYPES.awsTransient, details: [details], cause })
-    : ApplicationFailure.create({ message, type: ERROR_TYPES.awsRequest, nonRetryable: true, details: [details], cause });
+    : ApplicationFailure.create({
+        message,
+        type: ERROR_TYPES.awsRequest,
+        nonRetryable: true,
+        details: [details],
+        cause,
+      });
 }
 
 /** Runs one AWS call, converting its errors with {@link awsFailure}. */

@@ -34,7 +34,9 @@ export function createActivities(deps: ActivityDeps = {}) {
       if (handler.mode !== 'job' || !handler.stop) return 'nothing to stop';
       const sctx = stageContext({ ...input, stageId: 'cleanup', idempotencyKey: '' }, clients);
       const final = await stopAndConfirm(handler, sctx, input.jobId);
-      return final ? `${handler.service} job ${input.jobId} ${final.awsState}` : `${handler.service} job ${input.jobId}: stop requested`;
+      return final
+        ? `${handler.service} job ${input.jobId} ${final.awsState}`
+        : `${handler.service} job ${input.jobId}: stop requested`;
     },
   };
 }

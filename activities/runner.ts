@@ -23,7 +23,10 @@ import type { JobHandler, JobStatus, StageContext, StageHandler } from './stage-
 const STOP_CONFIRM_TIMEOUT_MS = 120_000;
 const STOP_CONFIRM_POLL_MS = 500;
 
-export function stageContext(input: Pick<StageInput, 'pipeline' | 'ds' | 'stageId' | 'params' | 'idempotencyKey'>, clients: AwsClients): StageContext {
+export function stageContext(
+  input: Pick<StageInput, 'pipeline' | 'ds' | 'stageId' | 'params' | 'idempotencyKey'>,
+  clients: AwsClients,
+): StageContext {
   return {
     pipeline: input.pipeline,
     ds: input.ds,
@@ -66,14 +69,19 @@ async function describeOnce(handler: JobHandler, sctx: StageContext, jobId: stri
 }
 
 /** Stops the job and waits (bounded) until AWS reports it ended. Used when the run is cancelled. */
-export async function stopAndConfirm(handler: JobHandler, sctx: StageContext, jobId: string): Promise<JobStatus | undefined> {
+export async function stopAndConfirm(
+  handler: JobHandler,
+  sctx: StageContext,
+  jobId: string,
+): Promise<JobStatus | undefined> {
   if (!handler.stop) return undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       await handler.stop(sctx, jobId);
       break;
     } catch (err) {
-      if (!isTransientAwsError(err) || attempt >= 5) throw awsFailure(err, { service: handler.service, operation: 'stop', jobId });
+      if (!isTransientAwsError(err) || attempt >= 5)
+        throw awsFailure(err, { service: handler.service, operation: 'stop', jobId });
       await plainSleep(500 * 2 ** attempt);
     }
   }
@@ -87,8 +95,17 @@ export async function stopAndConfirm(handler: JobHandler, sctx: StageContext, jo
   return undefined;
 }
 
-function terminalFailure(handler: JobHandler, jobId: string, status: Exclude<JobStatus, { state: 'running' | 'succeeded' }>): ApplicationFailure {
-  return jobEndedFailure(status.state, { service: handler.service, jobId, awsState: status.awsState, ...(status.message ? { message: status.message } : {}) });
+function terminalFailure(
+  handler: JobHandler,
+  jobId: string,
+  status: Exclude<JobStatus, { state: 'running' | 'succeeded' }>,
+): ApplicationFailure {
+  return jobEndedFailure(status.state, {
+    service: handler.service,
+    jobId,
+    awsState: status.awsState,
+    ...(status.message ? { message: status.message } : {}),
+  });
 }
 
 async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput): Promise<StageResult> {
@@ -104,7 +121,12 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
   if (!jobId) {
     jobId = await awsCall({ service: handler.service, operation: 'start' }, () => handler.start(sctx));
   }
-  const hb: StageHeartbeat = { jobId, startedAtMs: prior?.startedAtMs ?? Date.now(), polls: prior?.polls ?? 0, key: input.idempotencyKey };
+  const hb: StageHeartbeat = {
+    jobId,
+    startedAtMs: prior?.startedAtMs ?? Date.now(),
+    polls: prior?.polls ?? 0,
+    key: input.idempotencyKey,
+  };
   // Heartbeat the job id at once: the first heartbeat is sent without throttling.
   ctx.heartbeat(hb);
   log.info(reattached ? 'reattached to job' : 'job started', { stage: sctx.stageId, kind: handler.kind, jobId });
@@ -125,7 +147,8 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
         });
       }
       let delay = nextPollDelayMs(Date.now() - hb.startedAtMs, bounds);
-      if (handler.sensor && input.deadlineMs !== undefined) delay = Math.max(0, Math.min(delay, input.deadlineMs - Date.now()));
+      if (handler.sensor && input.deadlineMs !== undefined)
+        delay = Math.max(0, Math.min(delay, input.deadlineMs - Date.now()));
       await waitWithHeartbeats(delay, hb);
     }
   } catch (err) {
@@ -143,7 +166,9 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
     }
     throw err;
   }
-  const collected = handler.collect ? await awsCall({ service: handler.service, operation: 'results', jobId }, () => handler.collect!(sctx, jobId)) : undefined;
+  const collected = handler.collect
+    ? await awsCall({ service: handler.service, operation: 'results', jobId }, () => handler.collect!(sctx, jobId))
+    : undefined;
   if (input.expect) {
     const failed = failedExpectations(input.expect, collected?.output ?? {});
     if (failed.length) {
@@ -165,7 +190,11 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
 }
 
 /** Runs one stage of one pipeline run. */
-export async function runWithHandler(handler: StageHandler, input: StageInput, clients: AwsClients): Promise<StageResult> {
+export async function runWithHandler(
+  handler: StageHandler,
+  input: StageInput,
+  clients: AwsClients,
+): Promise<StageResult> {
   const sctx = stageContext(input, clients);
   if (handler.mode === 'immediate') {
     return awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));

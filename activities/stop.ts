@@ -35,28 +35,69 @@ export async function heartbeatedJobs(workflowId: string, runId: string): Promis
     if (pa.activityType?.name !== STAGE_ACTIVITY) continue;
     const payloads = pa.heartbeatDetails?.payloads as Payload[] | undefined;
     if (!payloads?.length) continue;
-    const hb = await decodeFromPayloadsAtIndex<StageHeartbeat | undefined>(client.options.loadedDataConverter, 0, payloads);
+    const hb = await decodeFromPayloadsAtIndex<StageHeartbeat | undefined>(
+      client.options.loadedDataConverter,
+      0,
+      payloads,
+    );
     if (hb?.key && hb.jobId) jobs.set(hb.key, hb.jobId);
   }
   return jobs;
 }
 
-async function stopOne(target: StopTarget, input: StopRunJobsInput, known: Map<string, string>, clients: AwsClients): Promise<StopOutcome> {
+async function stopOne(
+  target: StopTarget,
+  input: StopRunJobsInput,
+  known: Map<string, string>,
+  clients: AwsClients,
+): Promise<StopOutcome> {
   const handler = STAGE_HANDLERS[target.kind];
   const base = { stageId: target.stageId };
-  if (handler.mode !== 'job' || !handler.stop) return { ...base, result: 'unstoppable', message: `${target.kind} has no AWS job to stop; its attempt is cancelled` };
-  const sctx = stageContext({ pipeline: input.pipeline, ds: input.ds, stageId: target.stageId, params: target.params, idempotencyKey: target.idempotencyKey }, clients);
+  if (handler.mode !== 'job' || !handler.stop)
+    return {
+      ...base,
+      result: 'unstoppable',
+      message: `${target.kind} has no AWS job to stop; its attempt is cancelled`,
+    };
+  const sctx = stageContext(
+    {
+      pipeline: input.pipeline,
+      ds: input.ds,
+      stageId: target.stageId,
+      params: target.params,
+      idempotencyKey: target.idempotencyKey,
+    },
+    clients,
+  );
   if (target.scheduledAtMs !== undefined) sctx.firstScheduledAtMs = target.scheduledAtMs;
   let jobId = target.jobId ?? known.get(target.idempotencyKey);
   try {
-    if (!jobId && handler.find) jobId = await awsCall({ service: handler.service, operation: 'find' }, () => handler.find!(sctx));
+    if (!jobId && handler.find)
+      jobId = await awsCall({ service: handler.service, operation: 'find' }, () => handler.find!(sctx));
     if (!jobId) return { ...base, result: 'none', message: `no ${handler.service} job had been started` };
     const final = await stopAndConfirm(handler, sctx, jobId);
-    if (!final) return { ...base, jobId, result: 'unconfirmed', message: `${handler.service} job ${jobId}: stop requested, AWS did not confirm it ended` };
-    return { ...base, jobId, result: 'stopped', awsState: final.awsState, message: `${handler.service} job ${jobId} stopped on cancellation (${final.awsState})` };
+    if (!final)
+      return {
+        ...base,
+        jobId,
+        result: 'unconfirmed',
+        message: `${handler.service} job ${jobId}: stop requested, AWS did not confirm it ended`,
+      };
+    return {
+      ...base,
+      jobId,
+      result: 'stopped',
+      awsState: final.awsState,
+      message: `${handler.service} job ${jobId} stopped on cancellation (${final.awsState})`,
+    };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return { ...base, ...(jobId ? { jobId } : {}), result: 'error', message: `could not stop the ${handler.service} job${jobId ? ` ${jobId}` : ''}: ${message}` };
+    return {
+      ...base,
+      ...(jobId ? { jobId } : {}),
+      result: 'error',
+      message: `could not stop the ${handler.service} job${jobId ? ` ${jobId}` : ''}: ${message}`,
+    };
   }
 }
 
@@ -66,12 +107,22 @@ export async function stopRunJobs(input: StopRunJobsInput, clients: AwsClients):
     known = await heartbeatedJobs(input.workflowId, input.runId);
   } catch (err) {
     // Without the description the known ids and the key lookups still stop most jobs.
-    log.warn('could not read the run description for heartbeated job ids', { workflowId: input.workflowId, error: String(err) });
+    log.warn('could not read the run description for heartbeated job ids', {
+      workflowId: input.workflowId,
+      error: String(err),
+    });
   }
   const ticker = setInterval(() => heartbeat(), 5_000);
   try {
     const outcomes = await Promise.all(input.stages.map((t) => stopOne(t, input, known, clients)));
-    for (const o of outcomes) log.info('stage job stop', { workflowId: input.workflowId, stage: o.stageId, jobId: o.jobId, result: o.result, awsState: o.awsState });
+    for (const o of outcomes)
+      log.info('stage job stop', {
+        workflowId: input.workflowId,
+        stage: o.stageId,
+        jobId: o.jobId,
+        result: o.result,
+        awsState: o.awsState,
+      });
     return outcomes;
   } finally {
     clearInterval(ticker);

@@ -3,7 +3,12 @@
  * (pause, resume, set-concurrency, cancel) and follow its progress.
  */
 import { SingleBar } from 'cli-progress';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { datesDone, type BackfillOptions, type BackfillProgress, type BackfillReport } from '../common/backfill-types';
 import { BACKFILL_LIMITS, WORKFLOW_TYPES } from '../common/constants';
@@ -29,10 +34,15 @@ export function backfillSummary(pipeline: string, o: BackfillOptions): string {
 export function validateBackfillOptions(o: BackfillOptions, force = false): BackfillOptions {
   validateLogicalDate(o.from, '--from');
   validateLogicalDate(o.to, '--to');
-  if (o.from > o.to) throw new UserInputError(`--from ${o.from} is after --to ${o.to}.\n  Fix: give the earlier date as --from (both are included).`);
+  if (o.from > o.to)
+    throw new UserInputError(
+      `--from ${o.from} is after --to ${o.to}.\n  Fix: give the earlier date as --from (both are included).`,
+    );
   const n = daysInRange(o.from, o.to);
   if (n > BACKFILL_LIMITS.maxDates) {
-    throw new UserInputError(`the range ${o.from} → ${o.to} has ${n} dates, more than one backfill can hold (${BACKFILL_LIMITS.maxDates}).\n  Fix: split it into several backfills.`);
+    throw new UserInputError(
+      `the range ${o.from} → ${o.to} has ${n} dates, more than one backfill can hold (${BACKFILL_LIMITS.maxDates}).\n  Fix: split it into several backfills.`,
+    );
   }
   if (n > BACKFILL_LIMITS.maxDatesWithoutForce && !force) {
     throw new UserInputError(
@@ -40,10 +50,14 @@ export function validateBackfillOptions(o: BackfillOptions, force = false): Back
     );
   }
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > BACKFILL_LIMITS.maxConcurrency) {
-    throw new UserInputError(`--concurrency must be a whole number from 1 to ${BACKFILL_LIMITS.maxConcurrency} (received ${o.concurrency}).\n  Fix: e.g. --concurrency 4.`);
+    throw new UserInputError(
+      `--concurrency must be a whole number from 1 to ${BACKFILL_LIMITS.maxConcurrency} (received ${o.concurrency}).\n  Fix: e.g. --concurrency 4.`,
+    );
   }
-  if (!['missing', 'failed', 'all'].includes(o.only)) throw new UserInputError(`--only must be missing, failed or all (received "${o.only}").`);
-  if (!['oldest', 'newest'].includes(o.order)) throw new UserInputError(`--order must be oldest or newest (received "${o.order}").`);
+  if (!['missing', 'failed', 'all'].includes(o.only))
+    throw new UserInputError(`--only must be missing, failed or all (received "${o.only}").`);
+  if (!['oldest', 'newest'].includes(o.order))
+    throw new UserInputError(`--order must be oldest or newest (received "${o.order}").`);
   return o;
 }
 
@@ -107,10 +121,18 @@ export const steer = {
   },
 };
 
-export type BackfillOutcome = { status: 'succeeded' | 'failed' | 'cancelled'; report?: BackfillReport; message?: string };
+export type BackfillOutcome = {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  report?: BackfillReport;
+  message?: string;
+};
 
 /** Waits for the backfill; `onProgress` sees each progress reading (the query is polled; queries add no history). */
-export async function waitForBackfill(handle: WorkflowHandle<typeof backfillPipeline>, onProgress?: (p: BackfillProgress) => void, intervalMs = 1000): Promise<BackfillOutcome> {
+export async function waitForBackfill(
+  handle: WorkflowHandle<typeof backfillPipeline>,
+  onProgress?: (p: BackfillProgress) => void,
+  intervalMs = 1000,
+): Promise<BackfillOutcome> {
   let done = false;
   const poller = (async () => {
     while (!done && onProgress) {
@@ -131,9 +153,16 @@ export async function waitForBackfill(handle: WorkflowHandle<typeof backfillPipe
     if (outcome.cancelled) {
       // A cancelled workflow carries no result: the report query answers after it ended too.
       const report = await backfillReport(handle).catch(() => undefined);
-      return { status: 'cancelled', message: report ? `backfill cancelled: ${report.succeeded.length} succeeded, ${report.failed.length} failed, ${report.cancelled.length} cancelled` : outcome.message, ...(report ? { report } : {}) };
+      return {
+        status: 'cancelled',
+        message: report
+          ? `backfill cancelled: ${report.succeeded.length} succeeded, ${report.failed.length} failed, ${report.cancelled.length} cancelled`
+          : outcome.message,
+        ...(report ? { report } : {}),
+      };
     }
-    const details = err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as BackfillReport | undefined) : undefined;
+    const details =
+      err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as BackfillReport | undefined) : undefined;
     return { status: 'failed', message: outcome.message, ...(details ? { report: details } : {}) };
   } finally {
     done = true;
@@ -154,13 +183,18 @@ export function estimate(p: BackfillProgress, ran: number, nowMs = Date.now()): 
   if (left === 0) return '0s';
   if (ran === 0) return '…';
   const seconds = Math.round((((nowMs - Date.parse(p.startedAt)) / ran) * left) / 1000);
-  return seconds < 90 ? `${seconds}s` : seconds < 5400 ? `${Math.round(seconds / 60)}m` : `${(seconds / 3600).toFixed(1)}h`;
+  return seconds < 90
+    ? `${seconds}s`
+    : seconds < 5400
+      ? `${Math.round(seconds / 60)}m`
+      : `${(seconds / 3600).toFixed(1)}h`;
 }
 
 /** A live progress bar on stderr: dates done / total, running, failed, ETA. */
 export function progressBar(): { update(p: BackfillProgress): void; stop(): void } {
   const bar = new SingleBar({
-    format: 'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{state}',
+    format:
+      'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{state}',
     hideCursor: true,
     etaBuffer: 20,
     stream: process.stderr,
@@ -196,12 +230,16 @@ export function progressBar(): { update(p: BackfillProgress): void; stop(): void
 }
 
 export function formatReport(r: BackfillReport): string {
-  const lines = [`Backfill of ${r.pipeline} ${r.from} → ${r.to}: ${r.status}`, `  succeeded ${r.succeeded.length}, failed ${r.failed.length}, skipped ${r.skipped.length}, cancelled ${r.cancelled.length}`];
+  const lines = [
+    `Backfill of ${r.pipeline} ${r.from} → ${r.to}: ${r.status}`,
+    `  succeeded ${r.succeeded.length}, failed ${r.failed.length}, skipped ${r.skipped.length}, cancelled ${r.cancelled.length}`,
+  ];
   for (const f of r.failed) lines.push(`  ✘ ${f.ds}${f.stage ? ` stage ${f.stage}` : ''}: ${f.message}`);
   const skipReasons = new Map<string, number>();
   for (const s of r.skipped) skipReasons.set(s.reason, (skipReasons.get(s.reason) ?? 0) + 1);
   for (const [reason, n] of skipReasons) lines.push(`  – skipped ${n}: ${reason}`);
-  if (r.cancelled.length) lines.push(`  ■ cancelled: ${r.cancelled.slice(0, 10).join(', ')}${r.cancelled.length > 10 ? ', …' : ''}`);
+  if (r.cancelled.length)
+    lines.push(`  ■ cancelled: ${r.cancelled.slice(0, 10).join(', ')}${r.cancelled.length > 10 ? ', …' : ''}`);
   if (r.failed.length) lines.push(`  Next: rerun the failed dates with --only failed.`);
   return lines.join('\n');
 }

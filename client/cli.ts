@@ -12,7 +12,16 @@ import { datesDone, type BackfillOnly, type BackfillOrder } from '../common/back
 import { BACKFILL_LIMITS } from '../common/constants';
 import { runUiUrl, type TemporalSettings } from '../common/env';
 import { runWorkflowId } from '../common/naming';
-import { backfillHandle, backfillProgress, formatReport, progressBar, startBackfill, steer, validateBackfillOptions, waitForBackfill } from './backfills';
+import {
+  backfillHandle,
+  backfillProgress,
+  formatReport,
+  progressBar,
+  startBackfill,
+  steer,
+  validateBackfillOptions,
+  waitForBackfill,
+} from './backfills';
 import { listRuns, table } from './run-list';
 import { cancelRun, clientSettings, connectClient, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
@@ -32,14 +41,16 @@ import {
 
 function nonNegativeInt(flag: string) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number >= 0 (received "${value}").`);
+    if (!/^\d+$/.test(value))
+      throw new InvalidArgumentError(`${flag} must be a whole number >= 0 (received "${value}").`);
     return Number(value);
   };
 }
 
 function positiveInt(flag: string) {
   return (value: string): number => {
-    if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number >= 1 (received "${value}").`);
+    if (!/^[1-9]\d*$/.test(value))
+      throw new InvalidArgumentError(`${flag} must be a whole number >= 1 (received "${value}").`);
     return Number(value);
   };
 }
@@ -47,7 +58,11 @@ function positiveInt(flag: string) {
 function stageLine(s: StageStatus): string {
   const mark = { running: '▶', succeeded: '✔', failed: '✘', cancelled: '■', skipped: '–', pending: '·' }[s.state];
   const detail =
-    s.state === 'succeeded' ? s.result?.summary ?? '' : s.state === 'failed' || s.state === 'cancelled' ? s.error?.message ?? '' : '';
+    s.state === 'succeeded'
+      ? (s.result?.summary ?? '')
+      : s.state === 'failed' || s.state === 'cancelled'
+        ? (s.error?.message ?? '')
+        : '';
   return `  ${mark} ${s.id} (${s.kind}) ${s.state}${detail ? `: ${detail}` : ''}`;
 }
 
@@ -65,7 +80,11 @@ export function buildCli(): Command {
     .requiredOption('-p, --pipeline <file>', 'pipeline definition (YAML)')
     .requiredOption('-d, --date <YYYY-MM-DD>', 'logical date of the run')
     .option('-w, --wait', 'wait for the run to end, printing each stage; exit 1 if it fails')
-    .option('--generation <n>', 'rerun generation (default: the number of earlier runs of this date)', nonNegativeInt('--generation'))
+    .option(
+      '--generation <n>',
+      'rerun generation (default: the number of earlier runs of this date)',
+      nonNegativeInt('--generation'),
+    )
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { pipeline: string; date: string; wait?: boolean; generation?: number; json?: boolean }) => {
       // Validate everything before connecting, so bad input starts nothing.
@@ -74,12 +93,20 @@ export function buildCli(): Command {
       const { settings, options } = clientSettings();
       const client = await connectClient(settings, options);
       try {
-        const started = await startRun(client, settings, pipeline, ds, opts.generation !== undefined ? { generation: opts.generation } : {});
+        const started = await startRun(
+          client,
+          settings,
+          pipeline,
+          ds,
+          opts.generation !== undefined ? { generation: opts.generation } : {},
+        );
         const { handle: _h, ...info } = started;
         if (opts.json && !opts.wait) {
           console.log(JSON.stringify(info));
         } else if (!opts.json) {
-          console.log(`${started.attached ? 'Already running, following' : 'Started'} ${started.workflowId} (run ${started.runId}, generation ${started.generation})`);
+          console.log(
+            `${started.attached ? 'Already running, following' : 'Started'} ${started.workflowId} (run ${started.runId}, generation ${started.generation})`,
+          );
           if (started.url) console.log(`Temporal UI: ${started.url}`);
         }
         if (!opts.wait) return;
@@ -90,7 +117,11 @@ export function buildCli(): Command {
           return;
         }
         if (!opts.json) {
-          console.error(outcome.cancelled ? `Run ${started.workflowId} was cancelled.` : `Run ${started.workflowId} failed: ${outcome.message}`);
+          console.error(
+            outcome.cancelled
+              ? `Run ${started.workflowId} was cancelled.`
+              : `Run ${started.workflowId} failed: ${outcome.message}`,
+          );
           if (started.url) console.error(`Details: ${started.url}`);
         }
         process.exitCode = EXIT.failed;
@@ -117,7 +148,18 @@ export function buildCli(): Command {
         const rows = await listRuns(client, settings, opts);
         if (opts.json) return console.log(JSON.stringify(rows));
         if (!rows.length) return console.log(`No runs of ${opts.pipeline} found.`);
-        console.log(table(['date', 'status', 'duration', 'started', 'link'], rows.map((r) => [r.ds, r.status, r.durationSeconds !== undefined ? `${r.durationSeconds}s` : '…', r.startedAt, r.url ?? r.workflowId])));
+        console.log(
+          table(
+            ['date', 'status', 'duration', 'started', 'link'],
+            rows.map((r) => [
+              r.ds,
+              r.status,
+              r.durationSeconds !== undefined ? `${r.durationSeconds}s` : '…',
+              r.startedAt,
+              r.url ?? r.workflowId,
+            ]),
+          ),
+        );
       });
     });
 
@@ -133,7 +175,10 @@ export function buildCli(): Command {
         const workflowId = runWorkflowId(pipeline, ds);
         const handle = client.workflow.getHandle(workflowId);
         const status = await readRunStatus(client.workflow, workflowId);
-        if (!status) throw new UserInputError(`no run ${workflowId} was found (or no worker is running to answer).\n  Fix: check the name and date with \`sluice runs --pipeline ${pipeline}\`.`);
+        if (!status)
+          throw new UserInputError(
+            `no run ${workflowId} was found (or no worker is running to answer).\n  Fix: check the name and date with \`sluice runs --pipeline ${pipeline}\`.`,
+          );
         if (opts.json) return console.log(JSON.stringify(status));
         const desc = await handle.describe();
         console.log(`${workflowId}: ${status.status} (generation ${status.generation})`);
@@ -145,7 +190,7 @@ export function buildCli(): Command {
 
   program
     .command('cancel')
-    .description("Cancel one run: every AWS job it started is stopped (from any worker) before it reports cancelled.")
+    .description('Cancel one run: every AWS job it started is stopped (from any worker) before it reports cancelled.')
     .argument('<pipeline>', 'pipeline name')
     .argument('<date>', 'logical date, YYYY-MM-DD')
     .option('--no-wait', 'return once the cancel is requested, without waiting for the jobs to stop')
@@ -157,7 +202,8 @@ export function buildCli(): Command {
         if (opts.json) console.log(JSON.stringify(outcome));
         else {
           console.log(outcome.message);
-          for (const s of outcome.status?.stages ?? []) if (s.state !== 'pending' && s.state !== 'skipped') console.log(stageLine(s));
+          for (const s of outcome.status?.stages ?? [])
+            if (s.state !== 'pending' && s.state !== 'skipped') console.log(stageLine(s));
         }
         if (!outcome.ok) process.exitCode = EXIT.failed;
       });
@@ -174,8 +220,14 @@ export function buildCli(): Command {
 
   program
     .command('worker')
-    .description('Run a worker: the pipeline workflows and the AWS stage activities (stops gracefully on SIGTERM/SIGINT).')
-    .option('--max-concurrent-stages <n>', 'stages this worker runs at once (default SLUICE_MAX_CONCURRENT_STAGES or 100)', positiveInt('--max-concurrent-stages'))
+    .description(
+      'Run a worker: the pipeline workflows and the AWS stage activities (stops gracefully on SIGTERM/SIGINT).',
+    )
+    .option(
+      '--max-concurrent-stages <n>',
+      'stages this worker runs at once (default SLUICE_MAX_CONCURRENT_STAGES or 100)',
+      positiveInt('--max-concurrent-stages'),
+    )
     .addHelpText(
       'after',
       `
@@ -196,7 +248,9 @@ Configuration (environment; validated before connecting, a bad value exits 2):
       // heavy, and `sluice validate` or `sluice run` must not need it to load, or fail if it cannot.
       // A bad variable throws WorkerConfigError, a ConfigError: exit 2 with every problem and its fix.
       const { runWorker } = await import('../workers/main.js');
-      await runWorker(opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {});
+      await runWorker(
+        opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {},
+      );
     });
 
   return program;
@@ -226,32 +280,57 @@ function addBackfillCommands(program: Command): void {
     .option('--force', `allow more than ${BACKFILL_LIMITS.maxDatesWithoutForce} dates`)
     .option('-w, --wait', 'show a live progress bar and the final report; exit 1 if any date failed')
     .option('--json', 'print JSON')
-    .action(async (opts: { pipeline?: string; from?: string; to?: string; concurrency: number; only: string; order: string; force?: boolean; wait?: boolean; json?: boolean }) => {
-      if (!opts.pipeline || !opts.from || !opts.to) {
-        throw new UserInputError('sluice backfill needs --pipeline <file>, --from <date> and --to <date> (or a subcommand: status, pause, resume, cancel, set-concurrency).');
-      }
-      const options = validateBackfillOptions(
-        { from: opts.from, to: opts.to, concurrency: opts.concurrency, only: opts.only as BackfillOnly, order: opts.order as BackfillOrder },
-        opts.force,
-      );
-      const pipeline = loadPipelineFile(opts.pipeline);
-      await withClient(async (client, settings) => {
-        const started = await startBackfill(client, settings, pipeline, options);
-        const { handle: _h, ...info } = started;
-        if (opts.json && !opts.wait) return console.log(JSON.stringify(info));
-        if (!opts.json) {
-          console.log(`${started.attached ? 'Already running, following' : 'Started'} backfill ${started.workflowId}`);
-          if (started.url) console.log(`Temporal UI: ${started.url}`);
+    .action(
+      async (opts: {
+        pipeline?: string;
+        from?: string;
+        to?: string;
+        concurrency: number;
+        only: string;
+        order: string;
+        force?: boolean;
+        wait?: boolean;
+        json?: boolean;
+      }) => {
+        if (!opts.pipeline || !opts.from || !opts.to) {
+          throw new UserInputError(
+            'sluice backfill needs --pipeline <file>, --from <date> and --to <date> (or a subcommand: status, pause, resume, cancel, set-concurrency).',
+          );
         }
-        if (!opts.wait) return;
-        const bar = opts.json ? undefined : progressBar();
-        const outcome = await waitForBackfill(started.handle, bar ? (p) => bar.update(p) : undefined);
-        bar?.stop();
-        if (opts.json) console.log(JSON.stringify({ ...info, ...outcome }));
-        else console.log(outcome.report ? formatReport(outcome.report) : `Backfill ${outcome.status}: ${outcome.message ?? ''}`);
-        if (outcome.status !== 'succeeded') process.exitCode = EXIT.failed;
-      });
-    });
+        const options = validateBackfillOptions(
+          {
+            from: opts.from,
+            to: opts.to,
+            concurrency: opts.concurrency,
+            only: opts.only as BackfillOnly,
+            order: opts.order as BackfillOrder,
+          },
+          opts.force,
+        );
+        const pipeline = loadPipelineFile(opts.pipeline);
+        await withClient(async (client, settings) => {
+          const started = await startBackfill(client, settings, pipeline, options);
+          const { handle: _h, ...info } = started;
+          if (opts.json && !opts.wait) return console.log(JSON.stringify(info));
+          if (!opts.json) {
+            console.log(
+              `${started.attached ? 'Already running, following' : 'Started'} backfill ${started.workflowId}`,
+            );
+            if (started.url) console.log(`Temporal UI: ${started.url}`);
+          }
+          if (!opts.wait) return;
+          const bar = opts.json ? undefined : progressBar();
+          const outcome = await waitForBackfill(started.handle, bar ? (p) => bar.update(p) : undefined);
+          bar?.stop();
+          if (opts.json) console.log(JSON.stringify({ ...info, ...outcome }));
+          else
+            console.log(
+              outcome.report ? formatReport(outcome.report) : `Backfill ${outcome.status}: ${outcome.message ?? ''}`,
+            );
+          if (outcome.status !== 'succeeded') process.exitCode = EXIT.failed;
+        });
+      },
+    );
 
   backfill
     .command('status')
@@ -265,9 +344,13 @@ function addBackfillCommands(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(p));
         const c = p.counts;
         const url = runUiUrl(settings, id);
-        console.log(`${id}: ${p.pipeline} ${p.from} → ${p.to}, concurrency ${p.concurrency}, only ${p.only}, ${p.order} first${p.paused ? ', PAUSED' : ''}${p.cancelling ? ', CANCELLING' : ''}`);
+        console.log(
+          `${id}: ${p.pipeline} ${p.from} → ${p.to}, concurrency ${p.concurrency}, only ${p.only}, ${p.order} first${p.paused ? ', PAUSED' : ''}${p.cancelling ? ', CANCELLING' : ''}`,
+        );
         if (url) console.log(`Temporal UI: ${url}`);
-        console.log(`  ${datesDone(c)}/${p.total} done: succeeded ${c.succeeded}, failed ${c.failed}, skipped ${c.skipped}, cancelled ${c.cancelled}; running ${c.running}, pending ${c.pending}`);
+        console.log(
+          `  ${datesDone(c)}/${p.total} done: succeeded ${c.succeeded}, failed ${c.failed}, skipped ${c.skipped}, cancelled ${c.cancelled}; running ${c.running}, pending ${c.pending}`,
+        );
         if (p.running.length) console.log(`  running: ${p.running.join(', ')}`);
         for (const f of p.failed) console.log(`  ✘ ${f.ds}${f.stage ? ` stage ${f.stage}` : ''}: ${f.message}`);
       });
@@ -286,14 +369,20 @@ function addBackfillCommands(program: Command): void {
       });
   steerCommand('pause', 'Start no new dates (running ones finish).', steer.pause, 'paused');
   steerCommand('resume', 'Start dates again.', steer.resume, 'resumed');
-  steerCommand('cancel', 'Cancel every running date (their AWS jobs are stopped) and start nothing more; the backfill ends CANCELED.', steer.cancel, 'cancelling');
+  steerCommand(
+    'cancel',
+    'Cancel every running date (their AWS jobs are stopped) and start nothing more; the backfill ends CANCELED.',
+    steer.cancel,
+    'cancelling',
+  );
   backfill
     .command('set-concurrency')
     .description('Change how many dates run at once.')
     .argument('<id>', 'backfill workflow ID')
     .argument('<n>', 'dates at once', positiveInt('<n>'))
     .action(async (id: string, n: number) => {
-      if (n > BACKFILL_LIMITS.maxConcurrency) throw new UserInputError(`<n> must be at most ${BACKFILL_LIMITS.maxConcurrency} (received ${n}).`);
+      if (n > BACKFILL_LIMITS.maxConcurrency)
+        throw new UserInputError(`<n> must be at most ${BACKFILL_LIMITS.maxConcurrency} (received ${n}).`);
       await withClient(async (client) => {
         await steer.setConcurrency(backfillHandle(client, id), n);
         console.log(`${id}: concurrency set to ${n}`);
@@ -308,11 +397,30 @@ function addScheduleCommands(program: Command): void {
       .requiredOption('-p, --pipeline <file>', 'pipeline definition (YAML)')
       .requiredOption('--at <HH:MM>', 'time of day, 24-hour clock')
       .option('--timezone <zone>', 'IANA time zone of --at', 'UTC')
-      .option('--date-offset <days>', `logical date = scheduled day minus this many days (default ${SCHEDULE_DEFAULTS.dateOffsetDays}: the day that just closed)`, nonNegativeInt('--date-offset'))
-      .option('--overlap <policy>', `when a run is still going at the next time: ${Object.keys(OVERLAP_POLICIES).join(', ')} (default ${SCHEDULE_DEFAULTS.overlap})`)
-      .option('--catchup-window <duration>', `missed runs within this window run after an outage (default ${SCHEDULE_DEFAULTS.catchupWindow})`)
+      .option(
+        '--date-offset <days>',
+        `logical date = scheduled day minus this many days (default ${SCHEDULE_DEFAULTS.dateOffsetDays}: the day that just closed)`,
+        nonNegativeInt('--date-offset'),
+      )
+      .option(
+        '--overlap <policy>',
+        `when a run is still going at the next time: ${Object.keys(OVERLAP_POLICIES).join(', ')} (default ${SCHEDULE_DEFAULTS.overlap})`,
+      )
+      .option(
+        '--catchup-window <duration>',
+        `missed runs within this window run after an outage (default ${SCHEDULE_DEFAULTS.catchupWindow})`,
+      )
       .option('--pause-on-failure', 'pause the schedule when a run fails');
-  type ScheduleCliOptions = { pipeline: string; at: string; timezone: string; dateOffset?: number; overlap?: string; catchupWindow?: string; pauseOnFailure?: boolean; id?: string };
+  type ScheduleCliOptions = {
+    pipeline: string;
+    at: string;
+    timezone: string;
+    dateOffset?: number;
+    overlap?: string;
+    catchupWindow?: string;
+    pauseOnFailure?: boolean;
+    id?: string;
+  };
   const toOptions = (o: ScheduleCliOptions): DailyScheduleOptions => ({
     at: o.at,
     timezone: o.timezone,
@@ -334,13 +442,23 @@ function addScheduleCommands(program: Command): void {
           if (!(err instanceof ScheduleAlreadyRunning)) throw err;
           // The same options, as an update: create never replaces a schedule silently.
           const id = options.id ?? defaultScheduleId(pipeline.name);
-          const flags = [`--pipeline ${o.pipeline}`, `--at ${o.at}`, `--timezone ${o.timezone}`, ...(o.dateOffset !== undefined ? [`--date-offset ${o.dateOffset}`] : []), ...(o.overlap ? [`--overlap ${o.overlap}`] : []), ...(o.catchupWindow ? [`--catchup-window ${o.catchupWindow}`] : []), ...(o.pauseOnFailure ? ['--pause-on-failure'] : [])];
+          const flags = [
+            `--pipeline ${o.pipeline}`,
+            `--at ${o.at}`,
+            `--timezone ${o.timezone}`,
+            ...(o.dateOffset !== undefined ? [`--date-offset ${o.dateOffset}`] : []),
+            ...(o.overlap ? [`--overlap ${o.overlap}`] : []),
+            ...(o.catchupWindow ? [`--catchup-window ${o.catchupWindow}`] : []),
+            ...(o.pauseOnFailure ? ['--pause-on-failure'] : []),
+          ];
           throw new UserInputError(
             `schedule ${id} already exists; create does not change it.\n  Fix: to change it, run \`sluice schedule update ${id} ${flags.join(' ')}\` (see it first with \`sluice schedule describe ${id}\`), or create another with --id.`,
           );
         });
         const d = await handle.describe();
-        console.log(`Created schedule ${handle.scheduleId}: ${pipeline.name} daily at ${o.at} ${o.timezone}; next run ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}`);
+        console.log(
+          `Created schedule ${handle.scheduleId}: ${pipeline.name} daily at ${o.at} ${o.timezone}; next run ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}`,
+        );
       });
     });
 
@@ -363,10 +481,16 @@ function addScheduleCommands(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       await withClient(async (client) => {
         const views: ScheduleView[] = [];
-        for await (const s of client.schedule.list()) views.push(viewOf(s.scheduleId, await client.schedule.getHandle(s.scheduleId).describe()));
+        for await (const s of client.schedule.list())
+          views.push(viewOf(s.scheduleId, await client.schedule.getHandle(s.scheduleId).describe()));
         if (o.json) return console.log(JSON.stringify(views));
         if (!views.length) return console.log('No schedules.');
-        console.log(table(['id', 'pipeline', 'when', 'paused', 'next run'], views.map((v) => [v.id, v.pipeline ?? '', v.spec, v.paused ? 'yes' : 'no', v.nextRuns[0] ?? ''])));
+        console.log(
+          table(
+            ['id', 'pipeline', 'when', 'paused', 'next run'],
+            views.map((v) => [v.id, v.pipeline ?? '', v.spec, v.paused ? 'yes' : 'no', v.nextRuns[0] ?? '']),
+          ),
+        );
       });
     });
 
@@ -379,13 +503,16 @@ function addScheduleCommands(program: Command): void {
       await withClient(async (client) => {
         const v = viewOf(id, await client.schedule.getHandle(id).describe());
         if (o.json) return console.log(JSON.stringify(v));
-        console.log(`${v.id}: ${v.pipeline ?? '?'} ${v.spec}${v.paused ? ' (PAUSED)' : ''}${v.note ? ` — ${v.note}` : ''}`);
+        console.log(
+          `${v.id}: ${v.pipeline ?? '?'} ${v.spec}${v.paused ? ' (PAUSED)' : ''}${v.note ? ` — ${v.note}` : ''}`,
+        );
         // Upcoming times on the schedule's clock (what --at means) and in UTC (what logs and the UI show).
         console.log(`  next runs:${v.nextRuns.length ? '' : ' none'}`);
         v.nextRuns.forEach((utc, i) => console.log(`    ${v.nextRunsLocal[i] ?? ''} (${utc})`));
         // Recent runs by the date run they started, the ID to look up with `sluice status`.
         console.log(`  recent runs:${v.recentRuns.length ? '' : ' none'}`);
-        for (const r of v.recentRuns) console.log(`    ${r.run ?? r.workflowId} (scheduled ${r.scheduledAt}, launcher ${r.workflowId})`);
+        for (const r of v.recentRuns)
+          console.log(`    ${r.run ?? r.workflowId} (scheduled ${r.scheduledAt}, launcher ${r.workflowId})`);
       });
     });
 
@@ -410,10 +537,14 @@ function addScheduleCommands(program: Command): void {
       await withClient(async (client, settings) => {
         const started = await triggerSchedule(client.schedule.getHandle(id));
         if (!started?.run) {
-          console.log(`${id}: triggered; the run did not show up yet (an overlap policy may have skipped it).\n  See: sluice schedule describe ${id}`);
+          console.log(
+            `${id}: triggered; the run did not show up yet (an overlap policy may have skipped it).\n  See: sluice schedule describe ${id}`,
+          );
           return;
         }
-        console.log(`${id}: triggered: logical date ${started.ds}, run ${started.run} (launcher ${started.workflowId})`);
+        console.log(
+          `${id}: triggered: logical date ${started.ds}, run ${started.run} (launcher ${started.workflowId})`,
+        );
         const url = runUiUrl(settings, started.run);
         if (url) console.log(`Temporal UI: ${url}`);
       });
@@ -430,7 +561,9 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       // commander already printed the message (or the help / version).
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version' ? EXIT.ok : EXIT.badInput;
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version'
+        ? EXIT.ok
+        : EXIT.badInput;
     }
     if (err instanceof UserInputError || exitCodeFor(err) === EXIT.badInput) {
       console.error(describeError(err));

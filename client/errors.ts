@@ -67,7 +67,8 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function describeError(err: unknown): string {
-  if (isUsersToFix(err) || err instanceof TemporalUnreachableError || err instanceof GenerationUnknownError) return `error: ${(err as Error).message}`;
+  if (isUsersToFix(err) || err instanceof TemporalUnreachableError || err instanceof GenerationUnknownError)
+    return `error: ${(err as Error).message}`;
   if (err instanceof Error) {
     const e = err as Error & { code?: string };
     if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|tcp connect error/i.test(e.message)) {

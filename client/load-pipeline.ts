@@ -9,11 +9,14 @@ export function loadPipelineFile(file: string): PipelineDefinition {
   const abs = path.resolve(file);
   let text: string;
   try {
-    if (!statSync(abs).isFile()) throw new UserInputError(`--pipeline ${file} is not a file.\n  Fix: give the path of a pipeline YAML file.`);
+    if (!statSync(abs).isFile())
+      throw new UserInputError(`--pipeline ${file} is not a file.\n  Fix: give the path of a pipeline YAML file.`);
     text = readFileSync(abs, 'utf8');
   } catch (err) {
     if (err instanceof UserInputError) throw err;
-    throw new UserInputError(`cannot read the pipeline file ${file}: ${(err as Error).message}.\n  Fix: check the path given to --pipeline.`);
+    throw new UserInputError(
+      `cannot read the pipeline file ${file}: ${(err as Error).message}.\n  Fix: check the path given to --pipeline.`,
+    );
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {

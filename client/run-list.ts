@@ -17,7 +17,11 @@ export interface RunRow {
 
 const STATUSES = Object.values(RUN_STATUS) as string[];
 
-export async function listRuns(client: Client, settings: TemporalSettings, o: { pipeline: string; from?: string; to?: string; status?: string; limit?: number }): Promise<RunRow[]> {
+export async function listRuns(
+  client: Client,
+  settings: TemporalSettings,
+  o: { pipeline: string; from?: string; to?: string; status?: string; limit?: number },
+): Promise<RunRow[]> {
   if (o.status !== undefined && !STATUSES.includes(o.status)) {
     throw new UserInputError(`--status must be one of ${STATUSES.join(', ')} (received "${o.status}").`);
   }
@@ -45,6 +49,10 @@ export async function listRuns(client: Client, settings: TemporalSettings, o: { 
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -35,12 +35,19 @@ import { statusQuery } from '../workflows/run-pipeline';
  * …) are not read: a CLI never fails over them. Throws CliConfigError naming a bad variable;
  * touches no network.
  */
-export function clientSettings(env: NodeJS.ProcessEnv = process.env): { settings: TemporalSettings; options: ConnectionOptions } {
+export function clientSettings(env: NodeJS.ProcessEnv = process.env): {
+  settings: TemporalSettings;
+  options: ConnectionOptions;
+} {
   const issues: ConfigIssue[] = [];
   const config = readConnectionConfig(env, issues);
   if (!config) throw new CliConfigError(issues);
   // The UI link is derived from the resolved address (a profile may set it), as for the variables.
-  const { uiUrl } = temporalSettings({ ...env, TEMPORAL_ADDRESS: config.settings.address, TEMPORAL_NAMESPACE: config.settings.namespace });
+  const { uiUrl } = temporalSettings({
+    ...env,
+    TEMPORAL_ADDRESS: config.settings.address,
+    TEMPORAL_NAMESPACE: config.settings.namespace,
+  });
   return { settings: { ...config.settings, ...(uiUrl ? { uiUrl } : {}) }, options: config.connection };
 }
 
@@ -87,7 +94,13 @@ async function previousRuns(client: Client, workflowId: string): Promise<number>
   }
 }
 
-export async function startRun(client: Client, settings: TemporalSettings, pipeline: PipelineDefinition, ds: string, opts: StartRunOptions = {}): Promise<StartedRun> {
+export async function startRun(
+  client: Client,
+  settings: TemporalSettings,
+  pipeline: PipelineDefinition,
+  ds: string,
+  opts: StartRunOptions = {},
+): Promise<StartedRun> {
   const workflowId = runWorkflowId(pipeline.name, ds);
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
   const input: RunPipelineInput = { pipeline, ds, generation };
@@ -136,7 +149,11 @@ export async function queryStatus(handle: WorkflowHandle): Promise<RunStatus | u
  * closed before Sluice recorded them this way (or terminated) fall back to the query, which a live
  * worker answers by replaying them. Undefined when there is no such run.
  */
-export async function readRunStatus(workflows: WorkflowClient, workflowId: string, runId?: string): Promise<RunStatus | undefined> {
+export async function readRunStatus(
+  workflows: WorkflowClient,
+  workflowId: string,
+  runId?: string,
+): Promise<RunStatus | undefined> {
   let desc: WorkflowExecutionDescription;
   try {
     desc = await workflows.getHandle(workflowId, runId).describe();
@@ -151,7 +168,10 @@ export async function readRunStatus(workflows: WorkflowClient, workflowId: strin
     case 'FAILED': {
       const recorded = await handle.result().then(
         () => undefined,
-        (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as { run?: RunStatus } | undefined)?.run : undefined),
+        (err: unknown) =>
+          err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure
+            ? (err.cause.details?.[0] as { run?: RunStatus } | undefined)?.run
+            : undefined,
       );
       return recorded ?? queryStatus(handle);
     }
@@ -166,7 +186,11 @@ export async function readRunStatus(workflows: WorkflowClient, workflowId: strin
  * Waits for the run; while waiting, reports each stage once when it starts and once when it ends
  * (the status query is polled every `intervalMs`; queries add nothing to the history).
  */
-export async function waitForRun(handle: WorkflowHandle<typeof runPipeline>, onStage?: (s: StageStatus) => void, intervalMs = 1000): Promise<RunOutcome> {
+export async function waitForRun(
+  handle: WorkflowHandle<typeof runPipeline>,
+  onStage?: (s: StageStatus) => void,
+  intervalMs = 1000,
+): Promise<RunOutcome> {
   const seen = new Map<string, string>();
   const report = (status: RunStatus | undefined): void => {
     if (!status || !onStage) return;
@@ -217,20 +241,31 @@ export async function cancelRun(client: Client, workflowId: string, o: { wait: b
   try {
     desc = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UserInputError(`no run ${workflowId} was found.\n  Fix: check the pipeline name and date with \`sluice runs --pipeline <name>\`.`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new UserInputError(
+        `no run ${workflowId} was found.\n  Fix: check the pipeline name and date with \`sluice runs --pipeline <name>\`.`,
+      );
     throw err;
   }
   if (desc.status.name !== 'RUNNING') {
-    return { workflowId, ok: false, message: `${workflowId} is not running (${desc.status.name.toLowerCase()}): nothing to cancel.` };
+    return {
+      workflowId,
+      ok: false,
+      message: `${workflowId} is not running (${desc.status.name.toLowerCase()}): nothing to cancel.`,
+    };
   }
   await handle.cancel();
   if (!o.wait) return { workflowId, ok: true, message: `Cancel requested for ${workflowId}.` };
   const closed = await handle.result().then(
     () => 'completed before the cancel reached it',
-    (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${err instanceof Error ? err.message : String(err)}`),
+    (err: unknown) =>
+      err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure
+        ? 'cancelled'
+        : `ended: ${err instanceof Error ? err.message : String(err)}`,
   );
   const status = await readRunStatus(client.workflow, workflowId, desc.runId);
-  if (closed !== 'cancelled') return { workflowId, ok: false, message: `${workflowId} ${closed}.`, ...(status ? { status } : {}) };
+  if (closed !== 'cancelled')
+    return { workflowId, ok: false, message: `${workflowId} ${closed}.`, ...(status ? { status } : {}) };
   const unstopped = (status?.stops ?? []).filter((o) => o.result === 'error' || o.result === 'unconfirmed');
   const stopped = (status?.stops ?? []).filter((o) => o.result === 'stopped').length;
   const message = unstopped.length

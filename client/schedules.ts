@@ -12,7 +12,13 @@
  *   ones are left to an explicit backfill;
  * - pause on failure off: one bad day should not stop the following days (an alarm should fire).
  */
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleHandle,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { ScheduleOptionsAction } from '@temporalio/client/lib/schedule-types';
 import type { ScheduledRunInput } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
@@ -32,7 +38,12 @@ export const OVERLAP_POLICIES = {
 } as const;
 export type OverlapName = keyof typeof OVERLAP_POLICIES;
 
-export const SCHEDULE_DEFAULTS = { dateOffsetDays: 1, overlap: 'allow-all' as OverlapName, catchupWindow: '7d', pauseOnFailure: false };
+export const SCHEDULE_DEFAULTS = {
+  dateOffsetDays: 1,
+  overlap: 'allow-all' as OverlapName,
+  catchupWindow: '7d',
+  pauseOnFailure: false,
+};
 
 export interface DailyScheduleOptions {
   /** `HH:MM`, 24-hour clock, in `timezone`. */
@@ -54,24 +65,45 @@ export function parseAt(at: string): { hour: number; minute: number } {
   const m = /^(\d{1,2}):(\d{2})$/.exec(at);
   const hour = Number(m?.[1]);
   const minute = Number(m?.[2]);
-  if (!m || hour > 23 || minute > 59) throw new UserInputError(`--at must be a time of day HH:MM on the 24-hour clock (received "${at}").\n  Fix: e.g. --at 02:00.`);
+  if (!m || hour > 23 || minute > 59)
+    throw new UserInputError(
+      `--at must be a time of day HH:MM on the 24-hour clock (received "${at}").\n  Fix: e.g. --at 02:00.`,
+    );
   return { hour, minute };
 }
 
 export function validateScheduleOptions(o: DailyScheduleOptions): void {
   parseAt(o.at);
-  if (!isTimeZone(o.timezone)) throw new UserInputError(`--timezone must be an IANA time zone (received "${o.timezone}").\n  Fix: e.g. --timezone Europe/Berlin or --timezone UTC.`);
-  if (o.dateOffsetDays !== undefined && (!Number.isInteger(o.dateOffsetDays) || o.dateOffsetDays < 0 || o.dateOffsetDays > 366)) {
-    throw new UserInputError(`--date-offset must be a whole number of days from 0 to 366 (received ${o.dateOffsetDays}).`);
+  if (!isTimeZone(o.timezone))
+    throw new UserInputError(
+      `--timezone must be an IANA time zone (received "${o.timezone}").\n  Fix: e.g. --timezone Europe/Berlin or --timezone UTC.`,
+    );
+  if (
+    o.dateOffsetDays !== undefined &&
+    (!Number.isInteger(o.dateOffsetDays) || o.dateOffsetDays < 0 || o.dateOffsetDays > 366)
+  ) {
+    throw new UserInputError(
+      `--date-offset must be a whole number of days from 0 to 366 (received ${o.dateOffsetDays}).`,
+    );
   }
   if (o.overlap !== undefined && !(o.overlap in OVERLAP_POLICIES)) {
-    throw new UserInputError(`--overlap must be one of ${Object.keys(OVERLAP_POLICIES).join(', ')} (received "${o.overlap}").`);
+    throw new UserInputError(
+      `--overlap must be one of ${Object.keys(OVERLAP_POLICIES).join(', ')} (received "${o.overlap}").`,
+    );
   }
 }
 
-function scheduleOptions(settings: TemporalSettings, pipeline: PipelineDefinition, o: DailyScheduleOptions): ScheduleOptions<ScheduleOptionsAction> {
+function scheduleOptions(
+  settings: TemporalSettings,
+  pipeline: PipelineDefinition,
+  o: DailyScheduleOptions,
+): ScheduleOptions<ScheduleOptionsAction> {
   const { hour, minute } = parseAt(o.at);
-  const input: ScheduledRunInput = { pipeline, timezone: o.timezone, dateOffsetDays: o.dateOffsetDays ?? SCHEDULE_DEFAULTS.dateOffsetDays };
+  const input: ScheduledRunInput = {
+    pipeline,
+    timezone: o.timezone,
+    dateOffsetDays: o.dateOffsetDays ?? SCHEDULE_DEFAULTS.dateOffsetDays,
+  };
   return {
     scheduleId: o.id ?? defaultScheduleId(pipeline.name),
     spec: { calendars: [{ hour, minute, comment: `daily at ${o.at} ${o.timezone}` }], timezone: o.timezone },
@@ -92,15 +124,28 @@ function scheduleOptions(settings: TemporalSettings, pipeline: PipelineDefinitio
   };
 }
 
-export async function createDailySchedule(client: Client, settings: TemporalSettings, pipeline: PipelineDefinition, o: DailyScheduleOptions) {
+export async function createDailySchedule(
+  client: Client,
+  settings: TemporalSettings,
+  pipeline: PipelineDefinition,
+  o: DailyScheduleOptions,
+) {
   validateScheduleOptions(o);
   return client.schedule.create(scheduleOptions(settings, pipeline, o));
 }
 
-export async function updateDailySchedule(client: Client, settings: TemporalSettings, id: string, pipeline: PipelineDefinition, o: DailyScheduleOptions): Promise<void> {
+export async function updateDailySchedule(
+  client: Client,
+  settings: TemporalSettings,
+  id: string,
+  pipeline: PipelineDefinition,
+  o: DailyScheduleOptions,
+): Promise<void> {
   validateScheduleOptions(o);
   const next = scheduleOptions(settings, pipeline, { ...o, id });
-  await client.schedule.getHandle(id).update((prev) => ({ ...prev, spec: next.spec, action: next.action, policies: next.policies }));
+  await client.schedule
+    .getHandle(id)
+    .update((prev) => ({ ...prev, spec: next.spec, action: next.action, policies: next.policies }));
 }
 
 export interface ScheduleView {
@@ -135,18 +180,32 @@ function inputOf(d: ScheduleDescription): ScheduledRunInput | undefined {
  * The logical date of a run scheduled at `scheduledAt`: the same rule as scheduledPipeline's
  * (workflows/scheduled.ts): the scheduled day in the schedule's zone, minus the offset.
  */
-export function logicalDateOf(input: Pick<ScheduledRunInput, 'timezone' | 'dateOffsetDays'>, scheduledAt: Date): string {
+export function logicalDateOf(
+  input: Pick<ScheduledRunInput, 'timezone' | 'dateOffsetDays'>,
+  scheduledAt: Date,
+): string {
   return addDays(localDate(scheduledAt.getTime(), input.timezone), -input.dateOffsetDays);
 }
 
 /** `2024-03-02 02:00 Europe/Berlin`: an instant on the schedule's clock. */
 export function zonedTime(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${timeZone}`;
 }
 
-function recentRunOf(input: ScheduledRunInput | undefined, a: ScheduleDescription['info']['recentActions'][number]): RecentRun {
+function recentRunOf(
+  input: ScheduledRunInput | undefined,
+  a: ScheduleDescription['info']['recentActions'][number],
+): RecentRun {
   const workflowId = a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : '';
   if (!input) return { scheduledAt: a.scheduledAt.toISOString(), workflowId };
   const ds = logicalDateOf(input, a.scheduledAt);

@@ -37,7 +37,8 @@ function isNumber(s: string): boolean {
 
 /** Whether `actual` satisfies the comparison: numerically when both sides are numbers, else as text. */
 export function compare(actual: string | number | null | undefined, c: Comparison): boolean {
-  if (actual === null || actual === undefined) return c.op === '==' ? c.operand.toUpperCase() === 'NULL' : c.op === '!=' && c.operand.toUpperCase() !== 'NULL';
+  if (actual === null || actual === undefined)
+    return c.op === '==' ? c.operand.toUpperCase() === 'NULL' : c.op === '!=' && c.operand.toUpperCase() !== 'NULL';
   const a = String(actual);
   if (isNumber(a) && isNumber(c.operand)) {
     const [x, y] = [Number(a), Number(c.operand)];
@@ -52,7 +53,8 @@ export function compare(actual: string | number | null | undefined, c: Compariso
 export function expectProblems(spec: ExpectSpec): { field: string; received: string }[] {
   const out: { field: string; received: string }[] = [];
   for (const [field, text] of Object.entries(spec)) {
-    if (typeof text !== 'string' || !parseComparison(text)) out.push({ field: `expect.${field}`, received: String(text) });
+    if (typeof text !== 'string' || !parseComparison(text))
+      out.push({ field: `expect.${field}`, received: String(text) });
   }
   return out;
 }
@@ -72,7 +74,10 @@ export function failedExpectations(spec: ExpectSpec, facts: ResultFacts): string
   if (spec.firstValue !== undefined) {
     const c = parseComparison(spec.firstValue) as Comparison;
     const v = facts.firstRows?.[0]?.[0];
-    if (!compare(v, c)) failed.push(`firstValue ${spec.firstValue.trim()} (got ${v === undefined ? 'no rows' : v === null ? 'NULL' : v})`);
+    if (!compare(v, c))
+      failed.push(
+        `firstValue ${spec.firstValue.trim()} (got ${v === undefined ? 'no rows' : v === null ? 'NULL' : v})`,
+      );
   }
   return failed;
 }

@@ -33,7 +33,10 @@ export class ConfigError extends Error {
     super(
       `${what} in the environment is invalid (${issues.length === 1 ? '1 problem' : `${issues.length} problems`}):\n` +
         issues
-          .map((i) => `  - ${i.variable}: ${i.problem}${'received' in i ? ` (received ${JSON.stringify(i.received)})` : ''}.\n    Fix: ${i.fix}`)
+          .map(
+            (i) =>
+              `  - ${i.variable}: ${i.problem}${'received' in i ? ` (received ${JSON.stringify(i.received)})` : ''}.\n    Fix: ${i.fix}`,
+          )
           .join('\n'),
     );
     this.name = 'ConfigError';
@@ -41,7 +44,11 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values are never echoed in messages or logs. */
-export const SECRET_VARIABLES: readonly string[] = ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_KEY_DATA', 'TEMPORAL_CODEC_AUTH'];
+export const SECRET_VARIABLES: readonly string[] = [
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_CODEC_AUTH',
+];
 
 /** Options for Connection.connect (client) and NativeConnection.connect (worker) alike. */
 export interface TemporalConnectionOptions {
@@ -55,7 +62,13 @@ export interface ConnectionConfig {
   settings: TemporalSettings;
   connection: TemporalConnectionOptions;
   /** What may be logged about the connection: no secrets. */
-  describe: { address: string; namespace: string; taskQueue: string; tls: 'off' | 'on' | 'mTLS'; auth: 'api key' | 'client certificate' | 'none' };
+  describe: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    tls: 'off' | 'on' | 'mTLS';
+    auth: 'api key' | 'client certificate' | 'none';
+  };
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
@@ -69,18 +82,38 @@ function checkPem(env: NodeJS.ProcessEnv, base: string, what: string, issues: Co
   const d = env[dataVar];
   const secret = SECRET_VARIABLES.includes(dataVar);
   if (p && d) {
-    issues.push({ variable: `${pathVar} / ${dataVar}`, problem: 'both are set', fix: `keep one: ${pathVar} (a file) or ${dataVar} (the PEM text)` });
+    issues.push({
+      variable: `${pathVar} / ${dataVar}`,
+      problem: 'both are set',
+      fix: `keep one: ${pathVar} (a file) or ${dataVar} (the PEM text)`,
+    });
     return;
   }
   if (p) {
     if (!existsSync(p)) {
-      issues.push({ variable: pathVar, received: p, problem: `no such file (the ${what})`, fix: `give the path of the ${what} PEM file, or set ${dataVar} to its contents` });
+      issues.push({
+        variable: pathVar,
+        received: p,
+        problem: `no such file (the ${what})`,
+        fix: `give the path of the ${what} PEM file, or set ${dataVar} to its contents`,
+      });
       return;
     }
     const text = readFileSync(p, 'utf8');
-    if (!text.includes('-----BEGIN')) issues.push({ variable: pathVar, received: p, problem: `the file is not PEM (no "-----BEGIN" line)`, fix: `point it at the ${what} in PEM format` });
+    if (!text.includes('-----BEGIN'))
+      issues.push({
+        variable: pathVar,
+        received: p,
+        problem: `the file is not PEM (no "-----BEGIN" line)`,
+        fix: `point it at the ${what} in PEM format`,
+      });
   } else if (d !== undefined && d !== '' && !d.includes('-----BEGIN')) {
-    issues.push({ variable: dataVar, ...(secret ? {} : { received: d.slice(0, 40) }), problem: 'not PEM text (no "-----BEGIN" line)', fix: `set it to the ${what} in PEM format (or use ${pathVar})` });
+    issues.push({
+      variable: dataVar,
+      ...(secret ? {} : { received: d.slice(0, 40) }),
+      problem: 'not PEM text (no "-----BEGIN" line)',
+      fix: `set it to the ${what} in PEM format (or use ${pathVar})`,
+    });
   }
 }
 
@@ -102,17 +135,35 @@ function asBuffers(tls: TemporalConnectionOptions['tls']): TemporalConnectionOpt
 function checkTemporalVariables(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): void {
   const address = env.TEMPORAL_ADDRESS;
   if (address !== undefined && !HOST_PORT.test(address)) {
-    issues.push({ variable: 'TEMPORAL_ADDRESS', received: address, problem: 'expected host:port', fix: 'set the frontend address, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233 (no scheme)' });
+    issues.push({
+      variable: 'TEMPORAL_ADDRESS',
+      received: address,
+      problem: 'expected host:port',
+      fix: 'set the frontend address, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233 (no scheme)',
+    });
   }
   if (env.TEMPORAL_NAMESPACE !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(env.TEMPORAL_NAMESPACE)) {
-    issues.push({ variable: 'TEMPORAL_NAMESPACE', received: env.TEMPORAL_NAMESPACE, problem: 'not a namespace name', fix: 'set the namespace, e.g. default or my-ns.a1b2c' });
+    issues.push({
+      variable: 'TEMPORAL_NAMESPACE',
+      received: env.TEMPORAL_NAMESPACE,
+      problem: 'not a namespace name',
+      fix: 'set the namespace, e.g. default or my-ns.a1b2c',
+    });
   }
-  if (env.TEMPORAL_API_KEY !== undefined && (env.TEMPORAL_API_KEY.trim() === '' || /\s/.test(env.TEMPORAL_API_KEY.trim()))) {
-    issues.push({ variable: 'TEMPORAL_API_KEY', problem: 'empty or contains whitespace (value not shown: it is a secret)', fix: 'set the API key exactly as Temporal Cloud issued it, or unset the variable' });
+  if (
+    env.TEMPORAL_API_KEY !== undefined &&
+    (env.TEMPORAL_API_KEY.trim() === '' || /\s/.test(env.TEMPORAL_API_KEY.trim()))
+  ) {
+    issues.push({
+      variable: 'TEMPORAL_API_KEY',
+      problem: 'empty or contains whitespace (value not shown: it is a secret)',
+      fix: 'set the API key exactly as Temporal Cloud issued it, or unset the variable',
+    });
   }
   for (const v of ['TEMPORAL_TLS', 'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION']) {
     const b = env[v];
-    if (b !== undefined && !BOOL.test(b)) issues.push({ variable: v, received: b, problem: 'expected true or false', fix: `set ${v}=true or ${v}=false` });
+    if (b !== undefined && !BOOL.test(b))
+      issues.push({ variable: v, received: b, problem: 'expected true or false', fix: `set ${v}=true or ${v}=false` });
   }
   checkPem(env, 'TEMPORAL_TLS_CLIENT_CERT', 'client certificate', issues);
   checkPem(env, 'TEMPORAL_TLS_CLIENT_KEY', 'client private key', issues);
@@ -123,11 +174,18 @@ function checkTemporalVariables(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): 
     issues.push({
       variable: hasCert ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : 'TEMPORAL_TLS_CLIENT_CERT_PATH',
       problem: `mTLS needs both the client certificate and its key; only the ${hasCert ? 'certificate' : 'key'} is set`,
-      fix: hasCert ? 'set TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA) to the private key' : 'set TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA) to the certificate',
+      fix: hasCert
+        ? 'set TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA) to the private key'
+        : 'set TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA) to the certificate',
     });
   }
   if (env.TEMPORAL_CONFIG_FILE && !existsSync(env.TEMPORAL_CONFIG_FILE)) {
-    issues.push({ variable: 'TEMPORAL_CONFIG_FILE', received: env.TEMPORAL_CONFIG_FILE, problem: 'no such file', fix: 'give the path of a temporal.toml profile file, or unset it' });
+    issues.push({
+      variable: 'TEMPORAL_CONFIG_FILE',
+      received: env.TEMPORAL_CONFIG_FILE,
+      problem: 'no such file',
+      fix: 'give the path of a temporal.toml profile file, or unset it',
+    });
   }
 }
 
@@ -136,7 +194,12 @@ function readTaskQueue(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
   if (raw === undefined || raw === '') return DEFAULT_TASK_QUEUE;
   const queue = raw.trim();
   if (/^[^\s]{1,200}$/.test(queue)) return queue;
-  issues.push({ variable: 'SLUICE_TASK_QUEUE', received: raw, problem: 'expected a task queue name without spaces', fix: `set a task queue name, e.g. ${DEFAULT_TASK_QUEUE}` });
+  issues.push({
+    variable: 'SLUICE_TASK_QUEUE',
+    received: raw,
+    problem: 'expected a task queue name without spaces',
+    fix: `set a task queue name, e.g. ${DEFAULT_TASK_QUEUE}`,
+  });
   return DEFAULT_TASK_QUEUE;
 }
 
@@ -146,7 +209,11 @@ function readTaskQueue(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
  * name the variable at fault). `more` runs before the profile is loaded, so the worker's SLUICE_*
  * problems are reported in the same list.
  */
-export function readConnectionConfig(env: NodeJS.ProcessEnv, issues: ConfigIssue[], more?: () => void): ConnectionConfig | undefined {
+export function readConnectionConfig(
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+  more?: () => void,
+): ConnectionConfig | undefined {
   checkTemporalVariables(env, issues);
   const taskQueue = readTaskQueue(env, issues);
   more?.();
@@ -168,8 +235,12 @@ export function readConnectionConfig(env: NodeJS.ProcessEnv, issues: ConfigIssue
   const { connectionOptions, namespace } = toClientOptions(profile);
   const connection: TemporalConnectionOptions = {
     address: connectionOptions.address ?? 'localhost:7233',
-    ...(connectionOptions.apiKey !== undefined && typeof connectionOptions.apiKey === 'string' ? { apiKey: connectionOptions.apiKey } : {}),
-    ...(connectionOptions.tls !== undefined ? { tls: connectionOptions.tls === null ? false : asBuffers(connectionOptions.tls) } : {}),
+    ...(connectionOptions.apiKey !== undefined && typeof connectionOptions.apiKey === 'string'
+      ? { apiKey: connectionOptions.apiKey }
+      : {}),
+    ...(connectionOptions.tls !== undefined
+      ? { tls: connectionOptions.tls === null ? false : asBuffers(connectionOptions.tls) }
+      : {}),
     ...(connectionOptions.metadata ? { metadata: connectionOptions.metadata as Record<string, string> } : {}),
   };
   const tls = connection.tls;

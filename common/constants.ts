@@ -111,7 +111,24 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ERROR_TYPES.qualityCheck,
 ];
 
-export const STAGE_KINDS = ['s3.put', 's3.wait', 'glue.job', 'athena.query', 's3.copy', 'lambda.invoke', 'kinesis.put', 'firehose.put', 'glue.crawler', 'databrew.job', 'emr.step', 'emr-serverless.job', 'redshift.sql', 'sfn.execution', 'quicksight.refresh', 'datapipeline.activate'] as const;
+export const STAGE_KINDS = [
+  's3.put',
+  's3.wait',
+  'glue.job',
+  'athena.query',
+  's3.copy',
+  'lambda.invoke',
+  'kinesis.put',
+  'firehose.put',
+  'glue.crawler',
+  'databrew.job',
+  'emr.step',
+  'emr-serverless.job',
+  'redshift.sql',
+  'sfn.execution',
+  'quicksight.refresh',
+  'datapipeline.activate',
+] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
 /** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */

@@ -20,12 +20,28 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   const address = env.TEMPORAL_ADDRESS || 'localhost:7233';
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
   const apiKey = env.TEMPORAL_API_KEY || undefined;
-  const uiUrl = env.SLUICE_UI_URL || (LOCAL.test(address) ? 'http://localhost:8233' : address.endsWith('.tmprl.cloud:7233') ? 'https://cloud.temporal.io' : undefined);
-  return { address, namespace, taskQueue: env.SLUICE_TASK_QUEUE || DEFAULT_TASK_QUEUE, ...(apiKey ? { apiKey } : {}), ...(uiUrl ? { uiUrl } : {}) };
+  const uiUrl =
+    env.SLUICE_UI_URL ||
+    (LOCAL.test(address)
+      ? 'http://localhost:8233'
+      : address.endsWith('.tmprl.cloud:7233')
+        ? 'https://cloud.temporal.io'
+        : undefined);
+  return {
+    address,
+    namespace,
+    taskQueue: env.SLUICE_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+    ...(apiKey ? { apiKey } : {}),
+    ...(uiUrl ? { uiUrl } : {}),
+  };
 }
 
 /** The Temporal Web UI page of one run. */
-export function runUiUrl(settings: Pick<TemporalSettings, 'uiUrl' | 'namespace'>, workflowId: string, runId?: string): string | undefined {
+export function runUiUrl(
+  settings: Pick<TemporalSettings, 'uiUrl' | 'namespace'>,
+  workflowId: string,
+  runId?: string,
+): string | undefined {
   if (!settings.uiUrl) return undefined;
   const base = `${settings.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;

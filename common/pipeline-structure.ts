@@ -43,7 +43,9 @@ export function isKind(kind: string): kind is StageKind {
 }
 
 /** Stage ids in one order that respects dependsOn, or the ids on a cycle. */
-export function topologicalOrder(stages: readonly Pick<StageShape, 'id' | 'dependsOn'>[]): { order: string[] } | { cycle: string[] } {
+export function topologicalOrder(
+  stages: readonly Pick<StageShape, 'id' | 'dependsOn'>[],
+): { order: string[] } | { cycle: string[] } {
   const byId = new Map(stages.map((s) => [s.id, s]));
   const state = new Map<string, 'visiting' | 'done'>();
   const order: string[] = [];
@@ -77,14 +79,26 @@ export function structureIssues(stages: readonly StageShape[]): PipelineIssue[] 
   const seen = new Set<string>();
   for (const stage of stages) {
     if (seen.has(stage.id)) {
-      issues.push({ stage: stage.id, field: 'id', received: stage.id, problem: 'this id is used by another stage too', fix: 'give every stage its own id' });
+      issues.push({
+        stage: stage.id,
+        field: 'id',
+        received: stage.id,
+        problem: 'this id is used by another stage too',
+        fix: 'give every stage its own id',
+      });
     }
     seen.add(stage.id);
   }
   const ids = new Set(stages.map((s) => s.id));
   for (const stage of stages) {
     if (!isKind(stage.kind)) {
-      issues.push({ stage: stage.id, field: 'kind', received: stage.kind, problem: 'unknown stage kind', fix: `use one of ${STAGE_KINDS.join(', ')}` });
+      issues.push({
+        stage: stage.id,
+        field: 'kind',
+        received: stage.kind,
+        problem: 'unknown stage kind',
+        fix: `use one of ${STAGE_KINDS.join(', ')}`,
+      });
     }
     (stage.dependsOn ?? []).forEach((dep, i) => {
       if (!ids.has(dep)) {
@@ -96,7 +110,13 @@ export function structureIssues(stages: readonly StageShape[]): PipelineIssue[] 
           fix: `use the id of a stage of this pipeline (${[...ids].join(', ')})`,
         });
       } else if (dep === stage.id) {
-        issues.push({ stage: stage.id, field: `dependsOn[${i}]`, received: dep, problem: 'a stage cannot depend on itself', fix: 'remove it' });
+        issues.push({
+          stage: stage.id,
+          field: `dependsOn[${i}]`,
+          received: dep,
+          problem: 'a stage cannot depend on itself',
+          fix: 'remove it',
+        });
       }
     });
   }

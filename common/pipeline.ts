@@ -78,7 +78,8 @@ const defaultsSchema = z.strictObject({
 
 const pipelineSchema = z.strictObject({
   name: z.string().regex(NAME, {
-    message: 'expected lower-case letters, digits, "_" or "-", starting with a letter or digit (it becomes part of workflow IDs)',
+    message:
+      'expected lower-case letters, digits, "_" or "-", starting with a letter or digit (it becomes part of workflow IDs)',
   }),
   description: z.string().optional(),
   defaults: defaultsSchema.optional(),
@@ -146,15 +147,32 @@ function recordsProblems(params: Record<string, unknown>, kinesis: boolean): Par
   if (records === undefined) return [];
   const shape = kinesis ? '{ Data: ..., PartitionKey: ... }' : '{ Data: ... }';
   if (!Array.isArray(records) || records.length === 0) {
-    return [{ field: 'Records', received: records, problem: 'expected a non-empty list of records', fix: `give a list of records such as ${shape}, or use RecordsFile` }];
+    return [
+      {
+        field: 'Records',
+        received: records,
+        problem: 'expected a non-empty list of records',
+        fix: `give a list of records such as ${shape}, or use RecordsFile`,
+      },
+    ];
   }
   const out: ParamProblem[] = [];
   records.forEach((r: unknown, i) => {
     const rec = r !== null && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : undefined;
     if (rec?.Data === undefined || rec.Data === null) {
-      out.push({ field: `Records[${i}]`, received: r, problem: 'a record needs Data (a string, or any value sent as JSON)', fix: `write it as ${shape}` });
+      out.push({
+        field: `Records[${i}]`,
+        received: r,
+        problem: 'a record needs Data (a string, or any value sent as JSON)',
+        fix: `write it as ${shape}`,
+      });
     } else if (kinesis && rec.PartitionKey !== undefined && typeof rec.PartitionKey !== 'string') {
-      out.push({ field: `Records[${i}].PartitionKey`, received: rec.PartitionKey, problem: 'expected a string', fix: 'quote it' });
+      out.push({
+        field: `Records[${i}].PartitionKey`,
+        received: rec.PartitionKey,
+        problem: 'expected a string',
+        fix: 'quote it',
+      });
     }
   });
   return out;
@@ -181,7 +199,12 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   'athena.query': {
     api: 'Athena StartQueryExecution',
     required: [{ field: 'QueryString', hint: 'the SQL to run' }],
-    reserved: [{ field: 'ClientRequestToken', why: 'Sluice derives it from the stage idempotency key so a retry never runs the query twice' }],
+    reserved: [
+      {
+        field: 'ClientRequestToken',
+        why: 'Sluice derives it from the stage idempotency key so a retry never runs the query twice',
+      },
+    ],
   },
   'glue.crawler': {
     api: 'Glue StartCrawler',
@@ -201,12 +224,27 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
       const steps = p.Steps;
       if (steps === undefined || steps === null || steps === '') return [];
       if (!Array.isArray(steps) || steps.length !== 1) {
-        return [{ field: 'Steps', received: steps, problem: 'emr.step runs exactly one step', fix: 'give a list of one step; use one stage per step (dependsOn orders them)' }];
+        return [
+          {
+            field: 'Steps',
+            received: steps,
+            problem: 'emr.step runs exactly one step',
+            fix: 'give a list of one step; use one stage per step (dependsOn orders them)',
+          },
+        ];
       }
       const step: unknown = steps[0];
-      const hadoop = step !== null && typeof step === 'object' ? (step as Record<string, unknown>).HadoopJarStep : undefined;
+      const hadoop =
+        step !== null && typeof step === 'object' ? (step as Record<string, unknown>).HadoopJarStep : undefined;
       if (hadoop === null || typeof hadoop !== 'object' || !(hadoop as Record<string, unknown>).Jar) {
-        return [{ field: 'Steps[0].HadoopJarStep.Jar', received: hadoop, problem: 'required by EMR AddJobFlowSteps', fix: 'add HadoopJarStep: { Jar: command-runner.jar, Args: [spark-submit, ...] }' }];
+        return [
+          {
+            field: 'Steps[0].HadoopJarStep.Jar',
+            received: hadoop,
+            problem: 'required by EMR AddJobFlowSteps',
+            fix: 'add HadoopJarStep: { Jar: command-runner.jar, Args: [spark-submit, ...] }',
+          },
+        ];
       }
       return [];
     },
@@ -218,22 +256,54 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
       { field: 'executionRoleArn', hint: 'the ARN of the job runtime role' },
       { field: 'jobDriver', hint: 'e.g. { sparkSubmit: { entryPoint: s3://bucket/job.py } }' },
     ],
-    reserved: [{ field: 'clientToken', why: 'Sluice derives it from the stage idempotency key so a retry never starts the job twice' }],
+    reserved: [
+      {
+        field: 'clientToken',
+        why: 'Sluice derives it from the stage idempotency key so a retry never starts the job twice',
+      },
+    ],
   },
   's3.copy': {
     api: 'S3 CopyObject',
     required: [{ field: 'Bucket', hint: 'the destination bucket' }],
-    oneOf: { fields: ['CopySource', 'SourcePrefix'], hint: 'CopySource (one object, "bucket/key") or SourcePrefix (every object under it)' },
+    oneOf: {
+      fields: ['CopySource', 'SourcePrefix'],
+      hint: 'CopySource (one object, "bucket/key") or SourcePrefix (every object under it)',
+    },
     check: (p) => {
       const out: ParamProblem[] = [];
       if (p.CopySource !== undefined) {
-        if (p.Key === undefined || p.Key === '') out.push({ field: 'Key', received: p.Key, problem: 'required to copy one object (CopySource)', fix: 'add params.Key: the destination key' });
+        if (p.Key === undefined || p.Key === '')
+          out.push({
+            field: 'Key',
+            received: p.Key,
+            problem: 'required to copy one object (CopySource)',
+            fix: 'add params.Key: the destination key',
+          });
         for (const f of ['SourceBucket', 'Prefix'] as const) {
-          if (p[f] !== undefined) out.push({ field: f, received: p[f], problem: 'only for a prefix copy (SourcePrefix)', fix: `remove ${f}, or copy a prefix with SourcePrefix instead of CopySource` });
+          if (p[f] !== undefined)
+            out.push({
+              field: f,
+              received: p[f],
+              problem: 'only for a prefix copy (SourcePrefix)',
+              fix: `remove ${f}, or copy a prefix with SourcePrefix instead of CopySource`,
+            });
         }
       } else if (p.SourcePrefix !== undefined) {
-        if (typeof p.Prefix !== 'string') out.push({ field: 'Prefix', received: p.Prefix, problem: 'required to copy a prefix (SourcePrefix)', fix: 'add params.Prefix: where the copies go, e.g. curated/{{ ds }}/ ("" for the bucket root)' });
-        if (p.Key !== undefined) out.push({ field: 'Key', received: p.Key, problem: 'only for one object (CopySource)', fix: 'remove Key; a prefix copy keeps each key\'s part after SourcePrefix, under Prefix' });
+        if (typeof p.Prefix !== 'string')
+          out.push({
+            field: 'Prefix',
+            received: p.Prefix,
+            problem: 'required to copy a prefix (SourcePrefix)',
+            fix: 'add params.Prefix: where the copies go, e.g. curated/{{ ds }}/ ("" for the bucket root)',
+          });
+        if (p.Key !== undefined)
+          out.push({
+            field: 'Key',
+            received: p.Key,
+            problem: 'only for one object (CopySource)',
+            fix: "remove Key; a prefix copy keeps each key's part after SourcePrefix, under Prefix",
+          });
       }
       return out;
     },
@@ -241,15 +311,30 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   'lambda.invoke': {
     api: 'Lambda Invoke',
     required: [{ field: 'FunctionName', hint: 'the function name, ARN, or name:alias' }],
-    reserved: [{ field: 'InvocationType', why: 'Sluice invokes with RequestResponse and waits for the answer, so a FunctionError fails the stage' }],
+    reserved: [
+      {
+        field: 'InvocationType',
+        why: 'Sluice invokes with RequestResponse and waits for the answer, so a FunctionError fails the stage',
+      },
+    ],
   },
   'kinesis.put': {
     api: 'Kinesis PutRecords',
     required: [],
-    oneOf: { fields: ['Records', 'RecordsFile'], hint: 'Records (a list of { Data, PartitionKey }) or RecordsFile (one record per line, relative to the pipeline file)' },
+    oneOf: {
+      fields: ['Records', 'RecordsFile'],
+      hint: 'Records (a list of { Data, PartitionKey }) or RecordsFile (one record per line, relative to the pipeline file)',
+    },
     check: (p) => [
       ...((p.StreamName === undefined) === (p.StreamARN === undefined)
-        ? [{ field: 'StreamName|StreamARN', received: p.StreamName ?? p.StreamARN, problem: 'kinesis.put needs exactly one of these', fix: 'give StreamName (the stream name) or StreamARN' }]
+        ? [
+            {
+              field: 'StreamName|StreamARN',
+              received: p.StreamName ?? p.StreamARN,
+              problem: 'kinesis.put needs exactly one of these',
+              fix: 'give StreamName (the stream name) or StreamARN',
+            },
+          ]
         : []),
       ...recordsProblems(p, true),
     ],
@@ -257,14 +342,25 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   'firehose.put': {
     api: 'Firehose PutRecordBatch',
     required: [{ field: 'DeliveryStreamName', hint: 'the Firehose stream name' }],
-    oneOf: { fields: ['Records', 'RecordsFile'], hint: 'Records (a list of { Data }) or RecordsFile (one record per line, relative to the pipeline file)' },
+    oneOf: {
+      fields: ['Records', 'RecordsFile'],
+      hint: 'Records (a list of { Data }) or RecordsFile (one record per line, relative to the pipeline file)',
+    },
     check: (p) => recordsProblems(p, false),
   },
   'redshift.sql': {
     api: 'Redshift Data ExecuteStatement / BatchExecuteStatement',
     required: [{ field: 'Database', hint: 'the database name, e.g. dev' }],
-    oneOf: { fields: ['Sql', 'Sqls'], hint: 'Sql (one statement: ExecuteStatement) or Sqls (a list run in one transaction: BatchExecuteStatement)' },
-    reserved: [{ field: 'ClientToken', why: 'Sluice derives it from the stage idempotency key so a retry never runs the SQL twice' }],
+    oneOf: {
+      fields: ['Sql', 'Sqls'],
+      hint: 'Sql (one statement: ExecuteStatement) or Sqls (a list run in one transaction: BatchExecuteStatement)',
+    },
+    reserved: [
+      {
+        field: 'ClientToken',
+        why: 'Sluice derives it from the stage idempotency key so a retry never runs the SQL twice',
+      },
+    ],
     check: (p) =>
       (p.ClusterIdentifier === undefined) === (p.WorkgroupName === undefined)
         ? [
@@ -279,8 +375,18 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'sfn.execution': {
     api: 'Step Functions StartExecution',
-    required: [{ field: 'stateMachineArn', hint: 'the ARN of the state machine, arn:aws:states:<region>:<account>:stateMachine:<name>' }],
-    reserved: [{ field: 'name', why: 'Sluice derives the execution name from the stage idempotency key: that name is what makes the start idempotent' }],
+    required: [
+      {
+        field: 'stateMachineArn',
+        hint: 'the ARN of the state machine, arn:aws:states:<region>:<account>:stateMachine:<name>',
+      },
+    ],
+    reserved: [
+      {
+        field: 'name',
+        why: 'Sluice derives the execution name from the stage idempotency key: that name is what makes the start idempotent',
+      },
+    ],
   },
   'quicksight.refresh': {
     api: 'QuickSight CreateIngestion',
@@ -288,11 +394,18 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
       { field: 'AwsAccountId', hint: 'the 12-digit AWS account id that owns the data set' },
       { field: 'DataSetId', hint: 'the id of the SPICE data set to refresh' },
     ],
-    reserved: [{ field: 'IngestionId', why: 'Sluice derives it from the stage idempotency key so a retry adopts the ingestion instead of starting another' }],
+    reserved: [
+      {
+        field: 'IngestionId',
+        why: 'Sluice derives it from the stage idempotency key so a retry adopts the ingestion instead of starting another',
+      },
+    ],
   },
   'datapipeline.activate': {
     api: 'Data Pipeline ActivatePipeline',
-    required: [{ field: 'pipelineId', hint: 'the id of an existing pipeline with a definition, e.g. df-0123456789ABCDEFGHIJ' }],
+    required: [
+      { field: 'pipelineId', hint: 'the id of an existing pipeline with a definition, e.g. df-0123456789ABCDEFGHIJ' },
+    ],
   },
 };
 
@@ -366,7 +479,13 @@ function checkParams(stage: StageDefinition, rules: KindRules, issues: PipelineI
   }
   for (const { field, why } of rules.reserved ?? []) {
     if (p[field] !== undefined) {
-      issues.push({ stage: stage.id, field: `params.${field}`, received: p[field], problem: 'set by Sluice', fix: `remove it: ${why}` });
+      issues.push({
+        stage: stage.id,
+        field: `params.${field}`,
+        received: p[field],
+        problem: 'set by Sluice',
+        fix: `remove it: ${why}`,
+      });
     }
   }
 }
@@ -384,10 +503,22 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
     if (isKind(stage.kind)) checkParams(stage as StageDefinition, KIND_RULES[stage.kind], issues);
     if (stage.expect) {
       if (!RESULT_KINDS.includes(stage.kind)) {
-        issues.push({ stage: stage.id, field: 'expect', received: stage.expect, problem: `${stage.kind} has no result rows to check`, fix: `remove expect, or use it on ${RESULT_KINDS.join(' or ')}` });
+        issues.push({
+          stage: stage.id,
+          field: 'expect',
+          received: stage.expect,
+          problem: `${stage.kind} has no result rows to check`,
+          fix: `remove expect, or use it on ${RESULT_KINDS.join(' or ')}`,
+        });
       }
       for (const p of expectProblems(stage.expect)) {
-        issues.push({ stage: stage.id, field: p.field, received: p.received, problem: 'not a comparison', fix: 'write an operator and a value, e.g. ">0", ">= 1000", "== \'ok\'"' });
+        issues.push({
+          stage: stage.id,
+          field: p.field,
+          received: p.received,
+          problem: 'not a comparison',
+          fix: 'write an operator and a value, e.g. ">0", ">= 1000", "== \'ok\'"',
+        });
       }
     }
     walkStrings(stage.params, 'params', (text, path) => {
@@ -418,7 +549,9 @@ export function definePipeline(def: PipelineDefinition | z.input<typeof pipeline
 export function validateLogicalDate(value: string, field = '--date'): string {
   const problem = logicalDateProblem(value);
   if (problem) {
-    throw new PipelineValidationError('the logical date', [{ field, received: value, problem, fix: 'give a real calendar day as YYYY-MM-DD, e.g. 2024-03-01' }]);
+    throw new PipelineValidationError('the logical date', [
+      { field, received: value, problem, fix: 'give a real calendar day as YYYY-MM-DD, e.g. 2024-03-01' },
+    ]);
   }
   return value;
 }

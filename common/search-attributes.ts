@@ -8,7 +8,10 @@ export const SA_PIPELINE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.pipel
 export const SA_DATE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.date, SearchAttributeType.DATETIME);
 export const SA_STATUS = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.status, SearchAttributeType.KEYWORD);
 /** Set by Temporal on every workflow a schedule starts (including `schedule trigger`). */
-export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
 
 /** The search attributes every run of `<pipeline>/<ds>` starts with, whoever starts it. */
 export function runSearchAttributes(pipeline: string, ds: string) {

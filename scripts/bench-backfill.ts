@@ -53,10 +53,14 @@ const { values } = parseArgs({
 });
 const CASE = values.case;
 if (CASE !== 'stages' && CASE !== 'drain') throw new Error(`--case must be stages or drain (received "${CASE}")`);
-if (values.stage !== 'real' && values.stage !== 'mock') throw new Error(`--stage must be real or mock (received "${values.stage}")`);
+if (values.stage !== 'real' && values.stage !== 'mock')
+  throw new Error(`--stage must be real or mock (received "${values.stage}")`);
 for (const flag of ['dates', 'stages', 'concurrency', 'can-events', 'slow-every', 'slow-ms'] as const) {
   const v = Number(values[flag]);
-  if (!Number.isInteger(v) || v < (flag === 'slow-ms' ? 0 : 1)) throw new Error(`--${flag} must be a whole number${flag === 'slow-ms' ? '' : ' >= 1'} (received "${values[flag]}")`);
+  if (!Number.isInteger(v) || v < (flag === 'slow-ms' ? 0 : 1))
+    throw new Error(
+      `--${flag} must be a whole number${flag === 'slow-ms' ? '' : ' >= 1'} (received "${values[flag]}")`,
+    );
 }
 const N = Number(values.dates);
 const M = Number(values.stages);
@@ -73,9 +77,11 @@ function percentile(sorted: number[], p: number): number {
 
 async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
 }
 
 /** The same AWS calls the stage runner makes, in a plain loop: find, start, poll with the same backoff. */
@@ -87,12 +93,15 @@ async function plainLoop(jobs: string[], pipeline: string): Promise<number> {
     for (const [i, job] of jobs.entries()) {
       const key = stageIdempotencyKey(pipeline, ds, `s${i}`, 0);
       await aws.glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));
-      const { JobRunId } = await aws.glue.send(new StartJobRunCommand({ JobName: job, Arguments: { [GLUE_KEY_ARGUMENT]: key } }));
+      const { JobRunId } = await aws.glue.send(
+        new StartJobRunCommand({ JobName: job, Arguments: { [GLUE_KEY_ARGUMENT]: key } }),
+      );
       const started = Date.now();
       for (;;) {
         const { JobRun } = await aws.glue.send(new GetJobRunCommand({ JobName: job, RunId: JobRunId }));
         if (JobRun?.JobRunState === 'SUCCEEDED') break;
-        if (JobRun?.JobRunState !== 'STARTING' && JobRun?.JobRunState !== 'RUNNING') throw new Error(`job ended ${JobRun?.JobRunState}`);
+        if (JobRun?.JobRunState !== 'STARTING' && JobRun?.JobRunState !== 'RUNNING')
+          throw new Error(`job ended ${JobRun?.JobRunState}`);
         await new Promise((r) => setTimeout(r, nextPollDelayMs(Date.now() - started, bounds)));
       }
     }
@@ -130,7 +139,13 @@ async function drainCase(): Promise<void> {
         },
       }
     : undefined;
-  const worker = await createSluiceWorker({ settings, connection: nc, maxConcurrentActivityTaskExecutions: 400, maxConcurrentWorkflowTaskExecutions: 100, ...(activities ? { workerOptions: { activities } } : {}) });
+  const worker = await createSluiceWorker({
+    settings,
+    connection: nc,
+    maxConcurrentActivityTaskExecutions: 400,
+    maxConcurrentWorkflowTaskExecutions: 100,
+    ...(activities ? { workerOptions: { activities } } : {}),
+  });
   const running = worker.run();
   const connection = await Connection.connect({ address: settings.address });
   const client = new Client({ connection, namespace: settings.namespace });
@@ -138,7 +153,8 @@ async function drainCase(): Promise<void> {
     if (!mock) {
       // Scenarios match a substring of the query; the most recently set wins, so slow dates go last.
       await gateway.setScenario({ service: 'athena', match: `${token} `, durationMs: 0 });
-      for (const ds of slowDates) await gateway.setScenario({ service: 'athena', match: `${token} ${ds}'`, durationMs: slowMs });
+      for (const ds of slowDates)
+        await gateway.setScenario({ service: 'athena', match: `${token} ${ds}'`, durationMs: slowMs });
     }
     const pipeline = definePipeline({
       name: token,
@@ -150,7 +166,13 @@ async function drainCase(): Promise<void> {
         `continue-as-new every ${canEvents} events, one ${slowMs / 1000} s date in every ${slowEvery} (${slowDates.size} slow dates)`,
     );
     const t0 = Date.now();
-    const started = await startBackfill(client, settings, pipeline, { from: dates[0] as string, to: dates[N - 1] as string, concurrency: C, only: 'all', order: 'oldest' }, { continueAsNewAfterEvents: canEvents });
+    const started = await startBackfill(
+      client,
+      settings,
+      pipeline,
+      { from: dates[0] as string, to: dates[N - 1] as string, concurrency: C, only: 'all', order: 'oldest' },
+      { continueAsNewAfterEvents: canEvents },
+    );
     const outcome = await waitForBackfill(started.handle);
     const wallMs = Date.now() - t0;
     if (outcome.status !== 'succeeded') throw new Error(`backfill ${outcome.status}: ${outcome.message}`);
@@ -161,10 +183,12 @@ async function drainCase(): Promise<void> {
     // continue-as-new — the completion of the next run's awaitRun of it).
     const windowIn = new Map<string, { start: number; close: number }>();
     const segments: number[] = [];
-    const time = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+    const time = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
+      Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
     const dsOf = (workflowId: string | null | undefined) => (workflowId ?? '').slice(pipeline.name.length + 1);
     const histories = [];
-    for await (const wf of client.workflow.list({ query: `WorkflowId = "${started.workflowId}"` })) histories.push((await client.workflow.getHandle(started.workflowId, wf.runId).fetchHistory()).events ?? []);
+    for await (const wf of client.workflow.list({ query: `WorkflowId = "${started.workflowId}"` }))
+      histories.push((await client.workflow.getHandle(started.workflowId, wf.runId).fetchHistory()).events ?? []);
     // In the order the runs ran (visibility lists the newest first).
     histories.sort((a, b) => (a[0] ? time(a[0]) : 0) - (b[0] ? time(b[0]) : 0));
     for (const events of histories) {
@@ -175,9 +199,14 @@ async function drainCase(): Promise<void> {
         const start = e.startChildWorkflowExecutionInitiatedEventAttributes;
         // A date whose start was unconfirmed at continue-as-new is started again by the next run: it
         // has been in the window since its first start.
-        if (start && !windowIn.has(dsOf(start.workflowId))) windowIn.set(dsOf(start.workflowId), { start: t, close: Infinity });
+        if (start && !windowIn.has(dsOf(start.workflowId)))
+          windowIn.set(dsOf(start.workflowId), { start: t, close: Infinity });
         const closed =
-          e.childWorkflowExecutionCompletedEventAttributes ?? e.childWorkflowExecutionFailedEventAttributes ?? e.childWorkflowExecutionCanceledEventAttributes ?? e.childWorkflowExecutionTerminatedEventAttributes ?? e.childWorkflowExecutionTimedOutEventAttributes;
+          e.childWorkflowExecutionCompletedEventAttributes ??
+          e.childWorkflowExecutionFailedEventAttributes ??
+          e.childWorkflowExecutionCanceledEventAttributes ??
+          e.childWorkflowExecutionTerminatedEventAttributes ??
+          e.childWorkflowExecutionTimedOutEventAttributes;
         if (closed) (windowIn.get(dsOf(closed.workflowExecution?.workflowId)) ?? { close: 0 }).close = t;
         const scheduled = e.activityTaskScheduledEventAttributes;
         if (scheduled?.activityType?.name === 'awaitRun') {
@@ -190,7 +219,8 @@ async function drainCase(): Promise<void> {
       }
     }
     const held = [...windowIn.values()];
-    if (held.length !== N || held.some((h) => !Number.isFinite(h.close))) throw new Error(`the histories account for ${held.length} of ${N} dates`);
+    if (held.length !== N || held.some((h) => !Number.isFinite(h.close)))
+      throw new Error(`the histories account for ${held.length} of ${N} dates`);
     const firstStart = Math.min(...held.map((r) => r.start));
     const lastStart = Math.max(...held.map((r) => r.start));
     const fill = averageOpen(held, firstStart, lastStart) / C;
@@ -204,10 +234,13 @@ async function drainCase(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
     }
     const runs: { start: number; close: number }[] = [];
-    for await (const wf of client.workflow.list({ query })) runs.push({ start: wf.startTime.getTime(), close: (wf.closeTime ?? new Date()).getTime() });
+    for await (const wf of client.workflow.list({ query }))
+      runs.push({ start: wf.startTime.getTime(), close: (wf.closeTime ?? new Date()).getTime() });
     const open = averageOpen(runs, Math.min(...runs.map((r) => r.start)), Math.max(...runs.map((r) => r.start)));
 
-    const dateEvents = (await client.workflow.getHandle(runWorkflowId(pipeline.name, dates[1] as string)).fetchHistory()).events?.length ?? 0;
+    const dateEvents =
+      (await client.workflow.getHandle(runWorkflowId(pipeline.name, dates[1] as string)).fetchHistory()).events
+        ?.length ?? 0;
     segments.sort((a, b) => a - b);
     const rows: [string, string][] = [
       ['dates', String(N)],
@@ -217,7 +250,10 @@ async function drainCase(): Promise<void> {
       ['runs actually open meanwhile (time-averaged)', `${open.toFixed(1)}`],
       ['wall time', `${(wallMs / 1000).toFixed(1)} s`],
       ['dates/s', (N / (wallMs / 1000)).toFixed(1)],
-      ['events per backfill execution (min / median / max)', `${segments[0]} / ${percentile(segments, 50)} / ${segments[segments.length - 1]}`],
+      [
+        'events per backfill execution (min / median / max)',
+        `${segments[0]} / ${percentile(segments, 50)} / ${segments[segments.length - 1]}`,
+      ],
       ['events per date run (1 stage)', String(dateEvents)],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
@@ -244,7 +280,9 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: settings.address });
   const client = new Client({ connection, namespace: settings.namespace });
 
-  console.log(`bench:backfill — ${N} dates × ${M} glue.job stages, concurrency ${C}, poll ${POLL.initial}→${POLL.max}, local stack`);
+  console.log(
+    `bench:backfill — ${N} dates × ${M} glue.job stages, concurrency ${C}, poll ${POLL.initial}→${POLL.max}, local stack`,
+  );
   const rows: string[][] = [];
   for (const jobMs of JOB_MS) {
     const jobs: string[] = [];
@@ -256,14 +294,28 @@ async function main(): Promise<void> {
     const pipeline = definePipeline({
       name: uniqueName('bench'),
       defaults: { poll: POLL, timeout: { heartbeat: '30s' } },
-      stages: jobs.map((job, i) => ({ id: `s${i}`, kind: 'glue.job' as const, dependsOn: i ? [`s${i - 1}`] : [], params: { JobName: job } })),
+      stages: jobs.map((job, i) => ({
+        id: `s${i}`,
+        kind: 'glue.job' as const,
+        dependsOn: i ? [`s${i - 1}`] : [],
+        params: { JobName: job },
+      })),
     });
 
     const t0 = Date.now();
-    const started = await startBackfill(client, settings, pipeline, { from: dates[0] as string, to: dates[N - 1] as string, concurrency: C, only: 'all', order: 'oldest' });
+    const started = await startBackfill(client, settings, pipeline, {
+      from: dates[0] as string,
+      to: dates[N - 1] as string,
+      concurrency: C,
+      only: 'all',
+      order: 'oldest',
+    });
     const outcome = await waitForBackfill(started.handle);
     const temporalMs = Date.now() - t0;
-    if (outcome.status !== 'succeeded') throw new Error(`backfill ${outcome.status}: ${outcome.message}\n${JSON.stringify(outcome.report?.failed.slice(0, 3), null, 1)}`);
+    if (outcome.status !== 'succeeded')
+      throw new Error(
+        `backfill ${outcome.status}: ${outcome.message}\n${JSON.stringify(outcome.report?.failed.slice(0, 3), null, 1)}`,
+      );
 
     const handoffs: number[] = [];
     const events: number[] = [];
@@ -271,7 +323,8 @@ async function main(): Promise<void> {
       const history = await client.workflow.getHandle(runWorkflowId(pipeline.name, ds)).fetchHistory();
       const evs = history.events ?? [];
       events.push(evs.length);
-      const time = (e: (typeof evs)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      const time = (e: (typeof evs)[number]) =>
+        Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
       const completed = evs.filter((e) => e.activityTaskCompletedEventAttributes).map(time);
       const scheduled = evs.filter((e) => e.activityTaskScheduledEventAttributes).map(time);
       for (let i = 1; i < scheduled.length; i++) handoffs.push((scheduled[i] as number) - (completed[i - 1] as number));
@@ -291,7 +344,16 @@ async function main(): Promise<void> {
       String(percentile(events, 50)),
     ]);
   }
-  const headers = ['job length', 'dates/s', 'Temporal wall s', 'plain loop s', 'overhead ×', 'hand-off p50 ms', 'hand-off p99 ms', 'events/run'];
+  const headers = [
+    'job length',
+    'dates/s',
+    'Temporal wall s',
+    'plain loop s',
+    'overhead ×',
+    'hand-off p50 ms',
+    'hand-off p99 ms',
+    'events/run',
+  ];
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
   console.log(line(headers));

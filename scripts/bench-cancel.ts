@@ -48,7 +48,13 @@ async function hangingPipeline(prefix: string): Promise<{ job: string; pipeline:
   const job = await createGlueJob(uniqueName('job'), 100);
   await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
   // No defaults: the shipped heartbeat, poll and retry settings.
-  return { job, pipeline: definePipeline({ name: uniqueName(prefix), stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] }) };
+  return {
+    job,
+    pipeline: definePipeline({
+      name: uniqueName(prefix),
+      stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+    }),
+  };
 }
 
 async function killed(worker: ChildProcess): Promise<void> {
@@ -85,7 +91,12 @@ async function main(): Promise<void> {
     await started.handle.cancel();
     const stopRequested = await until(t0, 'stop requested', async () => (await calls(job, 'BatchStopJobRun')) >= 1);
     await started.handle.result().catch(() => undefined);
-    rows.push({ case: 'run, attempt on a live worker', stopRequested, closed: Date.now() - t0, states: (await glueRunStates(job)).join(',') });
+    rows.push({
+      case: 'run, attempt on a live worker',
+      stopRequested,
+      closed: Date.now() - t0,
+      states: (await glueRunStates(job)).join(','),
+    });
   }
 
   // 2. One run whose worker was killed (-9) mid-wait; another worker is alive.
@@ -104,7 +115,12 @@ async function main(): Promise<void> {
     await started.handle.cancel();
     const stopRequested = await until(t0, 'stop requested', async () => (await calls(job, 'BatchStopJobRun')) >= 1);
     await started.handle.result().catch(() => undefined);
-    rows.push({ case: 'run, its worker killed (-9), not timed out yet', stopRequested, closed: Date.now() - t0, states: (await glueRunStates(job)).join(',') });
+    rows.push({
+      case: 'run, its worker killed (-9), not timed out yet',
+      stopRequested,
+      closed: Date.now() - t0,
+      states: (await glueRunStates(job)).join(','),
+    });
     rescuer.shutdown();
     await rescuerDone;
     await rescuerNc.close();
@@ -113,20 +129,44 @@ async function main(): Promise<void> {
   // 3. A backfill: 6 dates at concurrency 3, three Glue runs held RUNNING.
   {
     const { job, pipeline } = await hangingPipeline('cancel-backfill');
-    const bf = await startBackfill(client, settings, pipeline, { from: '2024-06-01', to: '2024-06-06', concurrency: 3, only: 'all', order: 'oldest' });
-    await until(Date.now(), '3 jobs polled', async () => (await calls(job, 'StartJobRun')) >= 3 && (await calls(job, 'GetJobRun')) >= 3);
+    const bf = await startBackfill(client, settings, pipeline, {
+      from: '2024-06-01',
+      to: '2024-06-06',
+      concurrency: 3,
+      only: 'all',
+      order: 'oldest',
+    });
+    await until(
+      Date.now(),
+      '3 jobs polled',
+      async () => (await calls(job, 'StartJobRun')) >= 3 && (await calls(job, 'GetJobRun')) >= 3,
+    );
     await sleep(HOLD_MS);
     const t0 = Date.now();
     await bf.handle.cancel();
-    const stopRequested = await until(t0, 'all 3 stops requested', async () => (await calls(job, 'BatchStopJobRun')) >= 3);
+    const stopRequested = await until(
+      t0,
+      'all 3 stops requested',
+      async () => (await calls(job, 'BatchStopJobRun')) >= 3,
+    );
     await bf.handle.result().catch(() => undefined);
-    rows.push({ case: 'backfill, 6 dates at concurrency 3 (last of 3 stops)', stopRequested, closed: Date.now() - t0, states: (await glueRunStates(job)).join(',') });
+    rows.push({
+      case: 'backfill, 6 dates at concurrency 3 (last of 3 stops)',
+      stopRequested,
+      closed: Date.now() - t0,
+      states: (await glueRunStates(job)).join(','),
+    });
   }
 
-  console.log(`bench:cancel — default settings, Glue runs held RUNNING by the gateway; cancel ${HOLD_MS / 1000} s into the wait`);
+  console.log(
+    `bench:cancel — default settings, Glue runs held RUNNING by the gateway; cancel ${HOLD_MS / 1000} s into the wait`,
+  );
   console.log('| case | cancel → stop requested at AWS | cancel → closed (stops confirmed) | Glue run states after |');
   console.log('|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.case} | ${(r.stopRequested / 1000).toFixed(2)} s | ${(r.closed / 1000).toFixed(2)} s | ${r.states} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.case} | ${(r.stopRequested / 1000).toFixed(2)} s | ${(r.closed / 1000).toFixed(2)} s | ${r.states} |`,
+    );
 
   // 4. Failover: the worker running a stage is killed (-9) right after its first heartbeat.
   {
@@ -136,7 +176,10 @@ async function main(): Promise<void> {
     const other = await createSluiceWorker({ settings: { ...settings, taskQueue: queue }, connection: otherNc });
     const job = await createGlueJob();
     await gateway.setScenario({ service: 'glue', match: job, durationMs: 240_000, outcome: 'SUCCEEDED' });
-    const pipeline = definePipeline({ name: uniqueName('failover'), stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] });
+    const pipeline = definePipeline({
+      name: uniqueName('failover'),
+      stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+    });
     // The other worker joins only after the doomed one has the stage, so the stage starts on the doomed one.
     const started = await startRun(client, { ...settings, taskQueue: queue }, pipeline, DS, { generation: 0 });
     await until(Date.now(), 'job polled', async () => (await calls(job, 'GetJobRun')) >= 1);
@@ -148,7 +191,9 @@ async function main(): Promise<void> {
     const starts = await calls(job, 'StartJobRun');
     await started.handle.cancel();
     await started.handle.result().catch(() => undefined);
-    console.log(`\nfailover at defaults: SIGKILL right after the stage's first heartbeat → the stage polls its job again from another worker after ${(failover / 1000).toFixed(1)} s (StartJobRun calls: ${starts}; worst case = heartbeat timeout 60 s + first retry 10 s)`);
+    console.log(
+      `\nfailover at defaults: SIGKILL right after the stage's first heartbeat → the stage polls its job again from another worker after ${(failover / 1000).toFixed(1)} s (StartJobRun calls: ${starts}; worst case = heartbeat timeout 60 s + first retry 10 s)`,
+    );
     other.shutdown();
     await otherDone;
     await otherNc.close();

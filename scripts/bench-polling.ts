@@ -55,8 +55,18 @@ const lengths: [string, number][] = [
   ['6 h', 21_600_000],
   ['24 h', 86_400_000],
 ];
-console.log(`bench:polling — poll ${values.initial} → ${values.max} (20% of the job's age), heartbeat timeout ${values.heartbeat} (≤ 1 heartbeat / ${throttleMs / 1000} s reaches the server)`);
-const headers = ['job', 'status calls', 'worst notice delay', 'delay / job length', 'heartbeats to server', 'Sluice actions ($)', 'SFN 30 s loop transitions ($)'];
+console.log(
+  `bench:polling — poll ${values.initial} → ${values.max} (20% of the job's age), heartbeat timeout ${values.heartbeat} (≤ 1 heartbeat / ${throttleMs / 1000} s reaches the server)`,
+);
+const headers = [
+  'job',
+  'status calls',
+  'worst notice delay',
+  'delay / job length',
+  'heartbeats to server',
+  'Sluice actions ($)',
+  'SFN 30 s loop transitions ($)',
+];
 const rows = lengths.map(([name, ms]) => {
   const { calls, worstDelayMs } = simulate(ms);
   const heartbeats = Math.ceil(ms / throttleMs);

@@ -29,12 +29,19 @@ const suffix = `${label.replace(/[^a-z0-9]/g, '')}-${Date.now().toString(36)}`;
 const behaviours: Record<string, (input: StageInput) => Promise<StageResult>> = {
   ok: async (i) => ({ summary: `${i.stageId} ok`, jobId: `jr_${i.stageId}` }),
   denied: async () => {
-    throw ApplicationFailure.create({ message: 'Glue GetJobRun failed: AccessDeniedException: not allowed', type: ERROR_TYPES.awsRequest, nonRetryable: true, details: [{ jobId: 'jr_denied' }] });
+    throw ApplicationFailure.create({
+      message: 'Glue GetJobRun failed: AccessDeniedException: not allowed',
+      type: ERROR_TYPES.awsRequest,
+      nonRetryable: true,
+      details: [{ jobId: 'jr_denied' }],
+    });
   },
   // Heartbeats a job id, then goes silent: the attempt times out as if its worker had died.
   silent: async () => {
     heartbeat({ jobId: 'jr_silent', startedAtMs: Date.now(), polls: 0 });
-    await Context.current().sleep(3_000).catch(() => undefined);
+    await Context.current()
+      .sleep(3_000)
+      .catch(() => undefined);
     return { summary: 'too late' };
   },
   // Waits, heartbeating, until the run is cancelled.
@@ -59,7 +66,10 @@ function pipeline(name: string, second: keyof typeof behaviours): PipelineDefini
 
 async function main(): Promise<void> {
   const settings = { ...temporalSettings(), taskQueue: `record-${suffix}` };
-  const client = new Client({ connection: await Connection.connect({ address: settings.address }), namespace: settings.namespace });
+  const client = new Client({
+    connection: await Connection.connect({ address: settings.address }),
+    namespace: settings.namespace,
+  });
   const nc = await NativeConnection.connect({ address: settings.address });
   const worker = await createSluiceWorker({
     settings,
@@ -69,7 +79,13 @@ async function main(): Promise<void> {
         runStage: (input: StageInput) => (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input),
         stopStageJob: async () => 'stopped',
         stopRunJobs: async (input: { stages: { stageId: string; jobId?: string }[] }) =>
-          input.stages.map((t) => ({ stageId: t.stageId, ...(t.jobId ? { jobId: t.jobId } : {}), result: 'stopped', awsState: 'STOPPED', message: 'stopped' })),
+          input.stages.map((t) => ({
+            stageId: t.stageId,
+            ...(t.jobId ? { jobId: t.jobId } : {}),
+            result: 'stopped',
+            awsState: 'STOPPED',
+            message: 'stopped',
+          })),
       },
     },
   });
@@ -82,7 +98,11 @@ async function main(): Promise<void> {
       ['cancelled', 'hang', true],
     ] as const) {
       const p = pipeline(name, second);
-      const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, { workflowId: `${p.name}/2024-03-01`, taskQueue: settings.taskQueue, args: [{ pipeline: p, ds: '2024-03-01' }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, {
+        workflowId: `${p.name}/2024-03-01`,
+        taskQueue: settings.taskQueue,
+        args: [{ pipeline: p, ds: '2024-03-01' }],
+      });
       if (cancel) {
         for (let i = 0; i < 100; i++) {
           const pending = (await handle.describe()).raw.pendingActivities ?? [];
@@ -94,7 +114,18 @@ async function main(): Promise<void> {
       await handle.result().catch(() => undefined);
       const file = path.join(outDir, `run-pipeline-${name}-${label}.json`);
       // The temporal CLI writes the proto JSON that Worker.runReplayHistory reads.
-      const json = execFileSync(temporalBin, ['workflow', 'show', '--address', settings.address, '--namespace', settings.namespace, '-w', handle.workflowId, '-o', 'json']);
+      const json = execFileSync(temporalBin, [
+        'workflow',
+        'show',
+        '--address',
+        settings.address,
+        '--namespace',
+        settings.namespace,
+        '-w',
+        handle.workflowId,
+        '-o',
+        'json',
+      ]);
       writeFileSync(file, json);
       console.log(`recorded ${file}`);
     }

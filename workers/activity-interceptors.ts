@@ -10,13 +10,13 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../common/constants';
 import type { StageInput, StageResult } from '../common/run-types';
 import { EMF_DIMENSIONS, EMF_METRICS, emfFields, SLUICE_METRICS } from './emf';
 
-
 /** How an attempt ended: a retried error is `error`, a stage that will not be retried is `failed`. */
 export type AttemptOutcome = 'succeeded' | 'failed' | 'error' | 'cancelled' | 'interrupted';
 
 export function attemptOutcome(err: unknown, cancelRequested: boolean): AttemptOutcome {
   if (err instanceof CancelledFailure) return cancelRequested ? 'cancelled' : 'interrupted';
-  if (err instanceof ApplicationFailure && (err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(err.type ?? ''))) return 'failed';
+  if (err instanceof ApplicationFailure && (err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(err.type ?? '')))
+    return 'failed';
   return 'error';
 }
 
@@ -29,8 +29,17 @@ function instrumentsOf(meter: MetricMeter): Instruments {
   let i = instruments.get(meter);
   if (!i) {
     i = {
-      attempts: meter.createCounter(SLUICE_METRICS.stageAttempts, '1', 'Stage attempts that ended, by kind, pipeline and outcome'),
-      duration: meter.createHistogram(SLUICE_METRICS.stageDuration, 'float', 's', 'Time from the stage first being scheduled to the end of this attempt'),
+      attempts: meter.createCounter(
+        SLUICE_METRICS.stageAttempts,
+        '1',
+        'Stage attempts that ended, by kind, pipeline and outcome',
+      ),
+      duration: meter.createHistogram(
+        SLUICE_METRICS.stageDuration,
+        'float',
+        's',
+        'Time from the stage first being scheduled to the end of this attempt',
+      ),
     };
     instruments.set(meter, i);
   }
@@ -43,7 +52,19 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
   let s: StageInput | undefined;
   return {
     outbound: {
-      getLogAttributes: (input, next) => next(s ? { ...input, runId: ctx.info.workflowExecution?.runId, pipeline: s.pipeline, ds: s.ds, stage: s.stageId, kind: s.kind } : input),
+      getLogAttributes: (input, next) =>
+        next(
+          s
+            ? {
+                ...input,
+                runId: ctx.info.workflowExecution?.runId,
+                pipeline: s.pipeline,
+                ds: s.ds,
+                stage: s.stageId,
+                kind: s.kind,
+              }
+            : input,
+        ),
     },
     inbound: {
       async execute(input, next) {
@@ -51,7 +72,9 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
         s = stage;
         const waitedMs = Math.max(0, Date.now() - ctx.info.currentAttemptScheduledTimestampMs);
         ctx.log.info('stage attempt started', {
-          ...emfFields(Date.now(), { [EMF_DIMENSIONS.kind]: stage.kind }, [[], [EMF_DIMENSIONS.kind]], { [EMF_METRICS.scheduleToStart]: { value: waitedMs, unit: 'Milliseconds' } }),
+          ...emfFields(Date.now(), { [EMF_DIMENSIONS.kind]: stage.kind }, [[], [EMF_DIMENSIONS.kind]], {
+            [EMF_METRICS.scheduleToStart]: { value: waitedMs, unit: 'Milliseconds' },
+          }),
           attempt: ctx.info.attempt,
         });
         let outcome: AttemptOutcome = 'succeeded';
@@ -63,7 +86,8 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
           return result;
         } catch (err) {
           outcome = attemptOutcome(err, ctx.cancellationDetails?.cancelRequested ?? false);
-          const details = err instanceof ApplicationFailure ? (err.details?.[0] as { jobId?: string } | undefined) : undefined;
+          const details =
+            err instanceof ApplicationFailure ? (err.details?.[0] as { jobId?: string } | undefined) : undefined;
           jobId = details?.jobId;
           // What went wrong, on the line an operator reads first (AWS's message, the job's end state).
           // Bounded: a stage's error can quote a long AWS message.
@@ -86,13 +110,25 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
           // Succeeded and failed are the stage's end (CloudWatch counts them); errors are retried.
           const final = outcome === 'succeeded' || outcome === 'failed';
           const fields = final
-            ? emfFields(now, { [EMF_DIMENSIONS.pipeline]: stage.pipeline, [EMF_DIMENSIONS.kind]: stage.kind }, [[EMF_DIMENSIONS.pipeline, EMF_DIMENSIONS.kind], [EMF_DIMENSIONS.kind]], {
-                [EMF_METRICS.stageSucceeded]: { value: outcome === 'succeeded' ? 1 : 0, unit: 'Count' },
-                [EMF_METRICS.stageFailed]: { value: outcome === 'failed' ? 1 : 0, unit: 'Count' },
-                [EMF_METRICS.stageDuration]: { value: seconds, unit: 'Seconds' },
-              })
+            ? emfFields(
+                now,
+                { [EMF_DIMENSIONS.pipeline]: stage.pipeline, [EMF_DIMENSIONS.kind]: stage.kind },
+                [[EMF_DIMENSIONS.pipeline, EMF_DIMENSIONS.kind], [EMF_DIMENSIONS.kind]],
+                {
+                  [EMF_METRICS.stageSucceeded]: { value: outcome === 'succeeded' ? 1 : 0, unit: 'Count' },
+                  [EMF_METRICS.stageFailed]: { value: outcome === 'failed' ? 1 : 0, unit: 'Count' },
+                  [EMF_METRICS.stageDuration]: { value: seconds, unit: 'Seconds' },
+                },
+              )
             : {};
-          ctx.log[outcome === 'succeeded' ? 'info' : 'warn'](`stage attempt ${outcome}`, { ...fields, outcome, attempt: ctx.info.attempt, durationSeconds: seconds, ...(jobId ? { jobId } : {}), ...error });
+          ctx.log[outcome === 'succeeded' ? 'info' : 'warn'](`stage attempt ${outcome}`, {
+            ...fields,
+            outcome,
+            attempt: ctx.info.attempt,
+            durationSeconds: seconds,
+            ...(jobId ? { jobId } : {}),
+            ...error,
+          });
         }
       },
     },

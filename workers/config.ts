@@ -59,25 +59,52 @@ const port = z
 
 /** SLUICE_* variables: name → schema, default and the fix to print. */
 const SLUICE_VARS = {
-  SLUICE_MAX_CONCURRENT_STAGES: { schema: positiveInt(10_000), fix: 'set how many stages one worker runs at once, e.g. 100' },
-  SLUICE_MAX_CONCURRENT_WORKFLOW_TASKS: { schema: positiveInt(10_000), fix: 'set how many workflow tasks one worker processes at once, e.g. 40' },
-  SLUICE_SHUTDOWN_GRACE: { schema: z.string().regex(DURATION, { message: 'expected a duration such as 30s, 2m or 1h' }), fix: 'set a duration such as 30s or 2m (shorter than the ECS stop timeout)' },
-  SLUICE_HTTP_PORT: { schema: port, fix: 'set the port of /metrics and /healthz, e.g. 9464, or unset it to serve neither' },
-  SLUICE_SDK_METRICS_PORT: { schema: port, fix: 'set a free loopback port for the SDK metrics exporter (default: SLUICE_HTTP_PORT + 1)' },
+  SLUICE_MAX_CONCURRENT_STAGES: {
+    schema: positiveInt(10_000),
+    fix: 'set how many stages one worker runs at once, e.g. 100',
+  },
+  SLUICE_MAX_CONCURRENT_WORKFLOW_TASKS: {
+    schema: positiveInt(10_000),
+    fix: 'set how many workflow tasks one worker processes at once, e.g. 40',
+  },
+  SLUICE_SHUTDOWN_GRACE: {
+    schema: z.string().regex(DURATION, { message: 'expected a duration such as 30s, 2m or 1h' }),
+    fix: 'set a duration such as 30s or 2m (shorter than the ECS stop timeout)',
+  },
+  SLUICE_HTTP_PORT: {
+    schema: port,
+    fix: 'set the port of /metrics and /healthz, e.g. 9464, or unset it to serve neither',
+  },
+  SLUICE_SDK_METRICS_PORT: {
+    schema: port,
+    fix: 'set a free loopback port for the SDK metrics exporter (default: SLUICE_HTTP_PORT + 1)',
+  },
   SLUICE_LOG_LEVEL: {
-    schema: z.string().transform((s) => s.toUpperCase()).pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })),
+    schema: z
+      .string()
+      .transform((s) => s.toUpperCase())
+      .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })),
     fix: `set one of ${LOG_LEVELS.join(', ')}`,
   },
 } as const;
 type SluiceVar = keyof typeof SLUICE_VARS;
 
-function readVar<K extends SluiceVar>(env: NodeJS.ProcessEnv, name: K, issues: ConfigIssue[]): z.output<(typeof SLUICE_VARS)[K]['schema']> | undefined {
+function readVar<K extends SluiceVar>(
+  env: NodeJS.ProcessEnv,
+  name: K,
+  issues: ConfigIssue[],
+): z.output<(typeof SLUICE_VARS)[K]['schema']> | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const spec = SLUICE_VARS[name];
   const parsed = spec.schema.safeParse(raw.trim());
   if (parsed.success) return parsed.data as z.output<(typeof SLUICE_VARS)[K]['schema']>;
-  issues.push({ variable: name, received: raw, problem: parsed.error.issues[0]?.message ?? 'invalid value', fix: spec.fix });
+  issues.push({
+    variable: name,
+    received: raw,
+    problem: parsed.error.issues[0]?.message ?? 'invalid value',
+    fix: spec.fix,
+  });
   return undefined;
 }
 
@@ -106,7 +133,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     sluice.logLevel = readVar(env, 'SLUICE_LOG_LEVEL', issues);
     const { httpPort, sdkPortRaw } = sluice;
     if (httpPort !== undefined && (sdkPortRaw ?? httpPort + 1) === httpPort) {
-      issues.push({ variable: 'SLUICE_SDK_METRICS_PORT', received: String(httpPort), problem: 'the same port as SLUICE_HTTP_PORT', fix: 'choose another free port' });
+      issues.push({
+        variable: 'SLUICE_SDK_METRICS_PORT',
+        received: String(httpPort),
+        problem: 'the same port as SLUICE_HTTP_PORT',
+        fix: 'choose another free port',
+      });
     }
   });
   if (!shared || issues.length) throw new WorkerConfigError(issues);
@@ -115,7 +147,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const maxConcurrentWorkflowTasks = sluice.maxConcurrentWorkflowTasks ?? 40;
   const grace = sluice.grace ?? '30s';
   const httpPort = sluice.httpPort;
-  const sdkMetricsPort = httpPort !== undefined ? sluice.sdkPortRaw ?? httpPort + 1 : undefined;
+  const sdkMetricsPort = httpPort !== undefined ? (sluice.sdkPortRaw ?? httpPort + 1) : undefined;
   const logLevel = sluice.logLevel ?? 'INFO';
   const { settings, describe } = shared;
   const connection: NativeConnectionOptions = shared.connection;

@@ -22,7 +22,9 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Serv
       res.writeHead(405).end();
     } else if (url === '/healthz' || url === '/health') {
       const state = opts.state();
-      res.writeHead(state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ state }));
+      res
+        .writeHead(state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ state }));
     } else if (url === '/metrics') {
       if (opts.sdkMetricsPort === undefined) {
         res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics exporter not configured\n');
@@ -31,7 +33,9 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Serv
       fetch(`http://127.0.0.1:${opts.sdkMetricsPort}/metrics`, { signal: AbortSignal.timeout(5000) })
         .then(async (r) => {
           const body = await r.text();
-          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain; version=0.0.4' }).end(body);
+          res
+            .writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain; version=0.0.4' })
+            .end(body);
         })
         .catch((err: unknown) => {
           res.writeHead(502, { 'content-type': 'text/plain' }).end(`metrics exporter unreachable: ${String(err)}\n`);

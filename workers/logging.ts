@@ -8,14 +8,18 @@
 import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 /** Keys whose values are replaced before anything is written, wherever they appear. */
-const SECRET_KEYS = /^(apiKey|api_key|TEMPORAL_API_KEY|key|clientKey|client_key|privateKey|password|secret|authorization|TEMPORAL_TLS_CLIENT_KEY_DATA)$/i;
+const SECRET_KEYS =
+  /^(apiKey|api_key|TEMPORAL_API_KEY|key|clientKey|client_key|privateKey|password|secret|authorization|TEMPORAL_TLS_CLIENT_KEY_DATA)$/i;
 
 function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return typeof value === 'bigint' ? value.toString() : value;
-  if (value instanceof Error) return { name: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) };
+  if (depth > 6 || value === null || typeof value !== 'object')
+    return typeof value === 'bigint' ? value.toString() : value;
+  if (value instanceof Error)
+    return { name: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value as Record<string, unknown>))
+    out[k] = SECRET_KEYS.test(k) ? '[redacted]' : redact(v, depth + 1);
   return out;
 }
 
@@ -27,6 +31,9 @@ export function formatLogLine(entry: Pick<LogEntry, 'level' | 'message' | 'times
 }
 
 /** A Logger for Runtime.install that writes JSON lines. */
-export function jsonLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): DefaultLogger {
+export function jsonLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): DefaultLogger {
   return new DefaultLogger(level, (entry) => write(formatLogLine(entry)));
 }

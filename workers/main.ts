@@ -27,7 +27,9 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   installWorkerRuntime(config);
   const logger = Runtime.instance().logger;
   const settings = workerOpts.settings ?? config.settings;
-  const ownConnection = workerOpts.connection ? undefined : await connectWorker(settings, workerOpts.settings ? undefined : config.connection);
+  const ownConnection = workerOpts.connection
+    ? undefined
+    : await connectWorker(settings, workerOpts.settings ? undefined : config.connection);
   let server: Server | undefined;
   try {
     const worker = await createSluiceWorker({
@@ -39,14 +41,20 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
       ...(ownConnection ? { connection: ownConnection } : {}),
     });
     if (config.httpPort !== undefined) {
-      server = await startHttpEndpoint({ port: config.httpPort, ...(config.sdkMetricsPort !== undefined ? { sdkMetricsPort: config.sdkMetricsPort } : {}), state: () => worker.getState() });
+      server = await startHttpEndpoint({
+        port: config.httpPort,
+        ...(config.sdkMetricsPort !== undefined ? { sdkMetricsPort: config.sdkMetricsPort } : {}),
+        state: () => worker.getState(),
+      });
     }
     logger.info('sluice worker started', {
       ...config.describe,
       address: settings.address,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      ...(workerOpts.maxConcurrentActivityTaskExecutions ? { maxConcurrentStages: workerOpts.maxConcurrentActivityTaskExecutions } : {}),
+      ...(workerOpts.maxConcurrentActivityTaskExecutions
+        ? { maxConcurrentStages: workerOpts.maxConcurrentActivityTaskExecutions }
+        : {}),
     });
     const startedAt = Date.now();
     await worker.run();

@@ -17,7 +17,12 @@ export function installWorkerRuntime(config: Pick<WorkerConfig, 'logLevel' | 'sd
   Runtime.install({
     logger: jsonLogger(config.logLevel),
     telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: config.logLevel === 'TRACE' || config.logLevel === 'DEBUG' ? 'INFO' : 'WARN' }), forward: {} },
+      logging: {
+        filter: makeTelemetryFilterString({
+          core: config.logLevel === 'TRACE' || config.logLevel === 'DEBUG' ? 'INFO' : 'WARN',
+        }),
+        forward: {},
+      },
       ...(config.sdkMetricsPort !== undefined
         ? {
             metrics: {

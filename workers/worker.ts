@@ -33,7 +33,10 @@ function defaultBundlePath(): string | undefined {
 }
 
 /** Connects with the settings' address and API key, or with full options (TLS/mTLS) from loadWorkerConfig. */
-export async function connectWorker(settings: TemporalSettings, options?: NativeConnectionOptions): Promise<NativeConnection> {
+export async function connectWorker(
+  settings: TemporalSettings,
+  options?: NativeConnectionOptions,
+): Promise<NativeConnection> {
   return NativeConnection.connect(
     options ?? {
       address: settings.address,
@@ -52,7 +55,10 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     taskQueue: settings.taskQueue,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     // A prebuilt bundle already contains the workflow interceptors.
-    interceptors: { activity: [sluiceActivityInterceptors], ...(bundlePath ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }) },
+    interceptors: {
+      activity: [sluiceActivityInterceptors],
+      ...(bundlePath ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }),
+    },
     activities: createActivities(opts.clients ? { clients: opts.clients } : {}),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 40,

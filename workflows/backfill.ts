@@ -22,7 +22,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import { datesDone, type BackfillInput, type BackfillProgress, type BackfillReport, type BackfillState, type CarriedDate, type DateOutcome, type DateRuns } from '../common/backfill-types';
+import {
+  datesDone,
+  type BackfillInput,
+  type BackfillProgress,
+  type BackfillReport,
+  type BackfillState,
+  type CarriedDate,
+  type DateOutcome,
+  type DateRuns,
+} from '../common/backfill-types';
 import { BACKFILL_LIMITS, ERROR_TYPES, QUERY_NAMES, RUN_STATUS, SIGNAL_NAMES } from '../common/constants';
 import { dateRange } from '../common/dates';
 import { runWorkflowId } from '../common/naming';
@@ -69,7 +78,10 @@ interface RunningDate extends CarriedDate {
 }
 
 /** Which dates the backfill runs, in order, with their rerun generation; the rest are skipped with a reason. */
-export function planBackfill(input: Pick<BackfillInput, 'from' | 'to' | 'only' | 'order'>, known: Record<string, DateRuns>): Pick<BackfillState, 'queue' | 'generations' | 'skipped'> {
+export function planBackfill(
+  input: Pick<BackfillInput, 'from' | 'to' | 'only' | 'order'>,
+  known: Record<string, DateRuns>,
+): Pick<BackfillState, 'queue' | 'generations' | 'skipped'> {
   const dates = dateRange(input.from, input.to);
   if (input.order === 'newest') dates.reverse();
   const queue: string[] = [];
@@ -79,7 +91,8 @@ export function planBackfill(input: Pick<BackfillInput, 'from' | 'to' | 'only' |
     const k = known[ds];
     let skip: string | undefined;
     if (input.only === 'missing' && k?.everSucceeded) skip = 'already succeeded';
-    if (input.only === 'failed' && k?.last !== RUN_STATUS.failed) skip = k ? `last run ${k.last.toLowerCase()}, not failed` : 'never ran';
+    if (input.only === 'failed' && k?.last !== RUN_STATUS.failed)
+      skip = k ? `last run ${k.last.toLowerCase()}, not failed` : 'never ran';
     if (skip) skipped.push({ ds, reason: skip });
     else {
       queue.push(ds);
@@ -159,7 +172,9 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
       [
         `**${datesDone(c)} / ${p.total} dates done** — ${c.running} running, ${c.pending} pending${st.paused ? ' (paused)' : ''}${cancelling ? ' (cancelling)' : ''}`,
         `succeeded ${c.succeeded} · failed ${c.failed} · skipped ${c.skipped} · cancelled ${c.cancelled} · concurrency ${st.concurrency}`,
-        ...(p.running.length ? [`running: ${p.running.slice(0, 20).join(', ')}${p.running.length > 20 ? ', …' : ''}`] : []),
+        ...(p.running.length
+          ? [`running: ${p.running.slice(0, 20).join(', ')}${p.running.length > 20 ? ', …' : ''}`]
+          : []),
         ...st.failed.slice(-10).map((f) => `✘ ${f.ds}${f.stage ? ` (${f.stage})` : ''}: ${f.message}`),
       ].join('\n'),
     );
@@ -222,17 +237,26 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   if (!input.carry) st = { ...st, ...planBackfill(input, await listDateRuns(pipeline.name, input.from, input.to)) };
 
   const eventBudget = input.continueAsNewAfterEvents;
-  const shouldContinueAsNew = (): boolean => workflowInfo().continueAsNewSuggested || (eventBudget !== undefined && workflowInfo().historyLength >= eventBudget);
+  const shouldContinueAsNew = (): boolean =>
+    workflowInfo().continueAsNewSuggested || (eventBudget !== undefined && workflowInfo().historyLength >= eventBudget);
 
   const record = (ds: string, outcome: DateOutcome): void => {
     if (outcome.ok) st.succeeded.push(ds);
     else if (outcome.cancelled) st.cancelled.push(ds);
-    else st.failed.push({ ds, message: outcome.message.slice(0, 500), ...(outcome.stage ? { stage: outcome.stage } : {}) });
+    else
+      st.failed.push({
+        ds,
+        message: outcome.message.slice(0, 500),
+        ...(outcome.stage ? { stage: outcome.stage } : {}),
+      });
   };
   const track = (entry: RunningDate, outcome: Promise<DateOutcome>): void => {
     entry.done = outcome
       // A wait that was itself cancelled (a date running elsewhere) still records the date.
-      .then((o) => record(entry.ds, o), (err: unknown) => record(entry.ds, failureOutcome(err)))
+      .then(
+        (o) => record(entry.ds, o),
+        (err: unknown) => record(entry.ds, failureOutcome(err)),
+      )
       .finally(() => {
         running.delete(entry.ds);
         showProgress();
@@ -298,15 +322,25 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   if (cancelling) cancelCarried();
   if (cancelling || !carrying) {
     // Cancelled or draining: the children are cancelling (their stages stop their AWS jobs); wait for all.
-    await CancellationScope.nonCancellable(() => Promise.all([...running.values()].map((r) => r.done as Promise<void>)));
+    await CancellationScope.nonCancellable(() =>
+      Promise.all([...running.values()].map((r) => r.done as Promise<void>)),
+    );
   }
 
   if (cancelling) {
     st.cancelled.push(...st.queue.slice(st.next));
     st.next = st.queue.length;
   } else if (carrying) {
-    const still: CarriedDate[] = [...running.values()].map((r) => ({ ds: r.ds, generation: r.generation, ours: r.ours, ...(r.runId ? { runId: r.runId } : {}) }));
-    await continueAsNew<typeof backfillPipeline>({ ...input, carry: { ...st, segment: st.segment + 1, running: still } });
+    const still: CarriedDate[] = [...running.values()].map((r) => ({
+      ds: r.ds,
+      generation: r.generation,
+      ours: r.ours,
+      ...(r.runId ? { runId: r.runId } : {}),
+    }));
+    await continueAsNew<typeof backfillPipeline>({
+      ...input,
+      carry: { ...st, segment: st.segment + 1, running: still },
+    });
   } else if (draining) {
     await continueAsNew<typeof backfillPipeline>({ ...input, carry: { ...st, segment: st.segment + 1 } });
   }
@@ -318,7 +352,10 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   finished = true;
   showProgress();
   const final = report();
-  if (cancelling) throw new CancelledFailure(`backfill cancelled: ${st.succeeded.length} succeeded, ${st.failed.length} failed, ${st.cancelled.length} cancelled`);
+  if (cancelling)
+    throw new CancelledFailure(
+      `backfill cancelled: ${st.succeeded.length} succeeded, ${st.failed.length} failed, ${st.cancelled.length} cancelled`,
+    );
   if (st.failed.length) {
     const first = st.failed.slice(0, 3).map((f) => `${f.ds}${f.stage ? ` (${f.stage})` : ''}`);
     throw ApplicationFailure.create({

@@ -46,7 +46,12 @@ export interface RunDateOptions {
   onStarted?: (run: { ours: true; runId: string } | { ours: false }) => void;
 }
 
-export async function runDate(pipeline: PipelineDefinition, ds: string, generation: number, opts: RunDateOptions = {}): Promise<DateOutcome> {
+export async function runDate(
+  pipeline: PipelineDefinition,
+  ds: string,
+  generation: number,
+  opts: RunDateOptions = {},
+): Promise<DateOutcome> {
   const workflowId = runWorkflowId(pipeline.name, ds);
   const input: RunPipelineInput = { pipeline, ds, generation };
   try {

@@ -1,3 +1,10 @@
 export { runPipeline, statusQuery } from './run-pipeline';
-export { backfillPipeline, progressQuery, pauseSignal, resumeSignal, setConcurrencySignal, cancelSignal } from './backfill';
+export {
+  backfillPipeline,
+  progressQuery,
+  pauseSignal,
+  resumeSignal,
+  setConcurrencySignal,
+  cancelSignal,
+} from './backfill';
 export { scheduledPipeline } from './scheduled';

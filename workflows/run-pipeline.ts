@@ -30,12 +30,27 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import { ERROR_TYPES, MEMO_KEYS, NON_RETRYABLE_ERROR_TYPES, QUERY_NAMES, RUN_STATUS, type RunStatusValue } from '../common/constants';
+import {
+  ERROR_TYPES,
+  MEMO_KEYS,
+  NON_RETRYABLE_ERROR_TYPES,
+  QUERY_NAMES,
+  RUN_STATUS,
+  type RunStatusValue,
+} from '../common/constants';
 import { durationMs } from '../common/durations';
 import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
 import { formatIssues, structureIssues } from '../common/pipeline-structure';
-import type { RunPipelineInput, RunStatus, StageError, StageHeartbeat, StageStatus, StopOutcome, StopTarget } from '../common/run-types';
+import type {
+  RunPipelineInput,
+  RunStatus,
+  StageError,
+  StageHeartbeat,
+  StageStatus,
+  StopOutcome,
+  StopTarget,
+} from '../common/run-types';
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
 
 export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
@@ -70,9 +85,19 @@ export const PATCHES = {
 const SENSOR_TIMEOUT_MARGIN_MS = 60_000;
 
 /** Error types after which a stage's job has ended or never existed: nothing is left to stop. */
-const JOB_ENDED_TYPES: readonly string[] = [ERROR_TYPES.jobFailed, ERROR_TYPES.jobStopped, ERROR_TYPES.qualityCheck, ERROR_TYPES.sensorTimeout, ERROR_TYPES.stageInput];
+const JOB_ENDED_TYPES: readonly string[] = [
+  ERROR_TYPES.jobFailed,
+  ERROR_TYPES.jobStopped,
+  ERROR_TYPES.qualityCheck,
+  ERROR_TYPES.sensorTimeout,
+  ERROR_TYPES.stageInput,
+];
 
-function timeouts(spec: TimeoutSpec | undefined): { total?: string | number; attempt?: string | number; heartbeat?: string | number } {
+function timeouts(spec: TimeoutSpec | undefined): {
+  total?: string | number;
+  attempt?: string | number;
+  heartbeat?: string | number;
+} {
   if (spec === undefined) return {};
   if (typeof spec === 'string' || typeof spec === 'number') return { total: spec };
   return spec;
@@ -81,7 +106,8 @@ function timeouts(spec: TimeoutSpec | undefined): { total?: string | number; att
 function activityOptions(stage: StageDefinition, defaults: PipelineDefinition['defaults']): ActivityOptions {
   const retry = { ...STAGE_DEFAULTS.retry, ...defaults?.retry, ...stage.retry };
   const t = { ...timeouts(defaults?.timeout), ...timeouts(stage.timeout) };
-  const totalMs = t.total !== undefined ? durationMs(t.total) + (stage.kind === 's3.wait' ? SENSOR_TIMEOUT_MARGIN_MS : 0) : undefined;
+  const totalMs =
+    t.total !== undefined ? durationMs(t.total) + (stage.kind === 's3.wait' ? SENSOR_TIMEOUT_MARGIN_MS : 0) : undefined;
   return {
     summary: `${stage.id} (${stage.kind})`,
     startToCloseTimeout: t.attempt ?? STAGE_DEFAULTS.attempt,
@@ -98,12 +124,20 @@ function stageError(err: unknown): StageError {
   while (cur instanceof ActivityFailure && cur.cause) cur = cur.cause;
   if (cur instanceof ApplicationFailure) {
     const details = (cur.details?.[0] ?? {}) as { jobId?: string };
-    return { message: cur.message, ...(cur.type ? { type: cur.type } : {}), ...(details.jobId ? { jobId: details.jobId } : {}) };
+    return {
+      message: cur.message,
+      ...(cur.type ? { type: cur.type } : {}),
+      ...(details.jobId ? { jobId: details.jobId } : {}),
+    };
   }
   if (cur instanceof TimeoutFailure) return { message: `timed out (${cur.timeoutType})`, type: 'TimeoutError' };
   if (cur instanceof CancelledFailure) {
     const details = (cur.details?.[0] ?? {}) as { jobId?: string; message?: string };
-    return { message: cur.message || details.message || 'cancelled', type: 'CancelledError', ...(details.jobId ? { jobId: details.jobId } : {}) };
+    return {
+      message: cur.message || details.message || 'cancelled',
+      type: 'CancelledError',
+      ...(details.jobId ? { jobId: details.jobId } : {}),
+    };
   }
   return { message: cur instanceof Error ? cur.message : String(cur) };
 }
@@ -133,7 +167,10 @@ export function stageLine(s: StageStatus): string {
 
 /** The run without stage outputs (query rows can be large): what a failure or the memo carries. */
 function withoutOutputs(run: RunStatus): RunStatus {
-  return { ...run, stages: run.stages.map((s) => (s.result?.output ? { ...s, result: { ...s.result, output: undefined } } : s)) };
+  return {
+    ...run,
+    stages: run.stages.map((s) => (s.result?.output ? { ...s, result: { ...s.result, output: undefined } } : s)),
+  };
 }
 
 export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
@@ -164,7 +201,11 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     upsertSearchAttributes([{ key: SA_STATUS, value }]);
   };
   const known = workflowInfo().typedSearchAttributes;
-  if (known.get(SA_PIPELINE) !== pipeline.name || known.get(SA_DATE) === undefined || known.get(SA_STATUS) !== RUN_STATUS.running) {
+  if (
+    known.get(SA_PIPELINE) !== pipeline.name ||
+    known.get(SA_DATE) === undefined ||
+    known.get(SA_STATUS) !== RUN_STATUS.running
+  ) {
     upsertSearchAttributes([...runSearchAttributes(pipeline.name, ds)]);
   }
 
@@ -178,7 +219,10 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   });
   // Stage attempts run in a scope the run's cancellation does not reach by itself: the run first has
   // every job stopped (stopRunJobs reads the attempts' last heartbeats), then cancels the attempts.
-  const stageScope = new CancellationScope({ cancellable: true, parent: new CancellationScope({ cancellable: false }) });
+  const stageScope = new CancellationScope({
+    cancellable: true,
+    parent: new CancellationScope({ cancellable: false }),
+  });
   let firstFailure: StageStatus | undefined;
   const running = new Map<string, Promise<void>>();
   const stopLater: { stage: StageDefinition; jobId: string }[] = [];
@@ -202,7 +246,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
           idempotencyKey: keyOf(stage),
           ...((stage.poll ?? pipeline.defaults?.poll) ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
           ...(stage.expect ? { expect: stage.expect } : {}),
-          ...(stage.kind === 's3.wait' && t.total !== undefined ? { deadlineMs: Date.now() + durationMs(t.total) } : {}),
+          ...(stage.kind === 's3.wait' && t.total !== undefined
+            ? { deadlineMs: Date.now() + durationMs(t.total) }
+            : {}),
         }),
       )
       .then(
@@ -261,7 +307,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     });
     const { workflowId, runId } = workflowInfo();
     for (const t of targets) stopSent.set(t.stageId, t.jobId);
-    return CancellationScope.nonCancellable(() => stopRunJobs({ workflowId, runId, pipeline: pipeline.name, ds, stages: targets }));
+    return CancellationScope.nonCancellable(() =>
+      stopRunJobs({ workflowId, runId, pipeline: pipeline.name, ds, stages: targets }),
+    );
   };
 
   /**
@@ -269,7 +317,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
    * retry, on a dead worker, out of attempts), then cancel the attempts.
    */
   const stopEverything = async (): Promise<StopOutcome[]> => {
-    const targets = pipeline.stages.filter((s) => statusOf(s.id).state === 'running' || orphanOf(s.id) || jobMayOutlive(statusOf(s.id))).map(stopTarget);
+    const targets = pipeline.stages
+      .filter((s) => statusOf(s.id).state === 'running' || orphanOf(s.id) || jobMayOutlive(statusOf(s.id)))
+      .map(stopTarget);
     stopLater.length = 0;
     const outcomes = targets.length ? await stopJobs(targets) : [];
     stageScope.cancel();
@@ -318,7 +368,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   // Stages whose job may outlive them (their worker died, AWS refused a status call): any worker
   // stops it, unless the cancel's sweep already did (an orphan found after the sweep is new).
   const leftover = pipeline.stages.filter((s) =>
-    stopSent.has(s.id) ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id) : orphanOf(s.id) !== undefined || jobMayOutlive(statusOf(s.id)),
+    stopSent.has(s.id)
+      ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id)
+      : orphanOf(s.id) !== undefined || jobMayOutlive(statusOf(s.id)),
   );
   if (leftover.length && patched(PATCHES.stopFailed)) {
     outcomes = [...(outcomes ?? []), ...(await stopJobs(leftover.map(stopTarget)))];
@@ -330,7 +382,13 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
         summary: 'stop orphaned AWS jobs',
       });
       for (const { stage, jobId } of stopLater) {
-        const outcome = await stopStageJob({ kind: stage.kind, params: stage.params, pipeline: pipeline.name, ds, jobId }).catch((e: unknown) => String(e));
+        const outcome = await stopStageJob({
+          kind: stage.kind,
+          params: stage.params,
+          pipeline: pipeline.name,
+          ds,
+          jobId,
+        }).catch((e: unknown) => String(e));
         log.info('stopped orphaned job', { stage: stage.id, jobId, outcome });
       }
     });
@@ -344,7 +402,10 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     const notStopped = unstopped.map((o) => `${o.stageId}: ${o.message}`).join('; ');
     // A cancelled run has no result or failure to carry its stages: the memo does, readable without a worker.
     if (patched(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: withoutOutputs(run) });
-    throw new CancelledFailure(`run ${pipeline.name}/${ds} cancelled${notStopped ? `; jobs not confirmed stopped: ${notStopped}` : ''}`, unstopped);
+    throw new CancelledFailure(
+      `run ${pipeline.name}/${ds} cancelled${notStopped ? `; jobs not confirmed stopped: ${notStopped}` : ''}`,
+      unstopped,
+    );
   }
   if (firstFailure) {
     run.status = 'failed';
@@ -356,7 +417,15 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       type: ERROR_TYPES.stageFailed,
       nonRetryable: true,
       // The run rides on its failure, so a closed run is readable without a worker to answer a query.
-      details: [{ stage: f.id, kind: f.kind, ...f.error, failedStages: failed.map((s) => ({ id: s.id, kind: s.kind, ...s.error })), run: withoutOutputs(run) }],
+      details: [
+        {
+          stage: f.id,
+          kind: f.kind,
+          ...f.error,
+          failedStages: failed.map((s) => ({ id: s.id, kind: s.kind, ...s.error })),
+          run: withoutOutputs(run),
+        },
+      ],
     });
   }
   run.status = 'succeeded';

@@ -11,7 +11,6 @@ import { listDateRuns, runDate } from './date-run';
 import { ERROR_TYPES } from '../common/constants';
 import { SA_SCHEDULED_START_TIME } from '../common/search-attributes';
 
-
 export function scheduledDate(scheduledAtMs: number, timezone: string, dateOffsetDays: number): string {
   return addDays(localDate(scheduledAtMs, timezone), -dateOffsetDays);
 }
@@ -24,5 +23,10 @@ export async function scheduledPipeline(input: ScheduledRunInput): Promise<{ ds:
   const outcome = await runDate(input.pipeline, ds, earlier?.runs ?? 0);
   if (outcome.ok) return { ds, outcome };
   if (outcome.cancelled) throw new CancelledFailure(`run ${input.pipeline.name}/${ds} was cancelled`);
-  throw ApplicationFailure.create({ message: outcome.message, type: ERROR_TYPES.stageFailed, nonRetryable: true, details: [{ ds, ...outcome }] });
+  throw ApplicationFailure.create({
+    message: outcome.message,
+    type: ERROR_TYPES.stageFailed,
+    nonRetryable: true,
+    details: [{ ds, ...outcome }],
+  });
 }

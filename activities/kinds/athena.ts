@@ -15,7 +15,6 @@ import {
 import type { JobHandler, JobStatus } from '../stage-handler';
 import { describeRows, readResultRows } from './result-rows';
 
-
 /** Athena tokens are 32–128 characters; a hash of the key fits and is stable. */
 export function athenaClientToken(idempotencyKey: string): string {
   return createHash('sha256').update(idempotencyKey).digest('hex');
@@ -42,7 +41,9 @@ export const athenaQuery: JobHandler = {
   service: 'Athena',
   async start(ctx) {
     const request = ctx.params as unknown as StartQueryExecutionCommandInput;
-    const out = await ctx.clients.athena.send(new StartQueryExecutionCommand({ ...request, ClientRequestToken: athenaClientToken(ctx.idempotencyKey) }));
+    const out = await ctx.clients.athena.send(
+      new StartQueryExecutionCommand({ ...request, ClientRequestToken: athenaClientToken(ctx.idempotencyKey) }),
+    );
     if (!out.QueryExecutionId) throw new Error('Athena StartQueryExecution returned no QueryExecutionId');
     return out.QueryExecutionId;
   },
@@ -55,14 +56,26 @@ export const athenaQuery: JobHandler = {
   },
   async collect(ctx, jobId) {
     const rows = await readResultRows(async (NextToken, pageIndex) => {
-      const out = await ctx.clients.athena.send(new GetQueryResultsCommand({ QueryExecutionId: jobId, NextToken, MaxResults: 1000 }));
+      const out = await ctx.clients.athena.send(
+        new GetQueryResultsCommand({ QueryExecutionId: jobId, NextToken, MaxResults: 1000 }),
+      );
       const columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
       let data = (out.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? null));
       // For SELECT, Athena repeats the column names as the first row of the first page.
       const first = data[0];
-      if (pageIndex === 0 && first && columns.length && first.length === columns.length && first.every((v, i) => v === columns[i])) data = data.slice(1);
+      if (
+        pageIndex === 0 &&
+        first &&
+        columns.length &&
+        first.length === columns.length &&
+        first.every((v, i) => v === columns[i])
+      )
+        data = data.slice(1);
       return { columns, rows: data, ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
     });
-    return { summary: `Athena query ${jobId} succeeded: ${describeRows(rows)}`, output: { queryExecutionId: jobId, ...rows } };
+    return {
+      summary: `Athena query ${jobId} succeeded: ${describeRows(rows)}`,
+      output: { queryExecutionId: jobId, ...rows },
+    };
   },
 };

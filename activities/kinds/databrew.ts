@@ -36,7 +36,11 @@ export function mapDataBrewState(run: Pick<JobRun, 'State' | 'ErrorMessage'>): J
     case 'FAILED':
       return { state: 'failed', awsState: s, ...message };
     case 'TIMEOUT':
-      return { state: 'timeout', awsState: s, message: run.ErrorMessage ?? 'the job run exceeded its DataBrew timeout' };
+      return {
+        state: 'timeout',
+        awsState: s,
+        message: run.ErrorMessage ?? 'the job run exceeded its DataBrew timeout',
+      };
     case 'STOPPED':
       return { state: 'stopped', awsState: s, ...message };
     default: // STARTING, RUNNING, STOPPING
@@ -62,14 +66,17 @@ export const databrewJob: JobHandler = {
     }
     const first = candidates.sort((a, b) => (a.StartedOn?.getTime() ?? 0) - (b.StartedOn?.getTime() ?? 0))[0];
     if (!first?.RunId) return undefined;
-    log.warn('adopting a DataBrew run that started after this stage was scheduled (a run carries no tag: it may have been started by another caller)', {
-      stage: ctx.stageId,
-      job: name,
-      runId: first.RunId,
-      runStartedAt: first.StartedOn?.toISOString(),
-      runStartedBy: first.StartedBy,
-      stageScheduledAt: new Date(since).toISOString(),
-    });
+    log.warn(
+      'adopting a DataBrew run that started after this stage was scheduled (a run carries no tag: it may have been started by another caller)',
+      {
+        stage: ctx.stageId,
+        job: name,
+        runId: first.RunId,
+        runStartedAt: first.StartedOn?.toISOString(),
+        runStartedBy: first.StartedBy,
+        stageScheduledAt: new Date(since).toISOString(),
+      },
+    );
     return first.RunId;
   },
   async start(ctx) {
@@ -92,7 +99,9 @@ export const databrewJob: JobHandler = {
   async collect(ctx, jobId) {
     const name = jobName(ctx.params);
     const run = await ctx.clients.databrew.send(new DescribeJobRunCommand({ Name: name, RunId: jobId }));
-    const outputs = (run.Outputs ?? []).map((o) => (o.Location?.Bucket ? `s3://${o.Location.Bucket}/${o.Location.Key ?? ''}` : undefined)).filter((u): u is string => u !== undefined);
+    const outputs = (run.Outputs ?? [])
+      .map((o) => (o.Location?.Bucket ? `s3://${o.Location.Bucket}/${o.Location.Key ?? ''}` : undefined))
+      .filter((u): u is string => u !== undefined);
     return {
       summary: `DataBrew job ${name} run ${jobId} succeeded${run.ExecutionTime !== undefined ? ` in ${run.ExecutionTime}s` : ''}`,
       output: {

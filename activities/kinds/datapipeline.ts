@@ -79,26 +79,48 @@ function field(fields: Field[] | undefined, key: string): string | undefined {
  * the module comment for the definition).
  */
 export function mapDataPipelineRun(pipelineState: string | undefined, instances: DpInstance[]): JobStatus {
-  const starts = instances.map((i) => i.scheduledStartTime).filter((s): s is string => s !== undefined).sort();
+  const starts = instances
+    .map((i) => i.scheduledStartTime)
+    .filter((s): s is string => s !== undefined)
+    .sort();
   const period = starts[0];
   const run = instances.filter((i) => i.scheduledStartTime === period);
   if (period === undefined || run.length === 0) {
     if (pipelineState === 'INACTIVE' || pipelineState === 'PAUSED') {
-      return { state: 'stopped', awsState: pipelineState, message: `the pipeline is ${pipelineState} and no instance of the run exists` };
+      return {
+        state: 'stopped',
+        awsState: pipelineState,
+        message: `the pipeline is ${pipelineState} and no instance of the run exists`,
+      };
     }
     if (pipelineState === 'FINISHED') return { state: 'succeeded', awsState: pipelineState };
     return { state: 'running', awsState: pipelineState ?? 'UNKNOWN' };
   }
   const ended = run.filter((i) => FINAL_OK.has(i.status ?? '') || FINAL_BAD.has(i.status ?? ''));
-  if (ended.length < run.length) return { state: 'running', awsState: `RUNNING (${ended.length}/${run.length} instances ended)` };
+  if (ended.length < run.length)
+    return { state: 'running', awsState: `RUNNING (${ended.length}/${run.length} instances ended)` };
   const failed = run.find((i) => i.status === 'FAILED') ?? run.find((i) => i.status === 'CASCADE_FAILED');
   if (failed) {
-    return { state: 'failed', awsState: failed.status as string, message: `${failed.id}: ${failed.errorMessage ?? 'no error message'}` };
+    return {
+      state: 'failed',
+      awsState: failed.status as string,
+      message: `${failed.id}: ${failed.errorMessage ?? 'no error message'}`,
+    };
   }
   const timedOut = run.find((i) => i.status === 'TIMEDOUT');
-  if (timedOut) return { state: 'timeout', awsState: 'TIMEDOUT', message: `${timedOut.id}: ${timedOut.errorMessage ?? 'exceeded its terminateAfter time'}` };
+  if (timedOut)
+    return {
+      state: 'timeout',
+      awsState: 'TIMEDOUT',
+      message: `${timedOut.id}: ${timedOut.errorMessage ?? 'exceeded its terminateAfter time'}`,
+    };
   const canceled = run.find((i) => i.status === 'CANCELED');
-  if (canceled) return { state: 'stopped', awsState: 'CANCELED', message: `${canceled.id} was canceled${pipelineState ? ` (pipeline ${pipelineState})` : ''}` };
+  if (canceled)
+    return {
+      state: 'stopped',
+      awsState: 'CANCELED',
+      message: `${canceled.id} was canceled${pipelineState ? ` (pipeline ${pipelineState})` : ''}`,
+    };
   return { state: 'succeeded', awsState: 'FINISHED' };
 }
 
@@ -111,7 +133,10 @@ function startTimestamp(ctx: StageContext): Date | undefined {
   const v = ctx.params.startTimestamp;
   if (v === undefined || v === null || v === '') return undefined;
   const d = v instanceof Date ? v : typeof v === 'number' || typeof v === 'string' ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw Object.assign(new Error(`startTimestamp is not a date-time: ${JSON.stringify(v)}`), { name: 'ValidationException' });
+  if (Number.isNaN(d.getTime()))
+    throw Object.assign(new Error(`startTimestamp is not a date-time: ${JSON.stringify(v)}`), {
+      name: 'ValidationException',
+    });
   return d;
 }
 
@@ -147,7 +172,9 @@ async function instancesFrom(ctx: StageContext, id: string, runStart: string): P
   }
   const instances: DpInstance[] = [];
   for (let i = 0; i < ids.length; i += DESCRIBE_CHUNK) {
-    const out = await ctx.clients.dataPipeline.send(new DescribeObjectsCommand({ pipelineId: id, objectIds: ids.slice(i, i + DESCRIBE_CHUNK) }));
+    const out = await ctx.clients.dataPipeline.send(
+      new DescribeObjectsCommand({ pipelineId: id, objectIds: ids.slice(i, i + DESCRIBE_CHUNK) }),
+    );
     for (const o of out.pipelineObjects ?? []) {
       const inst: DpInstance = { id: o.id ?? '?' };
       const status = field(o.fields, '@status');
@@ -179,9 +206,16 @@ export const dataPipelineActivate: JobHandler = {
   async start(ctx) {
     const id = pipelineId(ctx);
     const start = startTimestamp(ctx);
-    await ctx.clients.dataPipeline.send(new AddTagsCommand({ pipelineId: id, tags: [{ key: DP_ACTIVATION_TAG, value: `${dpTime(new Date())} ${keyTagPart(ctx.idempotencyKey)}` }] }));
+    await ctx.clients.dataPipeline.send(
+      new AddTagsCommand({
+        pipelineId: id,
+        tags: [{ key: DP_ACTIVATION_TAG, value: `${dpTime(new Date())} ${keyTagPart(ctx.idempotencyKey)}` }],
+      }),
+    );
     const request = ctx.params as unknown as ActivatePipelineCommandInput;
-    await ctx.clients.dataPipeline.send(new ActivatePipelineCommand({ ...request, pipelineId: id, ...(start ? { startTimestamp: start } : {}) }));
+    await ctx.clients.dataPipeline.send(
+      new ActivatePipelineCommand({ ...request, pipelineId: id, ...(start ? { startTimestamp: start } : {}) }),
+    );
     if (start) return `${id}@${dpTime(start)}`;
     const lastActivation = field((await describePipeline(ctx, id)).fields, '@lastActivationTime');
     return `${id}@${lastActivation ?? dpTime(new Date(Date.now() - SKEW_MS))}`;
@@ -193,7 +227,9 @@ export const dataPipelineActivate: JobHandler = {
   },
   async stop(ctx, jobId) {
     try {
-      await ctx.clients.dataPipeline.send(new DeactivatePipelineCommand({ pipelineId: parseJobId(jobId).pipelineId, cancelActive: true }));
+      await ctx.clients.dataPipeline.send(
+        new DeactivatePipelineCommand({ pipelineId: parseJobId(jobId).pipelineId, cancelActive: true }),
+      );
     } catch (err) {
       if ((await dataPipelineActivate.describe(ctx, jobId)).state === 'running') throw err;
     }
@@ -201,11 +237,18 @@ export const dataPipelineActivate: JobHandler = {
   async collect(ctx, jobId) {
     const { pipelineId: id, runStart } = parseJobId(jobId);
     const all = await instancesFrom(ctx, id, runStart);
-    const period = all.map((i) => i.scheduledStartTime).filter((s): s is string => s !== undefined).sort()[0];
+    const period = all
+      .map((i) => i.scheduledStartTime)
+      .filter((s): s is string => s !== undefined)
+      .sort()[0];
     const run = all.filter((i) => i.scheduledStartTime === period);
     return {
       summary: `Data Pipeline ${id} run of ${period ?? runStart} finished: ${run.length} instance${run.length === 1 ? '' : 's'} ${[...new Set(run.map((i) => i.status))].join('/') || 'none'}`,
-      output: { pipelineId: id, scheduledStartTime: period ?? runStart, instances: run.slice(0, RESULT_INSTANCES).map((i) => ({ id: i.id, status: i.status ?? null })) },
+      output: {
+        pipelineId: id,
+        scheduledStartTime: period ?? runStart,
+        instances: run.slice(0, RESULT_INSTANCES).map((i) => ({ id: i.id, status: i.status ?? null })),
+      },
     };
   },
 };

@@ -4,7 +4,13 @@
  * the first attempt started instead of a second one.
  */
 import { createHash } from 'node:crypto';
-import { CancelJobRunCommand, GetJobRunCommand, StartJobRunCommand, type JobRun, type StartJobRunCommandInput } from '@aws-sdk/client-emr-serverless';
+import {
+  CancelJobRunCommand,
+  GetJobRunCommand,
+  StartJobRunCommand,
+  type JobRun,
+  type StartJobRunCommandInput,
+} from '@aws-sdk/client-emr-serverless';
 import type { JobHandler, JobStatus } from '../stage-handler';
 
 /** clientToken: 1–64 characters of [A-Za-z0-9._-]; a sha256 in hex is exactly 64. */
@@ -38,17 +44,23 @@ export const emrServerlessJob: JobHandler = {
   service: 'EMR Serverless',
   async start(ctx) {
     const request = ctx.params as unknown as StartJobRunCommandInput;
-    const out = await ctx.clients.emrServerless.send(new StartJobRunCommand({ ...request, clientToken: emrServerlessClientToken(ctx.idempotencyKey) }));
+    const out = await ctx.clients.emrServerless.send(
+      new StartJobRunCommand({ ...request, clientToken: emrServerlessClientToken(ctx.idempotencyKey) }),
+    );
     if (!out.jobRunId) throw new Error('EMR Serverless StartJobRun returned no jobRunId');
     return out.jobRunId;
   },
   async describe(ctx, jobId) {
-    const out = await ctx.clients.emrServerless.send(new GetJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }));
+    const out = await ctx.clients.emrServerless.send(
+      new GetJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }),
+    );
     return mapEmrServerlessState({ state: out.jobRun?.state, stateDetails: out.jobRun?.stateDetails });
   },
   async stop(ctx, jobId) {
     try {
-      await ctx.clients.emrServerless.send(new CancelJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }));
+      await ctx.clients.emrServerless.send(
+        new CancelJobRunCommand({ applicationId: applicationId(ctx.params), jobRunId: jobId }),
+      );
     } catch (err) {
       // A run that ended before the cancel reached it need not be cancelled: judge by its state.
       if ((await emrServerlessJob.describe(ctx, jobId)).state === 'running') throw err;

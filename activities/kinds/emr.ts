@@ -85,32 +85,55 @@ export const emrStep: JobHandler = {
   async start(ctx) {
     const request = ctx.params as unknown as AddJobFlowStepsCommandInput;
     const step = theStep(ctx.params);
-    const out = await ctx.clients.emr.send(new AddJobFlowStepsCommand({ ...request, Steps: [{ ...step, Name: taggedStepName(step.Name, ctx.idempotencyKey) }] }));
+    const out = await ctx.clients.emr.send(
+      new AddJobFlowStepsCommand({
+        ...request,
+        Steps: [{ ...step, Name: taggedStepName(step.Name, ctx.idempotencyKey) }],
+      }),
+    );
     const id = out.StepIds?.[0];
     if (!id) throw new Error('EMR AddJobFlowSteps returned no StepId');
     return id;
   },
   async describe(ctx, jobId) {
-    const out = await ctx.clients.emr.send(new DescribeStepCommand({ ClusterId: clusterId(ctx.params), StepId: jobId }));
+    const out = await ctx.clients.emr.send(
+      new DescribeStepCommand({ ClusterId: clusterId(ctx.params), StepId: jobId }),
+    );
     return mapEmrStepState(out.Step?.Status);
   },
   async stop(ctx, jobId) {
-    const out = await ctx.clients.emr.send(new CancelStepsCommand({ ClusterId: clusterId(ctx.params), StepIds: [jobId], StepCancellationOption: 'SEND_INTERRUPT' }));
+    const out = await ctx.clients.emr.send(
+      new CancelStepsCommand({
+        ClusterId: clusterId(ctx.params),
+        StepIds: [jobId],
+        StepCancellationOption: 'SEND_INTERRUPT',
+      }),
+    );
     const info = out.CancelStepsInfoList?.find((i) => i.StepId === jobId);
     if (info?.Status !== 'FAILED') return;
     // Refused: fine if the step has already ended (judged by its state, not by the reason's wording).
     if ((await emrStep.describe(ctx, jobId)).state === 'running') {
-      throw Object.assign(new Error(info.Reason ?? `CancelSteps refused to cancel ${jobId}`), { name: 'EmrCancelStepsError' });
+      throw Object.assign(new Error(info.Reason ?? `CancelSteps refused to cancel ${jobId}`), {
+        name: 'EmrCancelStepsError',
+      });
     }
   },
   async collect(ctx, jobId) {
     const ClusterId = clusterId(ctx.params);
     const out = await ctx.clients.emr.send(new DescribeStepCommand({ ClusterId, StepId: jobId }));
     const t = out.Step?.Status?.Timeline;
-    const seconds = t?.StartDateTime && t.EndDateTime ? Math.round((t.EndDateTime.getTime() - t.StartDateTime.getTime()) / 1000) : undefined;
+    const seconds =
+      t?.StartDateTime && t.EndDateTime
+        ? Math.round((t.EndDateTime.getTime() - t.StartDateTime.getTime()) / 1000)
+        : undefined;
     return {
       summary: `EMR step ${jobId} on cluster ${ClusterId} completed${seconds !== undefined ? ` in ${seconds}s` : ''}`,
-      output: { clusterId: ClusterId, stepId: jobId, stepName: out.Step?.Name ?? null, ...(seconds !== undefined ? { seconds } : {}) },
+      output: {
+        clusterId: ClusterId,
+        stepId: jobId,
+        stepName: out.Step?.Name ?? null,
+        ...(seconds !== undefined ? { seconds } : {}),
+      },
     };
   },
 };

@@ -71,7 +71,9 @@ async function listCrawls(ctx: StageContext, name: string, Filters: CrawlsFilter
   const all: CrawlerHistory[] = [];
   let NextToken: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const out = await ctx.clients.glue.send(new ListCrawlsCommand({ CrawlerName: name, Filters, MaxResults: 100, NextToken }));
+    const out = await ctx.clients.glue.send(
+      new ListCrawlsCommand({ CrawlerName: name, Filters, MaxResults: 100, NextToken }),
+    );
     all.push(...(out.Crawls ?? []));
     NextToken = out.NextToken;
     if (!NextToken) break;
@@ -80,13 +82,20 @@ async function listCrawls(ctx: StageContext, name: string, Filters: CrawlsFilter
 }
 
 const startMs = (c: CrawlerHistory): number => c.StartTime?.getTime() ?? 0;
-const sinceFilter = (ms: number): CrawlsFilter => ({ FieldName: 'START_TIME', FilterOperator: 'GE', FieldValue: String(ms) });
+const sinceFilter = (ms: number): CrawlsFilter => ({
+  FieldName: 'START_TIME',
+  FilterOperator: 'GE',
+  FieldValue: String(ms),
+});
 
 async function ourCrawl(ctx: StageContext, jobId: string): Promise<CrawlerHistory> {
   const { name, crawlId } = parseCrawlerJobId(jobId);
   const crawls = await listCrawls(ctx, name, [{ FieldName: 'CRAWL_ID', FilterOperator: 'EQ', FieldValue: crawlId }]);
   const crawl = crawls.find((c) => c.CrawlId === crawlId);
-  if (!crawl) throw Object.assign(new Error(`crawl ${crawlId} of crawler ${name} is not in its crawl history (ListCrawls)`), { name: 'EntityNotFoundException' });
+  if (!crawl)
+    throw Object.assign(new Error(`crawl ${crawlId} of crawler ${name} is not in its crawl history (ListCrawls)`), {
+      name: 'EntityNotFoundException',
+    });
   return crawl;
 }
 
@@ -100,15 +109,20 @@ export const glueCrawler: JobHandler = {
     if (ctx.firstScheduledAtMs === undefined) return undefined;
     const name = crawlerName(ctx.params);
     const crawls = await listCrawls(ctx, name, [sinceFilter(ctx.firstScheduledAtMs)]);
-    const first = crawls.filter((c) => c.CrawlId && startMs(c) >= (ctx.firstScheduledAtMs ?? 0)).sort((a, b) => startMs(a) - startMs(b))[0];
+    const first = crawls
+      .filter((c) => c.CrawlId && startMs(c) >= (ctx.firstScheduledAtMs ?? 0))
+      .sort((a, b) => startMs(a) - startMs(b))[0];
     if (!first?.CrawlId) return undefined;
-    log.warn('adopting a crawl that started after this stage was scheduled (a crawl carries no tag: it may have been started by another caller)', {
-      stage: ctx.stageId,
-      crawler: name,
-      crawlId: first.CrawlId,
-      crawlStartedAt: first.StartTime?.toISOString(),
-      stageScheduledAt: new Date(ctx.firstScheduledAtMs).toISOString(),
-    });
+    log.warn(
+      'adopting a crawl that started after this stage was scheduled (a crawl carries no tag: it may have been started by another caller)',
+      {
+        stage: ctx.stageId,
+        crawler: name,
+        crawlId: first.CrawlId,
+        crawlStartedAt: first.StartTime?.toISOString(),
+        stageScheduledAt: new Date(ctx.firstScheduledAtMs).toISOString(),
+      },
+    );
     return crawlerJobId(name, first.CrawlId);
   },
   async start(ctx) {
@@ -122,7 +136,14 @@ export const glueCrawler: JobHandler = {
       throw ApplicationFailure.create({
         message: `Glue crawler ${name} is running a crawl that started before this stage was scheduled; it is not adopted (it may have missed this run's data). Retrying until the crawler is free`,
         type: ERROR_TYPES.awsTransient,
-        details: [{ service: 'Glue crawler', operation: 'StartCrawler', code: 'CrawlerRunningException', awsMessage: (err as Error).message }],
+        details: [
+          {
+            service: 'Glue crawler',
+            operation: 'StartCrawler',
+            code: 'CrawlerRunningException',
+            awsMessage: (err as Error).message,
+          },
+        ],
       });
     }
     // The crawler ran nothing when StartCrawler accepted, so the newest crawl since the call is ours.
@@ -131,7 +152,11 @@ export const glueCrawler: JobHandler = {
       const newest = crawls.filter((c) => c.CrawlId).sort((a, b) => startMs(b) - startMs(a))[0];
       if (newest?.CrawlId) return crawlerJobId(name, newest.CrawlId);
       // Not listed yet. Failing here is safe too: the next attempt's `find` adopts the crawl.
-      if (attempt >= LIST_AFTER_START_TRIES) throw ApplicationFailure.create({ message: `Glue crawler ${name} started, but its crawl is not listed yet (ListCrawls)`, type: ERROR_TYPES.awsTransient });
+      if (attempt >= LIST_AFTER_START_TRIES)
+        throw ApplicationFailure.create({
+          message: `Glue crawler ${name} started, but its crawl is not listed yet (ListCrawls)`,
+          type: ERROR_TYPES.awsTransient,
+        });
       await sleep(LIST_AFTER_START_PAUSE_MS);
     }
   },
@@ -161,7 +186,10 @@ export const glueCrawler: JobHandler = {
     } catch {
       summary = crawl.Summary;
     }
-    const seconds = crawl.StartTime && crawl.EndTime ? Math.round((crawl.EndTime.getTime() - crawl.StartTime.getTime()) / 1000) : undefined;
+    const seconds =
+      crawl.StartTime && crawl.EndTime
+        ? Math.round((crawl.EndTime.getTime() - crawl.StartTime.getTime()) / 1000)
+        : undefined;
     return {
       summary: `Glue crawler ${name} crawl ${crawlId} completed${seconds !== undefined ? ` in ${seconds}s` : ''}`,
       output: {

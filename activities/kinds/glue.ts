@@ -38,7 +38,9 @@ export function mapGlueState(run: Pick<JobRun, 'JobRunState' | 'ErrorMessage'>):
     case 'STOPPED':
       return { state: 'stopped', awsState: s, ...(run.ErrorMessage ? { message: run.ErrorMessage } : {}) };
     default: // STARTING, RUNNING, STOPPING, WAITING, EXPIRED is terminal-ish but reported by Glue only for Ray
-      return s === 'EXPIRED' ? { state: 'failed', awsState: s, message: run.ErrorMessage ?? 'the job run expired' } : { state: 'running', awsState: s };
+      return s === 'EXPIRED'
+        ? { state: 'failed', awsState: s, message: run.ErrorMessage ?? 'the job run expired' }
+        : { state: 'running', awsState: s };
   }
 }
 
@@ -49,7 +51,9 @@ export const glueJob: JobHandler = {
   async find(ctx) {
     let NextToken: string | undefined;
     for (let page = 0; page < FIND_PAGES; page++) {
-      const out = await ctx.clients.glue.send(new GetJobRunsCommand({ JobName: jobName(ctx.params), MaxResults: 200, NextToken }));
+      const out = await ctx.clients.glue.send(
+        new GetJobRunsCommand({ JobName: jobName(ctx.params), MaxResults: 200, NextToken }),
+      );
       const run = out.JobRuns?.find((r) => r.Arguments?.[GLUE_KEY_ARGUMENT] === ctx.idempotencyKey);
       if (run?.Id) return run.Id;
       NextToken = out.NextToken;
@@ -60,27 +64,39 @@ export const glueJob: JobHandler = {
   async start(ctx) {
     const request = ctx.params as unknown as StartJobRunCommandInput;
     const out = await ctx.clients.glue.send(
-      new StartJobRunCommand({ ...request, Arguments: { ...(request.Arguments ?? {}), [GLUE_KEY_ARGUMENT]: ctx.idempotencyKey } }),
+      new StartJobRunCommand({
+        ...request,
+        Arguments: { ...(request.Arguments ?? {}), [GLUE_KEY_ARGUMENT]: ctx.idempotencyKey },
+      }),
     );
     if (!out.JobRunId) throw new Error('Glue StartJobRun returned no JobRunId');
     return out.JobRunId;
   },
   async describe(ctx, jobId) {
-    const out = await ctx.clients.glue.send(new GetJobRunCommand({ JobName: jobName(ctx.params), RunId: jobId, PredecessorsIncluded: false }));
+    const out = await ctx.clients.glue.send(
+      new GetJobRunCommand({ JobName: jobName(ctx.params), RunId: jobId, PredecessorsIncluded: false }),
+    );
     return mapGlueState(out.JobRun ?? {});
   },
   async stop(ctx, jobId) {
-    const out = await ctx.clients.glue.send(new BatchStopJobRunCommand({ JobName: jobName(ctx.params), JobRunIds: [jobId] }));
+    const out = await ctx.clients.glue.send(
+      new BatchStopJobRunCommand({ JobName: jobName(ctx.params), JobRunIds: [jobId] }),
+    );
     const error = out.Errors?.find((e) => e.JobRunId === jobId);
     if (!error) return;
     // A run that ended before the stop reached it cannot be stopped, and need not be: judge by
     // the run's state rather than by the wording of the error.
     const current = await glueJob.describe(ctx, jobId);
     if (current.state === 'running') {
-      throw Object.assign(new Error(error.ErrorDetail?.ErrorMessage ?? 'BatchStopJobRun refused'), { name: error.ErrorDetail?.ErrorCode ?? 'GlueStopError' });
+      throw Object.assign(new Error(error.ErrorDetail?.ErrorMessage ?? 'BatchStopJobRun refused'), {
+        name: error.ErrorDetail?.ErrorCode ?? 'GlueStopError',
+      });
     }
   },
   async collect(ctx, jobId) {
-    return { summary: `Glue job ${jobName(ctx.params)} run ${jobId} succeeded`, output: { jobName: jobName(ctx.params), jobRunId: jobId } };
+    return {
+      summary: `Glue job ${jobName(ctx.params)} run ${jobId} succeeded`,
+      output: { jobName: jobName(ctx.params), jobRunId: jobId },
+    };
   },
 };

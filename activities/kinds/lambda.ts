@@ -53,10 +53,15 @@ export function clientContextWithKey(userContext: unknown, key: string): string 
 }
 
 /** The response payload for the stage result: parsed JSON when it is JSON, cut to a small size either way. */
-export function payloadOutput(bytes: Uint8Array | undefined): { payload?: unknown; payloadBytes: number; payloadTruncated?: true } {
+export function payloadOutput(bytes: Uint8Array | undefined): {
+  payload?: unknown;
+  payloadBytes: number;
+  payloadTruncated?: true;
+} {
   if (!bytes || bytes.length === 0) return { payloadBytes: 0 };
   const text = Buffer.from(bytes).toString('utf8');
-  if (bytes.length > PAYLOAD_OUTPUT_LIMIT) return { payload: text.slice(0, PAYLOAD_OUTPUT_LIMIT), payloadBytes: bytes.length, payloadTruncated: true };
+  if (bytes.length > PAYLOAD_OUTPUT_LIMIT)
+    return { payload: text.slice(0, PAYLOAD_OUTPUT_LIMIT), payloadBytes: bytes.length, payloadTruncated: true };
   try {
     return { payload: JSON.parse(text) as unknown, payloadBytes: bytes.length };
   } catch {
@@ -88,7 +93,9 @@ export const lambdaInvoke: ImmediateHandler = {
   async run(ctx) {
     const { Payload, ClientContext, ...rest } = ctx.params;
     if (typeof rest.FunctionName !== 'string' || rest.FunctionName === '') {
-      throw stageInputFailure(`stage ${ctx.stageId}: lambda.invoke needs params.FunctionName (received ${JSON.stringify(rest.FunctionName)})`);
+      throw stageInputFailure(
+        `stage ${ctx.stageId}: lambda.invoke needs params.FunctionName (received ${JSON.stringify(rest.FunctionName)})`,
+      );
     }
     const clientContext = clientContextWithKey(ClientContext, ctx.idempotencyKey);
     const payload = encodePayload(Payload);
@@ -108,7 +115,16 @@ export const lambdaInvoke: ImmediateHandler = {
         message: `Lambda function ${fn} failed (${out.FunctionError}): ${what}`,
         type: ERROR_TYPES.jobFailed,
         nonRetryable: true,
-        details: [{ service: 'Lambda', functionName: fn, functionError: out.FunctionError, errorType: errorType ?? null, awsMessage: errorMessage, requestId: requestId ?? null }],
+        details: [
+          {
+            service: 'Lambda',
+            functionName: fn,
+            functionError: out.FunctionError,
+            errorType: errorType ?? null,
+            awsMessage: errorMessage,
+            requestId: requestId ?? null,
+          },
+        ],
       });
     }
     const result = payloadOutput(out.Payload);

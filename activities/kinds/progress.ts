@@ -38,7 +38,9 @@ export function progress<T extends { tag: string }>(tag: T['tag']): Progress<T> 
     throwIfCancelled() {
       if (ctx?.cancellationSignal.aborted) {
         const reason: unknown = ctx.cancellationSignal.reason;
-        throw reason instanceof CancelledFailure ? reason : new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled');
+        throw reason instanceof CancelledFailure
+          ? reason
+          : new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled');
       }
     },
     sleep: (ms) => (ctx ? ctx.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms))),

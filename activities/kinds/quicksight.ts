@@ -51,7 +51,9 @@ function account(ctx: StageContext): string {
 }
 
 async function describe(ctx: StageContext, jobId: string): Promise<Partial<Ingestion>> {
-  const out = await ctx.clients.quicksight.send(new DescribeIngestionCommand({ AwsAccountId: account(ctx), ...parseJobId(jobId) }));
+  const out = await ctx.clients.quicksight.send(
+    new DescribeIngestionCommand({ AwsAccountId: account(ctx), ...parseJobId(jobId) }),
+  );
   return out.Ingestion ?? {};
 }
 
@@ -77,7 +79,9 @@ export const quicksightRefresh: JobHandler = {
   },
   async stop(ctx, jobId) {
     try {
-      await ctx.clients.quicksight.send(new CancelIngestionCommand({ AwsAccountId: account(ctx), ...parseJobId(jobId) }));
+      await ctx.clients.quicksight.send(
+        new CancelIngestionCommand({ AwsAccountId: account(ctx), ...parseJobId(jobId) }),
+      );
     } catch (err) {
       if ((await quicksightRefresh.describe(ctx, jobId)).state === 'running') throw err;
     }

@@ -57,8 +57,15 @@ export const redshiftSql: JobHandler = {
     const ClientToken = redshiftClientToken(ctx.idempotencyKey);
     const out =
       ctx.params.Sqls !== undefined
-        ? await ctx.clients.redshiftData.send(new BatchExecuteStatementCommand({ ...(ctx.params as unknown as BatchExecuteStatementCommandInput), ClientToken }))
-        : await ctx.clients.redshiftData.send(new ExecuteStatementCommand({ ...(ctx.params as unknown as ExecuteStatementCommandInput), ClientToken }));
+        ? await ctx.clients.redshiftData.send(
+            new BatchExecuteStatementCommand({
+              ...(ctx.params as unknown as BatchExecuteStatementCommandInput),
+              ClientToken,
+            }),
+          )
+        : await ctx.clients.redshiftData.send(
+            new ExecuteStatementCommand({ ...(ctx.params as unknown as ExecuteStatementCommandInput), ClientToken }),
+          );
     if (!out.Id) throw new Error('Redshift Data returned no statement Id');
     return out.Id;
   },
@@ -76,9 +83,16 @@ export const redshiftSql: JobHandler = {
   async collect(ctx, jobId) {
     const d = await ctx.clients.redshiftData.send(new DescribeStatementCommand({ Id: jobId }));
     // A batch's results belong to its statements (<Id>:<n>): read the last one that has a result set.
-    const resultId = d.SubStatements?.length ? [...d.SubStatements].reverse().find((s) => s.HasResultSet)?.Id : d.HasResultSet ? jobId : undefined;
+    const resultId = d.SubStatements?.length
+      ? [...d.SubStatements].reverse().find((s) => s.HasResultSet)?.Id
+      : d.HasResultSet
+        ? jobId
+        : undefined;
     if (!resultId) {
-      return { summary: `Redshift statement ${jobId} finished (no result set)`, output: { statementId: jobId, columns: [], rowCount: 0, rowCountComplete: true, firstRows: [] } };
+      return {
+        summary: `Redshift statement ${jobId} finished (no result set)`,
+        output: { statementId: jobId, columns: [], rowCount: 0, rowCountComplete: true, firstRows: [] },
+      };
     }
     const rows = await readResultRows(async (NextToken) => {
       const out = await ctx.clients.redshiftData.send(new GetStatementResultCommand({ Id: resultId, NextToken }));

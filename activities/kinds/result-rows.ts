@@ -23,7 +23,9 @@ export interface ResultRows {
   firstRows: (string | null)[][];
 }
 
-export async function readResultRows(fetchPage: (nextToken: string | undefined, pageIndex: number) => Promise<ResultPage>): Promise<ResultRows> {
+export async function readResultRows(
+  fetchPage: (nextToken: string | undefined, pageIndex: number) => Promise<ResultPage>,
+): Promise<ResultRows> {
   let columns: string[] = [];
   const firstRows: (string | null)[][] = [];
   let rowCount = 0;

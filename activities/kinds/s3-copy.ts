@@ -56,7 +56,8 @@ export interface PrefixCopy {
 /** Reads the prefix-copy params, refusing a destination inside the source (the copy would list its own output). */
 export function prefixCopy(params: Record<string, unknown>): PrefixCopy {
   const bucket = String(params.Bucket);
-  const sourceBucket = typeof params.SourceBucket === 'string' && params.SourceBucket !== '' ? params.SourceBucket : bucket;
+  const sourceBucket =
+    typeof params.SourceBucket === 'string' && params.SourceBucket !== '' ? params.SourceBucket : bucket;
   const sourcePrefix = typeof params.SourcePrefix === 'string' ? params.SourcePrefix : '';
   const prefix = typeof params.Prefix === 'string' ? params.Prefix : '';
   if (sourceBucket === bucket && prefix.startsWith(sourcePrefix)) {
@@ -65,7 +66,9 @@ export function prefixCopy(params: Record<string, unknown>): PrefixCopy {
         'Fix: copy to another bucket, or to a Prefix outside SourcePrefix.',
     );
   }
-  const extra = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'Bucket' && !(PREFIX_FIELDS as readonly string[]).includes(k)));
+  const extra = Object.fromEntries(
+    Object.entries(params).filter(([k]) => k !== 'Bucket' && !(PREFIX_FIELDS as readonly string[]).includes(k)),
+  );
   return { sourceBucket, sourcePrefix, bucket, prefix, extra };
 }
 
@@ -131,7 +134,13 @@ async function copyKey(ctx: StageContext): Promise<StageResult> {
   const input = ctx.params as unknown as CopyObjectCommandInput;
   const out = await ctx.clients.s3.send(new CopyObjectCommand(input));
   // CopyObject does not say how big the object is; the copy itself does.
-  const head = await ctx.clients.s3.send(new HeadObjectCommand({ Bucket: input.Bucket, Key: input.Key, ...(out.VersionId ? { VersionId: out.VersionId } : {}) }));
+  const head = await ctx.clients.s3.send(
+    new HeadObjectCommand({
+      Bucket: input.Bucket,
+      Key: input.Key,
+      ...(out.VersionId ? { VersionId: out.VersionId } : {}),
+    }),
+  );
   const uri = `s3://${input.Bucket}/${input.Key}`;
   const bytes = head.ContentLength ?? 0;
   return {

@@ -1,6 +1,11 @@
 /** S3 stages: `s3.put` (one idempotent PutObject) and `s3.wait` (a sensor for a key or prefix). */
 import { readFile } from 'node:fs/promises';
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
 import { stageInputFailure } from '../errors';
 import type { ImmediateHandler, JobHandler } from '../stage-handler';
 
@@ -15,7 +20,10 @@ export const s3Put: ImmediateHandler = {
       try {
         body = await readFile(BodyFile);
       } catch (err) {
-        throw stageInputFailure(`stage ${ctx.stageId}: cannot read BodyFile ${BodyFile} on this worker: ${(err as Error).message}`, err);
+        throw stageInputFailure(
+          `stage ${ctx.stageId}: cannot read BodyFile ${BodyFile} on this worker: ${(err as Error).message}`,
+          err,
+        );
       }
     } else {
       body = String(Body ?? '');
@@ -25,7 +33,12 @@ export const s3Put: ImmediateHandler = {
     const uri = `s3://${input.Bucket}/${input.Key}`;
     return {
       summary: `wrote ${body.length} bytes to ${uri}`,
-      output: { uri, bytes: body.length, ...(out.ETag ? { etag: out.ETag } : {}), ...(out.VersionId ? { versionId: out.VersionId } : {}) },
+      output: {
+        uri,
+        bytes: body.length,
+        ...(out.ETag ? { etag: out.ETag } : {}),
+        ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      },
     };
   },
 };
@@ -66,7 +79,9 @@ export const s3Wait: JobHandler = {
       }
     }
     const out = await ctx.clients.s3.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: t.prefix, MaxKeys: 1 }));
-    return (out.KeyCount ?? out.Contents?.length ?? 0) > 0 ? { state: 'succeeded', awsState: 'EXISTS' } : { state: 'running', awsState: 'NOT_FOUND' };
+    return (out.KeyCount ?? out.Contents?.length ?? 0) > 0
+      ? { state: 'succeeded', awsState: 'EXISTS' }
+      : { state: 'running', awsState: 'NOT_FOUND' };
   },
   async collect(ctx) {
     const t = target(ctx.params);

@@ -66,9 +66,14 @@ function stateMachineArn(ctx: StageContext): string {
 }
 
 /** Parsed output when it is small JSON; otherwise a truncated preview. */
-export function summarizeOutput(output: string | undefined): { output?: unknown; outputPreview?: string; outputChars?: number } {
+export function summarizeOutput(output: string | undefined): {
+  output?: unknown;
+  outputPreview?: string;
+  outputChars?: number;
+} {
   if (output === undefined) return {};
-  if (output.length > SFN_OUTPUT_MAX_CHARS) return { outputPreview: output.slice(0, SFN_OUTPUT_MAX_CHARS), outputChars: output.length };
+  if (output.length > SFN_OUTPUT_MAX_CHARS)
+    return { outputPreview: output.slice(0, SFN_OUTPUT_MAX_CHARS), outputChars: output.length };
   try {
     return { output: JSON.parse(output) as unknown };
   } catch {
@@ -85,7 +90,12 @@ export const sfnExecution: JobHandler = {
     const input = inputText(ctx.params.input);
     try {
       const out = await ctx.clients.sfn.send(
-        new StartExecutionCommand({ ...(ctx.params as object), stateMachineArn: stateMachineArn(ctx), name, ...(input !== undefined ? { input } : {}) }),
+        new StartExecutionCommand({
+          ...(ctx.params as object),
+          stateMachineArn: stateMachineArn(ctx),
+          name,
+          ...(input !== undefined ? { input } : {}),
+        }),
       );
       if (!out.executionArn) throw new Error('Step Functions StartExecution returned no executionArn');
       return out.executionArn;
@@ -102,7 +112,13 @@ export const sfnExecution: JobHandler = {
   },
   async stop(ctx, jobId) {
     try {
-      await ctx.clients.sfn.send(new StopExecutionCommand({ executionArn: jobId, error: 'Sluice.Cancelled', cause: `run cancelled (stage ${ctx.stageId})` }));
+      await ctx.clients.sfn.send(
+        new StopExecutionCommand({
+          executionArn: jobId,
+          error: 'Sluice.Cancelled',
+          cause: `run cancelled (stage ${ctx.stageId})`,
+        }),
+      );
     } catch (err) {
       if ((await sfnExecution.describe(ctx, jobId)).state === 'running') throw err;
     }
@@ -110,6 +126,9 @@ export const sfnExecution: JobHandler = {
   async collect(ctx, jobId) {
     const d = await ctx.clients.sfn.send(new DescribeExecutionCommand({ executionArn: jobId }));
     const out = summarizeOutput(d.output);
-    return { summary: `Step Functions execution ${d.name ?? jobId} succeeded`, output: { executionArn: jobId, ...out } };
+    return {
+      summary: `Step Functions execution ${d.name ?? jobId} succeeded`,
+      output: { executionArn: jobId, ...out },
+    };
   },
 };

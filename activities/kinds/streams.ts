@@ -60,7 +60,10 @@ export function dataBytes(data: unknown): Buffer {
  * Cuts records into consecutive batches within the limits. A pure function of the records, so
  * every attempt of a stage cuts the same batches and "batches done" means the same thing.
  */
-export function planBatches(sizes: readonly number[], limits: Pick<StreamLimits, 'maxRecords' | 'maxBytes'>): { start: number; end: number }[] {
+export function planBatches(
+  sizes: readonly number[],
+  limits: Pick<StreamLimits, 'maxRecords' | 'maxBytes'>,
+): { start: number; end: number }[] {
   const batches: { start: number; end: number }[] = [];
   let start = 0;
   let bytes = 0;
@@ -83,7 +86,10 @@ export interface FailedRecord {
 }
 
 /** The records of a call's answer that carry an ErrorCode, mapped back to their indices. */
-export function failedRecords(sent: readonly number[], answers: readonly { ErrorCode?: string; ErrorMessage?: string }[] | undefined): FailedRecord[] {
+export function failedRecords(
+  sent: readonly number[],
+  answers: readonly { ErrorCode?: string; ErrorMessage?: string }[] | undefined,
+): FailedRecord[] {
   const failed: FailedRecord[] = [];
   sent.forEach((index, i) => {
     const a = answers?.[i];
@@ -118,11 +124,16 @@ export interface StreamHeartbeat {
 }
 
 /** Reads the stage's records: inline `Records`, or `RecordsFile` lines (empty lines skipped). */
-export async function readRecords(ctx: StageContext, opts: { kinesis: boolean; appendNewline: boolean }): Promise<StreamRecord[]> {
+export async function readRecords(
+  ctx: StageContext,
+  opts: { kinesis: boolean; appendNewline: boolean },
+): Promise<StreamRecord[]> {
   const p = ctx.params;
   const defaultKey = typeof p.PartitionKey === 'string' && p.PartitionKey !== '' ? p.PartitionKey : undefined;
   const finish = (data: Buffer, i: number, entry?: Record<string, unknown>): StreamRecord => {
-    const out: StreamRecord = { data: opts.appendNewline && data[data.length - 1] !== 0x0a ? Buffer.concat([data, Buffer.from('\n')]) : data };
+    const out: StreamRecord = {
+      data: opts.appendNewline && data[data.length - 1] !== 0x0a ? Buffer.concat([data, Buffer.from('\n')]) : data,
+    };
     if (opts.kinesis) {
       // Default key: the record's position, so records spread over the shards and a resent record hashes where it did before.
       out.partitionKey = typeof entry?.PartitionKey === 'string' ? entry.PartitionKey : (defaultKey ?? String(i));
@@ -135,7 +146,10 @@ export async function readRecords(ctx: StageContext, opts: { kinesis: boolean; a
     try {
       text = await readFile(p.RecordsFile, 'utf8');
     } catch (err) {
-      throw stageInputFailure(`stage ${ctx.stageId}: cannot read RecordsFile ${p.RecordsFile} on this worker: ${(err as Error).message}`, err);
+      throw stageInputFailure(
+        `stage ${ctx.stageId}: cannot read RecordsFile ${p.RecordsFile} on this worker: ${(err as Error).message}`,
+        err,
+      );
     }
     return text
       .split(/\r?\n/)
@@ -143,11 +157,20 @@ export async function readRecords(ctx: StageContext, opts: { kinesis: boolean; a
       .map((line, i) => finish(Buffer.from(line, 'utf8'), i));
   }
   if (!Array.isArray(p.Records)) {
-    throw stageInputFailure(`stage ${ctx.stageId}: Records must be a list of records such as { Data: ... } (received ${JSON.stringify(p.Records)})`);
+    throw stageInputFailure(
+      `stage ${ctx.stageId}: Records must be a list of records such as { Data: ... } (received ${JSON.stringify(p.Records)})`,
+    );
   }
   return p.Records.map((entry: unknown, i) => {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || (entry as Record<string, unknown>).Data === undefined) {
-      throw stageInputFailure(`stage ${ctx.stageId}: Records[${i}] must be an object with Data (received ${JSON.stringify(entry)})`);
+    if (
+      entry === null ||
+      typeof entry !== 'object' ||
+      Array.isArray(entry) ||
+      (entry as Record<string, unknown>).Data === undefined
+    ) {
+      throw stageInputFailure(
+        `stage ${ctx.stageId}: Records[${i}] must be an object with Data (received ${JSON.stringify(entry)})`,
+      );
     }
     const e = entry as Record<string, unknown>;
     return finish(dataBytes(e.Data), i, e);
@@ -162,12 +185,24 @@ interface StreamApi {
   /** Where the records go, for messages. */
   target(params: Record<string, unknown>): string;
   /** One call; the answers are in the order of `records`. */
-  put(ctx: StageContext, records: StreamRecord[], signal: AbortSignal | undefined): Promise<{ ErrorCode?: string; ErrorMessage?: string }[] | undefined>;
+  put(
+    ctx: StageContext,
+    records: StreamRecord[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ ErrorCode?: string; ErrorMessage?: string }[] | undefined>;
 }
 
-function failure(api: StreamApi, target: string, failed: FailedRecord[], retryable: boolean, why: string): ApplicationFailure {
+function failure(
+  api: StreamApi,
+  target: string,
+  failed: FailedRecord[],
+  retryable: boolean,
+  why: string,
+): ApplicationFailure {
   const codes = [...new Set(failed.map((f) => f.code))];
-  const details = [{ service: api.service, target, failedRecords: failed.length, codes, awsMessage: describeFailures(failed) }];
+  const details = [
+    { service: api.service, target, failedRecords: failed.length, codes, awsMessage: describeFailures(failed) },
+  ];
   const message = `${api.service} ${target}: ${failed.length} records ${why}: ${describeFailures(failed)}`;
   return retryable
     ? ApplicationFailure.create({ message, type: ERROR_TYPES.awsTransient, details })
@@ -176,15 +211,22 @@ function failure(api: StreamApi, target: string, failed: FailedRecord[], retryab
 
 async function putAll(api: StreamApi, ctx: StageContext): Promise<StageResult> {
   const target = api.target(ctx.params);
-  const records = await readRecords(ctx, { kinesis: api.kinesis, appendNewline: !api.kinesis && ctx.params.AppendNewline !== false });
+  const records = await readRecords(ctx, {
+    kinesis: api.kinesis,
+    appendNewline: !api.kinesis && ctx.params.AppendNewline !== false,
+  });
   records.forEach((r, i) => {
     if (recordBytes(r) > api.limits.maxRecordBytes) {
-      throw stageInputFailure(`stage ${ctx.stageId}: record ${i} is ${recordBytes(r)} bytes; ${api.service} takes at most ${api.limits.maxRecordBytes} per record. Fix: split it.`);
+      throw stageInputFailure(
+        `stage ${ctx.stageId}: record ${i} is ${recordBytes(r)} bytes; ${api.service} takes at most ${api.limits.maxRecordBytes} per record. Fix: split it.`,
+      );
     }
   });
   const batches = planBatches(records.map(recordBytes), api.limits);
   const p = progress<StreamHeartbeat>(api.kind);
-  const hb: StreamHeartbeat = p.prior ? { ...p.prior } : { tag: api.kind, batchesDone: 0, records: 0, bytes: 0, resent: 0 };
+  const hb: StreamHeartbeat = p.prior
+    ? { ...p.prior }
+    : { tag: api.kind, batchesDone: 0, records: 0, bytes: 0, resent: 0 };
   const resumedAt = hb.batchesDone;
   for (let b = hb.batchesDone; b < batches.length; b++) {
     const batch = batches[b] as { start: number; end: number };
@@ -193,7 +235,11 @@ async function putAll(api: StreamApi, ctx: StageContext): Promise<StageResult> {
       p.throwIfCancelled();
       let answers;
       try {
-        answers = await api.put(ctx, pending.map((i) => records[i] as StreamRecord), p.signal);
+        answers = await api.put(
+          ctx,
+          pending.map((i) => records[i] as StreamRecord),
+          p.signal,
+        );
       } catch (err) {
         p.throwIfCancelled();
         throw err;
@@ -218,7 +264,14 @@ async function putAll(api: StreamApi, ctx: StageContext): Promise<StageResult> {
   const resumed = resumedAt > 0 ? ` (resumed after batch ${resumedAt})` : '';
   return {
     summary: `put ${hb.records} records (${hb.bytes} bytes) to ${api.service} ${target} in ${batches.length} batches${hb.resent ? `, ${hb.resent} resent after partial failures` : ''}${resumed}`,
-    output: { target, records: hb.records, bytes: hb.bytes, batches: batches.length, resent: hb.resent, ...(resumedAt > 0 ? { resumedAfterBatch: resumedAt } : {}) },
+    output: {
+      target,
+      records: hb.records,
+      bytes: hb.bytes,
+      batches: batches.length,
+      resent: hb.resent,
+      ...(resumedAt > 0 ? { resumedAfterBatch: resumedAt } : {}),
+    },
   };
 }
 
@@ -254,12 +307,25 @@ const firehoseApi: StreamApi = {
   target: (params) => String(params.DeliveryStreamName),
   async put(ctx, records, signal) {
     const out = await ctx.clients.firehose.send(
-      new PutRecordBatchCommand({ DeliveryStreamName: String(ctx.params.DeliveryStreamName), Records: records.map((r) => ({ Data: r.data })) }),
+      new PutRecordBatchCommand({
+        DeliveryStreamName: String(ctx.params.DeliveryStreamName),
+        Records: records.map((r) => ({ Data: r.data })),
+      }),
       { abortSignal: signal },
     );
     return out.RequestResponses;
   },
 };
 
-export const kinesisPut: ImmediateHandler = { kind: 'kinesis.put', mode: 'immediate', service: 'Kinesis', run: (ctx) => putAll(kinesisApi, ctx) };
-export const firehosePut: ImmediateHandler = { kind: 'firehose.put', mode: 'immediate', service: 'Firehose', run: (ctx) => putAll(firehoseApi, ctx) };
+export const kinesisPut: ImmediateHandler = {
+  kind: 'kinesis.put',
+  mode: 'immediate',
+  service: 'Kinesis',
+  run: (ctx) => putAll(kinesisApi, ctx),
+};
+export const firehosePut: ImmediateHandler = {
+  kind: 'firehose.put',
+  mode: 'immediate',
+  service: 'Firehose',
+  run: (ctx) => putAll(firehoseApi, ctx),
+};

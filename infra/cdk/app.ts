@@ -19,14 +19,26 @@ import { loadPipelineFile } from '../../client/load-pipeline';
 import { SluiceWorkersStack } from './stack';
 
 export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir?: string): App {
-  const missing = ['SLUICE_PIPELINES', 'SLUICE_IMAGE', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'SLUICE_TEMPORAL_SECRET'].filter((v) => !env[v]);
-  if (missing.length) throw new Error(`missing ${missing.join(', ')}. Fix: set them (see infra/cdk/app.ts), e.g. SLUICE_PIPELINES=pipelines/sales.yaml SLUICE_IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/sluice-worker:1.0.0`);
+  const missing = [
+    'SLUICE_PIPELINES',
+    'SLUICE_IMAGE',
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_NAMESPACE',
+    'SLUICE_TEMPORAL_SECRET',
+  ].filter((v) => !env[v]);
+  if (missing.length)
+    throw new Error(
+      `missing ${missing.join(', ')}. Fix: set them (see infra/cdk/app.ts), e.g. SLUICE_PIPELINES=pipelines/sales.yaml SLUICE_IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/sluice-worker:1.0.0`,
+    );
   const num = (v: string | undefined) => (v ? Number(v) : undefined);
   const subDir = env.SLUICE_SUBFLOWS_DIR;
   const app = new App(outdir ? { outdir } : {});
   const stackName = env.SLUICE_STACK_NAME ?? 'SluiceWorkers';
   new SluiceWorkersStack(app, stackName, {
-    env: { account: env.CDK_DEFAULT_ACCOUNT ?? '123456789012', region: env.CDK_DEFAULT_REGION ?? env.AWS_REGION ?? 'us-east-1' },
+    env: {
+      account: env.CDK_DEFAULT_ACCOUNT ?? '123456789012',
+      region: env.CDK_DEFAULT_REGION ?? env.AWS_REGION ?? 'us-east-1',
+    },
     pipelines: (env.SLUICE_PIPELINES as string).split(',').map((f) => loadPipelineFile(f.trim())),
     image: env.SLUICE_IMAGE as string,
     temporalAddress: env.TEMPORAL_ADDRESS as string,
@@ -35,14 +47,24 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir?: string):
     ...(env.SLUICE_TEMPORAL_AUTH === 'mtls' ? { temporalAuth: 'mtls' as const } : {}),
     ...(env.SLUICE_TASK_QUEUE ? { taskQueue: env.SLUICE_TASK_QUEUE } : {}),
     ...(env.SLUICE_VPC_ID
-      ? { vpc: { vpcId: env.SLUICE_VPC_ID, availabilityZones: (env.SLUICE_VPC_AZS ?? '').split(','), privateSubnetIds: (env.SLUICE_PRIVATE_SUBNET_IDS ?? '').split(',') } }
+      ? {
+          vpc: {
+            vpcId: env.SLUICE_VPC_ID,
+            availabilityZones: (env.SLUICE_VPC_AZS ?? '').split(','),
+            privateSubnetIds: (env.SLUICE_PRIVATE_SUBNET_IDS ?? '').split(','),
+          },
+        }
       : {}),
     ...(num(env.SLUICE_MIN_TASKS) ? { minTasks: num(env.SLUICE_MIN_TASKS) } : {}),
     ...(num(env.SLUICE_MAX_TASKS) ? { maxTasks: num(env.SLUICE_MAX_TASKS) } : {}),
     ...(num(env.SLUICE_SHUTDOWN_GRACE_SECONDS) ? { shutdownGraceSeconds: num(env.SLUICE_SHUTDOWN_GRACE_SECONDS) } : {}),
     ...(env.SLUICE_ALARM_EMAIL ? { alarmEmail: env.SLUICE_ALARM_EMAIL } : {}),
     ...(subDir
-      ? { subFlows: readdirSync(subDir).filter((f) => f.endsWith('.asl.json')).map((f) => ({ name: f.replace(/\.asl\.json$/, ''), definitionFile: path.join(subDir, f) })) }
+      ? {
+          subFlows: readdirSync(subDir)
+            .filter((f) => f.endsWith('.asl.json'))
+            .map((f) => ({ name: f.replace(/\.asl\.json$/, ''), definitionFile: path.join(subDir, f) })),
+        }
       : {}),
   });
   return app;

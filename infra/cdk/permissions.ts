@@ -40,11 +40,17 @@ function s3Uri(uri: string): { bucket: string; key: string } | undefined {
 /** The permissions one stage needs. */
 export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnContext): Grant[] {
   const P = c.partition ?? 'aws';
-  const arn = (service: string, resource: string, region = c.region, account = c.account) => `arn:${P}:${service}:${region}:${account}:${resource}`;
+  const arn = (service: string, resource: string, region = c.region, account = c.account) =>
+    `arn:${P}:${service}:${region}:${account}:${resource}`;
   const s3 = (bucket: string, key?: string) => `arn:${P}:s3:::${bucket}${key !== undefined ? `/${key}` : ''}`;
   const p = stage.params;
   const sid = `${pipeline}/${stage.id} (${stage.kind})`;
-  const g = (actions: string[], resources: string[], conditions?: Grant['conditions']): Grant => ({ sid, actions, resources, ...(conditions ? { conditions } : {}) });
+  const g = (actions: string[], resources: string[], conditions?: Grant['conditions']): Grant => ({
+    sid,
+    actions,
+    resources,
+    ...(conditions ? { conditions } : {}),
+  });
 
   switch (stage.kind) {
     case 's3.put':
@@ -54,7 +60,10 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
       const key = str(p, 'Key');
       // HeadObject needs s3:GetObject; ListObjectsV2 needs s3:ListBucket, narrowed to the prefix.
       return key
-        ? [g(['s3:GetObject'], [s3(bucket, key)]), g(['s3:ListBucket'], [s3(bucket)], { StringLike: { 's3:prefix': key } })]
+        ? [
+            g(['s3:GetObject'], [s3(bucket, key)]),
+            g(['s3:ListBucket'], [s3(bucket)], { StringLike: { 's3:prefix': key } }),
+          ]
         : [g(['s3:ListBucket'], [s3(bucket)], { StringLike: { 's3:prefix': `${str(p, 'Prefix') ?? ''}*` } })];
     }
     case 's3.copy': {
@@ -62,7 +71,10 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
       const copySource = str(p, 'CopySource');
       if (copySource) {
         const [srcBucket, ...rest] = copySource.replace(/^\//, '').split('/');
-        return [g(['s3:GetObject'], [s3(srcBucket as string, rest.join('/'))]), g(['s3:PutObject'], [s3(bucket, str(p, 'Key'))])];
+        return [
+          g(['s3:GetObject'], [s3(srcBucket as string, rest.join('/'))]),
+          g(['s3:PutObject'], [s3(bucket, str(p, 'Key'))]),
+        ];
       }
       const srcBucket = str(p, 'SourceBucket') ?? bucket;
       const srcPrefix = str(p, 'SourcePrefix') ?? '';
@@ -73,16 +85,37 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
       ];
     }
     case 'glue.job':
-      return [g(['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'], [arn('glue', `job/${str(p, 'JobName')!}`)])];
+      return [
+        g(
+          ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
+          [arn('glue', `job/${str(p, 'JobName')!}`)],
+        ),
+      ];
     case 'glue.crawler':
-      return [g(['glue:StartCrawler', 'glue:GetCrawler', 'glue:StopCrawler', 'glue:ListCrawls'], [arn('glue', `crawler/${str(p, 'Name')!}`)])];
+      return [
+        g(
+          ['glue:StartCrawler', 'glue:GetCrawler', 'glue:StopCrawler', 'glue:ListCrawls'],
+          [arn('glue', `crawler/${str(p, 'Name')!}`)],
+        ),
+      ];
     case 'athena.query': {
       const workGroup = str(p, 'WorkGroup') ?? 'primary';
       const out: Grant[] = [
-        g(['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'], [arn('athena', `workgroup/${workGroup}`)]),
+        g(
+          [
+            'athena:StartQueryExecution',
+            'athena:GetQueryExecution',
+            'athena:GetQueryResults',
+            'athena:StopQueryExecution',
+          ],
+          [arn('athena', `workgroup/${workGroup}`)],
+        ),
         // Athena reads the catalog with the caller's permissions; the tables are inside the SQL,
         // so the grant is read-only on the account's catalog.
-        g(['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'], [arn('glue', 'catalog'), arn('glue', 'database/*'), arn('glue', 'table/*/*')]),
+        g(
+          ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+          [arn('glue', 'catalog'), arn('glue', 'database/*'), arn('glue', 'table/*/*')],
+        ),
       ];
       const rc = p.ResultConfiguration as { OutputLocation?: string } | undefined;
       const loc = typeof rc?.OutputLocation === 'string' ? s3Uri(pattern(rc.OutputLocation)) : undefined;
@@ -93,14 +126,34 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
       return out;
     }
     case 'databrew.job':
-      return [g(['databrew:StartJobRun', 'databrew:DescribeJobRun', 'databrew:ListJobRuns', 'databrew:StopJobRun'], [arn('databrew', `job/${str(p, 'Name')!}`)])];
+      return [
+        g(
+          ['databrew:StartJobRun', 'databrew:DescribeJobRun', 'databrew:ListJobRuns', 'databrew:StopJobRun'],
+          [arn('databrew', `job/${str(p, 'Name')!}`)],
+        ),
+      ];
     case 'emr.step':
-      return [g(['elasticmapreduce:AddJobFlowSteps', 'elasticmapreduce:DescribeStep', 'elasticmapreduce:ListSteps', 'elasticmapreduce:CancelSteps'], [arn('elasticmapreduce', `cluster/${str(p, 'JobFlowId')!}`)])];
+      return [
+        g(
+          [
+            'elasticmapreduce:AddJobFlowSteps',
+            'elasticmapreduce:DescribeStep',
+            'elasticmapreduce:ListSteps',
+            'elasticmapreduce:CancelSteps',
+          ],
+          [arn('elasticmapreduce', `cluster/${str(p, 'JobFlowId')!}`)],
+        ),
+      ];
     case 'emr-serverless.job': {
       const app = arn('emr-serverless', `/applications/${str(p, 'applicationId')!}`);
       return [
-        g(['emr-serverless:StartJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun'], [app, `${app}/jobruns/*`]),
-        g(['iam:PassRole'], [str(p, 'executionRoleArn')!], { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } }),
+        g(
+          ['emr-serverless:StartJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun'],
+          [app, `${app}/jobruns/*`],
+        ),
+        g(['iam:PassRole'], [str(p, 'executionRoleArn')!], {
+          StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' },
+        }),
       ];
     }
     case 'lambda.invoke': {
@@ -121,13 +174,23 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
         g(['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], [target]),
         // Statement-level calls have no resource-level permissions; Redshift Data only lets a
         // caller see and cancel its own statements.
-        g(['redshift-data:DescribeStatement', 'redshift-data:CancelStatement', 'redshift-data:GetStatementResult'], ['*']),
+        g(
+          ['redshift-data:DescribeStatement', 'redshift-data:CancelStatement', 'redshift-data:GetStatementResult'],
+          ['*'],
+        ),
       ];
       const secret = str(p, 'SecretArn');
       const dbUser = str(p, 'DbUser');
       if (secret) out.push(g(['secretsmanager:GetSecretValue'], [secret.endsWith('*') ? secret : `${secret}*`]));
-      else if (cluster && dbUser) out.push(g(['redshift:GetClusterCredentials'], [arn('redshift', `dbuser:${cluster}/${dbUser}`), arn('redshift', `dbname:${cluster}/${database}`)]));
-      else if (!cluster) out.push(g(['redshift-serverless:GetCredentials'], [arn('redshift-serverless', 'workgroup/*')]));
+      else if (cluster && dbUser)
+        out.push(
+          g(
+            ['redshift:GetClusterCredentials'],
+            [arn('redshift', `dbuser:${cluster}/${dbUser}`), arn('redshift', `dbname:${cluster}/${database}`)],
+          ),
+        );
+      else if (!cluster)
+        out.push(g(['redshift-serverless:GetCredentials'], [arn('redshift-serverless', 'workgroup/*')]));
       return out;
     }
     case 'sfn.execution': {
@@ -137,11 +200,28 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
     }
     case 'quicksight.refresh': {
       const ds = arn('quicksight', `dataset/${str(p, 'DataSetId')!}`, c.region, str(p, 'AwsAccountId'));
-      return [g(['quicksight:CreateIngestion', 'quicksight:DescribeIngestion', 'quicksight:CancelIngestion'], [ds, `${ds}/ingestion/*`])];
+      return [
+        g(
+          ['quicksight:CreateIngestion', 'quicksight:DescribeIngestion', 'quicksight:CancelIngestion'],
+          [ds, `${ds}/ingestion/*`],
+        ),
+      ];
     }
     case 'datapipeline.activate':
       // AWS Data Pipeline has no resource-level permissions (only tag conditions): `*` resource.
-      return [g(['datapipeline:ActivatePipeline', 'datapipeline:DeactivatePipeline', 'datapipeline:DescribePipelines', 'datapipeline:DescribeObjects', 'datapipeline:QueryObjects', 'datapipeline:AddTags'], ['*'])];
+      return [
+        g(
+          [
+            'datapipeline:ActivatePipeline',
+            'datapipeline:DeactivatePipeline',
+            'datapipeline:DescribePipelines',
+            'datapipeline:DescribeObjects',
+            'datapipeline:QueryObjects',
+            'datapipeline:AddTags',
+          ],
+          ['*'],
+        ),
+      ];
   }
 }
 
@@ -153,7 +233,8 @@ export function pipelineGrants(pipelines: readonly PipelineDefinition[], c: ArnC
       for (const grant of stageGrants(pl.name, stage, c)) {
         const key = JSON.stringify([[...grant.actions].sort(), grant.conditions ?? null]);
         const cur = merged.get(key);
-        if (!cur) merged.set(key, { ...grant, actions: [...grant.actions].sort(), resources: [...new Set(grant.resources)] });
+        if (!cur)
+          merged.set(key, { ...grant, actions: [...grant.actions].sort(), resources: [...new Set(grant.resources)] });
         else {
           cur.resources = [...new Set([...cur.resources, ...grant.resources])];
           if (!cur.sid.includes(grant.sid)) cur.sid = `${cur.sid}; ${grant.sid}`;

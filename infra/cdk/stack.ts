@@ -94,7 +94,9 @@ export function checkPinnedImage(image: string): void {
   const digest = /@sha256:[0-9a-f]{64}$/.test(image);
   const tag = /:[\w][\w.-]{0,127}$/.exec(image.split('/').pop() ?? '')?.[0].slice(1);
   if (!digest && (!tag || tag === 'latest')) {
-    throw new Error(`image must be pinned to a tag or digest (received "${image}"). Fix: push the image with a version tag, e.g. <account>.dkr.ecr.<region>.amazonaws.com/sluice-worker:1.4.0 or …@sha256:<digest>`);
+    throw new Error(
+      `image must be pinned to a tag or digest (received "${image}"). Fix: push the image with a version tag, e.g. <account>.dkr.ecr.<region>.amazonaws.com/sluice-worker:1.4.0 or …@sha256:<digest>`,
+    );
   }
 }
 
@@ -110,24 +112,46 @@ export class SluiceWorkersStack extends Stack {
     const grace = props.shutdownGraceSeconds ?? 90;
     const stopTimeout = grace + STOP_TIMEOUT_MARGIN_S;
     if (stopTimeout > FARGATE_MAX_STOP_TIMEOUT_S) {
-      throw new Error(`shutdownGraceSeconds must leave room within Fargate's 120 s stop timeout (received ${grace}). Fix: at most ${FARGATE_MAX_STOP_TIMEOUT_S - STOP_TIMEOUT_MARGIN_S}.`);
+      throw new Error(
+        `shutdownGraceSeconds must leave room within Fargate's 120 s stop timeout (received ${grace}). Fix: at most ${FARGATE_MAX_STOP_TIMEOUT_S - STOP_TIMEOUT_MARGIN_S}.`,
+      );
     }
     const minTasks = props.minTasks ?? 1;
     const maxTasks = props.maxTasks ?? 4;
     const taskQueue = props.taskQueue ?? DEFAULT_TASK_QUEUE;
 
     const vpc = props.vpc
-      ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpc.vpcId, availabilityZones: props.vpc.availabilityZones, privateSubnetIds: props.vpc.privateSubnetIds })
+      ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+          vpcId: props.vpc.vpcId,
+          availabilityZones: props.vpc.availabilityZones,
+          privateSubnetIds: props.vpc.privateSubnetIds,
+        })
       : new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/sluice/${id}/workers`, retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/sluice/${id}/workers`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
 
     // Task role: what the stages call, nothing else.
-    this.taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'), description: 'Sluice workers: the AWS calls of the deployed pipelines' });
-    const grants = pipelineGrants(props.pipelines, { region: this.region, account: this.account, partition: partitionOf(this.region) ?? this.partition });
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Sluice workers: the AWS calls of the deployed pipelines',
+    });
+    const grants = pipelineGrants(props.pipelines, {
+      region: this.region,
+      account: this.account,
+      partition: partitionOf(this.region) ?? this.partition,
+    });
     grants.forEach((grant) => {
-      this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: grant.actions, resources: grant.resources, ...(grant.conditions ? { conditions: grant.conditions } : {}) }));
+      this.taskRole.addToPolicy(
+        new iam.PolicyStatement({
+          actions: grant.actions,
+          resources: grant.resources,
+          ...(grant.conditions ? { conditions: grant.conditions } : {}),
+        }),
+      );
     });
 
     for (const sf of props.subFlows ?? []) {
@@ -146,13 +170,19 @@ export class SluiceWorkersStack extends Stack {
     const secrets: Record<string, ecs.Secret> =
       (props.temporalAuth ?? 'apiKey') === 'apiKey'
         ? { TEMPORAL_API_KEY: ecs.Secret.fromSecretsManager(secret, 'apiKey') }
-        : { TEMPORAL_TLS_CLIENT_CERT_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsCert'), TEMPORAL_TLS_CLIENT_KEY_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsKey') };
+        : {
+            TEMPORAL_TLS_CLIENT_CERT_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsCert'),
+            TEMPORAL_TLS_CLIENT_KEY_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsKey'),
+          };
 
     const taskDef = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryMiB ?? 1024,
       taskRole: this.taskRole,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     taskDef.addContainer('worker', {
       image: ecs.ContainerImage.fromRegistry(props.image),
@@ -175,7 +205,12 @@ export class SluiceWorkersStack extends Stack {
       readonlyRootFilesystem: true,
       user: '1000:1000',
       healthCheck: {
-        command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${HTTP_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+        command: [
+          'CMD',
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:${HTTP_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+        ],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(5),
         startPeriod: Duration.seconds(30),
@@ -186,10 +221,15 @@ export class SluiceWorkersStack extends Stack {
     const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(props.image);
     if (ecr) {
       taskDef.obtainExecutionRole().addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: [`arn:${this.partition}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`] }),
+        new iam.PolicyStatement({
+          actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+          resources: [`arn:${this.partition}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`],
+        }),
       );
       // GetAuthorizationToken has no resource-level permissions.
-      taskDef.obtainExecutionRole().addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+      taskDef
+        .obtainExecutionRole()
+        .addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
     }
 
     this.service = new ecs.FargateService(this, 'Service', {
@@ -216,20 +256,38 @@ export class SluiceWorkersStack extends Stack {
     const topic = new sns.Topic(this, 'Alarms', { displayName: 'Sluice alarms' });
     if (props.alarmEmail) topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
     const alarmAction = new cwActions.SnsAction(topic);
-    const m = (metricName: string, dimensionsMap: Record<string, string> = {}, statistic = 'Sum', period = Duration.minutes(5)) =>
-      new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, dimensionsMap, statistic, period });
+    const m = (
+      metricName: string,
+      dimensionsMap: Record<string, string> = {},
+      statistic = 'Sum',
+      period = Duration.minutes(5),
+    ) => new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, dimensionsMap, statistic, period });
     const alarm = (id: string, props2: cloudwatch.AlarmProps) => {
       const a = new cloudwatch.Alarm(this, id, props2);
       a.addAlarmAction(alarmAction);
       this.alarms.push(a);
       return a;
     };
-    const atLeastOne = { threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
+    const atLeastOne = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
 
-    alarm('RunsFailed', { alarmName: `${this.stackName}-runs-failed`, alarmDescription: 'A pipeline run failed (any pipeline). See the log group for the run and stage.', metric: m(EMF_METRICS.runFailed), ...atLeastOne });
+    alarm('RunsFailed', {
+      alarmName: `${this.stackName}-runs-failed`,
+      alarmDescription: 'A pipeline run failed (any pipeline). See the log group for the run and stage.',
+      metric: m(EMF_METRICS.runFailed),
+      ...atLeastOne,
+    });
     const lateHours = props.lateAfterHours ?? 24;
     for (const p of props.pipelines) {
-      alarm(`RunsFailed-${p.name}`, { alarmName: `${this.stackName}-${p.name}-run-failed`, metric: m(EMF_METRICS.runFailed, { [EMF_DIMENSIONS.pipeline]: p.name }), ...atLeastOne });
+      alarm(`RunsFailed-${p.name}`, {
+        alarmName: `${this.stackName}-${p.name}-run-failed`,
+        metric: m(EMF_METRICS.runFailed, { [EMF_DIMENSIONS.pipeline]: p.name }),
+        ...atLeastOne,
+      });
       alarm(`Late-${p.name}`, {
         alarmName: `${this.stackName}-${p.name}-late`,
         alarmDescription: `No successful run of ${p.name} in the last ${lateHours} h: the daily run is late or failing.`,
@@ -241,7 +299,12 @@ export class SluiceWorkersStack extends Stack {
       });
     }
     for (const kind of kindsUsed(props.pipelines)) {
-      alarm(`StageFailed-${kind}`, { alarmName: `${this.stackName}-stage-failed-${kind}`, alarmDescription: `A ${kind} stage failed.`, metric: m(EMF_METRICS.stageFailed, { [EMF_DIMENSIONS.kind]: kind }), ...atLeastOne });
+      alarm(`StageFailed-${kind}`, {
+        alarmName: `${this.stackName}-stage-failed-${kind}`,
+        alarmDescription: `A ${kind} stage failed.`,
+        metric: m(EMF_METRICS.stageFailed, { [EMF_DIMENSIONS.kind]: kind }),
+        ...atLeastOne,
+      });
     }
     const running = new cloudwatch.Metric({
       namespace: 'ECS/ContainerInsights',
@@ -262,7 +325,8 @@ export class SluiceWorkersStack extends Stack {
     const scheduleToStart = m(EMF_METRICS.scheduleToStart, {}, 'p90');
     alarm('ScheduleToStart', {
       alarmName: `${this.stackName}-schedule-to-start-high`,
-      alarmDescription: 'Stages wait over a minute for a worker (p90): add workers or raise SLUICE_MAX_CONCURRENT_STAGES.',
+      alarmDescription:
+        'Stages wait over a minute for a worker (p90): add workers or raise SLUICE_MAX_CONCURRENT_STAGES.',
       metric: scheduleToStart,
       threshold: 60_000,
       evaluationPeriods: 3,
@@ -273,15 +337,37 @@ export class SluiceWorkersStack extends Stack {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-sluice` });
     const kinds = kindsUsed(props.pipelines);
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Runs', left: [m(EMF_METRICS.runStarted), m(EMF_METRICS.runSucceeded), m(EMF_METRICS.runFailed), m(EMF_METRICS.runCancelled)], width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'Runs',
+        left: [
+          m(EMF_METRICS.runStarted),
+          m(EMF_METRICS.runSucceeded),
+          m(EMF_METRICS.runFailed),
+          m(EMF_METRICS.runCancelled),
+        ],
+        width: 12,
+      }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Stage failures by kind', left: kinds.map((k) => m(EMF_METRICS.stageFailed, { [EMF_DIMENSIONS.kind]: k })), width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Stage duration p90 by kind (s)', left: kinds.map((k) => m(EMF_METRICS.stageDuration, { [EMF_DIMENSIONS.kind]: k }, 'p90')), width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'Stage failures by kind',
+        left: kinds.map((k) => m(EMF_METRICS.stageFailed, { [EMF_DIMENSIONS.kind]: k })),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Stage duration p90 by kind (s)',
+        left: kinds.map((k) => m(EMF_METRICS.stageDuration, { [EMF_DIMENSIONS.kind]: k }, 'p90')),
+        width: 12,
+      }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Worker tasks', left: [running], right: [this.service.metricCpuUtilization()], width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'Worker tasks',
+        left: [running],
+        right: [this.service.metricCpuUtilization()],
+        width: 12,
+      }),
       new cloudwatch.GraphWidget({ title: 'Stage schedule-to-start p90 (ms)', left: [scheduleToStart], width: 12 }),
     );
   }

@@ -40,7 +40,11 @@ async function ignoreExisting(p: Promise<unknown>): Promise<void> {
 }
 
 async function scenario(body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${GATEWAY}/_sluice/scenarios`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${GATEWAY}/_sluice/scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`gateway refused scenario ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
 }
 
@@ -51,7 +55,11 @@ async function main(): Promise<void> {
     aws.firehose.send(
       new CreateDeliveryStreamCommand({
         DeliveryStreamName: 'sluice-demo-clicks',
-        ExtendedS3DestinationConfiguration: { BucketARN: 'arn:aws:s3:::sluice-demo-lake', RoleARN: `arn:aws:iam::${ACCOUNT}:role/sluice-demo-firehose`, Prefix: 'raw/clicks/' },
+        ExtendedS3DestinationConfiguration: {
+          BucketARN: 'arn:aws:s3:::sluice-demo-lake',
+          RoleARN: `arn:aws:iam::${ACCOUNT}:role/sluice-demo-firehose`,
+          Prefix: 'raw/clicks/',
+        },
       }),
     ),
   );
@@ -60,7 +68,11 @@ async function main(): Promise<void> {
       new CreateJobCommand({
         Name: 'sales-daily-etl',
         Role: `arn:aws:iam::${ACCOUNT}:role/sluice-demo-glue`,
-        Command: { Name: 'glueetl', ScriptLocation: 's3://sluice-demo-lake/scripts/sales_daily_etl.py', PythonVersion: '3' },
+        Command: {
+          Name: 'glueetl',
+          ScriptLocation: 's3://sluice-demo-lake/scripts/sales_daily_etl.py',
+          PythonVersion: '3',
+        },
         GlueVersion: '4.0',
         ExecutionProperty: { MaxConcurrentRuns: 10 },
       }),
@@ -68,16 +80,33 @@ async function main(): Promise<void> {
   );
   await ignoreExisting(
     aws.glue.send(
-      new CreateCrawlerCommand({ Name: 'sluice-demo-raw', Role: `arn:aws:iam::${ACCOUNT}:role/sluice-demo-glue`, DatabaseName: 'raw', Targets: { S3Targets: [{ Path: 's3://sluice-demo-lake/raw/' }] } }),
+      new CreateCrawlerCommand({
+        Name: 'sluice-demo-raw',
+        Role: `arn:aws:iam::${ACCOUNT}:role/sluice-demo-glue`,
+        DatabaseName: 'raw',
+        Targets: { S3Targets: [{ Path: 's3://sluice-demo-lake/raw/' }] },
+      }),
     ),
   );
   const apps = await aws.emrServerless.send(new ListApplicationsCommand({}));
   const applicationId =
     apps.applications?.find((a) => a.name === 'sluice-demo-spark')?.id ??
-    (await aws.emrServerless.send(new CreateApplicationCommand({ name: 'sluice-demo-spark', releaseLabel: 'emr-7.0.0', type: 'SPARK' }))).applicationId;
+    (
+      await aws.emrServerless.send(
+        new CreateApplicationCommand({ name: 'sluice-demo-spark', releaseLabel: 'emr-7.0.0', type: 'SPARK' }),
+      )
+    ).applicationId;
   if (!applicationId) throw new Error('EMR Serverless returned no application id');
   await ignoreExisting(
-    aws.quicksight.send(new CreateDataSetCommand({ AwsAccountId: ACCOUNT, DataSetId: 'sluice-demo-daily-sales', Name: 'Daily sales', ImportMode: 'SPICE', PhysicalTableMap: {} })),
+    aws.quicksight.send(
+      new CreateDataSetCommand({
+        AwsAccountId: ACCOUNT,
+        DataSetId: 'sluice-demo-daily-sales',
+        Name: 'Daily sales',
+        ImportMode: 'SPICE',
+        PhysicalTableMap: {},
+      }),
+    ),
   );
   await ignoreExisting(
     aws.sfn.send(
@@ -91,20 +120,33 @@ async function main(): Promise<void> {
 
   // What the jobs do on the local stack: how long they run, and what the quality gate reads
   // (computed from the demo's order file, as the curated table would hold it).
-  const orders = readFileSync(path.join(DEMO, 'data', 'orders.csv'), 'utf8').trim().split('\n').slice(1);
+  const orders = readFileSync(path.join(DEMO, 'data', 'orders.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   const revenue = orders.reduce((sum, line) => sum + Number(line.split(',')[2]), 0);
   await scenario({ service: 'glue-crawler', match: 'sluice-demo-raw', durationMs: 2000 });
   await scenario({ service: 'glue', match: 'sales-daily-etl', durationMs: 3000 });
   await scenario({ service: 'emr-serverless', match: 'sales-daily-enrich', durationMs: 3000 });
-  await scenario({ service: 'athena', match: 'FROM curated.orders', durationMs: 1000, result: { columns: ['orders', 'revenue'], rows: [[String(orders.length), revenue.toFixed(2)]] } });
+  await scenario({
+    service: 'athena',
+    match: 'FROM curated.orders',
+    durationMs: 1000,
+    result: { columns: ['orders', 'revenue'], rows: [[String(orders.length), revenue.toFixed(2)]] },
+  });
   await scenario({ service: 'redshift-data', match: 'sales.daily_orders', durationMs: 1500 });
   await scenario({ service: 'quicksight', match: 'sluice-demo-daily-sales', durationMs: 1500 });
   await scenario({ service: 'sfn', match: 'sluice-demo-publish', durationMs: 1000 });
 
   const template = readFileSync(path.join(DEMO, 'pipeline.yaml'), 'utf8');
-  writeFileSync(path.join(DEMO, 'pipeline.local.yaml'), template.replaceAll('${EMR_SERVERLESS_APPLICATION_ID}', applicationId));
+  writeFileSync(
+    path.join(DEMO, 'pipeline.local.yaml'),
+    template.replaceAll('${EMR_SERVERLESS_APPLICATION_ID}', applicationId),
+  );
   aws.destroy();
-  console.log(`demo fixtures ready (EMR Serverless application ${applicationId}); pipeline: examples/demo/pipeline.local.yaml`);
+  console.log(
+    `demo fixtures ready (EMR Serverless application ${applicationId}); pipeline: examples/demo/pipeline.local.yaml`,
+  );
 }
 
 main().catch((err: unknown) => {

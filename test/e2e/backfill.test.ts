@@ -50,9 +50,21 @@ test('cancelling a backfill stops the AWS jobs of the running dates and leaves n
     defaults: { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '2s' } },
     stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
   });
-  const started = await startBackfill(ctx.client, ctx.settings, pipeline, { from: '2024-03-01', to: '2024-03-05', concurrency: 2, only: 'all', order: 'oldest' });
-  await waitFor('two dates to start their Glue jobs', async () => (await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })) === 2);
-  await waitFor('both jobs to be polled', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 4);
+  const started = await startBackfill(ctx.client, ctx.settings, pipeline, {
+    from: '2024-03-01',
+    to: '2024-03-05',
+    concurrency: 2,
+    only: 'all',
+    order: 'oldest',
+  });
+  await waitFor(
+    'two dates to start their Glue jobs',
+    async () => (await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })) === 2,
+  );
+  await waitFor(
+    'both jobs to be polled',
+    async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 4,
+  );
   await steer.cancel(started.handle);
   const outcome = await waitForBackfill(started.handle);
   expect(outcome.status).toBe('cancelled');
@@ -69,8 +81,14 @@ test('sluice backfill cancel <id> ends the backfill CANCELLED, stops its jobs, a
   await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
   const file = glueFile(name, job);
   const id = backfillWorkflowId(name, '2024-04-01', '2024-04-05');
-  const waiting = sluice(['backfill', '--pipeline', file, '--from', '2024-04-01', '--to', '2024-04-05', '--concurrency', '2', '--wait'], env);
-  await waitFor('two dates to start their Glue jobs', async () => (await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })) === 2);
+  const waiting = sluice(
+    ['backfill', '--pipeline', file, '--from', '2024-04-01', '--to', '2024-04-05', '--concurrency', '2', '--wait'],
+    env,
+  );
+  await waitFor(
+    'two dates to start their Glue jobs',
+    async () => (await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })) === 2,
+  );
   const cancel = await sluice(['backfill', 'cancel', id], env);
   expect(cancel.code).toBe(0);
   expect(cancel.stdout).toContain(`${id}: cancelling`);
@@ -89,7 +107,10 @@ test('sluice backfill --wait shows the progress and the report, and exits 1 when
   const job = await createGlueJob(undefined, 5);
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 300 });
   const file = glueFile(name, job);
-  const ok = await sluice(['backfill', '--pipeline', file, '--from', '2024-02-28', '--to', '2024-03-02', '--concurrency', '3', '--wait'], env);
+  const ok = await sluice(
+    ['backfill', '--pipeline', file, '--from', '2024-02-28', '--to', '2024-03-02', '--concurrency', '3', '--wait'],
+    env,
+  );
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain(`Started backfill ${backfillWorkflowId(name, '2024-02-28', '2024-03-02')}`);
   expect(ok.stdout).toContain('Temporal UI: http://127.0.0.1:8233/namespaces/default/workflows/');
@@ -97,13 +118,27 @@ test('sluice backfill --wait shows the progress and the report, and exits 1 when
   expect(ok.stdout).toContain('succeeded 4, failed 0, skipped 0, cancelled 0');
   expect(ok.stderr).toMatch(/dates .* 4\/4 \| running 0 \| succeeded 4 \| failed 0/);
 
-  const status = await sluice(['backfill', 'status', backfillWorkflowId(name, '2024-02-28', '2024-03-02'), '--json'], env);
+  const status = await sluice(
+    ['backfill', 'status', backfillWorkflowId(name, '2024-02-28', '2024-03-02'), '--json'],
+    env,
+  );
   expect(JSON.parse(status.stdout)).toMatchObject({ pipeline: name, total: 4, counts: { succeeded: 4 } });
 
-  await gateway.setScenario({ service: 'glue', match: job, durationMs: 300, outcome: 'FAILED', message: 'ParseException: bad input' });
-  const failed = await sluice(['backfill', '--pipeline', file, '--from', '2024-03-03', '--to', '2024-03-04', '--wait'], env);
+  await gateway.setScenario({
+    service: 'glue',
+    match: job,
+    durationMs: 300,
+    outcome: 'FAILED',
+    message: 'ParseException: bad input',
+  });
+  const failed = await sluice(
+    ['backfill', '--pipeline', file, '--from', '2024-03-03', '--to', '2024-03-04', '--wait'],
+    env,
+  );
   expect(failed.code).toBe(1);
-  expect(failed.stdout).toMatch(/✘ 2024-03-03 stage transform: Stage "transform" \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: ParseException: bad input/);
+  expect(failed.stdout).toMatch(
+    /✘ 2024-03-03 stage transform: Stage "transform" \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: ParseException: bad input/,
+  );
   expect(failed.stdout).toContain('Next: rerun the failed dates with --only failed.');
 
   const runs = await sluice(['runs', '--pipeline', name, '--json'], env);
@@ -124,16 +159,34 @@ test('sluice backfill --wait shows the progress and the report, and exits 1 when
     ['2024-03-03', 'Failed'],
   ]);
   const one = await sluice(['status', name, '2024-03-03'], env);
-  expect(one.stdout).toMatch(/✘ transform \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: ParseException: bad input/);
+  expect(one.stdout).toMatch(
+    /✘ transform \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: ParseException: bad input/,
+  );
 });
 
 describe('bad backfill input exits 2 and starts nothing', () => {
   const cases: [string, string[], RegExp][] = [
     ['from after to', ['--from', '2024-03-05', '--to', '2024-03-01'], /--from 2024-03-05 is after --to 2024-03-01/],
-    ['an impossible date', ['--from', '2024-02-30', '--to', '2024-03-01'], /--from: 2024-02-30 is not a day of the calendar/],
-    ['a range over the maximum without --force', ['--from', '2020-01-01', '--to', '2024-01-01'], /has 1462 dates, more than 400 .*add --force/s],
-    ['a concurrency of 0', ['--from', '2024-03-01', '--to', '2024-03-02', '--concurrency', '0'], /--concurrency must be a whole number >= 1 \(received "0"\)/],
-    ['an unknown --only', ['--from', '2024-03-01', '--to', '2024-03-02', '--only', 'some'], /--only must be missing, failed or all \(received "some"\)/],
+    [
+      'an impossible date',
+      ['--from', '2024-02-30', '--to', '2024-03-01'],
+      /--from: 2024-02-30 is not a day of the calendar/,
+    ],
+    [
+      'a range over the maximum without --force',
+      ['--from', '2020-01-01', '--to', '2024-01-01'],
+      /has 1462 dates, more than 400 .*add --force/s,
+    ],
+    [
+      'a concurrency of 0',
+      ['--from', '2024-03-01', '--to', '2024-03-02', '--concurrency', '0'],
+      /--concurrency must be a whole number >= 1 \(received "0"\)/,
+    ],
+    [
+      'an unknown --only',
+      ['--from', '2024-03-01', '--to', '2024-03-02', '--only', 'some'],
+      /--only must be missing, failed or all \(received "some"\)/,
+    ],
   ];
   test.each(cases)('%s', async (_name, args, message) => {
     const name = uniqueName('bf-bad');
@@ -145,7 +198,10 @@ describe('bad backfill input exits 2 and starts nothing', () => {
   });
 
   test('an unknown pipeline file', async () => {
-    const res = await sluice(['backfill', '--pipeline', path.join(dir, 'missing.yaml'), '--from', '2024-03-01', '--to', '2024-03-02'], env);
+    const res = await sluice(
+      ['backfill', '--pipeline', path.join(dir, 'missing.yaml'), '--from', '2024-03-01', '--to', '2024-03-02'],
+      env,
+    );
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/cannot read the pipeline file .*missing\.yaml/);
   });

@@ -26,13 +26,27 @@ afterAll(async () => {
 });
 
 /** A Glue stage held RUNNING by the gateway until someone stops it. */
-async function hangingGlue(prefix: string, defaults: PipelineDefinition['defaults']): Promise<{ job: string; pipeline: PipelineDefinition }> {
+async function hangingGlue(
+  prefix: string,
+  defaults: PipelineDefinition['defaults'],
+): Promise<{ job: string; pipeline: PipelineDefinition }> {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
-  return { job, pipeline: definePipeline({ name: uniqueName(prefix), defaults, stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] }) };
+  return {
+    job,
+    pipeline: definePipeline({
+      name: uniqueName(prefix),
+      defaults,
+      stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+    }),
+  };
 }
 
-const polled = (job: string) => waitFor('the Glue run to be polled', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+const polled = (job: string) =>
+  waitFor(
+    'the Glue run to be polled',
+    async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2,
+  );
 
 async function kill(worker: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   const exited = new Promise((r) => worker.once('exit', r));
@@ -52,12 +66,17 @@ async function cancelViaCli(started: StartedRun, pipeline: PipelineDefinition): 
 async function expectStoppedOnce(job: string): Promise<void> {
   expect(await glueRunStates(job)).toEqual(['STOPPED']);
   expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
-  expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBeGreaterThanOrEqual(1);
+  expect(await gateway.calls({ service: 'glue', operation: 'BatchStopJobRun', resource: job })).toBeGreaterThanOrEqual(
+    1,
+  );
 }
 
 test('attempt running on a live worker: the job is stopped at once, not at the next heartbeat (minutes away)', async () => {
   // A heartbeat reaches the server at most every 2 min here: a cancel that waited for it would outlast the CLI's 60 s.
-  const { job, pipeline } = await hangingGlue('cancel-live', { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '10m' } });
+  const { job, pipeline } = await hangingGlue('cancel-live', {
+    poll: { initial: '200ms', max: '1s' },
+    timeout: { heartbeat: '10m' },
+  });
   await ctx.startWorker();
   const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
   await polled(job);
@@ -68,16 +87,24 @@ test('attempt running on a live worker: the job is stopped at once, not at the n
   expect(out).toMatch(/■ transform \(glue\.job\) cancelled: Glue job jr_\w+ stopped on cancellation \(STOPPED\)/);
 });
 
-test('a stop AWS refuses: the run still ends cancelled, and sluice cancel names the job and AWS\'s reason (exit 1)', async () => {
+test("a stop AWS refuses: the run still ends cancelled, and sluice cancel names the job and AWS's reason (exit 1)", async () => {
   const { job, pipeline } = await hangingGlue('cancel-refused', { poll: { initial: '200ms', max: '1s' } });
-  await gateway.addFault({ service: 'glue', operation: 'BatchStopJobRun', resource: job, kind: 'access-denied', times: 100 });
+  await gateway.addFault({
+    service: 'glue',
+    operation: 'BatchStopJobRun',
+    resource: job,
+    kind: 'access-denied',
+    times: 100,
+  });
   await ctx.startWorker();
   const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
   await polled(job);
 
   const res = await sluice(['cancel', pipeline.name, DS], {}, 60_000);
   expect(res.code).toBe(1);
-  expect(res.stdout).toMatch(/NOT confirmed stopped: transform: could not stop the Glue job jr_\w+: .*AccessDeniedException/);
+  expect(res.stdout).toMatch(
+    /NOT confirmed stopped: transform: could not stop the Glue job jr_\w+: .*AccessDeniedException/,
+  );
   expect((await started.handle.describe()).status.name).toBe('CANCELLED');
   expect(await glueRunStates(job)).toEqual(['RUNNING']);
 });
@@ -95,7 +122,8 @@ describe('the worker that started the job is gone', () => {
     await rescuer.close();
   });
 
-  const startOn = (pipeline: PipelineDefinition) => startRun(ctx.client, { ...ctx.settings, taskQueue: queue }, pipeline, DS, { generation: 0 });
+  const startOn = (pipeline: PipelineDefinition) =>
+    startRun(ctx.client, { ...ctx.settings, taskQueue: queue }, pipeline, DS, { generation: 0 });
   const rescue = () => rescuer.startWorker({ settings: { ...rescuer.settings, taskQueue: queue } });
 
   /** Until the stage's attempt has failed and its retry waits (state SCHEDULED, attempt 2). */
@@ -103,12 +131,19 @@ describe('the worker that started the job is gone', () => {
     waitFor(
       'the attempt to fail and its retry to wait',
       // PendingActivityState 1 = SCHEDULED: no attempt is running.
-      async () => (await started.handle.describe()).raw.pendingActivities?.some((a) => (a.attempt ?? 0) >= 2 && Number(a.state) === 1),
+      async () =>
+        (await started.handle.describe()).raw.pendingActivities?.some(
+          (a) => (a.attempt ?? 0) >= 2 && Number(a.state) === 1,
+        ),
       30_000,
     );
 
   test('between attempts (killed worker, heartbeat timed out, retry in 60 s): the job is stopped, no attempt starts again', async () => {
-    const { job, pipeline } = await hangingGlue('cancel-between', { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '2s' }, retry: { initialInterval: '60s' } });
+    const { job, pipeline } = await hangingGlue('cancel-between', {
+      poll: { initial: '200ms', max: '1s' },
+      timeout: { heartbeat: '2s' },
+      retry: { initialInterval: '60s' },
+    });
     const doomed = await spawnWorker({ SLUICE_TASK_QUEUE: queue });
     const started = await startOn(pipeline);
     await polled(job);
@@ -122,7 +157,10 @@ describe('the worker that started the job is gone', () => {
   });
 
   test('worker dead, its attempt not timed out yet (heartbeat timeout 10 min): another worker stops the job now', async () => {
-    const { job, pipeline } = await hangingGlue('cancel-dead', { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '10m' } });
+    const { job, pipeline } = await hangingGlue('cancel-dead', {
+      poll: { initial: '200ms', max: '1s' },
+      timeout: { heartbeat: '10m' },
+    });
     const doomed = await spawnWorker({ SLUICE_TASK_QUEUE: queue });
     const started = await startOn(pipeline);
     await polled(job);
@@ -134,7 +172,11 @@ describe('the worker that started the job is gone', () => {
   });
 
   test('worker shut down gracefully (SIGTERM) while the stage waited: the job is stopped from its last heartbeat', async () => {
-    const { job, pipeline } = await hangingGlue('cancel-sigterm', { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '5s' }, retry: { initialInterval: '60s' } });
+    const { job, pipeline } = await hangingGlue('cancel-sigterm', {
+      poll: { initial: '200ms', max: '1s' },
+      timeout: { heartbeat: '5s' },
+      retry: { initialInterval: '60s' },
+    });
     const leaving = await spawnWorker({ SLUICE_TASK_QUEUE: queue, SLUICE_SHUTDOWN_GRACE: '1s' });
     const started = await startOn(pipeline);
     await polled(job);
@@ -150,7 +192,8 @@ describe('the worker that started the job is gone', () => {
 });
 
 describe('a stage out of attempts while its job still runs (AWS refused its status call)', () => {
-  const deny = (job: string) => gateway.addFault({ service: 'glue', operation: 'GetJobRun', resource: job, kind: 'access-denied', times: 1 });
+  const deny = (job: string) =>
+    gateway.addFault({ service: 'glue', operation: 'GetJobRun', resource: job, kind: 'access-denied', times: 1 });
 
   test('the failed run stops the job it left running', async () => {
     const { job, pipeline } = await hangingGlue('denied-fail', { poll: { initial: '200ms', max: '1s' } });
@@ -177,7 +220,10 @@ describe('a stage out of attempts while its job still runs (AWS refused its stat
     await deny(denied);
     await ctx.startWorker();
     const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
-    await waitFor('the refused stage to fail', async () => (await started.handle.query(statusQuery)).stages.find((s) => s.id === 'refused')?.state === 'failed');
+    await waitFor(
+      'the refused stage to fail',
+      async () => (await started.handle.query(statusQuery)).stages.find((s) => s.id === 'refused')?.state === 'failed',
+    );
     await polled(other);
 
     const out = await cancelViaCli(started, pipeline);

@@ -4,8 +4,20 @@
  * DataBrew jobs, EMR clusters and EMR Serverless applications; the gateway runs their jobs).
  * Every test has its own crawler / job / cluster / application, and counts calls by that resource.
  */
-import { CreateDatasetCommand, CreateProfileJobCommand, DescribeJobRunCommand, ListJobRunsCommand, StartJobRunCommand as StartBrewRunCommand } from '@aws-sdk/client-databrew';
-import { AddJobFlowStepsCommand, DescribeStepCommand, ListStepsCommand, RunJobFlowCommand, type StepConfig } from '@aws-sdk/client-emr';
+import {
+  CreateDatasetCommand,
+  CreateProfileJobCommand,
+  DescribeJobRunCommand,
+  ListJobRunsCommand,
+  StartJobRunCommand as StartBrewRunCommand,
+} from '@aws-sdk/client-databrew';
+import {
+  AddJobFlowStepsCommand,
+  DescribeStepCommand,
+  ListStepsCommand,
+  RunJobFlowCommand,
+  type StepConfig,
+} from '@aws-sdk/client-emr';
 import {
   CreateApplicationCommand,
   GetJobRunCommand,
@@ -40,7 +52,11 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const fast = { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '500ms' } } as const;
+const fast = {
+  poll: { initial: '200ms', max: '1s' },
+  timeout: { heartbeat: '3s' },
+  retry: { initialInterval: '500ms' },
+} as const;
 const DS = '2024-03-01';
 
 // ---------------------------------------------------------------- fixtures
@@ -48,7 +64,12 @@ const DS = '2024-03-01';
 async function createCrawler(): Promise<string> {
   const name = uniqueName('crawler');
   await awsClients().glue.send(
-    new CreateCrawlerCommand({ Name: name, Role: 'arn:aws:iam::123456789012:role/glue', DatabaseName: 'raw', Targets: { S3Targets: [{ Path: `s3://lake/${name}/` }] } }),
+    new CreateCrawlerCommand({
+      Name: name,
+      Role: 'arn:aws:iam::123456789012:role/glue',
+      DatabaseName: 'raw',
+      Targets: { S3Targets: [{ Path: `s3://lake/${name}/` }] },
+    }),
   );
   return name;
 }
@@ -60,8 +81,20 @@ async function crawlStates(name: string): Promise<{ id: string; state: string }[
 
 async function createBrewJob(): Promise<string> {
   const name = uniqueName('brew');
-  await awsClients().databrew.send(new CreateDatasetCommand({ Name: name, Input: { S3InputDefinition: { Bucket: 'lake', Key: `${name}/orders.csv` } } }));
-  await awsClients().databrew.send(new CreateProfileJobCommand({ Name: name, DatasetName: name, RoleArn: 'arn:aws:iam::123456789012:role/brew', OutputLocation: { Bucket: 'lake', Key: 'profiles/' } }));
+  await awsClients().databrew.send(
+    new CreateDatasetCommand({
+      Name: name,
+      Input: { S3InputDefinition: { Bucket: 'lake', Key: `${name}/orders.csv` } },
+    }),
+  );
+  await awsClients().databrew.send(
+    new CreateProfileJobCommand({
+      Name: name,
+      DatasetName: name,
+      RoleArn: 'arn:aws:iam::123456789012:role/brew',
+      OutputLocation: { Bucket: 'lake', Key: 'profiles/' },
+    }),
+  );
   return name;
 }
 
@@ -75,7 +108,12 @@ async function createCluster(): Promise<string> {
     new RunJobFlowCommand({
       Name: uniqueName('cluster'),
       ReleaseLabel: 'emr-7.0.0',
-      Instances: { MasterInstanceType: 'm5.xlarge', SlaveInstanceType: 'm5.xlarge', InstanceCount: 1, KeepJobFlowAliveWhenNoSteps: true },
+      Instances: {
+        MasterInstanceType: 'm5.xlarge',
+        SlaveInstanceType: 'm5.xlarge',
+        InstanceCount: 1,
+        KeepJobFlowAliveWhenNoSteps: true,
+      },
       JobFlowRole: 'EMR_EC2_DefaultRole',
       ServiceRole: 'EMR_DefaultRole',
     }),
@@ -84,11 +122,20 @@ async function createCluster(): Promise<string> {
 }
 
 function sparkStep(name: string): StepConfig {
-  return { Name: name, ActionOnFailure: 'CONTINUE', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 's3://lake/jobs/orders.py', '--day', '{{ ds }}'] } };
+  return {
+    Name: name,
+    ActionOnFailure: 'CONTINUE',
+    HadoopJarStep: {
+      Jar: 'command-runner.jar',
+      Args: ['spark-submit', 's3://lake/jobs/orders.py', '--day', '{{ ds }}'],
+    },
+  };
 }
 
 async function createApplication(): Promise<string> {
-  const out = await awsClients().emrServerless.send(new CreateApplicationCommand({ name: uniqueName('app'), releaseLabel: 'emr-7.0.0', type: 'SPARK' }));
+  const out = await awsClients().emrServerless.send(
+    new CreateApplicationCommand({ name: uniqueName('app'), releaseLabel: 'emr-7.0.0', type: 'SPARK' }),
+  );
   return out.applicationId as string;
 }
 
@@ -103,7 +150,11 @@ function serverlessParams(applicationId: string, name: string): StartJobRunComma
 
 // ---------------------------------------------------------------- helpers
 
-function onePipeline(prefix: string, stage: Omit<StageDefinition, 'dependsOn'> & { dependsOn?: string[] }, defaults: PipelineDefinition['defaults'] = fast): PipelineDefinition {
+function onePipeline(
+  prefix: string,
+  stage: Omit<StageDefinition, 'dependsOn'> & { dependsOn?: string[] },
+  defaults: PipelineDefinition['defaults'] = fast,
+): PipelineDefinition {
   return definePipeline({ name: uniqueName(prefix), defaults, stages: [stage] });
 }
 
@@ -136,12 +187,18 @@ async function cancelWhilePolling(pipeline: PipelineDefinition, polled: () => Pr
  * without activities until the stage's activity is scheduled, lets `between` start a job (what an
  * attempt that died right after its start call leaves behind), then starts a worker that runs stages.
  */
-async function withJobStartedWhileScheduled(pipeline: PipelineDefinition, between: () => Promise<void>): Promise<RunOutcome> {
+async function withJobStartedWhileScheduled(
+  pipeline: PipelineDefinition,
+  between: () => Promise<void>,
+): Promise<RunOutcome> {
   const late = await temporalTestContext('e2e-emr-glue-late');
   try {
     await late.startWorker({ workerOptions: { activities: {} } });
     const started = await startRun(late.client, late.settings, pipeline, DS, { generation: 0 });
-    await waitFor('the stage to be scheduled', async () => ((await started.handle.describe()).raw.pendingActivities?.length ?? 0) > 0);
+    await waitFor(
+      'the stage to be scheduled',
+      async () => ((await started.handle.describe()).raw.pendingActivities?.length ?? 0) > 0,
+    );
     await between();
     await late.startWorker();
     return await waitForRun(started.handle);
@@ -156,7 +213,9 @@ describe('glue.crawler', () => {
   test('a crawl that completes: the result names the crawl AWS lists as COMPLETED, after one StartCrawler', async () => {
     const crawler = await createCrawler();
     await gateway.setScenario({ service: 'glue-crawler', match: crawler, durationMs: 1200, outcome: 'SUCCEEDED' });
-    const outcome = await runToEnd(onePipeline('crawl', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } }));
+    const outcome = await runToEnd(
+      onePipeline('crawl', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } }),
+    );
     if (!outcome.ok) throw new Error(outcome.message);
     const stage = outcome.status.stages[0];
     const { name, crawlId } = parseCrawlerJobId(stage?.jobId as string);
@@ -165,22 +224,45 @@ describe('glue.crawler', () => {
     expect(stage?.result?.output).toMatchObject({ crawlerName: crawler, crawlId });
     expect(stage?.result?.summary).toMatch(new RegExp(`^Glue crawler ${crawler} crawl ${crawlId} completed in \\d+s$`));
     const got = await awsClients().glue.send(new GetCrawlerCommand({ Name: crawler }));
-    expect([got.Crawler?.State, got.Crawler?.LastCrawl?.Status, got.Crawler?.LastCrawl?.MessagePrefix]).toEqual(['READY', 'SUCCEEDED', crawlId]);
+    expect([got.Crawler?.State, got.Crawler?.LastCrawl?.Status, got.Crawler?.LastCrawl?.MessagePrefix]).toEqual([
+      'READY',
+      'SUCCEEDED',
+      crawlId,
+    ]);
     expect(await gateway.calls({ service: 'glue', operation: 'StartCrawler', resource: crawler })).toBe(1);
   });
 
   test('a FAILED crawl fails the run naming the stage with AWS’s message, without retrying', async () => {
     const crawler = await createCrawler();
-    await gateway.setScenario({ service: 'glue-crawler', match: crawler, durationMs: 600, outcome: 'FAILED', message: 'Insufficient Lake Formation permission(s) on raw' });
-    const message = await expectJobFailed(onePipeline('crawlfail', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } }, { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } }));
-    expect(message).toMatch(new RegExp(`^Stage "catalog" \\(glue\\.crawler\\) failed: Glue crawler job ${crawler}@[0-9a-f-]{36} ended FAILED: Insufficient Lake Formation permission\\(s\\) on raw$`));
+    await gateway.setScenario({
+      service: 'glue-crawler',
+      match: crawler,
+      durationMs: 600,
+      outcome: 'FAILED',
+      message: 'Insufficient Lake Formation permission(s) on raw',
+    });
+    const message = await expectJobFailed(
+      onePipeline(
+        'crawlfail',
+        { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } },
+        { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
+      ),
+    );
+    expect(message).toMatch(
+      new RegExp(
+        `^Stage "catalog" \\(glue\\.crawler\\) failed: Glue crawler job ${crawler}@[0-9a-f-]{36} ended FAILED: Insufficient Lake Formation permission\\(s\\) on raw$`,
+      ),
+    );
     expect(await gateway.calls({ service: 'glue', operation: 'StartCrawler', resource: crawler })).toBe(1);
   });
 
   test('cancelling a running crawl calls StopCrawler exactly once and the crawl ends STOPPED', async () => {
     const crawler = await createCrawler();
     await gateway.setScenario({ service: 'glue-crawler', match: crawler, outcome: 'HANG' });
-    await cancelWhilePolling(onePipeline('crawlcancel', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } }), async () => (await gateway.calls({ service: 'glue', operation: 'ListCrawls', resource: crawler })) >= 4);
+    await cancelWhilePolling(
+      onePipeline('crawlcancel', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } }),
+      async () => (await gateway.calls({ service: 'glue', operation: 'ListCrawls', resource: crawler })) >= 4,
+    );
     expect(await gateway.calls({ service: 'glue', operation: 'StartCrawler', resource: crawler })).toBe(1);
     expect(await gateway.calls({ service: 'glue', operation: 'StopCrawler', resource: crawler })).toBe(1);
     expect((await crawlStates(crawler)).map((c) => c.state)).toEqual(['STOPPED']);
@@ -208,7 +290,11 @@ describe('glue.crawler', () => {
     await awsClients().glue.send(new StartCrawlerCommand({ Name: crawler }));
     const [earlier] = await crawlStates(crawler);
     const outcome = await runToEnd(
-      onePipeline('crawlbusy', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } }, { ...fast, retry: { initialInterval: '300ms', backoffCoefficient: 1, maximumAttempts: 30 } }),
+      onePipeline(
+        'crawlbusy',
+        { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } },
+        { ...fast, retry: { initialInterval: '300ms', backoffCoefficient: 1, maximumAttempts: 30 } },
+      ),
     );
     if (!outcome.ok) throw new Error(outcome.message);
     const ours = parseCrawlerJobId(outcome.status.stages[0]?.jobId as string).crawlId;
@@ -239,16 +325,33 @@ describe('databrew.job', () => {
 
   test('a FAILED run fails the run naming the stage with AWS’s message, with one StartJobRun', async () => {
     const job = await createBrewJob();
-    await gateway.setScenario({ service: 'databrew', match: job, durationMs: 600, outcome: 'FAILED', message: 'Dataset s3://lake/orders.csv could not be read' });
-    const message = await expectJobFailed(onePipeline('brewfail', { id: 'profile', kind: 'databrew.job', params: { Name: job } }, { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } }));
-    expect(message).toMatch(/^Stage "profile" \(databrew\.job\) failed: DataBrew job db_[0-9a-f]{64} ended FAILED: Dataset s3:\/\/lake\/orders\.csv could not be read$/);
+    await gateway.setScenario({
+      service: 'databrew',
+      match: job,
+      durationMs: 600,
+      outcome: 'FAILED',
+      message: 'Dataset s3://lake/orders.csv could not be read',
+    });
+    const message = await expectJobFailed(
+      onePipeline(
+        'brewfail',
+        { id: 'profile', kind: 'databrew.job', params: { Name: job } },
+        { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
+      ),
+    );
+    expect(message).toMatch(
+      /^Stage "profile" \(databrew\.job\) failed: DataBrew job db_[0-9a-f]{64} ended FAILED: Dataset s3:\/\/lake\/orders\.csv could not be read$/,
+    );
     expect(await gateway.calls({ service: 'databrew', operation: 'StartJobRun', resource: job })).toBe(1);
   });
 
   test('cancelling a running job calls StopJobRun exactly once and the run ends STOPPED', async () => {
     const job = await createBrewJob();
     await gateway.setScenario({ service: 'databrew', match: job, outcome: 'HANG' });
-    await cancelWhilePolling(onePipeline('brewcancel', { id: 'profile', kind: 'databrew.job', params: { Name: job } }), async () => (await gateway.calls({ service: 'databrew', operation: 'DescribeJobRun', resource: job })) >= 2);
+    await cancelWhilePolling(
+      onePipeline('brewcancel', { id: 'profile', kind: 'databrew.job', params: { Name: job } }),
+      async () => (await gateway.calls({ service: 'databrew', operation: 'DescribeJobRun', resource: job })) >= 2,
+    );
     expect(await gateway.calls({ service: 'databrew', operation: 'StartJobRun', resource: job })).toBe(1);
     expect(await gateway.calls({ service: 'databrew', operation: 'StopJobRun', resource: job })).toBe(1);
     expect(await brewRunStates(job)).toEqual(['STOPPED']);
@@ -258,9 +361,12 @@ describe('databrew.job', () => {
     const job = await createBrewJob();
     await gateway.setScenario({ service: 'databrew', match: job, durationMs: 1500, outcome: 'SUCCEEDED' });
     let orphan: string | undefined;
-    const outcome = await withJobStartedWhileScheduled(onePipeline('brewfind', { id: 'profile', kind: 'databrew.job', params: { Name: job } }), async () => {
-      orphan = (await awsClients().databrew.send(new StartBrewRunCommand({ Name: job }))).RunId;
-    });
+    const outcome = await withJobStartedWhileScheduled(
+      onePipeline('brewfind', { id: 'profile', kind: 'databrew.job', params: { Name: job } }),
+      async () => {
+        orphan = (await awsClients().databrew.send(new StartBrewRunCommand({ Name: job }))).RunId;
+      },
+    );
     if (!outcome.ok) throw new Error(outcome.message);
     expect(outcome.status.stages[0]?.jobId).toBe(orphan);
     expect(outcome.status.stages[0]?.result?.reattached).toBe(true);
@@ -276,11 +382,16 @@ describe('emr.step', () => {
     const cluster = await createCluster();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr', match: name, durationMs: 1200, outcome: 'SUCCEEDED' });
-    const pipeline = onePipeline('emr', { id: 'spark', kind: 'emr.step', params: { JobFlowId: cluster, Steps: [sparkStep(name)] } });
+    const pipeline = onePipeline('emr', {
+      id: 'spark',
+      kind: 'emr.step',
+      params: { JobFlowId: cluster, Steps: [sparkStep(name)] },
+    });
     const outcome = await runToEnd(pipeline);
     if (!outcome.ok) throw new Error(outcome.message);
     const stage = outcome.status.stages[0];
-    const step = (await awsClients().emr.send(new DescribeStepCommand({ ClusterId: cluster, StepId: stage?.jobId }))).Step;
+    const step = (await awsClients().emr.send(new DescribeStepCommand({ ClusterId: cluster, StepId: stage?.jobId })))
+      .Step;
     expect(step?.Status?.State).toBe('COMPLETED');
     expect(step?.Name).toBe(taggedStepName(name, stageIdempotencyKey(pipeline.name, DS, 'spark', 0)));
     expect(step?.Config?.Args).toEqual(['spark-submit', 's3://lake/jobs/orders.py', '--day', DS]);
@@ -291,9 +402,23 @@ describe('emr.step', () => {
   test('a FAILED step fails the run naming the stage with AWS’s failure reason, with one AddJobFlowSteps', async () => {
     const cluster = await createCluster();
     const name = uniqueName('orders');
-    await gateway.setScenario({ service: 'emr', match: name, durationMs: 600, outcome: 'FAILED', message: 'Exception in thread "main" java.io.FileNotFoundException: s3://lake/jobs/orders.py' });
-    const message = await expectJobFailed(onePipeline('emrfail', { id: 'spark', kind: 'emr.step', params: { JobFlowId: cluster, Steps: [sparkStep(name)] } }, { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } }));
-    expect(message).toMatch(/^Stage "spark" \(emr\.step\) failed: EMR job s-[A-Z0-9]{13} ended FAILED: Exception in thread "main" java\.io\.FileNotFoundException: s3:\/\/lake\/jobs\/orders\.py$/);
+    await gateway.setScenario({
+      service: 'emr',
+      match: name,
+      durationMs: 600,
+      outcome: 'FAILED',
+      message: 'Exception in thread "main" java.io.FileNotFoundException: s3://lake/jobs/orders.py',
+    });
+    const message = await expectJobFailed(
+      onePipeline(
+        'emrfail',
+        { id: 'spark', kind: 'emr.step', params: { JobFlowId: cluster, Steps: [sparkStep(name)] } },
+        { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
+      ),
+    );
+    expect(message).toMatch(
+      /^Stage "spark" \(emr\.step\) failed: EMR job s-[A-Z0-9]{13} ended FAILED: Exception in thread "main" java\.io\.FileNotFoundException: s3:\/\/lake\/jobs\/orders\.py$/,
+    );
     expect(await gateway.calls({ service: 'emr', operation: 'AddJobFlowSteps', resource: cluster })).toBe(1);
   });
 
@@ -301,7 +426,14 @@ describe('emr.step', () => {
     const cluster = await createCluster();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr', match: name, outcome: 'HANG' });
-    await cancelWhilePolling(onePipeline('emrcancel', { id: 'spark', kind: 'emr.step', params: { JobFlowId: cluster, Steps: [sparkStep(name)] } }), async () => (await gateway.calls({ service: 'emr', operation: 'DescribeStep', resource: cluster })) >= 2);
+    await cancelWhilePolling(
+      onePipeline('emrcancel', {
+        id: 'spark',
+        kind: 'emr.step',
+        params: { JobFlowId: cluster, Steps: [sparkStep(name)] },
+      }),
+      async () => (await gateway.calls({ service: 'emr', operation: 'DescribeStep', resource: cluster })) >= 2,
+    );
     expect(await gateway.calls({ service: 'emr', operation: 'AddJobFlowSteps', resource: cluster })).toBe(1);
     expect(await gateway.calls({ service: 'emr', operation: 'CancelSteps', resource: cluster })).toBe(1);
     const steps = await awsClients().emr.send(new ListStepsCommand({ ClusterId: cluster }));
@@ -312,11 +444,18 @@ describe('emr.step', () => {
     const cluster = await createCluster();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr', match: name, durationMs: 1500, outcome: 'SUCCEEDED' });
-    const pipeline = onePipeline('emrfind', { id: 'spark', kind: 'emr.step', params: { JobFlowId: cluster, Steps: [sparkStep(name)] } });
+    const pipeline = onePipeline('emrfind', {
+      id: 'spark',
+      kind: 'emr.step',
+      params: { JobFlowId: cluster, Steps: [sparkStep(name)] },
+    });
     // Someone else's step on the same cluster, with the same user-given name, is not ours.
     await awsClients().emr.send(new AddJobFlowStepsCommand({ JobFlowId: cluster, Steps: [sparkStep(name)] }));
     const orphan = await awsClients().emr.send(
-      new AddJobFlowStepsCommand({ JobFlowId: cluster, Steps: [{ ...sparkStep(name), Name: taggedStepName(name, stageIdempotencyKey(pipeline.name, DS, 'spark', 0)) }] }),
+      new AddJobFlowStepsCommand({
+        JobFlowId: cluster,
+        Steps: [{ ...sparkStep(name), Name: taggedStepName(name, stageIdempotencyKey(pipeline.name, DS, 'spark', 0)) }],
+      }),
     );
     const outcome = await runToEnd(pipeline);
     if (!outcome.ok) throw new Error(outcome.message);
@@ -334,10 +473,14 @@ describe('emr-serverless.job', () => {
     const app = await createApplication();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr-serverless', match: name, durationMs: 1200, outcome: 'SUCCEEDED' });
-    const outcome = await runToEnd(onePipeline('emrs', { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) }));
+    const outcome = await runToEnd(
+      onePipeline('emrs', { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) }),
+    );
     if (!outcome.ok) throw new Error(outcome.message);
     const stage = outcome.status.stages[0];
-    const run = (await awsClients().emrServerless.send(new GetJobRunCommand({ applicationId: app, jobRunId: stage?.jobId }))).jobRun;
+    const run = (
+      await awsClients().emrServerless.send(new GetJobRunCommand({ applicationId: app, jobRunId: stage?.jobId }))
+    ).jobRun;
     expect(run?.state).toBe('SUCCESS');
     expect(run?.jobDriver?.sparkSubmit?.entryPointArguments).toEqual(['--day', DS]);
     expect(stage?.result?.output).toMatchObject({ applicationId: app, jobRunId: stage?.jobId, name });
@@ -347,9 +490,23 @@ describe('emr-serverless.job', () => {
   test('a FAILED job run fails the run naming the stage with AWS’s stateDetails, with one StartJobRun', async () => {
     const app = await createApplication();
     const name = uniqueName('orders');
-    await gateway.setScenario({ service: 'emr-serverless', match: name, durationMs: 600, outcome: 'FAILED', message: 'Job failed, please check complete logs in configured logging destination. ExitCode: 1.' });
-    const message = await expectJobFailed(onePipeline('emrsfail', { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) }, { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } }));
-    expect(message).toMatch(/^Stage "spark" \(emr-serverless\.job\) failed: EMR Serverless job [a-z0-9]{16} ended FAILED: Job failed, please check complete logs in configured logging destination\. ExitCode: 1\.$/);
+    await gateway.setScenario({
+      service: 'emr-serverless',
+      match: name,
+      durationMs: 600,
+      outcome: 'FAILED',
+      message: 'Job failed, please check complete logs in configured logging destination. ExitCode: 1.',
+    });
+    const message = await expectJobFailed(
+      onePipeline(
+        'emrsfail',
+        { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) },
+        { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
+      ),
+    );
+    expect(message).toMatch(
+      /^Stage "spark" \(emr-serverless\.job\) failed: EMR Serverless job [a-z0-9]{16} ended FAILED: Job failed, please check complete logs in configured logging destination\. ExitCode: 1\.$/,
+    );
     expect(await gateway.calls({ service: 'emr-serverless', operation: 'StartJobRun', resource: app })).toBe(1);
   });
 
@@ -357,7 +514,10 @@ describe('emr-serverless.job', () => {
     const app = await createApplication();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr-serverless', match: name, outcome: 'HANG' });
-    await cancelWhilePolling(onePipeline('emrscancel', { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) }), async () => (await gateway.calls({ service: 'emr-serverless', operation: 'GetJobRun', resource: app })) >= 2);
+    await cancelWhilePolling(
+      onePipeline('emrscancel', { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) }),
+      async () => (await gateway.calls({ service: 'emr-serverless', operation: 'GetJobRun', resource: app })) >= 2,
+    );
     expect(await gateway.calls({ service: 'emr-serverless', operation: 'StartJobRun', resource: app })).toBe(1);
     expect(await gateway.calls({ service: 'emr-serverless', operation: 'CancelJobRun', resource: app })).toBe(1);
     const runs = await awsClients().emrServerless.send(new ListServerlessRunsCommand({ applicationId: app }));
@@ -368,9 +528,16 @@ describe('emr-serverless.job', () => {
     const app = await createApplication();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr-serverless', match: name, durationMs: 1500, outcome: 'SUCCEEDED' });
-    const pipeline = onePipeline('emrstoken', { id: 'spark', kind: 'emr-serverless.job', params: serverlessParams(app, name) });
+    const pipeline = onePipeline('emrstoken', {
+      id: 'spark',
+      kind: 'emr-serverless.job',
+      params: serverlessParams(app, name),
+    });
     const orphan = await awsClients().emrServerless.send(
-      new StartServerlessRunCommand({ ...serverlessParams(app, name), clientToken: emrServerlessClientToken(stageIdempotencyKey(pipeline.name, DS, 'spark', 0)) }),
+      new StartServerlessRunCommand({
+        ...serverlessParams(app, name),
+        clientToken: emrServerlessClientToken(stageIdempotencyKey(pipeline.name, DS, 'spark', 0)),
+      }),
     );
     const outcome = await runToEnd(pipeline);
     if (!outcome.ok) throw new Error(outcome.message);
@@ -391,8 +558,17 @@ describe('stopping a job that has already ended is not an error (judged by the j
     const crawler = await createCrawler();
     await gateway.setScenario({ service: 'glue-crawler', match: crawler, durationMs: 200, outcome: 'SUCCEEDED' });
     await awsClients().glue.send(new StartCrawlerCommand({ Name: crawler }));
-    const crawl = await waitFor('the crawl to end', async () => (await crawlStates(crawler)).find((c) => c.state === 'COMPLETED'));
-    expect(await stopStageJob({ ...common, kind: 'glue.crawler', params: { Name: crawler }, jobId: `${crawler}@${crawl.id}` })).toBe(`Glue crawler job ${crawler}@${crawl.id} COMPLETED`);
+    const crawl = await waitFor('the crawl to end', async () =>
+      (await crawlStates(crawler)).find((c) => c.state === 'COMPLETED'),
+    );
+    expect(
+      await stopStageJob({
+        ...common,
+        kind: 'glue.crawler',
+        params: { Name: crawler },
+        jobId: `${crawler}@${crawl.id}`,
+      }),
+    ).toBe(`Glue crawler job ${crawler}@${crawl.id} COMPLETED`);
     expect(await gateway.calls({ service: 'glue', operation: 'StopCrawler', resource: crawler })).toBe(0);
   });
 
@@ -401,7 +577,9 @@ describe('stopping a job that has already ended is not an error (judged by the j
     await gateway.setScenario({ service: 'databrew', match: job, durationMs: 200, outcome: 'SUCCEEDED' });
     const { RunId } = await awsClients().databrew.send(new StartBrewRunCommand({ Name: job }));
     await waitFor('the run to end', async () => (await brewRunStates(job))[0] === 'SUCCEEDED');
-    expect(await stopStageJob({ ...common, kind: 'databrew.job', params: { Name: job }, jobId: RunId as string })).toBe(`DataBrew job ${RunId} SUCCEEDED`);
+    expect(await stopStageJob({ ...common, kind: 'databrew.job', params: { Name: job }, jobId: RunId as string })).toBe(
+      `DataBrew job ${RunId} SUCCEEDED`,
+    );
     expect(await gateway.calls({ service: 'databrew', operation: 'StopJobRun', resource: job })).toBe(1);
   });
 
@@ -409,9 +587,23 @@ describe('stopping a job that has already ended is not an error (judged by the j
     const cluster = await createCluster();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr', match: name, durationMs: 200, outcome: 'SUCCEEDED' });
-    const stepId = (await awsClients().emr.send(new AddJobFlowStepsCommand({ JobFlowId: cluster, Steps: [sparkStep(name)] }))).StepIds?.[0] as string;
-    await waitFor('the step to end', async () => (await awsClients().emr.send(new DescribeStepCommand({ ClusterId: cluster, StepId: stepId }))).Step?.Status?.State === 'COMPLETED');
-    expect(await stopStageJob({ ...common, kind: 'emr.step', params: { JobFlowId: cluster, Steps: [sparkStep(name)] }, jobId: stepId })).toBe(`EMR job ${stepId} COMPLETED`);
+    const stepId = (
+      await awsClients().emr.send(new AddJobFlowStepsCommand({ JobFlowId: cluster, Steps: [sparkStep(name)] }))
+    ).StepIds?.[0] as string;
+    await waitFor(
+      'the step to end',
+      async () =>
+        (await awsClients().emr.send(new DescribeStepCommand({ ClusterId: cluster, StepId: stepId }))).Step?.Status
+          ?.State === 'COMPLETED',
+    );
+    expect(
+      await stopStageJob({
+        ...common,
+        kind: 'emr.step',
+        params: { JobFlowId: cluster, Steps: [sparkStep(name)] },
+        jobId: stepId,
+      }),
+    ).toBe(`EMR job ${stepId} COMPLETED`);
     expect(await gateway.calls({ service: 'emr', operation: 'CancelSteps', resource: cluster })).toBe(1);
   });
 
@@ -419,9 +611,23 @@ describe('stopping a job that has already ended is not an error (judged by the j
     const app = await createApplication();
     const name = uniqueName('orders');
     await gateway.setScenario({ service: 'emr-serverless', match: name, durationMs: 200, outcome: 'SUCCEEDED' });
-    const { jobRunId } = await awsClients().emrServerless.send(new StartServerlessRunCommand({ ...serverlessParams(app, name), clientToken: uniqueName('token') }));
-    await waitFor('the run to end', async () => (await awsClients().emrServerless.send(new GetJobRunCommand({ applicationId: app, jobRunId }))).jobRun?.state === 'SUCCESS');
-    expect(await stopStageJob({ ...common, kind: 'emr-serverless.job', params: serverlessParams(app, name), jobId: jobRunId as string })).toBe(`EMR Serverless job ${jobRunId} SUCCESS`);
+    const { jobRunId } = await awsClients().emrServerless.send(
+      new StartServerlessRunCommand({ ...serverlessParams(app, name), clientToken: uniqueName('token') }),
+    );
+    await waitFor(
+      'the run to end',
+      async () =>
+        (await awsClients().emrServerless.send(new GetJobRunCommand({ applicationId: app, jobRunId }))).jobRun
+          ?.state === 'SUCCESS',
+    );
+    expect(
+      await stopStageJob({
+        ...common,
+        kind: 'emr-serverless.job',
+        params: serverlessParams(app, name),
+        jobId: jobRunId as string,
+      }),
+    ).toBe(`EMR Serverless job ${jobRunId} SUCCESS`);
     expect(await gateway.calls({ service: 'emr-serverless', operation: 'CancelJobRun', resource: app })).toBe(1);
   });
 });

@@ -35,7 +35,11 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const fast = { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '300ms', maximumInterval: '1s' } } as const;
+const fast = {
+  poll: { initial: '200ms', max: '1s' },
+  timeout: { heartbeat: '3s' },
+  retry: { initialInterval: '300ms', maximumInterval: '1s' },
+} as const;
 
 async function run(pipeline: PipelineDefinition, ds = '2024-03-01'): Promise<RunOutcome> {
   return waitForRun((await startRun(ctx.client, ctx.settings, pipeline, ds, { generation: 0 })).handle);
@@ -59,7 +63,9 @@ async function keys(bucket: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   let token: string | undefined;
   do {
-    const page = await awsClients().s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    const page = await awsClients().s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+    );
     out.push(...(page.Contents ?? []).map((o) => o.Key as string));
     token = page.NextContinuationToken;
   } while (token);
@@ -75,7 +81,12 @@ async function lambdaRole(): Promise<string> {
   if (roleArn) return roleArn;
   // Lambda checks that the execution role exists (the IAM client is a test-only dependency).
   const iam = new IAMClient({});
-  const out = await iam.send(new CreateRoleCommand({ RoleName: uniqueName('ingest-role'), AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
+  const out = await iam.send(
+    new CreateRoleCommand({
+      RoleName: uniqueName('ingest-role'),
+      AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+    }),
+  );
   iam.destroy();
   if (!out.Role?.Arn) throw new Error('CreateRole returned no ARN');
   roleArn = out.Role.Arn;
@@ -84,7 +95,15 @@ async function lambdaRole(): Promise<string> {
 
 async function createFunction(name = uniqueName('fn')): Promise<string> {
   const emptyZip = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64');
-  await awsClients().lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Role: await lambdaRole(), Handler: 'index.handler', Code: { ZipFile: emptyZip } }));
+  await awsClients().lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs20.x',
+      Role: await lambdaRole(),
+      Handler: 'index.handler',
+      Code: { ZipFile: emptyZip },
+    }),
+  );
   return name;
 }
 
@@ -96,7 +115,13 @@ async function createStream(name = uniqueName('stream')): Promise<string> {
 /** Every record of a one-shard stream, oldest first. */
 async function streamRecords(stream: string): Promise<string[]> {
   const k = awsClients().kinesis;
-  const it = await k.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
+  const it = await k.send(
+    new GetShardIteratorCommand({
+      StreamName: stream,
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    }),
+  );
   const out: string[] = [];
   let iterator = it.ShardIterator;
   for (;;) {
@@ -112,7 +137,11 @@ async function createDeliveryStream(bucket: string, name = uniqueName('firehose'
   await awsClients().firehose.send(
     new CreateDeliveryStreamCommand({
       DeliveryStreamName: name,
-      ExtendedS3DestinationConfiguration: { BucketARN: `arn:aws:s3:::${bucket}`, RoleARN: 'arn:aws:iam::123456789012:role/firehose', Prefix: `${name}/` },
+      ExtendedS3DestinationConfiguration: {
+        BucketARN: `arn:aws:s3:::${bucket}`,
+        RoleARN: 'arn:aws:iam::123456789012:role/firehose',
+        Prefix: `${name}/`,
+      },
     }),
   );
   return name;
@@ -121,7 +150,10 @@ async function createDeliveryStream(bucket: string, name = uniqueName('firehose'
 /** What Firehose delivered to S3 (moto writes one object per put call, synchronously), as lines. */
 async function deliveredLines(bucket: string, stream: string): Promise<string[]> {
   const texts = await Promise.all((await keys(bucket, `${stream}/`)).map((k) => readText(bucket, k)));
-  return texts.join('').split('\n').filter((l) => l !== '');
+  return texts
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 // ---------------------------------------------------------------- s3.copy
@@ -138,18 +170,35 @@ test('s3.copy: one key (CopySource) and a whole templated prefix (SourcePrefix �
     name: uniqueName('copy'),
     defaults: fast,
     stages: [
-      { id: 'one', kind: 's3.copy', params: { Bucket: dst, Key: 'latest/a.csv', CopySource: `${src}/raw/{{ ds }}/a.csv` } },
-      { id: 'all', kind: 's3.copy', params: { SourceBucket: src, SourcePrefix: 'raw/{{ ds }}/', Bucket: dst, Prefix: 'curated/{{ ds_nodash }}/' } },
+      {
+        id: 'one',
+        kind: 's3.copy',
+        params: { Bucket: dst, Key: 'latest/a.csv', CopySource: `${src}/raw/{{ ds }}/a.csv` },
+      },
+      {
+        id: 'all',
+        kind: 's3.copy',
+        params: { SourceBucket: src, SourcePrefix: 'raw/{{ ds }}/', Bucket: dst, Prefix: 'curated/{{ ds_nodash }}/' },
+      },
     ],
   });
   const outcome = ok(await run(pipeline));
   expect(await readText(dst, 'latest/a.csv')).toBe(files['a.csv']);
   expect(output(outcome, 'one')).toMatchObject({ to: `s3://${dst}/latest/a.csv`, objects: 1, bytes: 5 });
 
-  expect((await keys(dst, 'curated/')).sort()).toEqual(['curated/20240301/a.csv', 'curated/20240301/b.csv', 'curated/20240301/nested/c b+.csv']);
+  expect((await keys(dst, 'curated/')).sort()).toEqual([
+    'curated/20240301/a.csv',
+    'curated/20240301/b.csv',
+    'curated/20240301/nested/c b+.csv',
+  ]);
   for (const [k, body] of Object.entries(files)) expect(await readText(dst, `curated/20240301/${k}`)).toBe(body);
   const bytes = Object.values(files).reduce((n, b) => n + b.length, 0);
-  expect(output(outcome, 'all')).toEqual({ from: `s3://${src}/raw/2024-03-01/`, to: `s3://${dst}/curated/20240301/`, objects: 3, bytes });
+  expect(output(outcome, 'all')).toEqual({
+    from: `s3://${src}/raw/2024-03-01/`,
+    to: `s3://${dst}/curated/20240301/`,
+    objects: 3,
+    bytes,
+  });
 });
 
 test('s3.copy: a prefix copy that fails midway resumes after the last heartbeated chunk instead of recopying', async () => {
@@ -157,16 +206,29 @@ test('s3.copy: a prefix copy that fails midway resumes after the last heartbeate
   const dst = await createBucket();
   const n = 40;
   await Promise.all(
-    Array.from({ length: n }, (_, i) => awsClients().s3.send(new PutObjectCommand({ Bucket: src, Key: `in/${String(i).padStart(3, '0')}.json`, Body: `{"i":${i}}` }))),
+    Array.from({ length: n }, (_, i) =>
+      awsClients().s3.send(
+        new PutObjectCommand({ Bucket: src, Key: `in/${String(i).padStart(3, '0')}.json`, Body: `{"i":${i}}` }),
+      ),
+    ),
   );
   // The first 20 copies go through; the 21st (in the third chunk) gets a 500, which the worker's
   // single-attempt client does not retry: the attempt fails and the stage's retry policy takes over.
-  await gateway.addFault({ service: 's3', operation: 'CopyObject', resource: dst, kind: 'latency', latencyMs: 0, times: 20 });
+  await gateway.addFault({
+    service: 's3',
+    operation: 'CopyObject',
+    resource: dst,
+    kind: 'latency',
+    latencyMs: 0,
+    times: 20,
+  });
   await gateway.addFault({ service: 's3', operation: 'CopyObject', resource: dst, kind: 'server-error', times: 1 });
   const pipeline = definePipeline({
     name: uniqueName('copyresume'),
     defaults: fast,
-    stages: [{ id: 'copy', kind: 's3.copy', params: { SourceBucket: src, SourcePrefix: 'in/', Bucket: dst, Prefix: 'out/' } }],
+    stages: [
+      { id: 'copy', kind: 's3.copy', params: { SourceBucket: src, SourcePrefix: 'in/', Bucket: dst, Prefix: 'out/' } },
+    ],
   });
   const outcome = ok(await run(pipeline));
   expect(await keys(dst, 'out/')).toHaveLength(n);
@@ -183,17 +245,32 @@ test('lambda.invoke: a templated object Payload is sent as JSON and the answer i
   const pipeline = definePipeline({
     name: uniqueName('lambda'),
     defaults: fast,
-    stages: [{ id: 'invoke', kind: 'lambda.invoke', params: { FunctionName: fn, Payload: { date: '{{ ds }}', tables: ['orders', 'refunds'] } } }],
+    stages: [
+      {
+        id: 'invoke',
+        kind: 'lambda.invoke',
+        params: { FunctionName: fn, Payload: { date: '{{ ds }}', tables: ['orders', 'refunds'] } },
+      },
+    ],
   });
   const outcome = ok(await run(pipeline));
   // moto's function echoes its input.
-  expect(output(outcome, 'invoke')).toMatchObject({ functionName: fn, StatusCode: 200, payload: { date: '2024-03-01', tables: ['orders', 'refunds'] } });
+  expect(output(outcome, 'invoke')).toMatchObject({
+    functionName: fn,
+    StatusCode: 200,
+    payload: { date: '2024-03-01', tables: ['orders', 'refunds'] },
+  });
   expect(await gateway.calls({ service: 'lambda', operation: 'Invoke', resource: fn })).toBe(1);
 });
 
 test('lambda.invoke: a FunctionError fails the run with the function’s errorType and errorMessage, without retrying', async () => {
   const fn = await createFunction();
-  await gateway.setScenario({ service: 'lambda', match: fn, outcome: 'FAILED', message: 'ValueError: no orders for 2024-03-01' });
+  await gateway.setScenario({
+    service: 'lambda',
+    match: fn,
+    outcome: 'FAILED',
+    message: 'ValueError: no orders for 2024-03-01',
+  });
   const pipeline = definePipeline({
     name: uniqueName('lambdafail'),
     defaults: { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
@@ -205,8 +282,13 @@ test('lambda.invoke: a FunctionError fails the run with the function’s errorTy
   const outcome = await run(pipeline);
   if (outcome.ok) throw new Error('the run should have failed');
   expect(outcome.stage).toBe('invoke');
-  expect(outcome.message).toBe(`Stage "invoke" (lambda.invoke) failed: Lambda function ${fn} failed (Unhandled): ValueError: no orders for 2024-03-01`);
-  expect(outcome.status?.stages.map((s) => [s.id, s.state])).toEqual([['invoke', 'failed'], ['after', 'skipped']]);
+  expect(outcome.message).toBe(
+    `Stage "invoke" (lambda.invoke) failed: Lambda function ${fn} failed (Unhandled): ValueError: no orders for 2024-03-01`,
+  );
+  expect(outcome.status?.stages.map((s) => [s.id, s.state])).toEqual([
+    ['invoke', 'failed'],
+    ['after', 'skipped'],
+  ]);
   expect(outcome.status?.stages[0]?.error?.type).toBe(ERROR_TYPES.jobFailed);
   expect(await gateway.calls({ service: 'lambda', operation: 'Invoke', resource: fn })).toBe(1);
 });
@@ -233,7 +315,11 @@ test('lambda.invoke: an unknown function fails at once with AWS’s ResourceNotF
   });
   const outcome = await run(pipeline);
   if (outcome.ok) throw new Error('the run should have failed');
-  expect(outcome.message).toMatch(new RegExp(`^Stage "invoke" \\(lambda\\.invoke\\) failed: Lambda lambda\\.invoke failed: ResourceNotFoundException: Function not found: .*${fn}$`));
+  expect(outcome.message).toMatch(
+    new RegExp(
+      `^Stage "invoke" \\(lambda\\.invoke\\) failed: Lambda lambda\\.invoke failed: ResourceNotFoundException: Function not found: .*${fn}$`,
+    ),
+  );
   expect(outcome.status?.stages[0]?.error?.type).toBe(ERROR_TYPES.awsRequest);
   expect(await gateway.calls({ service: 'lambda', operation: 'Invoke', resource: fn })).toBe(1);
 });
@@ -276,9 +362,19 @@ test('kinesis.put: a RecordsFile relative to the pipeline file, in 500-record ba
 
 test('kinesis.put: records AWS reports failed (FailedRecordCount) are resent alone', async () => {
   const stream = await createStream();
-  await gateway.addFault({ service: 'kinesis', operation: 'PutRecords', resource: stream, kind: 'partial-failure', records: 3 });
+  await gateway.addFault({
+    service: 'kinesis',
+    operation: 'PutRecords',
+    resource: stream,
+    kind: 'partial-failure',
+    records: 3,
+  });
   const records = Array.from({ length: 10 }, (_, i) => ({ Data: { n: i }, PartitionKey: `k${i}` }));
-  const pipeline = definePipeline({ name: uniqueName('kpartial'), defaults: fast, stages: [{ id: 'put', kind: 'kinesis.put', params: { StreamName: stream, Records: records } }] });
+  const pipeline = definePipeline({
+    name: uniqueName('kpartial'),
+    defaults: fast,
+    stages: [{ id: 'put', kind: 'kinesis.put', params: { StreamName: stream, Records: records } }],
+  });
   const outcome = ok(await run(pipeline));
   expect(output(outcome, 'put')).toMatchObject({ records: 10, resent: 3, batches: 1 });
   // The 7 accepted at once, then the 3 refused ones: each exactly once.
@@ -290,10 +386,27 @@ test('kinesis.put: records AWS reports failed (FailedRecordCount) are resent alo
 test('kinesis.put: a retried attempt resumes after the last acknowledged batch', async () => {
   const stream = await createStream();
   // Batch 1 goes through, batch 2 gets a 500: the attempt fails and the next one starts at batch 2.
-  await gateway.addFault({ service: 'kinesis', operation: 'PutRecords', resource: stream, kind: 'latency', latencyMs: 0, times: 1 });
-  await gateway.addFault({ service: 'kinesis', operation: 'PutRecords', resource: stream, kind: 'server-error', times: 1 });
+  await gateway.addFault({
+    service: 'kinesis',
+    operation: 'PutRecords',
+    resource: stream,
+    kind: 'latency',
+    latencyMs: 0,
+    times: 1,
+  });
+  await gateway.addFault({
+    service: 'kinesis',
+    operation: 'PutRecords',
+    resource: stream,
+    kind: 'server-error',
+    times: 1,
+  });
   const records = Array.from({ length: 1200 }, (_, i) => ({ Data: `r${i}` }));
-  const pipeline = definePipeline({ name: uniqueName('kresume'), defaults: fast, stages: [{ id: 'put', kind: 'kinesis.put', params: { StreamName: stream, Records: records } }] });
+  const pipeline = definePipeline({
+    name: uniqueName('kresume'),
+    defaults: fast,
+    stages: [{ id: 'put', kind: 'kinesis.put', params: { StreamName: stream, Records: records } }],
+  });
   const outcome = ok(await run(pipeline));
   expect(output(outcome, 'put')).toMatchObject({ records: 1200, batches: 3, resumedAfterBatch: 1 });
   expect(await streamRecords(stream)).toEqual(records.map((r) => r.Data));
@@ -302,16 +415,31 @@ test('kinesis.put: a retried attempt resumes after the last acknowledged batch',
 
 test('kinesis.put: records still refused after the resend bound fail the stage with the error codes', async () => {
   const stream = await createStream();
-  await gateway.addFault({ service: 'kinesis', operation: 'PutRecords', resource: stream, kind: 'partial-failure', records: 2, times: -1 });
+  await gateway.addFault({
+    service: 'kinesis',
+    operation: 'PutRecords',
+    resource: stream,
+    kind: 'partial-failure',
+    records: 2,
+    times: -1,
+  });
   const pipeline = definePipeline({
     name: uniqueName('kexhaust'),
     defaults: { ...fast, retry: { maximumAttempts: 1 } },
-    stages: [{ id: 'put', kind: 'kinesis.put', params: { StreamName: stream, Records: [{ Data: 'a' }, { Data: 'b' }, { Data: 'c' }] } }],
+    stages: [
+      {
+        id: 'put',
+        kind: 'kinesis.put',
+        params: { StreamName: stream, Records: [{ Data: 'a' }, { Data: 'b' }, { Data: 'c' }] },
+      },
+    ],
   });
   const outcome = await run(pipeline);
   if (outcome.ok) throw new Error('the run should have failed');
   expect(outcome.message).toMatch(
-    new RegExp(`^Stage "put" \\(kinesis\\.put\\) failed: Kinesis ${stream}: 2 records still failed after ${MAX_RESENDS} resends: 2 × ProvisionedThroughputExceededException \\(Rate exceeded`),
+    new RegExp(
+      `^Stage "put" \\(kinesis\\.put\\) failed: Kinesis ${stream}: 2 records still failed after ${MAX_RESENDS} resends: 2 × ProvisionedThroughputExceededException \\(Rate exceeded`,
+    ),
   );
   expect(outcome.status?.stages[0]?.error?.type).toBe(ERROR_TYPES.awsTransient);
   expect(await gateway.calls({ service: 'kinesis', operation: 'PutRecords', resource: stream })).toBe(1 + MAX_RESENDS);
@@ -323,7 +451,13 @@ test('kinesis.put: records still refused after the resend bound fail the stage w
 test('firehose.put: inline records land in the S3 destination as JSON lines; refused records are resent alone', async () => {
   const bucket = await createBucket();
   const stream = await createDeliveryStream(bucket);
-  await gateway.addFault({ service: 'firehose', operation: 'PutRecordBatch', resource: stream, kind: 'partial-failure', records: 2 });
+  await gateway.addFault({
+    service: 'firehose',
+    operation: 'PutRecordBatch',
+    resource: stream,
+    kind: 'partial-failure',
+    records: 2,
+  });
   const pipeline = definePipeline({
     name: uniqueName('firehose'),
     defaults: fast,
@@ -331,12 +465,22 @@ test('firehose.put: inline records land in the S3 destination as JSON lines; ref
       {
         id: 'put',
         kind: 'firehose.put',
-        params: { DeliveryStreamName: stream, Records: [{ Data: { day: '{{ ds }}', n: 1 } }, { Data: { day: '{{ ds }}', n: 2 } }, { Data: 'plain text' }, { Data: '{"n":4}\n' }] },
+        params: {
+          DeliveryStreamName: stream,
+          Records: [
+            { Data: { day: '{{ ds }}', n: 1 } },
+            { Data: { day: '{{ ds }}', n: 2 } },
+            { Data: 'plain text' },
+            { Data: '{"n":4}\n' },
+          ],
+        },
       },
     ],
   });
   const outcome = ok(await run(pipeline));
   expect(output(outcome, 'put')).toMatchObject({ target: stream, records: 4, resent: 2, batches: 1 });
-  expect((await deliveredLines(bucket, stream)).sort()).toEqual(['plain text', '{"day":"2024-03-01","n":1}', '{"day":"2024-03-01","n":2}', '{"n":4}'].sort());
+  expect((await deliveredLines(bucket, stream)).sort()).toEqual(
+    ['plain text', '{"day":"2024-03-01","n":1}', '{"day":"2024-03-01","n":2}', '{"n":4}'].sort(),
+  );
   expect(await gateway.calls({ service: 'firehose', operation: 'PutRecordBatch', resource: stream })).toBe(2);
 });

@@ -53,7 +53,11 @@ let once: { glue: GlueClient; athena: AthenaClient; s3: S3Client };
 let direct: AwsClients;
 
 beforeAll(() => {
-  once = { glue: new GlueClient({ maxAttempts: 1 }), athena: new AthenaClient({ maxAttempts: 1 }), s3: new S3Client({ maxAttempts: 1, forcePathStyle: true }) };
+  once = {
+    glue: new GlueClient({ maxAttempts: 1 }),
+    athena: new AthenaClient({ maxAttempts: 1 }),
+    s3: new S3Client({ maxAttempts: 1, forcePathStyle: true }),
+  };
   direct = createAwsClients({ endpoint: MOTO_URL, s3ForcePathStyle: true });
 });
 
@@ -67,7 +71,9 @@ const athena = () => awsClients().athena;
 const s3 = () => awsClients().s3;
 
 /** The rejection of `p` (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error & { name: string; $fault?: string; $metadata?: { httpStatusCode?: number } }> {
+async function rejection(
+  p: Promise<unknown>,
+): Promise<Error & { name: string; $fault?: string; $metadata?: { httpStatusCode?: number } }> {
   return p.then(
     (v) => {
       throw new Error(`expected a rejection, got ${JSON.stringify(v)}`);
@@ -83,7 +89,12 @@ async function getRun(jobName: string, runId: string): Promise<JobRun> {
 }
 
 /** Polls a Glue run until `done`, returning every distinct state seen in order (consecutive repeats collapsed). */
-async function followRun(jobName: string, runId: string, done: (run: JobRun) => boolean, seen: string[] = []): Promise<{ run: JobRun; seen: string[] }> {
+async function followRun(
+  jobName: string,
+  runId: string,
+  done: (run: JobRun) => boolean,
+  seen: string[] = [],
+): Promise<{ run: JobRun; seen: string[] }> {
   const run = await waitFor(
     `Glue run ${runId} of ${jobName}`,
     async () => {
@@ -122,7 +133,12 @@ async function waitForQuery(id: string, states: string[]): Promise<QueryExecutio
 /** A workgroup of the test's own (moto owns workgroups; the gateway reads them), so listings hold only this test's queries. */
 async function createWorkGroup(): Promise<string> {
   const name = uniqueName('wg');
-  await athena().send(new CreateWorkGroupCommand({ Name: name, Configuration: { ResultConfiguration: { OutputLocation: `s3://${uniqueName('results')}/athena/` } } }));
+  await athena().send(
+    new CreateWorkGroupCommand({
+      Name: name,
+      Configuration: { ResultConfiguration: { OutputLocation: `s3://${uniqueName('results')}/athena/` } },
+    }),
+  );
   return name;
 }
 
@@ -139,13 +155,20 @@ describe('Glue job runs', () => {
     expect(['STARTING', 'RUNNING']).toContain(first.JobRunState);
     expect(first.CompletedOn).toBeUndefined();
 
-    const { run, seen } = await followRun(job, runId, (r) => GLUE_TERMINAL.includes(r.JobRunState ?? ''), [first.JobRunState as string]);
+    const { run, seen } = await followRun(job, runId, (r) => GLUE_TERMINAL.includes(r.JobRunState ?? ''), [
+      first.JobRunState as string,
+    ]);
     // Every state seen, in order, is a step of the lifecycle; the run ends SUCCEEDED having been seen RUNNING.
     expect(['STARTING', 'RUNNING', 'SUCCEEDED'].filter((s) => seen.includes(s))).toEqual(seen);
     expect(seen).toContain('RUNNING');
     expect(seen[seen.length - 1]).toBe('SUCCEEDED');
 
-    expect(run).toMatchObject({ Id: runId, JobName: job, JobRunState: 'SUCCEEDED', Arguments: { '--day': '2024-03-01' } });
+    expect(run).toMatchObject({
+      Id: runId,
+      JobName: job,
+      JobRunState: 'SUCCEEDED',
+      Arguments: { '--day': '2024-03-01' },
+    });
     expect(run.ErrorMessage).toBeUndefined();
     // The gateway's clock, not ours: completion is exactly the scenario's duration after the start.
     expect((run.CompletedOn as Date).getTime() - (run.StartedOn as Date).getTime()).toBe(1500);
@@ -192,7 +215,11 @@ describe('Glue job runs', () => {
     const again = await glue().send(new BatchStopJobRunCommand({ JobName: job, JobRunIds: [runId] }));
     expect(again.SuccessfulSubmissions).toEqual([]);
     expect(again.Errors).toHaveLength(1);
-    expect(again.Errors?.[0]).toMatchObject({ JobName: job, JobRunId: runId, ErrorDetail: { ErrorCode: 'InvalidInputException' } });
+    expect(again.Errors?.[0]).toMatchObject({
+      JobName: job,
+      JobRunId: runId,
+      ErrorDetail: { ErrorCode: 'InvalidInputException' },
+    });
     expect((await getRun(job, runId)).JobRunState).toBe('STOPPED');
   });
 
@@ -237,34 +264,59 @@ describe('Athena query executions', () => {
     const QueryString = `SELECT count(*) FROM sales WHERE batch = '${marker}'`;
     const ClientRequestToken = token();
 
-    const a = await athena().send(new StartQueryExecutionCommand({ QueryString, WorkGroup: workGroup, ClientRequestToken }));
-    const b = await athena().send(new StartQueryExecutionCommand({ QueryString, WorkGroup: workGroup, ClientRequestToken }));
+    const a = await athena().send(
+      new StartQueryExecutionCommand({ QueryString, WorkGroup: workGroup, ClientRequestToken }),
+    );
+    const b = await athena().send(
+      new StartQueryExecutionCommand({ QueryString, WorkGroup: workGroup, ClientRequestToken }),
+    );
     expect(a.QueryExecutionId).toBeDefined();
     expect(b.QueryExecutionId).toBe(a.QueryExecutionId);
 
     const listed = await athena().send(new ListQueryExecutionsCommand({ WorkGroup: workGroup }));
     expect(listed.QueryExecutionIds).toEqual([a.QueryExecutionId]);
-    expect(await gateway.calls({ service: 'athena', operation: 'StartQueryExecution', resource: a.QueryExecutionId })).toBe(2);
+    expect(
+      await gateway.calls({ service: 'athena', operation: 'StartQueryExecution', resource: a.QueryExecutionId }),
+    ).toBe(2);
 
     // The same token with another query is refused, as on AWS; a new token starts a new execution.
-    const mismatch = await rejection(athena().send(new StartQueryExecutionCommand({ QueryString: `${QueryString} AND 1 = 1`, WorkGroup: workGroup, ClientRequestToken })));
+    const mismatch = await rejection(
+      athena().send(
+        new StartQueryExecutionCommand({
+          QueryString: `${QueryString} AND 1 = 1`,
+          WorkGroup: workGroup,
+          ClientRequestToken,
+        }),
+      ),
+    );
     expect(mismatch).toBeInstanceOf(InvalidRequestException);
-    const c = await athena().send(new StartQueryExecutionCommand({ QueryString, WorkGroup: workGroup, ClientRequestToken: token() }));
+    const c = await athena().send(
+      new StartQueryExecutionCommand({ QueryString, WorkGroup: workGroup, ClientRequestToken: token() }),
+    );
     expect(c.QueryExecutionId).not.toBe(a.QueryExecutionId);
     const relisted = await athena().send(new ListQueryExecutionsCommand({ WorkGroup: workGroup }));
     expect(relisted.QueryExecutionIds).toEqual([c.QueryExecutionId, a.QueryExecutionId]);
 
     const done = await waitForQuery(a.QueryExecutionId as string, ['SUCCEEDED', 'FAILED', 'CANCELLED']);
-    expect(done).toMatchObject({ QueryExecutionId: a.QueryExecutionId, Query: QueryString, WorkGroup: workGroup, Status: { State: 'SUCCEEDED' } });
+    expect(done).toMatchObject({
+      QueryExecutionId: a.QueryExecutionId,
+      Query: QueryString,
+      WorkGroup: workGroup,
+      Status: { State: 'SUCCEEDED' },
+    });
     // The workgroup's output location is used when the request gives none.
-    expect(done.ResultConfiguration?.OutputLocation).toMatch(new RegExp(`^s3://results-.+/athena/${a.QueryExecutionId}\\.csv$`));
+    expect(done.ResultConfiguration?.OutputLocation).toMatch(
+      new RegExp(`^s3://results-.+/athena/${a.QueryExecutionId}\\.csv$`),
+    );
   });
 
   test('a FAILED scenario ends the query FAILED with the scenario message as AthenaError', async () => {
     const marker = uniqueName('broken');
     const message = `COLUMN_NOT_FOUND: line 1:8: Column '${marker}' cannot be resolved`;
     await gateway.setScenario({ service: 'athena', match: marker, durationMs: 200, outcome: 'FAILED', message });
-    const { QueryExecutionId } = await athena().send(new StartQueryExecutionCommand({ QueryString: `SELECT ${marker} FROM sales`, ClientRequestToken: token() }));
+    const { QueryExecutionId } = await athena().send(
+      new StartQueryExecutionCommand({ QueryString: `SELECT ${marker} FROM sales`, ClientRequestToken: token() }),
+    );
 
     const q = await waitForQuery(QueryExecutionId as string, ['SUCCEEDED', 'FAILED', 'CANCELLED']);
     expect(q.Status?.State).toBe('FAILED');
@@ -280,7 +332,12 @@ describe('Athena query executions', () => {
   test('StopQueryExecution cancels a running query: CANCELLED', async () => {
     const marker = uniqueName('forever');
     await gateway.setScenario({ service: 'athena', match: marker, durationMs: 100, outcome: 'HANG' });
-    const { QueryExecutionId } = await athena().send(new StartQueryExecutionCommand({ QueryString: `SELECT * FROM big WHERE tag = '${marker}'`, ClientRequestToken: token() }));
+    const { QueryExecutionId } = await athena().send(
+      new StartQueryExecutionCommand({
+        QueryString: `SELECT * FROM big WHERE tag = '${marker}'`,
+        ClientRequestToken: token(),
+      }),
+    );
     const id = QueryExecutionId as string;
     await waitForQuery(id, ['RUNNING']);
 
@@ -306,8 +363,19 @@ describe('Athena query executions', () => {
       ['latam', '4'],
       ['mea', '9'],
     ];
-    await gateway.setScenario({ service: 'athena', match: marker, durationMs: 150, outcome: 'SUCCEEDED', result: { columns: ['region', 'total'], rows } });
-    const { QueryExecutionId } = await athena().send(new StartQueryExecutionCommand({ QueryString: `SELECT region, total FROM ${marker}`, ClientRequestToken: token() }));
+    await gateway.setScenario({
+      service: 'athena',
+      match: marker,
+      durationMs: 150,
+      outcome: 'SUCCEEDED',
+      result: { columns: ['region', 'total'], rows },
+    });
+    const { QueryExecutionId } = await athena().send(
+      new StartQueryExecutionCommand({
+        QueryString: `SELECT region, total FROM ${marker}`,
+        ClientRequestToken: token(),
+      }),
+    );
     await waitForQuery(QueryExecutionId as string, ['SUCCEEDED']);
 
     const pages: (string | null)[][][] = [];
@@ -397,21 +465,31 @@ describe('fault injection and the call log', () => {
     const bucket = await createBucket();
     // GetJob / GetBucketVersioning: used by no Sluice code path, so no parallel test consumes these.
     await gateway.addFault({ service: 'glue', operation: 'GetJob', resource: job, kind: 'access-denied', times: 1 });
-    await gateway.addFault({ service: 's3', operation: 'GetBucketVersioning', resource: bucket, kind: 'access-denied', times: 1 });
+    await gateway.addFault({
+      service: 's3',
+      operation: 'GetBucketVersioning',
+      resource: bucket,
+      kind: 'access-denied',
+      times: 1,
+    });
 
     // The default retrying clients: the SDK itself must not retry an access denial.
     const glueErr = await rejection(glue().send(new GetJobCommand({ JobName: job })));
     expect(glueErr.name).toBe('AccessDeniedException');
     expect(glueErr.$fault).toBe('client');
     expect(glueErr.$metadata?.httpStatusCode).toBe(400);
-    expect(glueErr.message).toBe(`User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: glue:GetJob on resource: ${job} because no identity-based policy allows the glue:GetJob action`);
+    expect(glueErr.message).toBe(
+      `User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: glue:GetJob on resource: ${job} because no identity-based policy allows the glue:GetJob action`,
+    );
     expect(await gateway.calls({ service: 'glue', operation: 'GetJob', resource: job })).toBe(1);
 
     const s3Err = await rejection(s3().send(new GetBucketVersioningCommand({ Bucket: bucket })));
     expect(s3Err).toBeInstanceOf(S3ServiceException);
     expect(s3Err.name).toBe('AccessDenied');
     expect(s3Err.$metadata?.httpStatusCode).toBe(403);
-    expect(s3Err.message).toContain(`not authorized to perform: s3:GetBucketVersioning on resource: "arn:aws:s3:::${bucket}"`);
+    expect(s3Err.message).toContain(
+      `not authorized to perform: s3:GetBucketVersioning on resource: "arn:aws:s3:::${bucket}"`,
+    );
     expect(await gateway.calls({ service: 's3', operation: 'GetBucketVersioning', resource: bucket })).toBe(1);
 
     // Used up: the next calls go through.
@@ -421,13 +499,25 @@ describe('fault injection and the call log', () => {
 
   test('an error fault returns any AWS error code, status and message; bad fault bodies are refused', async () => {
     const job = await createGlueJob();
-    await gateway.addFault({ service: 'glue', operation: 'GetJob', resource: job, kind: 'error', errorCode: 'EntityNotFoundException', message: `Job ${job} not found`, times: 1 });
+    await gateway.addFault({
+      service: 'glue',
+      operation: 'GetJob',
+      resource: job,
+      kind: 'error',
+      errorCode: 'EntityNotFoundException',
+      message: `Job ${job} not found`,
+      times: 1,
+    });
     const err = await rejection(once.glue.send(new GetJobCommand({ JobName: job })));
     expect(err.name).toBe('EntityNotFoundException');
     expect(err.message).toBe(`Job ${job} not found`);
     expect(err.$metadata?.httpStatusCode).toBe(400);
-    await expect(gateway.addFault({ service: 'glue', operation: 'GetJob', kind: 'error' })).rejects.toThrow(/errorCode .* must be/);
-    await expect(gateway.addFault({ service: 'glue', operation: 'GetJob', kind: 'error', errorCode: 'X', status: 503 })).rejects.toThrow(/status, when given, must be a 4xx/);
+    await expect(gateway.addFault({ service: 'glue', operation: 'GetJob', kind: 'error' })).rejects.toThrow(
+      /errorCode .* must be/,
+    );
+    await expect(
+      gateway.addFault({ service: 'glue', operation: 'GetJob', kind: 'error', errorCode: 'X', status: 503 }),
+    ).rejects.toThrow(/status, when given, must be a 4xx/);
   });
 
   test('call counts filter by service, operation and resource', async () => {
@@ -457,7 +547,9 @@ describe('S3 forwarded to moto', () => {
     const bucket = await createBucket();
     const text = `region,total\neu,12\n`;
     const binary = randomBytes(256 * 1024);
-    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'raw/2024-03-01/sales.csv', Body: text, ContentType: 'text/csv' }));
+    await s3().send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'raw/2024-03-01/sales.csv', Body: text, ContentType: 'text/csv' }),
+    );
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'raw/2024-03-01/blob.bin', Body: binary }));
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'other/readme.txt', Body: 'x' }));
 
@@ -473,7 +565,9 @@ describe('S3 forwarded to moto', () => {
     expect(listed.KeyCount).toBe(2);
     expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(['raw/2024-03-01/blob.bin', 'raw/2024-03-01/sales.csv']);
 
-    const missing = await rejection(s3().send(new HeadObjectCommand({ Bucket: bucket, Key: 'raw/2024-03-02/sales.csv' })));
+    const missing = await rejection(
+      s3().send(new HeadObjectCommand({ Bucket: bucket, Key: 'raw/2024-03-02/sales.csv' })),
+    );
     expect(missing.$metadata?.httpStatusCode).toBe(404);
 
     // Forwarded, not emulated: moto itself holds the objects.

@@ -28,7 +28,11 @@ afterAll(async () => {
 });
 
 /** Fast polling and a short heartbeat timeout keep the tests quick; production defaults are in STAGE_DEFAULTS. */
-const fast = { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '500ms' } } as const;
+const fast = {
+  poll: { initial: '200ms', max: '1s' },
+  timeout: { heartbeat: '3s' },
+  retry: { initialInterval: '500ms' },
+} as const;
 
 test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, templated for the date', async () => {
   const bucket = await createBucket();
@@ -40,20 +44,49 @@ test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, te
     match: table,
     durationMs: 500,
     outcome: 'SUCCEEDED',
-    result: { columns: ['region', 'total'], rows: [['eu', '12'], ['us', '30'], ['apac', '7']] },
+    result: {
+      columns: ['region', 'total'],
+      rows: [
+        ['eu', '12'],
+        ['us', '30'],
+        ['apac', '7'],
+      ],
+    },
   });
   const pipeline = definePipeline({
     name: uniqueName('kinds'),
     defaults: fast,
     stages: [
-      { id: 'land', kind: 's3.put', params: { Bucket: bucket, Key: 'raw/{{ ds_nodash }}/sales.csv', Body: 'region,total\n{{ pipeline }},{{ ds }}\n' } },
-      { id: 'arrived', kind: 's3.wait', dependsOn: ['land'], params: { Bucket: bucket, Prefix: 'raw/{{ ds_nodash }}/' }, timeout: { total: '30s', heartbeat: '3s' } },
-      { id: 'transform', kind: 'glue.job', dependsOn: ['arrived'], params: { JobName: job, Arguments: { '--day': '{{ ds }}', '--prev': '{{ prev_ds }}' } } },
+      {
+        id: 'land',
+        kind: 's3.put',
+        params: {
+          Bucket: bucket,
+          Key: 'raw/{{ ds_nodash }}/sales.csv',
+          Body: 'region,total\n{{ pipeline }},{{ ds }}\n',
+        },
+      },
+      {
+        id: 'arrived',
+        kind: 's3.wait',
+        dependsOn: ['land'],
+        params: { Bucket: bucket, Prefix: 'raw/{{ ds_nodash }}/' },
+        timeout: { total: '30s', heartbeat: '3s' },
+      },
+      {
+        id: 'transform',
+        kind: 'glue.job',
+        dependsOn: ['arrived'],
+        params: { JobName: job, Arguments: { '--day': '{{ ds }}', '--prev': '{{ prev_ds }}' } },
+      },
       {
         id: 'report',
         kind: 'athena.query',
         dependsOn: ['transform'],
-        params: { QueryString: `SELECT region, total FROM ${table} WHERE dt = '{{ ds }}'`, ResultConfiguration: { OutputLocation: `s3://${bucket}/athena/` } },
+        params: {
+          QueryString: `SELECT region, total FROM ${table} WHERE dt = '{{ ds }}'`,
+          ResultConfiguration: { OutputLocation: `s3://${bucket}/athena/` },
+        },
       },
     ],
   });
@@ -73,7 +106,15 @@ test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, te
   expect(await glueRunState(job, glueRun)).toBe('SUCCEEDED');
   expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
 
-  expect(byId.report?.result?.output).toMatchObject({ columns: ['region', 'total'], rowCount: 3, firstRows: [['eu', '12'], ['us', '30'], ['apac', '7']] });
+  expect(byId.report?.result?.output).toMatchObject({
+    columns: ['region', 'total'],
+    rowCount: 3,
+    firstRows: [
+      ['eu', '12'],
+      ['us', '30'],
+      ['apac', '7'],
+    ],
+  });
   expect(byId.report?.result?.summary).toContain('3 rows');
 
   // The Temporal UI story: a static summary for the run, one activity per stage named by id and kind.
@@ -88,7 +129,13 @@ test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, te
 
 test('a Glue job that ends FAILED fails the run with AWS’s message, without retrying', async () => {
   const job = await createGlueJob();
-  await gateway.setScenario({ service: 'glue', match: job, durationMs: 800, outcome: 'FAILED', message: 'AnalysisException: Table or view not found: sales.raw' });
+  await gateway.setScenario({
+    service: 'glue',
+    match: job,
+    durationMs: 800,
+    outcome: 'FAILED',
+    message: 'AnalysisException: Table or view not found: sales.raw',
+  });
   const pipeline = definePipeline({
     name: uniqueName('gluefail'),
     defaults: { ...fast, retry: { initialInterval: '200ms', maximumAttempts: 5 } },
@@ -102,9 +149,14 @@ test('a Glue job that ends FAILED fails the run with AWS’s message, without re
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(failure.type).toBe(ERROR_TYPES.stageFailed);
-  expect(failure.message).toMatch(/^Stage "transform" \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: AnalysisException: Table or view not found: sales\.raw$/);
+  expect(failure.message).toMatch(
+    /^Stage "transform" \(glue\.job\) failed: Glue job jr_\w+ ended FAILED: AnalysisException: Table or view not found: sales\.raw$/,
+  );
   const status = await started.handle.query<RunStatus>('status');
-  expect(status.stages.map((s) => [s.id, s.state])).toEqual([['transform', 'failed'], ['report', 'skipped']]);
+  expect(status.stages.map((s) => [s.id, s.state])).toEqual([
+    ['transform', 'failed'],
+    ['report', 'skipped'],
+  ]);
   expect(status.stages[0]?.error?.type).toBe(ERROR_TYPES.jobFailed);
   expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
   expect((await started.handle.describe()).searchAttributes.SluiceStatus).toEqual(['Failed']);
@@ -119,7 +171,10 @@ test('cancelling a run with a running Glue stage calls BatchStopJobRun exactly o
     stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
   });
   const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-03', { generation: 0 });
-  await waitFor('the Glue job to be polled', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+  await waitFor(
+    'the Glue job to be polled',
+    async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2,
+  );
   await started.handle.cancel();
   const err: unknown = await started.handle.result().catch((e: unknown) => e);
   expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
@@ -128,7 +183,9 @@ test('cancelling a run with a running Glue stage calls BatchStopJobRun exactly o
   const status = await started.handle.query<RunStatus>('status');
   expect(status.stages[0]?.state).toBe('cancelled');
   expect(status.stages[0]?.jobId).toMatch(/^jr_/);
-  expect(status.stages[0]?.error?.message).toBe(`Glue job ${status.stages[0]?.jobId} stopped on cancellation (STOPPED)`);
+  expect(status.stages[0]?.error?.message).toBe(
+    `Glue job ${status.stages[0]?.jobId} stopped on cancellation (STOPPED)`,
+  );
   expect(await glueRunStates(job)).toEqual(['STOPPED']);
   expect((await started.handle.describe()).searchAttributes.SluiceStatus).toEqual(['Cancelled']);
 });
@@ -153,7 +210,13 @@ test('throttled AWS calls are retried until they succeed', async () => {
 test('AccessDenied from AWS fails the stage at once, without retries: AwsRequestError with AWS’s message', async () => {
   const job = await createGlueJob();
   // Every StartJobRun of this job is refused, as IAM would: a retried stage would call it again.
-  await gateway.addFault({ service: 'glue', operation: 'StartJobRun', resource: job, kind: 'access-denied', times: -1 });
+  await gateway.addFault({
+    service: 'glue',
+    operation: 'StartJobRun',
+    resource: job,
+    kind: 'access-denied',
+    times: -1,
+  });
   const pipeline = definePipeline({
     name: uniqueName('denied'),
     defaults: { ...fast, retry: { initialInterval: '200ms', maximumInterval: '500ms', maximumAttempts: 5 } },
@@ -164,9 +227,14 @@ test('AccessDenied from AWS fails the stage at once, without retries: AwsRequest
   expect(outcome.ok).toBe(false);
   const awsMessage = `User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: glue:StartJobRun on resource: ${job} because no identity-based policy allows the glue:StartJobRun action`;
   if (outcome.ok) return;
-  expect(outcome.message).toBe(`Stage "transform" (glue.job) failed: Glue start failed: AccessDeniedException: ${awsMessage}`);
+  expect(outcome.message).toBe(
+    `Stage "transform" (glue.job) failed: Glue start failed: AccessDeniedException: ${awsMessage}`,
+  );
   expect(outcome.status?.stages[0]?.state).toBe('failed');
-  expect(outcome.status?.stages[0]?.error).toMatchObject({ type: ERROR_TYPES.awsRequest, message: `Glue start failed: AccessDeniedException: ${awsMessage}` });
+  expect(outcome.status?.stages[0]?.error).toMatchObject({
+    type: ERROR_TYPES.awsRequest,
+    message: `Glue start failed: AccessDeniedException: ${awsMessage}`,
+  });
   // One call, one attempt: neither the SDK nor the stage's retry policy tried again.
   expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(1);
   const attempts: number[] = [];
@@ -196,19 +264,33 @@ test('stopping a Glue job that has already ended is not an error (the run finish
 
 test('a quality check on an Athena result stops the pipeline before downstream stages', async () => {
   const table = uniqueName('empty');
-  await gateway.setScenario({ service: 'athena', match: table, durationMs: 200, result: { columns: ['n'], rows: [['0']] } });
+  await gateway.setScenario({
+    service: 'athena',
+    match: table,
+    durationMs: 200,
+    result: { columns: ['n'], rows: [['0']] },
+  });
   const pipeline = definePipeline({
     name: uniqueName('gate'),
     defaults: fast,
     stages: [
-      { id: 'check', kind: 'athena.query', params: { QueryString: `SELECT count(*) AS n FROM ${table}` }, expect: { rows: '>0', firstValue: '> 0' } },
+      {
+        id: 'check',
+        kind: 'athena.query',
+        params: { QueryString: `SELECT count(*) AS n FROM ${table}` },
+        expect: { rows: '>0', firstValue: '> 0' },
+      },
       { id: 'publish', kind: 'athena.query', dependsOn: ['check'], params: { QueryString: 'SELECT 1' } },
     ],
   });
-  const outcome = await waitForRun((await startRun(ctx.client, ctx.settings, pipeline, '2024-03-05', { generation: 0 })).handle);
+  const outcome = await waitForRun(
+    (await startRun(ctx.client, ctx.settings, pipeline, '2024-03-05', { generation: 0 })).handle,
+  );
   if (outcome.ok) throw new Error('the check should have failed the run');
   expect(outcome.stage).toBe('check');
-  expect(outcome.message).toMatch(/^Stage "check" \(athena\.query\) failed: quality check failed on Athena job [\w-]+: expected firstValue > 0 \(got 0\)$/);
+  expect(outcome.message).toMatch(
+    /^Stage "check" \(athena\.query\) failed: quality check failed on Athena job [\w-]+: expected firstValue > 0 \(got 0\)$/,
+  );
   expect(outcome.status?.stages.map((s) => s.state)).toEqual(['failed', 'skipped']);
   expect(outcome.status?.stages[0]?.error?.type).toBe(ERROR_TYPES.qualityCheck);
 });

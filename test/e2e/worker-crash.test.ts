@@ -22,16 +22,27 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const fast = { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '2s' }, retry: { initialInterval: '200ms' } } as const;
+const fast = {
+  poll: { initial: '200ms', max: '1s' },
+  timeout: { heartbeat: '2s' },
+  retry: { initialInterval: '200ms' },
+} as const;
 
 test('killing the worker while a Glue stage polls: a new worker reattaches and the run completes with one StartJobRun', async () => {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 8000, outcome: 'SUCCEEDED' });
-  const pipeline = definePipeline({ name: uniqueName('crash'), defaults: fast, stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] });
+  const pipeline = definePipeline({
+    name: uniqueName('crash'),
+    defaults: fast,
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
 
   const doomed = await spawnWorker({ SLUICE_TASK_QUEUE: ctx.settings.taskQueue });
   const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
-  await waitFor('the first worker to poll the job', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+  await waitFor(
+    'the first worker to poll the job',
+    async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2,
+  );
   const exited = new Promise((r) => doomed.once('exit', r));
   doomed.kill('SIGKILL');
   await exited;
@@ -49,13 +60,22 @@ test('killing the worker while a Glue stage polls: a new worker reattaches and t
 test('a crash between StartJobRun and the first heartbeat: the next attempt finds the run by its key instead of starting another', async () => {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 1500, outcome: 'SUCCEEDED' });
-  const pipeline = definePipeline({ name: uniqueName('lostbeat'), defaults: fast, stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] });
+  const pipeline = definePipeline({
+    name: uniqueName('lostbeat'),
+    defaults: fast,
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
   // What a worker that died right after its start call leaves behind: a run tagged with the key, and no heartbeat.
   const orphan = await awsClients().glue.send(
-    new StartJobRunCommand({ JobName: job, Arguments: { [GLUE_KEY_ARGUMENT]: stageIdempotencyKey(pipeline.name, '2024-03-01', 'transform', 0) } }),
+    new StartJobRunCommand({
+      JobName: job,
+      Arguments: { [GLUE_KEY_ARGUMENT]: stageIdempotencyKey(pipeline.name, '2024-03-01', 'transform', 0) },
+    }),
   );
   await ctx.startWorker();
-  const outcome = await waitForRun((await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 })).handle);
+  const outcome = await waitForRun(
+    (await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 })).handle,
+  );
   if (!outcome.ok) throw new Error(outcome.message);
   expect(outcome.status.stages[0]?.jobId).toBe(orphan.JobRunId);
   expect(outcome.status.stages[0]?.result?.reattached).toBe(true);
@@ -65,11 +85,20 @@ test('a crash between StartJobRun and the first heartbeat: the next attempt find
 test('cancelling a run whose worker died: another worker stops the Glue job from the heartbeated id', async () => {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, outcome: 'HANG' });
-  const pipeline = definePipeline({ name: uniqueName('deadcancel'), defaults: fast, stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] });
+  const pipeline = definePipeline({
+    name: uniqueName('deadcancel'),
+    defaults: fast,
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
   const queue = uniqueName('deadcancel-q');
   const doomed = await spawnWorker({ SLUICE_TASK_QUEUE: queue });
-  const started = await startRun(ctx.client, { ...ctx.settings, taskQueue: queue }, pipeline, '2024-03-01', { generation: 0 });
-  await waitFor('the job to be polled', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+  const started = await startRun(ctx.client, { ...ctx.settings, taskQueue: queue }, pipeline, '2024-03-01', {
+    generation: 0,
+  });
+  await waitFor(
+    'the job to be polled',
+    async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2,
+  );
   const exited = new Promise((r) => doomed.once('exit', r));
   doomed.kill('SIGKILL');
   await exited;

@@ -34,7 +34,12 @@ beforeAll(async () => {
   ctx = await temporalTestContext('e2e-metrics');
   httpPort = await freePort();
   const sdkPort = await freePort();
-  worker = await spawnWorker({ SLUICE_TASK_QUEUE: ctx.settings.taskQueue, SLUICE_HTTP_PORT: String(httpPort), SLUICE_SDK_METRICS_PORT: String(sdkPort), SLUICE_LOG_LEVEL: 'INFO' });
+  worker = await spawnWorker({
+    SLUICE_TASK_QUEUE: ctx.settings.taskQueue,
+    SLUICE_HTTP_PORT: String(httpPort),
+    SLUICE_SDK_METRICS_PORT: String(sdkPort),
+    SLUICE_LOG_LEVEL: 'INFO',
+  });
   let buffered = '';
   worker.stdout?.on('data', (d: Buffer) => {
     buffered += d.toString();
@@ -64,7 +69,11 @@ test('after a run, /metrics serves Sluice metrics by kind and outcome; /healthz 
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 800, outcome: 'SUCCEEDED' });
   const pipeline = definePipeline({
     name: uniqueName('metrics'),
-    defaults: { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '200ms' } },
+    defaults: {
+      poll: { initial: '200ms', max: '1s' },
+      timeout: { heartbeat: '3s' },
+      retry: { initialInterval: '200ms' },
+    },
     stages: [
       { id: 'land', kind: 's3.put', params: { Bucket: bucket, Key: 'raw/{{ ds }}.csv', Body: 'a,b\n' } },
       { id: 'transform', kind: 'glue.job', dependsOn: ['land'], params: { JobName: job } },
@@ -93,21 +102,47 @@ test('after a run, /metrics serves Sluice metrics by kind and outcome; /healthz 
   expect(sample('sluice_run_duration_seconds_count', p, 'outcome="succeeded"')).toMatch(/ 1$/);
 
   // Logs: the job start line carries the run, stage, kind and AWS job id.
-  const jobLine = await waitFor('the job-started log line', async () => lines.find((l) => l.msg === 'job started' && l.jobId === jobId));
-  expect(jobLine).toMatchObject({ level: 'info', workflowId: started.workflowId, runId: started.runId, stage: 'transform', kind: 'glue.job', pipeline: pipeline.name });
+  const jobLine = await waitFor('the job-started log line', async () =>
+    lines.find((l) => l.msg === 'job started' && l.jobId === jobId),
+  );
+  expect(jobLine).toMatchObject({
+    level: 'info',
+    workflowId: started.workflowId,
+    runId: started.runId,
+    stage: 'transform',
+    kind: 'glue.job',
+    pipeline: pipeline.name,
+  });
   // EMF: one record per ended stage and run, with the pipeline and stage-kind dimensions.
-  const stageEmf = await waitFor('the glue.job stage EMF record', async () => lines.find((l) => l.StageKind === 'glue.job' && l.Pipeline === pipeline.name && 'StageSucceeded' in l));
+  const stageEmf = await waitFor('the glue.job stage EMF record', async () =>
+    lines.find((l) => l.StageKind === 'glue.job' && l.Pipeline === pipeline.name && 'StageSucceeded' in l),
+  );
   expect(stageEmf).toMatchObject({
     StageSucceeded: 1,
     StageFailed: 0,
     _aws: { CloudWatchMetrics: [{ Namespace: 'Sluice', Dimensions: [['Pipeline', 'StageKind'], ['StageKind']] }] },
   });
   expect(typeof stageEmf?.StageDuration).toBe('number');
-  const runEmf = await waitFor('the run EMF record', async () => lines.find((l) => l.Pipeline === pipeline.name && l.RunSucceeded === 1));
-  expect(runEmf).toMatchObject({ RunFailed: 0, workflowId: started.workflowId, _aws: { CloudWatchMetrics: [{ Namespace: 'Sluice', Dimensions: [['Pipeline'], []] }] } });
+  const runEmf = await waitFor('the run EMF record', async () =>
+    lines.find((l) => l.Pipeline === pipeline.name && l.RunSucceeded === 1),
+  );
+  expect(runEmf).toMatchObject({
+    RunFailed: 0,
+    workflowId: started.workflowId,
+    _aws: { CloudWatchMetrics: [{ Namespace: 'Sluice', Dimensions: [['Pipeline'], []] }] },
+  });
   expect(lines.filter((l) => l.Pipeline === pipeline.name && l.RunStarted === 1)).toHaveLength(1);
   // Schedule-to-start, for the fleet-too-small alarm: one record per attempt, by kind.
-  expect(lines.filter((l) => l.msg === 'stage attempt started' && l.workflowId === started.workflowId && typeof l.StageScheduleToStart === 'number').map((l) => l.StageKind)).toEqual(['s3.put', 'glue.job']);
+  expect(
+    lines
+      .filter(
+        (l) =>
+          l.msg === 'stage attempt started' &&
+          l.workflowId === started.workflowId &&
+          typeof l.StageScheduleToStart === 'number',
+      )
+      .map((l) => l.StageKind),
+  ).toEqual(['s3.put', 'glue.job']);
 });
 
 test('a stage attempt that errors logs "stage attempt error" with the error’s message and type', async () => {
@@ -117,13 +152,19 @@ test('a stage attempt that errors logs "stage attempt error" with the error’s 
   await gateway.addFault({ service: 'glue', operation: 'StartJobRun', resource: job, kind: 'throttle', times: 3 });
   const pipeline = definePipeline({
     name: uniqueName('logerr'),
-    defaults: { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '200ms', maximumAttempts: 3 } },
+    defaults: {
+      poll: { initial: '200ms', max: '1s' },
+      timeout: { heartbeat: '3s' },
+      retry: { initialInterval: '200ms', maximumAttempts: 3 },
+    },
     stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
   });
   const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
   const outcome = await waitForRun(started.handle);
   if (!outcome.ok) throw new Error(outcome.message);
-  const line = await waitFor('the stage attempt error line', async () => lines.find((l) => l.msg === 'stage attempt error' && l.workflowId === started.workflowId));
+  const line = await waitFor('the stage attempt error line', async () =>
+    lines.find((l) => l.msg === 'stage attempt error' && l.workflowId === started.workflowId),
+  );
   expect(line).toMatchObject({
     level: 'warn',
     stage: 'transform',

@@ -22,21 +22,37 @@ afterAll(async () => {
 });
 
 const GRACE_MS = 2000;
-const fast = { poll: { initial: '200ms', max: '1s' }, timeout: { heartbeat: '3s' }, retry: { initialInterval: '200ms' } } as const;
+const fast = {
+  poll: { initial: '200ms', max: '1s' },
+  timeout: { heartbeat: '3s' },
+  retry: { initialInterval: '200ms' },
+} as const;
 
 test('SIGTERM during a running Glue stage: the worker exits within the grace time and another worker completes the run with one StartJobRun', async () => {
   const job = await createGlueJob();
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 10_000, outcome: 'SUCCEEDED' });
-  const pipeline = definePipeline({ name: uniqueName('sigterm'), defaults: fast, stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }] });
+  const pipeline = definePipeline({
+    name: uniqueName('sigterm'),
+    defaults: fast,
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job } }],
+  });
 
-  const first = await spawnWorker({ SLUICE_TASK_QUEUE: ctx.settings.taskQueue, SLUICE_SHUTDOWN_GRACE: `${GRACE_MS}ms` });
+  const first = await spawnWorker({
+    SLUICE_TASK_QUEUE: ctx.settings.taskQueue,
+    SLUICE_SHUTDOWN_GRACE: `${GRACE_MS}ms`,
+  });
   let output = '';
   first.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
-  await waitFor('the first worker to poll the job', async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2);
+  await waitFor(
+    'the first worker to poll the job',
+    async () => (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2,
+  );
   await ctx.startWorker();
 
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => first.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    first.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const sentAt = Date.now();
   first.kill('SIGTERM');
   const { code, signal } = await exited;

@@ -23,8 +23,22 @@ const sales = definePipeline({
   stages: [
     { id: 'land', kind: 's3.put', params: { Bucket: 'lake', Key: 'raw/{{ ds }}/orders.csv', Body: 'x' } },
     { id: 'etl', kind: 'glue.job', dependsOn: ['land'], params: { JobName: 'sales-etl' } },
-    { id: 'check', kind: 'athena.query', dependsOn: ['etl'], params: { QueryString: 'SELECT 1', WorkGroup: 'analytics', ResultConfiguration: { OutputLocation: 's3://athena-results/sales/' } } },
-    { id: 'notify', kind: 'sfn.execution', dependsOn: ['check'], params: { stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-notify-done` } },
+    {
+      id: 'check',
+      kind: 'athena.query',
+      dependsOn: ['etl'],
+      params: {
+        QueryString: 'SELECT 1',
+        WorkGroup: 'analytics',
+        ResultConfiguration: { OutputLocation: 's3://athena-results/sales/' },
+      },
+    },
+    {
+      id: 'notify',
+      kind: 'sfn.execution',
+      dependsOn: ['check'],
+      params: { stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-notify-done` },
+    },
   ],
 });
 const spark = definePipeline({
@@ -35,7 +49,11 @@ const spark = definePipeline({
       id: 'job',
       kind: 'emr-serverless.job',
       dependsOn: ['arrived'],
-      params: { applicationId: '00f1abc', executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/emr-job`, jobDriver: { sparkSubmit: { entryPoint: 's3://code/job.py' } } },
+      params: {
+        applicationId: '00f1abc',
+        executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/emr-job`,
+        jobDriver: { sparkSubmit: { entryPoint: 's3://code/job.py' } },
+      },
     },
   ],
 });
@@ -50,7 +68,9 @@ function synth(extra: Partial<SluiceWorkersStackProps> = {}): Template {
     temporalNamespace: 'prod.a1b2c',
     temporalSecret: SECRET,
     shutdownGraceSeconds: 60,
-    subFlows: [{ name: 'notify-done', definitionFile: path.resolve(__dirname, '../../infra/cdk/subflows/notify-done.asl.json') }],
+    subFlows: [
+      { name: 'notify-done', definitionFile: path.resolve(__dirname, '../../infra/cdk/subflows/notify-done.asl.json') },
+    ],
     ...extra,
   });
   return Template.fromStack(stack);
@@ -63,7 +83,9 @@ beforeAll(() => {
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 function statements(t: Template): Statement[] {
-  return Object.values(t.findResources('AWS::IAM::Policy')).flatMap((r) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  return Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+    (r) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
 }
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
@@ -74,35 +96,105 @@ test('no IAM statement grants a wildcard action', () => {
 });
 
 test('the task role holds exactly the calls of each stage kind, on the resources the params name', () => {
-  const taskRole = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('Sluice workers') } }))[0] as string;
-  const policy = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: taskRole }] } }))[0] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
-  const got = policy.Properties.PolicyDocument.Statement.map((s) => ({ actions: actionsOf(s).sort(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) }));
+  const taskRole = Object.keys(
+    template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('Sluice workers') } }),
+  )[0] as string;
+  const policy = Object.values(
+    template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: taskRole }] } }),
+  )[0] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+  const got = policy.Properties.PolicyDocument.Statement.map((s) => ({
+    actions: actionsOf(s).sort(),
+    resource: s.Resource,
+    ...(s.Condition ? { condition: s.Condition } : {}),
+  }));
   const arn = (svc: string, res: string) => `arn:aws:${svc}:${REGION}:${ACCOUNT}:${res}`;
   expect(got).toEqual(
     expect.arrayContaining([
       { actions: ['s3:PutObject'], resource: 'arn:aws:s3:::lake/raw/*/orders.csv' },
-      { actions: ['glue:BatchStopJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:StartJobRun'], resource: arn('glue', 'job/sales-etl') },
-      { actions: ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution', 'athena:StopQueryExecution'], resource: arn('athena', 'workgroup/analytics') },
-      { actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], resource: 'arn:aws:s3:::athena-results/sales/*' },
+      {
+        actions: ['glue:BatchStopJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:StartJobRun'],
+        resource: arn('glue', 'job/sales-etl'),
+      },
+      {
+        actions: [
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:StartQueryExecution',
+          'athena:StopQueryExecution',
+        ],
+        resource: arn('athena', 'workgroup/analytics'),
+      },
+      {
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        resource: 'arn:aws:s3:::athena-results/sales/*',
+      },
       { actions: ['states:StartExecution'], resource: arn('states', 'stateMachine:sluice-notify-done') },
-      { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: arn('states', 'execution:sluice-notify-done:*') },
-      { actions: ['s3:ListBucket'], resource: 'arn:aws:s3:::lake', condition: { StringLike: { 's3:prefix': 'incoming/*/*' } } },
-      { actions: ['emr-serverless:CancelJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:StartJobRun'], resource: [arn('emr-serverless', '/applications/00f1abc'), arn('emr-serverless', '/applications/00f1abc/jobruns/*')] },
-      { actions: ['iam:PassRole'], resource: `arn:aws:iam::${ACCOUNT}:role/emr-job`, condition: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } } },
+      {
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resource: arn('states', 'execution:sluice-notify-done:*'),
+      },
+      {
+        actions: ['s3:ListBucket'],
+        resource: 'arn:aws:s3:::lake',
+        condition: { StringLike: { 's3:prefix': 'incoming/*/*' } },
+      },
+      {
+        actions: ['emr-serverless:CancelJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:StartJobRun'],
+        resource: [
+          arn('emr-serverless', '/applications/00f1abc'),
+          arn('emr-serverless', '/applications/00f1abc/jobruns/*'),
+        ],
+      },
+      {
+        actions: ['iam:PassRole'],
+        resource: `arn:aws:iam::${ACCOUNT}:role/emr-job`,
+        condition: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
+      },
     ]),
   );
   // Nothing for kinds the pipelines do not use.
   const all = got.flatMap((s) => s.actions);
-  expect(all.some((a) => /^(lambda|kinesis|firehose|redshift|quicksight|datapipeline|databrew|elasticmapreduce):/.test(a))).toBe(false);
+  expect(
+    all.some((a) => /^(lambda|kinesis|firehose|redshift|quicksight|datapipeline|databrew|elasticmapreduce):/.test(a)),
+  ).toBe(false);
 });
 
 test('every kind maps to named actions; wildcard resources only where AWS has no resource-level permissions', () => {
   const c = { region: REGION, account: ACCOUNT };
-  const redshift = stageGrants('p', definePipeline({ name: 'p', stages: [{ id: 'q', kind: 'redshift.sql', params: { Database: 'dev', ClusterIdentifier: 'c1', DbUser: 'etl', Sql: 'select 1' } }] }).stages[0]!, c);
-  expect(redshift.find((g) => g.actions.includes('redshift-data:ExecuteStatement'))?.resources).toEqual([`arn:aws:redshift:${REGION}:${ACCOUNT}:cluster:c1`]);
-  expect(redshift.find((g) => g.actions.includes('redshift:GetClusterCredentials'))?.resources).toContain(`arn:aws:redshift:${REGION}:${ACCOUNT}:dbuser:c1/etl`);
-  const lambda = stageGrants('p', definePipeline({ name: 'p', stages: [{ id: 'f', kind: 'lambda.invoke', params: { FunctionName: 'enrich', Qualifier: 'live' } }] }).stages[0]!, c);
-  expect(lambda).toEqual([expect.objectContaining({ actions: ['lambda:InvokeFunction'], resources: [`arn:aws:lambda:${REGION}:${ACCOUNT}:function:enrich:live`] })]);
+  const redshift = stageGrants(
+    'p',
+    definePipeline({
+      name: 'p',
+      stages: [
+        {
+          id: 'q',
+          kind: 'redshift.sql',
+          params: { Database: 'dev', ClusterIdentifier: 'c1', DbUser: 'etl', Sql: 'select 1' },
+        },
+      ],
+    }).stages[0]!,
+    c,
+  );
+  expect(redshift.find((g) => g.actions.includes('redshift-data:ExecuteStatement'))?.resources).toEqual([
+    `arn:aws:redshift:${REGION}:${ACCOUNT}:cluster:c1`,
+  ]);
+  expect(redshift.find((g) => g.actions.includes('redshift:GetClusterCredentials'))?.resources).toContain(
+    `arn:aws:redshift:${REGION}:${ACCOUNT}:dbuser:c1/etl`,
+  );
+  const lambda = stageGrants(
+    'p',
+    definePipeline({
+      name: 'p',
+      stages: [{ id: 'f', kind: 'lambda.invoke', params: { FunctionName: 'enrich', Qualifier: 'live' } }],
+    }).stages[0]!,
+    c,
+  );
+  expect(lambda).toEqual([
+    expect.objectContaining({
+      actions: ['lambda:InvokeFunction'],
+      resources: [`arn:aws:lambda:${REGION}:${ACCOUNT}:function:enrich:live`],
+    }),
+  ]);
 });
 
 test('the service runs the pinned image with the Temporal secret, and stops within the shutdown grace', () => {
@@ -126,16 +218,34 @@ test('the service runs the pinned image with the Temporal secret, and stops with
   // Only the execution role reads the secret (to inject it), never the task role.
   const reads = statements(template).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
   expect(reads).toHaveLength(1);
-  template.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100 }) });
+  template.hasResourceProperties('AWS::ECS::Service', {
+    LaunchType: 'FARGATE',
+    DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100 }),
+  });
   template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-    TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 60 }),
+    TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+      PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+      TargetValue: 60,
+    }),
   });
   template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'sluice-notify-done' });
 });
 
 test('alarms: failed runs, late runs per pipeline, stage failures per kind used, worker tasks, schedule-to-start; and a dashboard', () => {
-  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: { AlarmName: string; MetricName: string; Namespace: string; Dimensions?: { Name: string; Value: unknown }[] } }).Properties);
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+    (a) =>
+      (
+        a as {
+          Properties: {
+            AlarmName: string;
+            MetricName: string;
+            Namespace: string;
+            Dimensions?: { Name: string; Value: unknown }[];
+          };
+        }
+      ).Properties,
+  );
   const names = alarms.map((a) => a.AlarmName).sort();
   expect(names).toEqual(
     [
@@ -155,9 +265,23 @@ test('alarms: failed runs, late runs per pipeline, stage failures per kind used,
     ].sort(),
   );
   const glue = alarms.find((a) => a.AlarmName === 'Sluice-stage-failed-glue.job');
-  expect(glue).toMatchObject({ Namespace: 'Sluice', MetricName: 'StageFailed', Dimensions: [{ Name: 'StageKind', Value: 'glue.job' }] });
-  template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Sluice-sales-daily-late', MetricName: 'RunSucceeded', Period: 86400, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
-  template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Sluice-worker-tasks-low', Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' });
+  expect(glue).toMatchObject({
+    Namespace: 'Sluice',
+    MetricName: 'StageFailed',
+    Dimensions: [{ Name: 'StageKind', Value: 'glue.job' }],
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    AlarmName: 'Sluice-sales-daily-late',
+    MetricName: 'RunSucceeded',
+    Period: 86400,
+    ComparisonOperator: 'LessThanThreshold',
+    TreatMissingData: 'breaching',
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    AlarmName: 'Sluice-worker-tasks-low',
+    Namespace: 'ECS/ContainerInsights',
+    MetricName: 'RunningTaskCount',
+  });
   template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
 });
 
@@ -183,8 +307,19 @@ test('the app reads pipeline YAML files and the environment; mTLS takes the cert
   });
   const t = Template.fromStack(app.node.findChild('SluiceWorkers') as SluiceWorkersStack);
   t.hasResourceProperties('AWS::ECS::TaskDefinition', {
-    ContainerDefinitions: [Match.objectLike({ Secrets: [Match.objectLike({ Name: 'TEMPORAL_TLS_CLIENT_CERT_DATA' }), Match.objectLike({ Name: 'TEMPORAL_TLS_CLIENT_KEY_DATA' })] })],
+    ContainerDefinitions: [
+      Match.objectLike({
+        Secrets: [
+          Match.objectLike({ Name: 'TEMPORAL_TLS_CLIENT_CERT_DATA' }),
+          Match.objectLike({ Name: 'TEMPORAL_TLS_CLIENT_KEY_DATA' }),
+        ],
+      }),
+    ],
   });
-  t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Resource: `arn:aws:glue:${REGION}:${ACCOUNT}:job/tiny-etl` })]) } });
+  t.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([Match.objectLike({ Resource: `arn:aws:glue:${REGION}:${ACCOUNT}:job/tiny-etl` })]),
+    },
+  });
   expect(() => buildApp({})).toThrow(/missing SLUICE_PIPELINES, SLUICE_IMAGE/);
 });

@@ -38,8 +38,7 @@ export const gateway = {
     message?: string;
     /** error: a 4xx HTTP status (default 400). */
     status?: number;
-  }) =>
-    control('POST', 'faults', f),
+  }) => control('POST', 'faults', f),
   async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, v);

@@ -18,10 +18,14 @@ interface ProtoJson {
 }
 
 const protoJson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as ProtoJson;
-const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType(
+  'temporal.api.history.v1.History',
+);
 
 export function loadHistory(file: string): History {
-  const history = protoJson.fromJson(historyType, JSON.parse(readFileSync(file, 'utf8')), { ignoreUnknownFields: true });
+  const history = protoJson.fromJson(historyType, JSON.parse(readFileSync(file, 'utf8')), {
+    ignoreUnknownFields: true,
+  });
   if (!history) throw new Error(`${file} is not a history`);
   return history;
 }

@@ -22,7 +22,10 @@ describe('expect checks', () => {
   });
 
   test('failures say what was expected and what was found', () => {
-    expect(failedExpectations({ rows: '>0', firstValue: '>= 100' }, { rowCount: 0, firstRows: [] })).toEqual(['rows >0 (got 0)', 'firstValue >= 100 (got no rows)']);
+    expect(failedExpectations({ rows: '>0', firstValue: '>= 100' }, { rowCount: 0, firstRows: [] })).toEqual([
+      'rows >0 (got 0)',
+      'firstValue >= 100 (got no rows)',
+    ]);
     expect(failedExpectations({ rows: '>0', firstValue: '>= 100' }, { rowCount: 1, firstRows: [['250']] })).toEqual([]);
   });
 

@@ -42,7 +42,9 @@ describe('glue.crawler', () => {
   });
 
   test('Name is required', () => {
-    expect(problems({ kind: 'glue.crawler', params: {} })).toContain('params.Name: required by glue.crawler (Glue StartCrawler)');
+    expect(problems({ kind: 'glue.crawler', params: {} })).toContain(
+      'params.Name: required by glue.crawler (Glue StartCrawler)',
+    );
   });
 });
 
@@ -60,8 +62,15 @@ describe('databrew.job', () => {
   });
 
   test('failed keeps AWS’s message; a timeout without one still says why', () => {
-    expect(mapDataBrewState({ State: 'FAILED', ErrorMessage: 'Dataset not found' })).toEqual({ state: 'failed', awsState: 'FAILED', message: 'Dataset not found' });
-    expect(mapDataBrewState({ State: 'TIMEOUT' })).toMatchObject({ state: 'timeout', message: expect.stringMatching(/timeout/) as unknown });
+    expect(mapDataBrewState({ State: 'FAILED', ErrorMessage: 'Dataset not found' })).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'Dataset not found',
+    });
+    expect(mapDataBrewState({ State: 'TIMEOUT' })).toMatchObject({
+      state: 'timeout',
+      message: expect.stringMatching(/timeout/) as unknown,
+    });
   });
 });
 
@@ -80,10 +89,27 @@ describe('emr.step', () => {
 
   test('a failed step keeps FailureDetails (reason, message, log file)', () => {
     expect(
-      mapEmrStepState({ State: 'FAILED', FailureDetails: { Reason: 'Unknown Error.', Message: 'Exception in thread main', LogFile: 's3://logs/j-1/steps/s-1/' } }),
-    ).toEqual({ state: 'failed', awsState: 'FAILED', message: 'Unknown Error.: Exception in thread main (log: s3://logs/j-1/steps/s-1/)' });
-    expect(mapEmrStepState({ State: 'FAILED', FailureDetails: { Reason: 'x', Message: 'x' } })).toMatchObject({ message: 'x' });
-    expect(mapEmrStepState({ State: 'CANCELLED', StateChangeReason: { Message: 'Cancelled by user' } })).toEqual({ state: 'stopped', awsState: 'CANCELLED', message: 'Cancelled by user' });
+      mapEmrStepState({
+        State: 'FAILED',
+        FailureDetails: {
+          Reason: 'Unknown Error.',
+          Message: 'Exception in thread main',
+          LogFile: 's3://logs/j-1/steps/s-1/',
+        },
+      }),
+    ).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'Unknown Error.: Exception in thread main (log: s3://logs/j-1/steps/s-1/)',
+    });
+    expect(mapEmrStepState({ State: 'FAILED', FailureDetails: { Reason: 'x', Message: 'x' } })).toMatchObject({
+      message: 'x',
+    });
+    expect(mapEmrStepState({ State: 'CANCELLED', StateChangeReason: { Message: 'Cancelled by user' } })).toEqual({
+      state: 'stopped',
+      awsState: 'CANCELLED',
+      message: 'Cancelled by user',
+    });
   });
 
   test('the step name carries a hash of the key, stays within 256 characters, and differs per generation', () => {
@@ -100,8 +126,12 @@ describe('emr.step', () => {
   test('Steps must hold exactly one step with a jar', () => {
     const jar = { Name: 'a', HadoopJarStep: { Jar: 'command-runner.jar' } };
     expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [jar] } })).toBe('');
-    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [jar, jar] } })).toContain('params.Steps: emr.step runs exactly one step');
-    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [{ Name: 'a' }] } })).toContain('params.Steps[0].HadoopJarStep.Jar: required by EMR AddJobFlowSteps');
+    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [jar, jar] } })).toContain(
+      'params.Steps: emr.step runs exactly one step',
+    );
+    expect(problems({ kind: 'emr.step', params: { JobFlowId: 'j-1', Steps: [{ Name: 'a' }] } })).toContain(
+      'params.Steps[0].HadoopJarStep.Jar: required by EMR AddJobFlowSteps',
+    );
     const missing = problems({ kind: 'emr.step', params: {} });
     expect(missing).toContain('params.JobFlowId: required by emr.step');
     expect(missing).toContain('params.Steps: required by emr.step');
@@ -139,9 +169,13 @@ describe('emr-serverless.job', () => {
   });
 
   test('clientToken is set by Sluice; the start request’s own fields are required', () => {
-    const out = problems({ kind: 'emr-serverless.job', params: { applicationId: 'a', executionRoleArn: 'r', jobDriver: {}, clientToken: 'mine' } });
+    const out = problems({
+      kind: 'emr-serverless.job',
+      params: { applicationId: 'a', executionRoleArn: 'r', jobDriver: {}, clientToken: 'mine' },
+    });
     expect(out).toContain('params.clientToken: set by Sluice');
     const missing = problems({ kind: 'emr-serverless.job', params: {} });
-    for (const f of ['applicationId', 'executionRoleArn', 'jobDriver']) expect(missing).toContain(`params.${f}: required by emr-serverless.job`);
+    for (const f of ['applicationId', 'executionRoleArn', 'jobDriver'])
+      expect(missing).toContain(`params.${f}: required by emr-serverless.job`);
   });
 });

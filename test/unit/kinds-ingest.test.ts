@@ -1,6 +1,13 @@
 /** The pure parts of the ingest kinds: batching, per-record failures, payloads, copy keys, validation. */
 import { ApplicationFailure } from '@temporalio/common';
-import { clientContextWithKey, encodePayload, functionErrorOf, LAMBDA_KEY_FIELD, PAYLOAD_OUTPUT_LIMIT, payloadOutput } from '../../activities/kinds/lambda';
+import {
+  clientContextWithKey,
+  encodePayload,
+  functionErrorOf,
+  LAMBDA_KEY_FIELD,
+  PAYLOAD_OUTPUT_LIMIT,
+  payloadOutput,
+} from '../../activities/kinds/lambda';
 import { copySource, destinationKey, prefixCopy } from '../../activities/kinds/s3-copy';
 import {
   dataBytes,
@@ -36,9 +43,18 @@ describe('kinesis.put / firehose.put batching', () => {
 
   test('5 MiB per Kinesis call, 4 MiB per Firehose call', () => {
     const mib = 1024 * 1024;
-    expect(planBatches(Array(6).fill(mib), KINESIS_LIMITS)).toEqual([{ start: 0, end: 5 }, { start: 5, end: 6 }]);
-    expect(planBatches(Array(6).fill(mib), FIREHOSE_LIMITS)).toEqual([{ start: 0, end: 4 }, { start: 4, end: 6 }]);
-    expect(planBatches([3 * mib, 3 * mib, 1], KINESIS_LIMITS)).toEqual([{ start: 0, end: 1 }, { start: 1, end: 3 }]);
+    expect(planBatches(Array(6).fill(mib), KINESIS_LIMITS)).toEqual([
+      { start: 0, end: 5 },
+      { start: 5, end: 6 },
+    ]);
+    expect(planBatches(Array(6).fill(mib), FIREHOSE_LIMITS)).toEqual([
+      { start: 0, end: 4 },
+      { start: 4, end: 6 },
+    ]);
+    expect(planBatches([3 * mib, 3 * mib, 1], KINESIS_LIMITS)).toEqual([
+      { start: 0, end: 1 },
+      { start: 1, end: 3 },
+    ]);
   });
 
   test('no records, no calls', () => {
@@ -54,13 +70,20 @@ describe('kinesis.put / firehose.put batching', () => {
 
   test('failed records are mapped back to the records sent, with their codes', () => {
     const sent = [10, 11, 12, 13];
-    const answers = [{}, { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }, {}, { ErrorCode: 'InternalFailure' }];
+    const answers = [
+      {},
+      { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' },
+      {},
+      { ErrorCode: 'InternalFailure' },
+    ];
     const failed = failedRecords(sent, answers);
     expect(failed).toEqual([
       { index: 11, code: 'ProvisionedThroughputExceededException', message: 'Rate exceeded' },
       { index: 13, code: 'InternalFailure' },
     ]);
-    expect(describeFailures(failed)).toBe('1 × ProvisionedThroughputExceededException (Rate exceeded), 1 × InternalFailure');
+    expect(describeFailures(failed)).toBe(
+      '1 × ProvisionedThroughputExceededException (Rate exceeded), 1 × InternalFailure',
+    );
     expect(failedRecords(sent, undefined)).toEqual([]);
   });
 
@@ -78,16 +101,26 @@ describe('lambda.invoke', () => {
 
   test('the idempotency key travels in the client context, next to the user’s own', () => {
     const decode = (b64: string | undefined) => JSON.parse(Buffer.from(b64 as string, 'base64').toString()) as unknown;
-    expect(decode(clientContextWithKey(undefined, 'p/2024-03-01/s/g0'))).toEqual({ custom: { [LAMBDA_KEY_FIELD]: 'p/2024-03-01/s/g0' } });
+    expect(decode(clientContextWithKey(undefined, 'p/2024-03-01/s/g0'))).toEqual({
+      custom: { [LAMBDA_KEY_FIELD]: 'p/2024-03-01/s/g0' },
+    });
     const user = Buffer.from(JSON.stringify({ custom: { team: 'data' }, env: { x: 1 } })).toString('base64');
-    expect(decode(clientContextWithKey(user, 'k'))).toEqual({ custom: { team: 'data', [LAMBDA_KEY_FIELD]: 'k' }, env: { x: 1 } });
+    expect(decode(clientContextWithKey(user, 'k'))).toEqual({
+      custom: { team: 'data', [LAMBDA_KEY_FIELD]: 'k' },
+      env: { x: 1 },
+    });
     expect(clientContextWithKey('not base64 json', 'k')).toBe('not base64 json');
   });
 
   test('a FunctionError payload gives errorType and errorMessage', () => {
     const bytes = (s: string) => Buffer.from(s);
-    expect(functionErrorOf(bytes('{"errorType":"ValueError","errorMessage":"bad","stackTrace":[]}'))).toEqual({ errorType: 'ValueError', errorMessage: 'bad' });
-    expect(functionErrorOf(bytes('{"errorMessage":"2024-03-01T00:00:00Z abc Task timed out after 3.00 seconds"}'))).toEqual({
+    expect(functionErrorOf(bytes('{"errorType":"ValueError","errorMessage":"bad","stackTrace":[]}'))).toEqual({
+      errorType: 'ValueError',
+      errorMessage: 'bad',
+    });
+    expect(
+      functionErrorOf(bytes('{"errorMessage":"2024-03-01T00:00:00Z abc Task timed out after 3.00 seconds"}')),
+    ).toEqual({
       errorMessage: '2024-03-01T00:00:00Z abc Task timed out after 3.00 seconds',
     });
     expect(functionErrorOf(bytes('Internal error'))).toEqual({ errorMessage: 'Internal error' });
@@ -111,7 +144,9 @@ describe('s3.copy', () => {
   });
 
   test('a key keeps its part after SourcePrefix, under Prefix', () => {
-    expect(destinationKey('raw/2024-03-01/x/y.csv', 'raw/2024-03-01/', 'curated/20240301/')).toBe('curated/20240301/x/y.csv');
+    expect(destinationKey('raw/2024-03-01/x/y.csv', 'raw/2024-03-01/', 'curated/20240301/')).toBe(
+      'curated/20240301/x/y.csv',
+    );
     expect(destinationKey('a/b', '', 'copy/')).toBe('copy/a/b');
   });
 
@@ -142,30 +177,58 @@ describe('s3.copy', () => {
 describe('validation of the ingest kinds before anything starts', () => {
   test('valid stages pass', () => {
     expect(problems({ kind: 's3.copy', params: { Bucket: 'b', Key: 'k', CopySource: 'src/k' } })).toBe('');
-    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', SourcePrefix: 'in/', Prefix: '' , SourceBucket: 'a' } })).toBe('');
+    expect(
+      problems({ kind: 's3.copy', params: { Bucket: 'b', SourcePrefix: 'in/', Prefix: '', SourceBucket: 'a' } }),
+    ).toBe('');
     expect(problems({ kind: 'lambda.invoke', params: { FunctionName: 'f', Payload: { a: 1 } } })).toBe('');
-    expect(problems({ kind: 'kinesis.put', params: { StreamARN: 'arn:aws:kinesis:us-east-1:1:stream/s', Records: [{ Data: 'x', PartitionKey: 'p' }] } })).toBe('');
-    expect(problems({ kind: 'firehose.put', params: { DeliveryStreamName: 'd', RecordsFile: 'lines.jsonl' } })).toBe('');
+    expect(
+      problems({
+        kind: 'kinesis.put',
+        params: { StreamARN: 'arn:aws:kinesis:us-east-1:1:stream/s', Records: [{ Data: 'x', PartitionKey: 'p' }] },
+      }),
+    ).toBe('');
+    expect(problems({ kind: 'firehose.put', params: { DeliveryStreamName: 'd', RecordsFile: 'lines.jsonl' } })).toBe(
+      '',
+    );
   });
 
   test('s3.copy: CopySource needs Key; SourcePrefix needs Prefix and no Key; never both', () => {
-    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', CopySource: 'src/k' } })).toContain('params.Key: required to copy one object (CopySource)');
-    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', SourcePrefix: 'in/', Key: 'k' } })).toMatch(/params\.Prefix: required to copy a prefix[\s\S]*params\.Key: only for one object/);
-    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', CopySource: 'a/b', SourcePrefix: 'in/', Key: 'k' } })).toContain('params.CopySource|SourcePrefix: only one of these may be given');
-    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', Key: 'k', CopySource: 'a/b', Prefix: 'x/' } })).toContain('params.Prefix: only for a prefix copy');
+    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', CopySource: 'src/k' } })).toContain(
+      'params.Key: required to copy one object (CopySource)',
+    );
+    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', SourcePrefix: 'in/', Key: 'k' } })).toMatch(
+      /params\.Prefix: required to copy a prefix[\s\S]*params\.Key: only for one object/,
+    );
+    expect(
+      problems({ kind: 's3.copy', params: { Bucket: 'b', CopySource: 'a/b', SourcePrefix: 'in/', Key: 'k' } }),
+    ).toContain('params.CopySource|SourcePrefix: only one of these may be given');
+    expect(problems({ kind: 's3.copy', params: { Bucket: 'b', Key: 'k', CopySource: 'a/b', Prefix: 'x/' } })).toContain(
+      'params.Prefix: only for a prefix copy',
+    );
   });
 
   test('lambda.invoke: InvocationType is Sluice’s', () => {
-    expect(problems({ kind: 'lambda.invoke', params: { FunctionName: 'f', InvocationType: 'Event' } })).toContain('params.InvocationType: set by Sluice (received "Event")');
+    expect(problems({ kind: 'lambda.invoke', params: { FunctionName: 'f', InvocationType: 'Event' } })).toContain(
+      'params.InvocationType: set by Sluice (received "Event")',
+    );
   });
 
   test('kinesis.put: exactly one of StreamName / StreamARN, and records with Data', () => {
-    expect(problems({ kind: 'kinesis.put', params: { Records: [{ Data: 'x' }] } })).toContain('params.StreamName|StreamARN: kinesis.put needs exactly one of these');
-    expect(problems({ kind: 'kinesis.put', params: { StreamName: 's', StreamARN: 'a', Records: [{ Data: 'x' }] } })).toContain('params.StreamName|StreamARN');
-    const bad = problems({ kind: 'kinesis.put', params: { StreamName: 's', Records: ['x', { Data: 'y', PartitionKey: 3 }] } });
+    expect(problems({ kind: 'kinesis.put', params: { Records: [{ Data: 'x' }] } })).toContain(
+      'params.StreamName|StreamARN: kinesis.put needs exactly one of these',
+    );
+    expect(
+      problems({ kind: 'kinesis.put', params: { StreamName: 's', StreamARN: 'a', Records: [{ Data: 'x' }] } }),
+    ).toContain('params.StreamName|StreamARN');
+    const bad = problems({
+      kind: 'kinesis.put',
+      params: { StreamName: 's', Records: ['x', { Data: 'y', PartitionKey: 3 }] },
+    });
     expect(bad).toContain('params.Records[0]: a record needs Data');
     expect(bad).toContain('params.Records[1].PartitionKey: expected a string');
-    expect(problems({ kind: 'kinesis.put', params: { StreamName: 's' } })).toContain('params.Records|RecordsFile: kinesis.put needs one of these');
+    expect(problems({ kind: 'kinesis.put', params: { StreamName: 's' } })).toContain(
+      'params.Records|RecordsFile: kinesis.put needs one of these',
+    );
   });
 
   test('firehose.put: DeliveryStreamName and a non-empty Records list', () => {

@@ -1,7 +1,13 @@
 import { mapDataPipelineRun, type DpInstance } from '../../activities/kinds/datapipeline';
 import { mapIngestionState, quicksightIngestionId } from '../../activities/kinds/quicksight';
 import { fieldText, mapRedshiftState, redshiftClientToken } from '../../activities/kinds/redshift';
-import { mapSfnState, sfnExecutionArn, sfnExecutionName, summarizeOutput, SFN_OUTPUT_MAX_CHARS } from '../../activities/kinds/sfn';
+import {
+  mapSfnState,
+  sfnExecutionArn,
+  sfnExecutionName,
+  summarizeOutput,
+  SFN_OUTPUT_MAX_CHARS,
+} from '../../activities/kinds/sfn';
 import { definePipeline } from '../../common/pipeline';
 
 describe('redshift.sql', () => {
@@ -17,7 +23,11 @@ describe('redshift.sql', () => {
   });
 
   test('FAILED keeps Redshift’s Error', () => {
-    expect(mapRedshiftState({ Status: 'FAILED', Error: 'ERROR: relation "x" does not exist' })).toEqual({ state: 'failed', awsState: 'FAILED', message: 'ERROR: relation "x" does not exist' });
+    expect(mapRedshiftState({ Status: 'FAILED', Error: 'ERROR: relation "x" does not exist' })).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'ERROR: relation "x" does not exist',
+    });
   });
 
   test('the ClientToken is a stable 64-character hash of the key', () => {
@@ -28,16 +38,27 @@ describe('redshift.sql', () => {
   });
 
   test('fields read as text, NULL as null', () => {
-    expect([{ stringValue: 'eu' }, { longValue: 42 }, { doubleValue: 1.5 }, { booleanValue: false }, { isNull: true }].map(fieldText)).toEqual(['eu', '42', '1.5', 'false', null]);
+    expect(
+      [{ stringValue: 'eu' }, { longValue: 42 }, { doubleValue: 1.5 }, { booleanValue: false }, { isNull: true }].map(
+        fieldText,
+      ),
+    ).toEqual(['eu', '42', '1.5', 'false', null]);
   });
 
   test('validation: a cluster or a workgroup, one of Sql/Sqls, and no ClientToken', () => {
-    const stage = (params: Record<string, unknown>) => () => definePipeline({ name: 'p', stages: [{ id: 's', kind: 'redshift.sql', params }] });
+    const stage = (params: Record<string, unknown>) => () =>
+      definePipeline({ name: 'p', stages: [{ id: 's', kind: 'redshift.sql', params }] });
     expect(stage({ ClusterIdentifier: 'c', Database: 'dev', DbUser: 'u', Sql: 'SELECT 1' })).not.toThrow();
     expect(stage({ WorkgroupName: 'w', Database: 'dev', Sqls: ['SELECT 1'] })).not.toThrow();
-    expect(stage({ Database: 'dev', Sql: 'SELECT 1' })).toThrow(/params\.ClusterIdentifier\|WorkgroupName: redshift\.sql needs exactly one of these/);
-    expect(stage({ WorkgroupName: 'w', Database: 'dev', Sql: 'a', Sqls: ['b'] })).toThrow(/params\.Sql\|Sqls: only one of these may be given/);
-    expect(stage({ WorkgroupName: 'w', Database: 'dev', Sql: 'a', ClientToken: 't' })).toThrow(/params\.ClientToken: set by Sluice/);
+    expect(stage({ Database: 'dev', Sql: 'SELECT 1' })).toThrow(
+      /params\.ClusterIdentifier\|WorkgroupName: redshift\.sql needs exactly one of these/,
+    );
+    expect(stage({ WorkgroupName: 'w', Database: 'dev', Sql: 'a', Sqls: ['b'] })).toThrow(
+      /params\.Sql\|Sqls: only one of these may be given/,
+    );
+    expect(stage({ WorkgroupName: 'w', Database: 'dev', Sql: 'a', ClientToken: 't' })).toThrow(
+      /params\.ClientToken: set by Sluice/,
+    );
   });
 });
 
@@ -54,7 +75,11 @@ describe('sfn.execution', () => {
   });
 
   test('FAILED keeps the error and the cause', () => {
-    expect(mapSfnState({ status: 'FAILED', error: 'States.TaskFailed', cause: 'boom' })).toEqual({ state: 'failed', awsState: 'FAILED', message: 'States.TaskFailed: boom' });
+    expect(mapSfnState({ status: 'FAILED', error: 'States.TaskFailed', cause: 'boom' })).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'States.TaskFailed: boom',
+    });
   });
 
   test('execution names: valid, at most 80 characters, stable, distinct where the characters are not', () => {
@@ -68,15 +93,22 @@ describe('sfn.execution', () => {
   });
 
   test('the execution ARN of a name, also from a version or alias ARN', () => {
-    expect(sfnExecutionArn('arn:aws:states:us-east-1:123456789012:stateMachine:etl', 'n')).toBe('arn:aws:states:us-east-1:123456789012:execution:etl:n');
-    expect(sfnExecutionArn('arn:aws:states:us-east-1:123456789012:stateMachine:etl:3', 'n')).toBe('arn:aws:states:us-east-1:123456789012:execution:etl:n');
+    expect(sfnExecutionArn('arn:aws:states:us-east-1:123456789012:stateMachine:etl', 'n')).toBe(
+      'arn:aws:states:us-east-1:123456789012:execution:etl:n',
+    );
+    expect(sfnExecutionArn('arn:aws:states:us-east-1:123456789012:stateMachine:etl:3', 'n')).toBe(
+      'arn:aws:states:us-east-1:123456789012:execution:etl:n',
+    );
   });
 
   test('output: parsed when small, a preview when large or not JSON', () => {
     expect(summarizeOutput('{"n":1}')).toEqual({ output: { n: 1 } });
     expect(summarizeOutput('not json')).toEqual({ outputPreview: 'not json', outputChars: 8 });
     const big = JSON.stringify({ s: 'x'.repeat(SFN_OUTPUT_MAX_CHARS) });
-    expect(summarizeOutput(big)).toEqual({ outputPreview: big.slice(0, SFN_OUTPUT_MAX_CHARS), outputChars: big.length });
+    expect(summarizeOutput(big)).toEqual({
+      outputPreview: big.slice(0, SFN_OUTPUT_MAX_CHARS),
+      outputChars: big.length,
+    });
     expect(summarizeOutput(undefined)).toEqual({});
   });
 });
@@ -94,7 +126,12 @@ describe('quicksight.refresh', () => {
   });
 
   test('FAILED keeps the ErrorInfo type and message', () => {
-    expect(mapIngestionState({ IngestionStatus: 'FAILED', ErrorInfo: { Type: 'ROW_SIZE_LIMIT_EXCEEDED', Message: 'too wide' } })).toEqual({
+    expect(
+      mapIngestionState({
+        IngestionStatus: 'FAILED',
+        ErrorInfo: { Type: 'ROW_SIZE_LIMIT_EXCEEDED', Message: 'too wide' },
+      }),
+    ).toEqual({
       state: 'failed',
       awsState: 'FAILED',
       message: 'ROW_SIZE_LIMIT_EXCEEDED: too wide',
@@ -112,7 +149,12 @@ describe('quicksight.refresh', () => {
 describe('datapipeline.activate: the run of an activation', () => {
   const at = '2024-03-01T10:00:00';
   const later = '2024-03-02T10:00:00';
-  const inst = (id: string, status: string, scheduledStartTime = at, errorMessage?: string): DpInstance => ({ id, status, scheduledStartTime, ...(errorMessage ? { errorMessage } : {}) });
+  const inst = (id: string, status: string, scheduledStartTime = at, errorMessage?: string): DpInstance => ({
+    id,
+    status,
+    scheduledStartTime,
+    ...(errorMessage ? { errorMessage } : {}),
+  });
 
   test('no instance yet: running while scheduled, stopped if the pipeline was deactivated, done if FINISHED', () => {
     expect(mapDataPipelineRun('SCHEDULED', []).state).toBe('running');
@@ -121,11 +163,17 @@ describe('datapipeline.activate: the run of an activation', () => {
   });
 
   test('running until every instance of the first period has a final status', () => {
-    expect(mapDataPipelineRun('SCHEDULED', [inst('@A', 'FINISHED'), inst('@B', 'WAITING_ON_DEPENDENCIES')])).toEqual({ state: 'running', awsState: 'RUNNING (1/2 instances ended)' });
+    expect(mapDataPipelineRun('SCHEDULED', [inst('@A', 'FINISHED'), inst('@B', 'WAITING_ON_DEPENDENCIES')])).toEqual({
+      state: 'running',
+      awsState: 'RUNNING (1/2 instances ended)',
+    });
   });
 
   test('succeeded when every instance FINISHED or SKIPPED; later periods are not part of the run', () => {
-    expect(mapDataPipelineRun('SCHEDULED', [inst('@A', 'FINISHED'), inst('@B', 'SKIPPED'), inst('@A2', 'RUNNING', later)]).state).toBe('succeeded');
+    expect(
+      mapDataPipelineRun('SCHEDULED', [inst('@A', 'FINISHED'), inst('@B', 'SKIPPED'), inst('@A2', 'RUNNING', later)])
+        .state,
+    ).toBe('succeeded');
   });
 
   test.each([
@@ -138,7 +186,12 @@ describe('datapipeline.activate: the run of an activation', () => {
   });
 
   test('FAILED names the failed instance and keeps its errorMessage, preferring it over the cascade', () => {
-    expect(mapDataPipelineRun('SCHEDULED', [inst('@Load', 'CASCADE_FAILED', at, 'cascade'), inst('@Extract', 'FAILED', at, 'exit 2')])).toEqual({
+    expect(
+      mapDataPipelineRun('SCHEDULED', [
+        inst('@Load', 'CASCADE_FAILED', at, 'cascade'),
+        inst('@Extract', 'FAILED', at, 'exit 2'),
+      ]),
+    ).toEqual({
       state: 'failed',
       awsState: 'FAILED',
       message: '@Extract: exit 2',

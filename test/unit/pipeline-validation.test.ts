@@ -2,7 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPipelineFile } from '../../client/load-pipeline';
-import { definePipeline, PipelineValidationError, validateLogicalDate, type PipelineIssue } from '../../common/pipeline';
+import {
+  definePipeline,
+  PipelineValidationError,
+  validateLogicalDate,
+  type PipelineIssue,
+} from '../../common/pipeline';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-validation-'));
 
@@ -45,7 +50,10 @@ describe('pipeline validation: every problem is rejected before anything starts'
   });
 
   test('unknown kind: stage, field, value and the kinds to choose from', () => {
-    const file = writePipeline('unknown-kind', `name: sales\nstages:\n  - id: transform\n    kind: glue.jobs\n    params: { JobName: x }\n`);
+    const file = writePipeline(
+      'unknown-kind',
+      `name: sales\nstages:\n  - id: transform\n    kind: glue.jobs\n    params: { JobName: x }\n`,
+    );
     const err = rejection(() => loadPipelineFile(file));
     const issue = onlyIssue(err);
     expect(issue).toMatchObject({ stage: 'transform', field: 'kind', received: 'glue.jobs' });
@@ -61,7 +69,10 @@ describe('pipeline validation: every problem is rejected before anything starts'
   });
 
   test('unknown dependsOn lists the ids that exist', () => {
-    const file = writePipeline('dep', `name: sales\nstages:${GOOD_GLUE}  - id: report\n    kind: athena.query\n    dependsOn: [transfrom]\n    params: { QueryString: "SELECT 1" }\n`);
+    const file = writePipeline(
+      'dep',
+      `name: sales\nstages:${GOOD_GLUE}  - id: report\n    kind: athena.query\n    dependsOn: [transfrom]\n    params: { QueryString: "SELECT 1" }\n`,
+    );
     const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
     expect(issue).toMatchObject({ stage: 'report', field: 'dependsOn[0]', received: 'transfrom' });
     expect(issue.fix).toContain('transform');
@@ -95,7 +106,10 @@ stages:
   });
 
   test('missing required param names the AWS API it belongs to', () => {
-    const file = writePipeline('missing', `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    params: { Arguments: { "--x": "1" } }\n`);
+    const file = writePipeline(
+      'missing',
+      `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    params: { Arguments: { "--x": "1" } }\n`,
+    );
     const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
     expect(issue).toMatchObject({ stage: 'transform', field: 'params.JobName' });
     expect(issue.problem).toContain('Glue StartJobRun');
@@ -104,20 +118,38 @@ stages:
 
   test('s3.put needs exactly one of Body and BodyFile', () => {
     const both = rejection(() =>
-      definePipeline({ name: 'p', stages: [{ id: 'put', kind: 's3.put', dependsOn: [], params: { Bucket: 'b', Key: 'k', Body: 'x', BodyFile: 'f' } }] }),
+      definePipeline({
+        name: 'p',
+        stages: [
+          { id: 'put', kind: 's3.put', dependsOn: [], params: { Bucket: 'b', Key: 'k', Body: 'x', BodyFile: 'f' } },
+        ],
+      }),
     );
     expect(onlyIssue(both).problem).toMatch(/only one/);
   });
 
   test('ClientRequestToken is Sluice’s to set', () => {
     const err = rejection(() =>
-      definePipeline({ name: 'p', stages: [{ id: 'q', kind: 'athena.query', dependsOn: [], params: { QueryString: 'SELECT 1', ClientRequestToken: 'mine' } }] }),
+      definePipeline({
+        name: 'p',
+        stages: [
+          {
+            id: 'q',
+            kind: 'athena.query',
+            dependsOn: [],
+            params: { QueryString: 'SELECT 1', ClientRequestToken: 'mine' },
+          },
+        ],
+      }),
     );
     expect(onlyIssue(err)).toMatchObject({ field: 'params.ClientRequestToken', received: 'mine' });
   });
 
   test('misspelt field is reported as unknown, not ignored', () => {
-    const file = writePipeline('typo', `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    depends_on: [x]\n    params: { JobName: j }\n`);
+    const file = writePipeline(
+      'typo',
+      `name: sales\nstages:\n  - id: transform\n    kind: glue.job\n    depends_on: [x]\n    params: { JobName: j }\n`,
+    );
     const issue = onlyIssue(rejection(() => loadPipelineFile(file)));
     expect(issue.stage).toBe('transform');
     expect(issue.problem).toContain('"depends_on"');
@@ -133,7 +165,11 @@ stages:
         ],
       }),
     );
-    expect(err.issues.map((i) => `${i.stage}:${i.field}`).sort()).toEqual(['a:kind', 'b:dependsOn[0]', 'b:params.JobName']);
+    expect(err.issues.map((i) => `${i.stage}:${i.field}`).sort()).toEqual([
+      'a:kind',
+      'b:dependsOn[0]',
+      'b:params.JobName',
+    ]);
   });
 
   test.each([
@@ -153,7 +189,10 @@ stages:
   });
 
   test('a valid file loads with BodyFile resolved next to it', () => {
-    const file = writePipeline('good', `name: sales\nstages:\n  - id: land\n    kind: s3.put\n    params: { Bucket: b, Key: "raw/{{ ds }}.csv", BodyFile: data/x.csv }\n${GOOD_GLUE}    dependsOn: [land]\n`);
+    const file = writePipeline(
+      'good',
+      `name: sales\nstages:\n  - id: land\n    kind: s3.put\n    params: { Bucket: b, Key: "raw/{{ ds }}.csv", BodyFile: data/x.csv }\n${GOOD_GLUE}    dependsOn: [land]\n`,
+    );
     const def = loadPipelineFile(file);
     expect(def.stages.map((s) => s.id)).toEqual(['land', 'transform']);
     expect(def.stages[0]?.params.BodyFile).toBe(path.join(dir, 'data/x.csv'));

@@ -23,7 +23,9 @@ function clientWithoutVisibility(started: RunPipelineInput[]): Client {
 
 test('visibility unreadable: a clear error (retry, or --generation N), exit 1, and nothing started', async () => {
   const started: RunPipelineInput[] = [];
-  const err: unknown = await startRun(clientWithoutVisibility(started), settings, pipeline, '2024-03-01').catch((e: unknown) => e);
+  const err: unknown = await startRun(clientWithoutVisibility(started), settings, pipeline, '2024-03-01').catch(
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(GenerationUnknownError);
   expect(started).toEqual([]);
   const text = describeError(err);

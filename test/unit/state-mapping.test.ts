@@ -30,11 +30,20 @@ describe('one mapping of terminal states for every service', () => {
   });
 
   test('failed keeps AWS’s message; a stopped job is a non-retryable failure, never a success', () => {
-    expect(mapGlueState({ JobRunState: 'FAILED', ErrorMessage: 'Table not found' })).toEqual({ state: 'failed', awsState: 'FAILED', message: 'Table not found' });
+    expect(mapGlueState({ JobRunState: 'FAILED', ErrorMessage: 'Table not found' })).toEqual({
+      state: 'failed',
+      awsState: 'FAILED',
+      message: 'Table not found',
+    });
     const stopped = jobEndedFailure('stopped', { service: 'Glue', jobId: 'jr_1', awsState: 'STOPPED' });
     expect(stopped.type).toBe(ERROR_TYPES.jobStopped);
     expect(stopped.nonRetryable).toBe(true);
-    const failed = jobEndedFailure('failed', { service: 'Glue', jobId: 'jr_1', awsState: 'FAILED', message: 'Table not found' });
+    const failed = jobEndedFailure('failed', {
+      service: 'Glue',
+      jobId: 'jr_1',
+      awsState: 'FAILED',
+      message: 'Table not found',
+    });
     expect(failed.message).toBe('Glue job jr_1 ended FAILED: Table not found');
     expect(failed.type).toBe(ERROR_TYPES.jobFailed);
     expect(failed.nonRetryable).toBe(true);
@@ -80,7 +89,9 @@ describe('AWS errors are classified once', () => {
   });
 
   test('a refused connection is transient', () => {
-    expect(isTransientAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(
+      isTransientAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
   });
 });
 

@@ -7,7 +7,11 @@ import { formatLogLine } from '../../workers/logging';
 import { emfFields } from '../../workers/emf';
 
 /** A clean environment: no profile file from the machine running the tests. */
-const base = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent', ...extra });
+const base = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  HOME: '/nonexistent',
+  XDG_CONFIG_HOME: '/nonexistent',
+  ...extra,
+});
 
 function problems(env: NodeJS.ProcessEnv): WorkerConfigError {
   try {
@@ -31,20 +35,45 @@ test('defaults: local server, task queue sluice, 100 stages, 30s grace, no HTTP 
   const c = loadWorkerConfig(base());
   expect(c.settings).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'sluice' });
   expect(c.connection).toEqual({ address: 'localhost:7233' });
-  expect(c).toMatchObject({ maxConcurrentStages: 100, maxConcurrentWorkflowTasks: 40, shutdownGraceMs: 30_000, logLevel: 'INFO' });
+  expect(c).toMatchObject({
+    maxConcurrentStages: 100,
+    maxConcurrentWorkflowTasks: 40,
+    shutdownGraceMs: 30_000,
+    logLevel: 'INFO',
+  });
   expect(c.httpPort).toBeUndefined();
 });
 
 test('every SLUICE_ variable is read and converted', () => {
   const c = loadWorkerConfig(
-    base({ SLUICE_TASK_QUEUE: 'etl', SLUICE_MAX_CONCURRENT_STAGES: '7', SLUICE_MAX_CONCURRENT_WORKFLOW_TASKS: '3', SLUICE_SHUTDOWN_GRACE: '2m', SLUICE_HTTP_PORT: '9464', SLUICE_LOG_LEVEL: 'debug' }),
+    base({
+      SLUICE_TASK_QUEUE: 'etl',
+      SLUICE_MAX_CONCURRENT_STAGES: '7',
+      SLUICE_MAX_CONCURRENT_WORKFLOW_TASKS: '3',
+      SLUICE_SHUTDOWN_GRACE: '2m',
+      SLUICE_HTTP_PORT: '9464',
+      SLUICE_LOG_LEVEL: 'debug',
+    }),
   );
-  expect(c).toMatchObject({ maxConcurrentStages: 7, maxConcurrentWorkflowTasks: 3, shutdownGraceMs: 120_000, httpPort: 9464, sdkMetricsPort: 9465, logLevel: 'DEBUG' });
+  expect(c).toMatchObject({
+    maxConcurrentStages: 7,
+    maxConcurrentWorkflowTasks: 3,
+    shutdownGraceMs: 120_000,
+    httpPort: 9464,
+    sdkMetricsPort: 9465,
+    logLevel: 'DEBUG',
+  });
   expect(c.settings.taskQueue).toBe('etl');
 });
 
 test('Temporal Cloud with an API key: TLS on, the key is passed to the connection but never described', () => {
-  const c = loadWorkerConfig(base({ TEMPORAL_ADDRESS: 'my-ns.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'my-ns.a1b2c', TEMPORAL_API_KEY: 'key-123' }));
+  const c = loadWorkerConfig(
+    base({
+      TEMPORAL_ADDRESS: 'my-ns.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'my-ns.a1b2c',
+      TEMPORAL_API_KEY: 'key-123',
+    }),
+  );
   expect(c.connection).toMatchObject({ address: 'my-ns.a1b2c.tmprl.cloud:7233', apiKey: 'key-123', tls: true });
   expect(c.settings.namespace).toBe('my-ns.a1b2c');
   expect(JSON.stringify(c.describe)).not.toContain('key-123');
@@ -61,7 +90,11 @@ test('mTLS from files (the SDK variables): the certificate pair, server name and
       TEMPORAL_TLS_SERVER_NAME: 'temporal.example.com',
     }),
   );
-  const tls = c.connection.tls as { clientCertPair?: { crt: Buffer; key: Buffer }; serverNameOverride?: string; serverRootCACertificate?: Buffer };
+  const tls = c.connection.tls as {
+    clientCertPair?: { crt: Buffer; key: Buffer };
+    serverNameOverride?: string;
+    serverRootCACertificate?: Buffer;
+  };
   expect(tls.clientCertPair?.crt.toString()).toBe(PEM);
   expect(tls.clientCertPair?.key.toString()).toBe(KEY);
   expect(tls.serverNameOverride).toBe('temporal.example.com');
@@ -99,12 +132,22 @@ test('all problems are reported at once', () => {
 });
 
 test('a certificate without its key (and the reverse) is rejected', () => {
-  expect(problems(base({ TEMPORAL_TLS_CLIENT_CERT_PATH: certPath })).issues[0]).toMatchObject({ variable: 'TEMPORAL_TLS_CLIENT_KEY_PATH' });
-  expect(problems(base({ TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath })).issues[0]).toMatchObject({ variable: 'TEMPORAL_TLS_CLIENT_CERT_PATH' });
+  expect(problems(base({ TEMPORAL_TLS_CLIENT_CERT_PATH: certPath })).issues[0]).toMatchObject({
+    variable: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  });
+  expect(problems(base({ TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath })).issues[0]).toMatchObject({
+    variable: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  });
 });
 
 test('secrets are never echoed: a bad API key or key PEM is named without its value', () => {
-  const err = problems(base({ TEMPORAL_API_KEY: 'abc def-SECRET', TEMPORAL_TLS_CLIENT_CERT_PATH: certPath, TEMPORAL_TLS_CLIENT_KEY_DATA: 'SECRET-not-pem' }));
+  const err = problems(
+    base({
+      TEMPORAL_API_KEY: 'abc def-SECRET',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: certPath,
+      TEMPORAL_TLS_CLIENT_KEY_DATA: 'SECRET-not-pem',
+    }),
+  );
   expect(err.issues.map((i) => i.variable)).toEqual(['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_KEY_DATA']);
   expect(err.message).not.toContain('SECRET');
   expect(err.issues.every((i) => !('received' in i))).toBe(true);
@@ -113,20 +156,51 @@ test('secrets are never echoed: a bad API key or key PEM is named without its va
 test('an unknown profile of a temporal.toml file names TEMPORAL_PROFILE', () => {
   const toml = path.join(dir, 'temporal.toml');
   writeFileSync(toml, '[profile.prod]\naddress = "prod.example.com:7233"\nnamespace = "prod"\n');
-  expect(loadWorkerConfig(base({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' })).settings).toMatchObject({ address: 'prod.example.com:7233', namespace: 'prod' });
-  expect(problems(base({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).issues[0]).toMatchObject({ variable: 'TEMPORAL_PROFILE', received: 'staging' });
+  expect(loadWorkerConfig(base({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' })).settings).toMatchObject({
+    address: 'prod.example.com:7233',
+    namespace: 'prod',
+  });
+  expect(problems(base({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).issues[0]).toMatchObject({
+    variable: 'TEMPORAL_PROFILE',
+    received: 'staging',
+  });
 });
 
 test('log lines are one JSON object with the SDK attributes flattened, and secrets redacted', () => {
-  const line = formatLogLine({ level: 'INFO', message: 'job started', timestampNanos: 1_709_251_200_000_000_000n, meta: { workflowId: 'p/2024-03-01', stage: 'etl', jobId: 'jr_1', apiKey: 'k', nested: { password: 'p' } } });
+  const line = formatLogLine({
+    level: 'INFO',
+    message: 'job started',
+    timestampNanos: 1_709_251_200_000_000_000n,
+    meta: { workflowId: 'p/2024-03-01', stage: 'etl', jobId: 'jr_1', apiKey: 'k', nested: { password: 'p' } },
+  });
   expect(line).not.toContain('\n');
-  expect(JSON.parse(line)).toEqual({ time: '2024-03-01T00:00:00.000Z', level: 'info', msg: 'job started', workflowId: 'p/2024-03-01', stage: 'etl', jobId: 'jr_1', apiKey: '[redacted]', nested: { password: '[redacted]' } });
+  expect(JSON.parse(line)).toEqual({
+    time: '2024-03-01T00:00:00.000Z',
+    level: 'info',
+    msg: 'job started',
+    workflowId: 'p/2024-03-01',
+    stage: 'etl',
+    jobId: 'jr_1',
+    apiKey: '[redacted]',
+    nested: { password: '[redacted]' },
+  });
 });
 
 test('EMF fields: the metrics, their dimension sets and values at the top level', () => {
-  const f = emfFields(1000, { Pipeline: 'sales', StageKind: 'glue.job' }, [['Pipeline', 'StageKind']], { StageFailed: { value: 1, unit: 'Count' } });
+  const f = emfFields(1000, { Pipeline: 'sales', StageKind: 'glue.job' }, [['Pipeline', 'StageKind']], {
+    StageFailed: { value: 1, unit: 'Count' },
+  });
   expect(f).toEqual({
-    _aws: { Timestamp: 1000, CloudWatchMetrics: [{ Namespace: 'Sluice', Dimensions: [['Pipeline', 'StageKind']], Metrics: [{ Name: 'StageFailed', Unit: 'Count' }] }] },
+    _aws: {
+      Timestamp: 1000,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'Sluice',
+          Dimensions: [['Pipeline', 'StageKind']],
+          Metrics: [{ Name: 'StageFailed', Unit: 'Count' }],
+        },
+      ],
+    },
     Pipeline: 'sales',
     StageKind: 'glue.job',
     StageFailed: 1,

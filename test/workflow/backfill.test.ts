@@ -55,7 +55,11 @@ beforeAll(async () => {
           return 'nothing to stop';
         },
         async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
-          return input.stages.map((t) => ({ stageId: t.stageId, result: 'none' as const, message: 'no job had been started' }));
+          return input.stages.map((t) => ({
+            stageId: t.stageId,
+            result: 'none' as const,
+            message: 'no job had been started',
+          }));
         },
       },
     },
@@ -74,12 +78,21 @@ function onePipeline(prefix: string, heartbeat = '10s'): PipelineDefinition {
   });
 }
 
-const opts = (from: string, to: string, extra: Partial<BackfillOptions> = {}): BackfillOptions => ({ from, to, concurrency: 2, only: 'missing', order: 'oldest', ...extra });
+const opts = (from: string, to: string, extra: Partial<BackfillOptions> = {}): BackfillOptions => ({
+  from,
+  to,
+  concurrency: 2,
+  only: 'missing',
+  order: 'oldest',
+  ...extra,
+});
 const ranDates = (p: PipelineDefinition) => (spans.get(p.name) ?? []).map((s) => s.ds);
 
 async function visibleRuns(p: PipelineDefinition, n: number): Promise<void> {
   await waitFor(`${n} runs of ${p.name} in visibility`, async () => {
-    const { count } = await ctx.client.workflow.count(`SluicePipeline = "${p.name}" AND WorkflowType = "runPipeline" AND ExecutionStatus != "Running"`);
+    const { count } = await ctx.client.workflow.count(
+      `SluicePipeline = "${p.name}" AND WorkflowType = "runPipeline" AND ExecutionStatus != "Running"`,
+    );
     return count >= n;
   });
 }
@@ -94,7 +107,12 @@ test('sliding window: with concurrency 2 and one slow date, the other dates keep
   const all = spans.get(p.name) ?? [];
   const slow = all.find((s) => s.ds === '2024-03-01') as Span;
   // Every other date started and ended while the slow one was still running: no batch waited for it.
-  expect(all.filter((s) => s.ds !== '2024-03-01' && s.end <= slow.end).map((s) => s.ds).sort()).toEqual(dateRange('2024-03-02', '2024-03-08'));
+  expect(
+    all
+      .filter((s) => s.ds !== '2024-03-01' && s.end <= slow.end)
+      .map((s) => s.ds)
+      .sort(),
+  ).toEqual(dateRange('2024-03-02', '2024-03-08'));
   // Never more than two at once.
   const maxOverlap = Math.max(...all.map((s) => all.filter((o) => o.start <= s.start && s.start < o.end).length));
   expect(maxOverlap).toBeLessThanOrEqual(2);
@@ -105,20 +123,30 @@ test('a failed date does not stop the others; the report names it; --only failed
   let failing = true;
   behaviour.set(p.name, async (i) => {
     if (failing && i.ds === '2024-03-02') {
-      throw ApplicationFailure.create({ message: 'Glue job jr_9 ended FAILED: bad row', type: ERROR_TYPES.jobFailed, nonRetryable: true });
+      throw ApplicationFailure.create({
+        message: 'Glue job jr_9 ended FAILED: bad row',
+        type: ERROR_TYPES.jobFailed,
+        nonRetryable: true,
+      });
     }
     return { summary: 'ok' };
   });
-  const first = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-04'))).handle);
+  const first = await waitForBackfill(
+    (await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-04'))).handle,
+  );
   expect(first.status).toBe('failed');
   expect(first.message).toBe('1 of 4 dates failed: 2024-03-02 (only)');
   expect(first.report?.succeeded.sort()).toEqual(['2024-03-01', '2024-03-03', '2024-03-04']);
-  expect(first.report?.failed).toEqual([{ ds: '2024-03-02', stage: 'only', message: 'Stage "only" (glue.job) failed: Glue job jr_9 ended FAILED: bad row' }]);
+  expect(first.report?.failed).toEqual([
+    { ds: '2024-03-02', stage: 'only', message: 'Stage "only" (glue.job) failed: Glue job jr_9 ended FAILED: bad row' },
+  ]);
   await visibleRuns(p, 4);
 
   failing = false;
   spans.delete(p.name);
-  const retry = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'failed' }))).handle);
+  const retry = await waitForBackfill(
+    (await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'failed' }))).handle,
+  );
   expect(retry.status).toBe('succeeded');
   expect(ranDates(p)).toEqual(['2024-03-02']);
   expect(retry.report?.skipped).toEqual(
@@ -130,13 +158,24 @@ test('a failed date does not stop the others; the report names it; --only failed
   await visibleRuns(p, 5);
 
   spans.delete(p.name);
-  const missing = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'missing' }))).handle);
+  const missing = await waitForBackfill(
+    (await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'missing' }))).handle,
+  );
   expect(ranDates(p)).toEqual(['2024-03-05']);
   expect(missing.report?.skipped.map((s) => s.reason)).toEqual(Array(4).fill('already succeeded'));
   await visibleRuns(p, 6);
 
   spans.delete(p.name);
-  const all = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-05', { only: 'all', order: 'newest', concurrency: 1 }))).handle);
+  const all = await waitForBackfill(
+    (
+      await startBackfill(
+        ctx.client,
+        ctx.settings,
+        p,
+        opts('2024-03-01', '2024-03-05', { only: 'all', order: 'newest', concurrency: 1 }),
+      )
+    ).handle,
+  );
   expect(all.report?.succeeded).toEqual(['2024-03-05', '2024-03-04', '2024-03-03', '2024-03-02', '2024-03-01']);
   expect(ranDates(p)).toEqual(['2024-03-05', '2024-03-04', '2024-03-03', '2024-03-02', '2024-03-01']);
 });
@@ -155,36 +194,56 @@ describe('a range includes its last date: every --only mode, with a succeeded an
       skipped: [['2024-06-01: last run succeeded, not failed'], ['2024-06-04: last run succeeded, not failed']],
     },
     all: {
-      ran: [['2024-06-01/g1', '2024-06-02/g1'], ['2024-06-03/g1', '2024-06-04/g1']],
+      ran: [
+        ['2024-06-01/g1', '2024-06-02/g1'],
+        ['2024-06-03/g1', '2024-06-04/g1'],
+      ],
       skipped: [[], []],
     },
   };
-  const ranWithGeneration = (p: PipelineDefinition) => (spans.get(p.name) ?? []).map((s) => `${s.ds}/${s.key.split('/').pop() ?? ''}`).sort();
+  const ranWithGeneration = (p: PipelineDefinition) =>
+    (spans.get(p.name) ?? []).map((s) => `${s.ds}/${s.key.split('/').pop() ?? ''}`).sort();
 
   test.each(['missing', 'failed', 'all'] as const)('--only %s', async (only) => {
     const p = onePipeline(`ends-${only}`);
     let failing = true;
     behaviour.set(p.name, async (i) => {
       if (failing && (i.ds === '2024-06-02' || i.ds === '2024-06-03')) {
-        throw ApplicationFailure.create({ message: 'Glue job jr_1 ended FAILED: bad row', type: ERROR_TYPES.jobFailed, nonRetryable: true });
+        throw ApplicationFailure.create({
+          message: 'Glue job jr_1 ended FAILED: bad row',
+          type: ERROR_TYPES.jobFailed,
+          nonRetryable: true,
+        });
       }
       return { summary: 'ok' };
     });
-    const setup = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-06-01', '2024-06-04', { only: 'all' }))).handle);
+    const setup = await waitForBackfill(
+      (await startBackfill(ctx.client, ctx.settings, p, opts('2024-06-01', '2024-06-04', { only: 'all' }))).handle,
+    );
     expect(setup.report?.failed.map((f) => f.ds).sort()).toEqual(['2024-06-02', '2024-06-03']);
     await visibleRuns(p, 4);
 
     // `sluice runs --from --to` uses the same query: both ends are listed.
-    expect((await listRuns(ctx.client, ctx.settings, { pipeline: p.name, from: '2024-06-01', to: '2024-06-02' })).map((r) => `${r.ds} ${r.status}`)).toEqual([
-      '2024-06-01 Succeeded',
-      '2024-06-02 Failed',
-    ]);
-    expect((await listRuns(ctx.client, ctx.settings, { pipeline: p.name, to: '2024-06-04' })).map((r) => r.ds)).toEqual(['2024-06-01', '2024-06-02', '2024-06-03', '2024-06-04']);
+    expect(
+      (await listRuns(ctx.client, ctx.settings, { pipeline: p.name, from: '2024-06-01', to: '2024-06-02' })).map(
+        (r) => `${r.ds} ${r.status}`,
+      ),
+    ).toEqual(['2024-06-01 Succeeded', '2024-06-02 Failed']);
+    expect((await listRuns(ctx.client, ctx.settings, { pipeline: p.name, to: '2024-06-04' })).map((r) => r.ds)).toEqual(
+      ['2024-06-01', '2024-06-02', '2024-06-03', '2024-06-04'],
+    );
 
     failing = false;
-    for (const [i, [from, to]] of ([['2024-06-01', '2024-06-02'], ['2024-06-03', '2024-06-04']] as const).entries()) {
+    for (const [i, [from, to]] of (
+      [
+        ['2024-06-01', '2024-06-02'],
+        ['2024-06-03', '2024-06-04'],
+      ] as const
+    ).entries()) {
       spans.delete(p.name);
-      const outcome = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts(from, to, { only }))).handle);
+      const outcome = await waitForBackfill(
+        (await startBackfill(ctx.client, ctx.settings, p, opts(from, to, { only }))).handle,
+      );
       expect(outcome.status).toBe('succeeded');
       expect(ranWithGeneration(p)).toEqual(expected[only].ran[i]);
       expect(outcome.report?.skipped.map((s) => `${s.ds}: ${s.reason}`)).toEqual(expected[only].skipped[i]);
@@ -194,7 +253,9 @@ describe('a range includes its last date: every --only mode, with a succeeded an
 
 test('a leap-day range runs every calendar day, February 29 included', async () => {
   const p = onePipeline('leap');
-  const outcome = await waitForBackfill((await startBackfill(ctx.client, ctx.settings, p, opts('2024-02-27', '2024-03-01', { concurrency: 4 }))).handle);
+  const outcome = await waitForBackfill(
+    (await startBackfill(ctx.client, ctx.settings, p, opts('2024-02-27', '2024-03-01', { concurrency: 4 }))).handle,
+  );
   expect(outcome.report?.succeeded.sort()).toEqual(['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01']);
   expect(dateRange('2023-02-27', '2023-03-01')).toEqual(['2023-02-27', '2023-02-28', '2023-03-01']);
 });
@@ -202,8 +263,16 @@ test('a leap-day range runs every calendar day, February 29 included', async () 
 test('pause stops new dates, resume and set-concurrency start them again', async () => {
   const p = onePipeline('steer');
   behaviour.set(p.name, async () => (await sleep(800), { summary: 'ok' }));
-  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-04-01', '2024-04-08', { concurrency: 1 }));
-  await waitFor('the first date to run', async () => (await backfillProgress(started.handle).catch(() => undefined))?.counts.running === 1);
+  const started = await startBackfill(
+    ctx.client,
+    ctx.settings,
+    p,
+    opts('2024-04-01', '2024-04-08', { concurrency: 1 }),
+  );
+  await waitFor(
+    'the first date to run',
+    async () => (await backfillProgress(started.handle).catch(() => undefined))?.counts.running === 1,
+  );
   await steer.pause(started.handle);
   const paused = await waitFor('the running date to finish while paused', async () => {
     const pr = await backfillProgress(started.handle);
@@ -227,7 +296,13 @@ test('pause stops new dates, resume and set-concurrency start them again', async
 
 test('thousands of dates fit: the backfill continues as new and keeps its progress', async () => {
   const p = onePipeline('can');
-  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-01-01', '2024-01-30', { concurrency: 5 }), { continueAsNewAfterEvents: 60 });
+  const started = await startBackfill(
+    ctx.client,
+    ctx.settings,
+    p,
+    opts('2024-01-01', '2024-01-30', { concurrency: 5 }),
+    { continueAsNewAfterEvents: 60 },
+  );
   const outcome = await waitForBackfill(started.handle);
   expect(outcome.status).toBe('succeeded');
   const report = outcome.report as BackfillReport;
@@ -252,22 +327,36 @@ async function holdUntil(until: () => boolean): Promise<StageResult> {
 /** The dates whose run the given backfill run started (its StartChildWorkflowExecutionInitiated events). */
 async function datesStartedBy(p: PipelineDefinition, workflowId: string, runId: string): Promise<string[]> {
   const history = await ctx.client.workflow.getHandle(workflowId, runId).fetchHistory();
-  return (history.events ?? []).flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '').split(`${p.name}/`).slice(1));
+  return (history.events ?? []).flatMap((e) =>
+    (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '').split(`${p.name}/`).slice(1),
+  );
 }
 
 test('continue-as-new does not drain the window: dates keep starting while a slow date runs across it, each runs once', async () => {
   const p = onePipeline('carry');
   const slow = '2024-06-02';
   let release = false;
-  behaviour.set(p.name, async (i) => (i.ds === slow ? holdUntil(() => release) : (await sleep(100), { summary: 'ok' })));
+  behaviour.set(p.name, async (i) =>
+    i.ds === slow ? holdUntil(() => release) : (await sleep(100), { summary: 'ok' }),
+  );
   const dates = dateRange('2024-06-01', '2024-06-20');
-  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-06-01', '2024-06-20', { concurrency: 3 }), { continueAsNewAfterEvents: 40 });
+  const started = await startBackfill(
+    ctx.client,
+    ctx.settings,
+    p,
+    opts('2024-06-01', '2024-06-20', { concurrency: 3 }),
+    { continueAsNewAfterEvents: 40 },
+  );
   // The slow date is held until every other date has run: the old drain at continue-as-new
   // (waiting for the slowest running date) would never get there.
-  await waitFor('every other date to finish while the slow one runs', async () => {
-    const pr = await backfillProgress(started.handle).catch(() => undefined);
-    return pr?.counts.succeeded === dates.length - 1 && pr.running.join() === slow;
-  }, 60_000);
+  await waitFor(
+    'every other date to finish while the slow one runs',
+    async () => {
+      const pr = await backfillProgress(started.handle).catch(() => undefined);
+      return pr?.counts.succeeded === dates.length - 1 && pr.running.join() === slow;
+    },
+    60_000,
+  );
   release = true;
   const outcome = await waitForBackfill(started.handle);
   expect(outcome.status).toBe('succeeded');
@@ -300,15 +389,35 @@ test('cancelling across continue-as-new cancels the carried date, leaves a date 
   const p = onePipeline('carry-cancel', '2s');
   const hung = '2024-07-02';
   const elsewhere = '2024-07-03';
-  behaviour.set(p.name, async (i) => (i.ds === hung || i.ds === elsewhere ? holdUntil(() => false) : (await sleep(100), { summary: 'ok' })));
+  behaviour.set(p.name, async (i) =>
+    i.ds === hung || i.ds === elsewhere ? holdUntil(() => false) : (await sleep(100), { summary: 'ok' }),
+  );
   // A run of one date started outside the backfill (as `sluice run` would): not the backfill's to cancel.
   const other = await startRun(ctx.client, ctx.settings, p, elsewhere);
-  const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-07-01', '2024-07-12', { concurrency: 3, only: 'all' }), { continueAsNewAfterEvents: 30 });
-  await waitFor('a later run of the backfill, the two held dates carried into it', async () => {
-    const pr = await backfillProgress(started.handle).catch(() => undefined);
-    return pr !== undefined && pr.segment > 1 && pr.running.includes(hung) && pr.running.includes(elsewhere) && pr.counts.succeeded >= 3;
-  }, 60_000);
-  expect((await ctx.client.workflow.getHandle(started.workflowId, started.runId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+  const started = await startBackfill(
+    ctx.client,
+    ctx.settings,
+    p,
+    opts('2024-07-01', '2024-07-12', { concurrency: 3, only: 'all' }),
+    { continueAsNewAfterEvents: 30 },
+  );
+  await waitFor(
+    'a later run of the backfill, the two held dates carried into it',
+    async () => {
+      const pr = await backfillProgress(started.handle).catch(() => undefined);
+      return (
+        pr !== undefined &&
+        pr.segment > 1 &&
+        pr.running.includes(hung) &&
+        pr.running.includes(elsewhere) &&
+        pr.counts.succeeded >= 3
+      );
+    },
+    60_000,
+  );
+  expect((await ctx.client.workflow.getHandle(started.workflowId, started.runId).describe()).status.name).toBe(
+    'CONTINUED_AS_NEW',
+  );
   expect(await datesStartedBy(p, started.workflowId, started.runId)).toContain(hung);
 
   await steer.cancel(started.handle);
@@ -331,26 +440,37 @@ test('the cancel signal of older clients still cancels every running date, and t
   const p = onePipeline('sig-cancel', '2s');
   behaviour.set(p.name, async () => holdUntil(() => false));
   const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-08-01', '2024-08-04'));
-  await waitFor('two dates running', async () => (await backfillProgress(started.handle).catch(() => undefined))?.counts.running === 2);
+  await waitFor(
+    'two dates running',
+    async () => (await backfillProgress(started.handle).catch(() => undefined))?.counts.running === 2,
+  );
   await started.handle.signal(cancelSignal);
   const outcome = await waitForBackfill(started.handle);
   expect(outcome.status).toBe('cancelled');
   expect((await started.handle.describe()).status.name).toBe('CANCELLED');
   expect(outcome.report?.cancelled.slice().sort()).toEqual(dateRange('2024-08-01', '2024-08-04'));
-  for (const ds of ['2024-08-01', '2024-08-02']) expect((await ctx.client.workflow.getHandle(runWorkflowId(p.name, ds)).describe()).status.name).toBe('CANCELLED');
+  for (const ds of ['2024-08-01', '2024-08-02'])
+    expect((await ctx.client.workflow.getHandle(runWorkflowId(p.name, ds)).describe()).status.name).toBe('CANCELLED');
 });
 
 test('a triggered daily schedule runs <pipeline>/<day before, in the schedule’s zone>', async () => {
   const p = onePipeline('sched');
   const zone = 'Pacific/Kiritimati'; // UTC+14: its date is often not UTC's, so the zone really matters
   const expected = [addDays(localDate(Date.now(), zone), -1)];
-  const handle = await createDailySchedule(ctx.client, ctx.settings, p, { at: '02:00', timezone: zone, id: uniqueName('sched') });
+  const handle = await createDailySchedule(ctx.client, ctx.settings, p, {
+    at: '02:00',
+    timezone: zone,
+    id: uniqueName('sched'),
+  });
   try {
     await handle.trigger();
     expected.push(addDays(localDate(Date.now(), zone), -1)); // in case midnight passed in between
     const ds = await waitFor('the scheduled run to finish', async () => {
       for (const d of new Set(expected)) {
-        const res = await ctx.client.workflow.getHandle(`${p.name}/${d}`).describe().catch(() => undefined);
+        const res = await ctx.client.workflow
+          .getHandle(`${p.name}/${d}`)
+          .describe()
+          .catch(() => undefined);
         if (res?.status.name === 'COMPLETED') return d;
       }
       return undefined;
@@ -368,7 +488,11 @@ test('a triggered daily schedule runs <pipeline>/<day before, in the schedule’
 test('a backfill whose dates all failed fails with BackfillFailedError', async () => {
   const p = onePipeline('allfail');
   behaviour.set(p.name, async () => {
-    throw ApplicationFailure.create({ message: 'AccessDeniedException: no', type: ERROR_TYPES.awsRequest, nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: 'AccessDeniedException: no',
+      type: ERROR_TYPES.awsRequest,
+      nonRetryable: true,
+    });
   });
   const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-05-01', '2024-05-02'));
   const err: unknown = await started.handle.result().catch((e: unknown) => e);

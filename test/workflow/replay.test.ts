@@ -14,7 +14,8 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 test('the fixtures cover every recorded version and path', () => {
   for (const version of ['v0.1.0', 'v0.2.0']) {
-    for (const p of ['succeeded', 'failed-denied', 'failed-worker-died', 'cancelled']) expect(files).toContain(`run-pipeline-${p}-${version}.json`);
+    for (const p of ['succeeded', 'failed-denied', 'failed-worker-died', 'cancelled'])
+      expect(files).toContain(`run-pipeline-${p}-${version}.json`);
   }
 });
 
@@ -22,5 +23,7 @@ test.each(files)('%s replays on the current workflow code', async (file) => {
   const history = loadHistory(path.join(DIR, file));
   const bundle = process.env.SLUICE_WORKFLOW_BUNDLE;
   if (!bundle) throw new Error('SLUICE_WORKFLOW_BUNDLE is set by the jest globalSetup');
-  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, replayName: file }, history, file)).resolves.toBeUndefined();
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, replayName: file }, history, file),
+  ).resolves.toBeUndefined();
 });

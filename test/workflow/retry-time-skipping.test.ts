@@ -39,9 +39,14 @@ const stuckAttempts: string[] = [];
 beforeAll(async () => {
   if (!existsSync(TEST_SERVER)) throw new Error(`${TEST_SERVER} is missing: run \`bash infra/local/stack.sh up\``);
   const bundle = process.env.SLUICE_WORKFLOW_BUNDLE;
-  if (!bundle || !existsSync(bundle)) throw new Error(`workflow bundle ${bundle ?? '(SLUICE_WORKFLOW_BUNDLE unset)'} is missing: jest's globalSetup builds it`);
+  if (!bundle || !existsSync(bundle))
+    throw new Error(
+      `workflow bundle ${bundle ?? '(SLUICE_WORKFLOW_BUNDLE unset)'} is missing: jest's globalSetup builds it`,
+    );
 
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER } } });
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: TEST_SERVER } },
+  });
   // runPipeline upserts Sluice's custom search attributes; register them as the dev server's --search-attribute does.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
@@ -67,9 +72,16 @@ beforeAll(async () => {
           await env.sleep('2h');
           await Context.current().cancelled;
         }
-        attempts.push({ stage: `${input.pipeline}:${input.stageId}`, attempt: info.attempt, serverTimeMs: await env.currentTimeMs() });
+        attempts.push({
+          stage: `${input.pipeline}:${input.stageId}`,
+          attempt: info.attempt,
+          serverTimeMs: await env.currentTimeMs(),
+        });
         if (info.attempt < 3) {
-          throw ApplicationFailure.create({ message: `Rate exceeded (attempt ${info.attempt})`, type: ERROR_TYPES.awsTransient });
+          throw ApplicationFailure.create({
+            message: `Rate exceeded (attempt ${info.attempt})`,
+            type: ERROR_TYPES.awsTransient,
+          });
         }
         return { summary: `succeeded on attempt ${info.attempt}` };
       },
@@ -77,7 +89,11 @@ beforeAll(async () => {
         return 'nothing to stop';
       },
       async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
-        return input.stages.map((t) => ({ stageId: t.stageId, result: 'none' as const, message: 'no job had been started' }));
+        return input.stages.map((t) => ({
+          stageId: t.stageId,
+          result: 'none' as const,
+          message: 'no job had been started',
+        }));
       },
     },
   });
@@ -114,7 +130,11 @@ test('a transient failure is retried after a 1h backoff twice, and time is skipp
 
   expect(result.status).toBe('succeeded');
   expect(result.stages).toHaveLength(1);
-  expect(result.stages[0]).toMatchObject({ id: 'load', state: 'succeeded', result: { summary: 'succeeded on attempt 3' } });
+  expect(result.stages[0]).toMatchObject({
+    id: 'load',
+    state: 'succeeded',
+    result: { summary: 'succeeded on attempt 3' },
+  });
 
   const mine = attempts.filter((a) => a.stage === `${pipeline.name}:load`);
   expect(mine.map((a) => a.attempt)).toEqual([1, 2, 3]);
@@ -134,7 +154,9 @@ test('a transient failure is retried after a 1h backoff twice, and time is skipp
   expect(workflowElapsedMs).toBeLessThan(3 * HOUR_MS);
   // The stage's own timestamps (workflow time) agree.
   const stage = result.stages[0] as RunStatus['stages'][number];
-  expect(Date.parse(stage.endedAt as string) - Date.parse(stage.startedAt as string)).toBeGreaterThanOrEqual(2 * HOUR_MS);
+  expect(Date.parse(stage.endedAt as string) - Date.parse(stage.startedAt as string)).toBeGreaterThanOrEqual(
+    2 * HOUR_MS,
+  );
 });
 
 test('a stage attempt that never returns fails the run with its 2h attempt timeout, on the skipped clock', async () => {

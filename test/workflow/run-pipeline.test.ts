@@ -39,7 +39,13 @@ const mockActivities = {
   },
   async stopRunJobs(input: StopRunJobsInput): Promise<StopOutcome[]> {
     stops.push(input);
-    return input.stages.map((t) => ({ stageId: t.stageId, ...(t.jobId ? { jobId: t.jobId } : {}), result: 'stopped' as const, awsState: 'STOPPED', message: `stopped ${t.jobId ?? t.idempotencyKey}` }));
+    return input.stages.map((t) => ({
+      stageId: t.stageId,
+      ...(t.jobId ? { jobId: t.jobId } : {}),
+      result: 'stopped' as const,
+      awsState: 'STOPPED',
+      message: `stopped ${t.jobId ?? t.idempotencyKey}`,
+    }));
   },
 };
 
@@ -83,7 +89,8 @@ function span(pipeline: string, id: string): Span {
 
 test('stages run in dependency order and independent stages overlap in time', async () => {
   const p = diamond(uniqueName('dag'));
-  for (const id of ['a', 'b', 'c', 'd']) behaviour.set(`${p.name}:${id}`, async (i) => (await sleep(700), { summary: `${i.stageId} done` }));
+  for (const id of ['a', 'b', 'c', 'd'])
+    behaviour.set(`${p.name}:${id}`, async (i) => (await sleep(700), { summary: `${i.stageId} done` }));
   const handle = await run(p);
   const result: RunStatus = await handle.result();
   expect(result.status).toBe('succeeded');
@@ -101,7 +108,12 @@ test('a failed stage starts nothing new, lets running stages finish, and fails t
   const p = diamond(uniqueName('fail'));
   behaviour.set(`${p.name}:b`, async () => {
     await sleep(200);
-    throw ApplicationFailure.create({ message: 'Glue job jr_1 ended FAILED: Table sales.raw not found', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_1' }] });
+    throw ApplicationFailure.create({
+      message: 'Glue job jr_1 ended FAILED: Table sales.raw not found',
+      type: ERROR_TYPES.jobFailed,
+      nonRetryable: true,
+      details: [{ jobId: 'jr_1' }],
+    });
   });
   behaviour.set(`${p.name}:c`, async () => (await sleep(1500), { summary: 'c finished after b failed' }));
   const handle = await run(p);
@@ -112,7 +124,12 @@ test('a failed stage starts nothing new, lets running stages finish, and fails t
   expect(cause.message).toBe('Stage "b" (glue.job) failed: Glue job jr_1 ended FAILED: Table sales.raw not found');
   expect(spans.some((s) => s.id === `${p.name}:d`)).toBe(false);
   const status = await handle.query<RunStatus>('status');
-  expect(Object.fromEntries(status.stages.map((s) => [s.id, s.state]))).toEqual({ a: 'succeeded', b: 'failed', c: 'succeeded', d: 'skipped' });
+  expect(Object.fromEntries(status.stages.map((s) => [s.id, s.state]))).toEqual({
+    a: 'succeeded',
+    b: 'failed',
+    c: 'succeeded',
+    d: 'skipped',
+  });
   expect(status.stages.find((s) => s.id === 'b')?.jobId).toBe('jr_1');
 });
 
@@ -140,22 +157,35 @@ test('a transient error is retried; a non-retryable one is not', async () => {
   const err: unknown = await (await run(p)).result().catch((e: unknown) => e);
   expect(flakyCalls).toBe(3);
   expect(brokenCalls).toBe(1);
-  expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toContain('Stage "broken" (glue.job) failed: AccessDeniedException');
+  expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toContain(
+    'Stage "broken" (glue.job) failed: AccessDeniedException',
+  );
   // AWS refused a call, not the job: its job may still run, so the run has any worker stop it by key.
   const stop = stops.find((x) => x.pipeline === p.name);
-  expect(stop?.stages.map((t) => [t.stageId, t.idempotencyKey])).toEqual([['broken', `${p.name}/2024-03-01/broken/g0`]]);
+  expect(stop?.stages.map((t) => [t.stageId, t.idempotencyKey])).toEqual([
+    ['broken', `${p.name}/2024-03-01/broken/g0`],
+  ]);
 });
 
 test('a stage whose job ended FAILED leaves nothing to stop', async () => {
-  const p = definePipeline({ name: uniqueName('ended'), defaults: { retry: { maximumAttempts: 1 } }, stages: [{ id: 'x', kind: 'glue.job', params: { JobName: 'x' } }] });
+  const p = definePipeline({
+    name: uniqueName('ended'),
+    defaults: { retry: { maximumAttempts: 1 } },
+    stages: [{ id: 'x', kind: 'glue.job', params: { JobName: 'x' } }],
+  });
   behaviour.set(`${p.name}:x`, async () => {
-    throw ApplicationFailure.create({ message: 'Glue job jr_9 ended FAILED', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_9' }] });
+    throw ApplicationFailure.create({
+      message: 'Glue job jr_9 ended FAILED',
+      type: ERROR_TYPES.jobFailed,
+      nonRetryable: true,
+      details: [{ jobId: 'jr_9' }],
+    });
   });
   await (await run(p)).result().catch(() => undefined);
   expect(stops.some((x) => x.pipeline === p.name)).toBe(false);
 });
 
-test('runPipeline started without the CLI refuses an unknown dependsOn or a cycle with the CLI\'s own message', async () => {
+test("runPipeline started without the CLI refuses an unknown dependsOn or a cycle with the CLI's own message", async () => {
   for (const [label, stages] of [
     ['unknown', [{ id: 'a', kind: 'glue.job', dependsOn: ['nope'], params: { JobName: 'a' } }]],
     [
@@ -183,9 +213,18 @@ test('runPipeline started without the CLI refuses an unknown dependsOn or a cycl
 });
 
 test("a failed stage's line in the run's current details carries its message and job id", async () => {
-  const p = definePipeline({ name: uniqueName('details'), defaults: { retry: { maximumAttempts: 1 } }, stages: [{ id: 'transform_orders', kind: 'glue.job', params: { JobName: 'x' } }] });
+  const p = definePipeline({
+    name: uniqueName('details'),
+    defaults: { retry: { maximumAttempts: 1 } },
+    stages: [{ id: 'transform_orders', kind: 'glue.job', params: { JobName: 'x' } }],
+  });
   behaviour.set(`${p.name}:transform_orders`, async () => {
-    throw ApplicationFailure.create({ message: 'Table sales.raw not found', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_42' }] });
+    throw ApplicationFailure.create({
+      message: 'Table sales.raw not found',
+      type: ERROR_TYPES.jobFailed,
+      nonRetryable: true,
+      details: [{ jobId: 'jr_42' }],
+    });
   });
   const handle = await run(p);
   await handle.result().catch(() => undefined);
@@ -198,18 +237,34 @@ test('a closed run (succeeded, failed or cancelled) is readable with no worker r
   try {
     const worker = await own.startWorker({ workerOptions: { activities: mockActivities } });
     const start = (pl: PipelineDefinition) =>
-      own.client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, { workflowId: `${pl.name}/2024-03-01`, taskQueue: own.settings.taskQueue, args: [{ pipeline: pl, ds: '2024-03-01' }] });
+      own.client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {
+        workflowId: `${pl.name}/2024-03-01`,
+        taskQueue: own.settings.taskQueue,
+        args: [{ pipeline: pl, ds: '2024-03-01' }],
+      });
     const ok = diamond(uniqueName('closed-ok'));
     const bad = diamond(uniqueName('closed-bad'));
     const gone = diamond(uniqueName('closed-cancel'));
     behaviour.set(`${bad.name}:b`, async () => {
-      throw ApplicationFailure.create({ message: 'Glue job jr_7 ended FAILED', type: ERROR_TYPES.jobFailed, nonRetryable: true, details: [{ jobId: 'jr_7' }] });
+      throw ApplicationFailure.create({
+        message: 'Glue job jr_7 ended FAILED',
+        type: ERROR_TYPES.jobFailed,
+        nonRetryable: true,
+        details: [{ jobId: 'jr_7' }],
+      });
     });
-    behaviour.set(`${gone.name}:a`, () => Context.current().sleep(60_000).then(() => ({ summary: 'never' })));
+    behaviour.set(`${gone.name}:a`, () =>
+      Context.current()
+        .sleep(60_000)
+        .then(() => ({ summary: 'never' })),
+    );
     const [h1, h2, h3] = [await start(ok), await start(bad), await start(gone)];
     await h1.result();
     await h2.result().catch(() => undefined);
-    await waitFor('stage a to be scheduled', async () => ((await h3.describe()).raw.pendingActivities?.length ?? 0) > 0);
+    await waitFor(
+      'stage a to be scheduled',
+      async () => ((await h3.describe()).raw.pendingActivities?.length ?? 0) > 0,
+    );
     await h3.cancel();
     await h3.result().catch(() => undefined);
     await worker.stop();
@@ -218,7 +273,11 @@ test('a closed run (succeeded, failed or cancelled) is readable with no worker r
     expect((await read(h1))?.stages.map((x) => x.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     const failed = await read(h2);
     expect(failed?.status).toBe('failed');
-    expect(failed?.stages.find((x) => x.id === 'b')).toMatchObject({ state: 'failed', jobId: 'jr_7', error: { message: 'Glue job jr_7 ended FAILED', type: ERROR_TYPES.jobFailed } });
+    expect(failed?.stages.find((x) => x.id === 'b')).toMatchObject({
+      state: 'failed',
+      jobId: 'jr_7',
+      error: { message: 'Glue job jr_7 ended FAILED', type: ERROR_TYPES.jobFailed },
+    });
     const cancelled = await read(h3);
     expect(cancelled?.status).toBe('cancelled');
     expect(cancelled?.stages.map((x) => x.state)).toEqual(['cancelled', 'skipped', 'skipped', 'skipped']);

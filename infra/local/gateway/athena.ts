@@ -9,7 +9,19 @@
  * columns and no ColumnInfo.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, optionalObject, optionalString, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  optionalObject,
+  optionalString,
+  pageSize,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -50,7 +62,8 @@ function requireRun(input: JsonObject, ctx: HandlerContext): AthenaRun {
 
 function statementType(query: string): { StatementType: string; SubstatementType: string } {
   const word = (/^\s*(\w+)/.exec(query)?.[1] ?? '').toUpperCase();
-  if (['CREATE', 'DROP', 'ALTER', 'MSCK', 'SHOW', 'DESCRIBE'].includes(word)) return { StatementType: 'DDL', SubstatementType: word };
+  if (['CREATE', 'DROP', 'ALTER', 'MSCK', 'SHOW', 'DESCRIBE'].includes(word))
+    return { StatementType: 'DDL', SubstatementType: word };
   if (word === 'WITH') return { StatementType: 'DML', SubstatementType: 'SELECT' };
   return { StatementType: 'DML', SubstatementType: word || 'SELECT' };
 }
@@ -71,7 +84,10 @@ function toQueryExecution(run: AthenaRun, now: number): JsonObject {
     QueryExecutionId: run.id,
     Query: run.query,
     ...statementType(run.query),
-    ResultConfiguration: run.outputLocation === undefined ? {} : { OutputLocation: `${run.outputLocation.replace(/\/+$/, '')}/${run.id}.csv` },
+    ResultConfiguration:
+      run.outputLocation === undefined
+        ? {}
+        : { OutputLocation: `${run.outputLocation.replace(/\/+$/, '')}/${run.id}.csv` },
     QueryExecutionContext: run.context ?? {},
     Status: status,
     Statistics: {
@@ -151,7 +167,12 @@ async function batchGetQueryExecution(input: JsonObject, ctx: HandlerContext): P
   const UnprocessedQueryExecutionIds: JsonObject[] = [];
   for (const id of ids) {
     const run = runs.get(id);
-    if (run === undefined) UnprocessedQueryExecutionIds.push({ QueryExecutionId: id, ErrorCode: 'INVALID_INPUT', ErrorMessage: `QueryExecution ${id} was not found` });
+    if (run === undefined)
+      UnprocessedQueryExecutionIds.push({
+        QueryExecutionId: id,
+        ErrorCode: 'INVALID_INPUT',
+        ErrorMessage: `QueryExecution ${id} was not found`,
+      });
     else QueryExecutions.push(toQueryExecution(run, ctx.now));
   }
   return { QueryExecutions, UnprocessedQueryExecutionIds };
@@ -162,7 +183,13 @@ async function listQueryExecutions(input: JsonObject, ctx: HandlerContext): Prom
   ctx.call.resource = workGroup;
   const all = [...runs.values()].filter((r) => r.workGroup === workGroup).reverse();
   const tag = `athena-list:${workGroup}`;
-  const { page, next } = takePage(all, optionalString(input, 'NextToken', INVALID), pageSize(input, 50, 50, INVALID), tag, INVALID);
+  const { page, next } = takePage(
+    all,
+    optionalString(input, 'NextToken', INVALID),
+    pageSize(input, 50, 50, INVALID),
+    tag,
+    INVALID,
+  );
   return { QueryExecutionIds: page.map((r) => r.id), ...(next ? { NextToken: next } : {}) };
 }
 
@@ -185,7 +212,13 @@ async function getQueryResults(input: JsonObject, ctx: HandlerContext): Promise<
     ...dataRows.map((row) => ({ Data: row.map((v) => (v === null ? {} : { VarCharValue: v })) })),
   ];
   const tag = `athena-results:${run.id}`;
-  const { page, next } = takePage(allRows, optionalString(input, 'NextToken', INVALID), pageSize(input, 1000, 1000, INVALID), tag, INVALID);
+  const { page, next } = takePage(
+    allRows,
+    optionalString(input, 'NextToken', INVALID),
+    pageSize(input, 1000, 1000, INVALID),
+    tag,
+    INVALID,
+  );
   return {
     UpdateCount: 0,
     ResultSet: {

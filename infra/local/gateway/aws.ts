@@ -31,7 +31,12 @@ export interface Moto {
   /** Calls an awsJson operation on moto, e.g. target "AWSGlue.GetJob". */
   json(target: string, input: JsonObject, headers: IncomingHttpHeaders): Promise<MotoJsonResponse>;
   /** Calls a REST-JSON operation on moto, e.g. GET /jobs/<name> (DataBrew DescribeJob). */
-  rest(method: string, path: string, input: JsonObject | undefined, headers: IncomingHttpHeaders): Promise<MotoJsonResponse>;
+  rest(
+    method: string,
+    path: string,
+    input: JsonObject | undefined,
+    headers: IncomingHttpHeaders,
+  ): Promise<MotoJsonResponse>;
 }
 
 export interface HandlerContext {
@@ -82,13 +87,17 @@ export interface RawReply {
   body: Buffer;
 }
 
-export type RawHandler = (request: { body: Buffer; query: URLSearchParams; pathParams: Record<string, string> }, ctx: HandlerContext) => Promise<RawReply | undefined>;
+export type RawHandler = (
+  request: { body: Buffer; query: URLSearchParams; pathParams: Record<string, string> },
+  ctx: HandlerContext,
+) => Promise<RawReply | undefined>;
 
 // ---- input helpers: AWS validates inputs and answers with a typed error, so do we.
 
 export function requireString(input: JsonObject, key: string, errorCode: string): string {
   const v = input[key];
-  if (typeof v !== 'string' || v === '') throw new AwsError(errorCode, `${key} is required and must be a non-empty string`);
+  if (typeof v !== 'string' || v === '')
+    throw new AwsError(errorCode, `${key} is required and must be a non-empty string`);
   return v;
 }
 
@@ -138,7 +147,13 @@ export function decodeToken(token: string | undefined, tag: string, errorCode: s
  * One page of `items` behind an opaque token: the page, and the token of the next page (absent on
  * the last one). The tag binds a token to its listing, so a token from another listing is refused.
  */
-export function takePage<T>(items: readonly T[], token: string | undefined, size: number, tag: string, errorCode: string): { page: T[]; next?: string } {
+export function takePage<T>(
+  items: readonly T[],
+  token: string | undefined,
+  size: number,
+  tag: string,
+  errorCode: string,
+): { page: T[]; next?: string } {
   const offset = decodeToken(token, tag, errorCode);
   const end = offset + size;
   return { page: items.slice(offset, end), ...(end < items.length ? { next: encodeToken(tag, end) } : {}) };

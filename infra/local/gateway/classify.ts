@@ -57,7 +57,11 @@ const REST_OPERATIONS: Record<string, [string, string, string][]> = {
   ],
 };
 
-function restOperation(service: string, method: string, pathname: string): { operation: string; pathParams: Record<string, string>; resource?: string } | undefined {
+function restOperation(
+  service: string,
+  method: string,
+  pathname: string,
+): { operation: string; pathParams: Record<string, string>; resource?: string } | undefined {
   const segments = pathname.split('/').filter((p) => p !== '');
   for (const [m, template, operation] of REST_OPERATIONS[service] ?? []) {
     if (m !== method) continue;
@@ -101,7 +105,17 @@ const RESOURCE_KEYS: Record<string, string[]> = {
 };
 /** Services whose resource may be given as an ARN; it is counted under its name (the part after the last "/"). */
 const NAME_FROM_ARN = new Set(['kinesis']);
-const DEFAULT_RESOURCE_KEYS = ['Name', 'name', 'JobName', 'ClusterId', 'StateMachineArn', 'executionArn', 'StreamName', 'DeliveryStreamName', 'FunctionName'];
+const DEFAULT_RESOURCE_KEYS = [
+  'Name',
+  'name',
+  'JobName',
+  'ClusterId',
+  'StateMachineArn',
+  'executionArn',
+  'StreamName',
+  'DeliveryStreamName',
+  'FunctionName',
+];
 
 export function classify(method: string, url: URL, headers: IncomingHttpHeaders): Classified {
   const target = headerValue(headers['x-amz-target']);
@@ -129,7 +143,8 @@ export function jsonResource(service: string, input: unknown): string | undefine
   if (!isObject(input)) return undefined;
   for (const key of RESOURCE_KEYS[service] ?? DEFAULT_RESOURCE_KEYS) {
     const v = input[key];
-    if (typeof v === 'string' && v !== '') return NAME_FROM_ARN.has(service) && v.startsWith('arn:') ? v.slice(v.lastIndexOf('/') + 1) : v;
+    if (typeof v === 'string' && v !== '')
+      return NAME_FROM_ARN.has(service) && v.startsWith('arn:') ? v.slice(v.lastIndexOf('/') + 1) : v;
   }
   return undefined;
 }
@@ -140,7 +155,10 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 
 /** "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/glue/aws4_request, ..." → "glue". */
 function credentialScopeService(headers: IncomingHttpHeaders, url: URL): string | undefined {
-  const credential = /Credential=([^,\s]+)/.exec(headerValue(headers.authorization) ?? '')?.[1] ?? url.searchParams.get('X-Amz-Credential') ?? undefined;
+  const credential =
+    /Credential=([^,\s]+)/.exec(headerValue(headers.authorization) ?? '')?.[1] ??
+    url.searchParams.get('X-Amz-Credential') ??
+    undefined;
   return credential?.split('/')[3];
 }
 

@@ -5,7 +5,17 @@
  * Scenarios: service "databrew", match = the exact job Name.
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, pageSizeOf, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  pageSizeOf,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -41,7 +51,8 @@ function findRun(input: JsonObject, ctx: HandlerContext): BrewRun {
   const runId = requireString(input, 'RunId', VALIDATION);
   ctx.call.resource = name;
   const run = runs.get(runId);
-  if (run === undefined || run.jobName !== name) throw new AwsError('ResourceNotFoundException', `Job run ${runId} of job ${name} wasn't found.`, 404);
+  if (run === undefined || run.jobName !== name)
+    throw new AwsError('ResourceNotFoundException', `Job run ${runId} of job ${name} wasn't found.`, 404);
   return run;
 }
 
@@ -58,7 +69,16 @@ function toJobRun(run: BrewRun, now: number): JsonObject {
     LogSubscription: 'ENABLE',
     LogGroupName: '/aws-glue-databrew/jobs',
   };
-  for (const key of ['DatasetName', 'Outputs', 'DataCatalogOutputs', 'DatabaseOutputs', 'RecipeReference', 'JobSample', 'ProfileConfiguration', 'ValidationConfigurations']) {
+  for (const key of [
+    'DatasetName',
+    'Outputs',
+    'DataCatalogOutputs',
+    'DatabaseOutputs',
+    'RecipeReference',
+    'JobSample',
+    'ProfileConfiguration',
+    'ValidationConfigurations',
+  ]) {
     if (run.job[key] !== undefined) out[key] = run.job[key];
   }
   if (view.endedAt !== undefined) out.CompletedOn = epochSeconds(view.endedAt);
@@ -96,7 +116,8 @@ async function describeJobRun(input: JsonObject, ctx: HandlerContext): Promise<J
 async function stopJobRun(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const run = findRun(input, ctx);
   const view = requestStop(SPEC, run, ctx.now);
-  if (view.terminal) throw new AwsError(VALIDATION, `Job run ${run.id} is in terminal state ${view.state} and cannot be stopped.`);
+  if (view.terminal)
+    throw new AwsError(VALIDATION, `Job run ${run.id} is in terminal state ${view.state} and cannot be stopped.`);
   return { RunId: run.id };
 }
 

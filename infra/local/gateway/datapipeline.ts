@@ -17,7 +17,16 @@
  *
  * Scenarios match the pipeline's id or name exactly. Call-log resource: the pipelineId.
  */
-import { AwsError, isObject, optionalString, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  isObject,
+  optionalString,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -72,8 +81,13 @@ function state(pipelineId: string): PipelineState {
 
 /** moto's description of the pipeline; PipelineNotFoundException when moto does not know it. */
 async function motoDescription(pipelineId: string, ctx: HandlerContext): Promise<JsonObject> {
-  const { status, body } = await ctx.moto.json('DataPipeline.DescribePipelines', { pipelineIds: [pipelineId] }, ctx.headers);
-  if (status !== 200 || !isObject(body)) throw new AwsError('InternalServiceError', `DescribePipelines on moto failed with HTTP ${status}`, 500);
+  const { status, body } = await ctx.moto.json(
+    'DataPipeline.DescribePipelines',
+    { pipelineIds: [pipelineId] },
+    ctx.headers,
+  );
+  if (status !== 200 || !isObject(body))
+    throw new AwsError('InternalServiceError', `DescribePipelines on moto failed with HTTP ${status}`, 500);
   const list: unknown[] = Array.isArray(body.pipelineDescriptionList) ? body.pipelineDescriptionList : [];
   const found = list.find((d) => isObject(d) && d.pipelineId === pipelineId);
   if (!isObject(found)) throw new AwsError(NOT_FOUND, `Pipeline with id: ${pipelineId} does not exist`);
@@ -112,7 +126,8 @@ function instanceObject(a: Activation, activity: string, i: number, now: number)
     { key: '@scheduledEndTime', stringValue: a.scheduledStart },
     { key: '@attemptCount', stringValue: '1' },
   ];
-  if (view.state !== SPEC.pending.state) fields.push({ key: '@actualStartTime', stringValue: dpTime(a.startedAt + SPEC.pending.ms) });
+  if (view.state !== SPEC.pending.state)
+    fields.push({ key: '@actualStartTime', stringValue: dpTime(a.startedAt + SPEC.pending.ms) });
   if (view.endedAt !== undefined) fields.push({ key: '@actualEndTime', stringValue: dpTime(view.endedAt) });
   if (view.outcome === 'FAILED') {
     fields.push(
@@ -122,7 +137,8 @@ function instanceObject(a: Activation, activity: string, i: number, now: number)
     );
     if (i === 0) fields.push({ key: 'errorId', stringValue: 'ActivityFailed:ErrorCode' });
   }
-  if (view.outcome === 'TIMEOUT') fields.push({ key: 'errorMessage', stringValue: a.scenario.message ?? 'Resource exceeded terminateAfter time' });
+  if (view.outcome === 'TIMEOUT')
+    fields.push({ key: 'errorMessage', stringValue: a.scenario.message ?? 'Resource exceeded terminateAfter time' });
   return { id: `@${activity}_${a.scheduledStart}`, name: `@${activity}_${a.scheduledStart}`, fields };
 }
 
@@ -138,12 +154,16 @@ async function activatePipeline(input: JsonObject, ctx: HandlerContext): Promise
   const pipelineId = requirePipelineId(input, ctx);
   const description = await motoDescription(pipelineId, ctx);
   const definition = await motoDefinition(pipelineId, ctx);
-  if (definition.length === 0) throw new AwsError(INVALID, `Pipeline ${pipelineId} has no pipeline definition; call PutPipelineDefinition first`);
+  if (definition.length === 0)
+    throw new AwsError(INVALID, `Pipeline ${pipelineId} has no pipeline definition; call PutPipelineDefinition first`);
   const now = Date.now();
   const start = input.startTimestamp;
-  if (start !== undefined && typeof start !== 'number') throw new AwsError(INVALID, 'startTimestamp must be a timestamp');
+  if (start !== undefined && typeof start !== 'number')
+    throw new AwsError(INVALID, 'startTimestamp must be a timestamp');
   const scheduledStart = dpTime(typeof start === 'number' ? start * 1000 : now);
-  const activities = definition.filter((o) => (fieldValue(o, 'type') ?? '').endsWith('Activity')).map((o) => String(o.id));
+  const activities = definition
+    .filter((o) => (fieldValue(o, 'type') ?? '').endsWith('Activity'))
+    .map((o) => String(o.id));
   const name = typeof description.name === 'string' ? description.name : '';
   const p = state(pipelineId);
   const a: Activation = {
@@ -182,11 +202,20 @@ function overlay(description: JsonObject, now: number): JsonObject {
   const pipelineId = String(description.pipelineId);
   const p = pipelines.get(pipelineId);
   const fields = (Array.isArray(description.fields) ? description.fields.filter(isObject) : []).filter(
-    (f) => !['@pipelineState', '@lastActivationTime', '@latestRunTime', '@healthStatus', '@healthStatusFromInstanceId', '@healthStatusUpdatedTime'].includes(String(f.key)),
+    (f) =>
+      ![
+        '@pipelineState',
+        '@lastActivationTime',
+        '@latestRunTime',
+        '@healthStatus',
+        '@healthStatusFromInstanceId',
+        '@healthStatusUpdatedTime',
+      ].includes(String(f.key)),
   );
   const motoState = isObject(description) ? fieldValue(description, '@pipelineState') : undefined;
   fields.unshift({ key: '@pipelineState', stringValue: pipelineState(p, motoState) });
-  if (p?.lastActivationAt !== undefined) fields.push({ key: '@lastActivationTime', stringValue: dpTime(p.lastActivationAt) });
+  if (p?.lastActivationAt !== undefined)
+    fields.push({ key: '@lastActivationTime', stringValue: dpTime(p.lastActivationAt) });
   const latest = p?.activations[p.activations.length - 1];
   if (latest !== undefined) {
     fields.push({ key: '@latestRunTime', stringValue: latest.scheduledStart });
@@ -195,11 +224,16 @@ function overlay(description: JsonObject, now: number): JsonObject {
       const healthy = view.state === 'FINISHED';
       fields.push({ key: '@healthStatus', stringValue: healthy ? 'HEALTHY' : 'ERROR' });
       fields.push({ key: '@healthStatusUpdatedTime', stringValue: dpTime(view.endedAt ?? now) });
-      if (latest.activities[0] !== undefined) fields.push({ key: '@healthStatusFromInstanceId', stringValue: `@${latest.activities[0]}_${latest.scheduledStart}` });
+      if (latest.activities[0] !== undefined)
+        fields.push({
+          key: '@healthStatusFromInstanceId',
+          stringValue: `@${latest.activities[0]}_${latest.scheduledStart}`,
+        });
     }
   }
   const tags = new Map<string, string>();
-  for (const t of Array.isArray(description.tags) ? description.tags.filter(isObject) : []) tags.set(String(t.key), String(t.value));
+  for (const t of Array.isArray(description.tags) ? description.tags.filter(isObject) : [])
+    tags.set(String(t.key), String(t.value));
   for (const [k, v] of p?.tags ?? []) tags.set(k, v);
   return { ...description, fields, tags: [...tags].map(([key, value]) => ({ key, value })) };
 }
@@ -219,14 +253,18 @@ async function addTags(input: JsonObject, ctx: HandlerContext): Promise<JsonObje
   const pipelineId = requirePipelineId(input, ctx);
   const description = await motoDescription(pipelineId, ctx);
   const tags = input.tags;
-  if (!Array.isArray(tags) || !tags.every((t) => isObject(t) && typeof t.key === 'string' && typeof t.value === 'string' && t.key !== '')) {
+  if (
+    !Array.isArray(tags) ||
+    !tags.every((t) => isObject(t) && typeof t.key === 'string' && typeof t.value === 'string' && t.key !== '')
+  ) {
     throw new AwsError(INVALID, 'tags must be a list of {key, value} strings');
   }
   const p = state(pipelineId);
   const current = overlay(description, ctx.now).tags as JsonObject[];
   const next = new Map(current.map((t) => [String(t.key), String(t.value)]));
   for (const t of tags as { key: string; value: string }[]) {
-    if (t.key.length > 128 || t.value.length > 256) throw new AwsError(INVALID, 'A tag key has at most 128 characters and a value at most 256');
+    if (t.key.length > 128 || t.value.length > 256)
+      throw new AwsError(INVALID, 'A tag key has at most 128 characters and a value at most 256');
     next.set(t.key, t.value);
   }
   if (next.size > MAX_TAGS) throw new AwsError(INVALID, `A pipeline has at most ${MAX_TAGS} tags`);
@@ -238,7 +276,8 @@ async function removeTags(input: JsonObject, ctx: HandlerContext): Promise<JsonO
   const pipelineId = requirePipelineId(input, ctx);
   await motoDescription(pipelineId, ctx);
   const keys = input.tagKeys;
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new AwsError(INVALID, 'tagKeys must be a list of strings');
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    throw new AwsError(INVALID, 'tagKeys must be a list of strings');
   const p = state(pipelineId);
   for (const k of keys) p.tags.delete(k);
   return {};
@@ -256,7 +295,12 @@ function parseSelectors(query: unknown): Selector[] {
   const selectors = query.selectors ?? [];
   if (!Array.isArray(selectors)) throw new AwsError(INVALID, 'query.selectors must be a list');
   return selectors.map((s) => {
-    if (!isObject(s) || typeof s.fieldName !== 'string' || !isObject(s.operator) || typeof s.operator.type !== 'string') {
+    if (
+      !isObject(s) ||
+      typeof s.fieldName !== 'string' ||
+      !isObject(s.operator) ||
+      typeof s.operator.type !== 'string'
+    ) {
       throw new AwsError(INVALID, 'each selector needs fieldName and operator.type');
     }
     const values = Array.isArray(s.operator.values) ? s.operator.values.map(String) : [];
@@ -277,7 +321,12 @@ function matches(obj: JsonObject, sel: Selector): boolean {
     case 'LE':
       return sel.values[0] !== undefined && time(v) <= time(sel.values[0]);
     case 'BETWEEN':
-      return sel.values[0] !== undefined && sel.values[1] !== undefined && time(v) >= time(sel.values[0]) && time(v) <= time(sel.values[1]);
+      return (
+        sel.values[0] !== undefined &&
+        sel.values[1] !== undefined &&
+        time(v) >= time(sel.values[0]) &&
+        time(v) <= time(sel.values[1])
+      );
     default:
       throw new AwsError(INVALID, `Unsupported operator type ${sel.type}`);
   }
@@ -309,7 +358,9 @@ async function describeObjects(input: JsonObject, ctx: HandlerContext): Promise<
   }
   const instances = new Map(allInstances(pipelineId, ctx.now).map((o) => [String(o.id), o]));
   const components = new Map((await motoDefinition(pipelineId, ctx)).map((o) => [String(o.id), o]));
-  const pipelineObjects = (ids).map((id) => instances.get(id) ?? components.get(id)).filter((o): o is JsonObject => o !== undefined);
+  const pipelineObjects = ids
+    .map((id) => instances.get(id) ?? components.get(id))
+    .filter((o): o is JsonObject => o !== undefined);
   return { pipelineObjects, hasMoreResults: false };
 }
 

@@ -7,7 +7,19 @@
  * entry point when the run has no name).
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, optionalObject, optionalString, pageSizeOf, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  optionalObject,
+  optionalString,
+  pageSizeOf,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -35,7 +47,12 @@ const runs = new Map<string, ServerlessRun>();
 const byToken = new Map<string, ServerlessRun>();
 
 async function requireApplication(id: string, ctx: HandlerContext): Promise<JsonObject> {
-  const { status, body } = await ctx.moto.rest('GET', `/applications/${encodeURIComponent(id)}`, undefined, ctx.headers);
+  const { status, body } = await ctx.moto.rest(
+    'GET',
+    `/applications/${encodeURIComponent(id)}`,
+    undefined,
+    ctx.headers,
+  );
   if (status === 200 && isObject(body) && isObject(body.application)) return body.application;
   if (status < 500) throw new AwsError('ResourceNotFoundException', `Application ${id} does not exist`, 404);
   throw new AwsError('InternalServerException', `GetApplication on moto failed with HTTP ${status}`, 500);
@@ -46,7 +63,8 @@ function requireRun(input: JsonObject, ctx: HandlerContext): ServerlessRun {
   const id = requireString(input, 'jobRunId', VALIDATION);
   ctx.call.resource = app;
   const run = runs.get(id);
-  if (run === undefined || run.applicationId !== app) throw new AwsError('ResourceNotFoundException', `Job run ${id} does not exist`, 404);
+  if (run === undefined || run.applicationId !== app)
+    throw new AwsError('ResourceNotFoundException', `Job run ${id} does not exist`, 404);
   return run;
 }
 
@@ -93,7 +111,8 @@ async function startJobRun(input: JsonObject, ctx: HandlerContext): Promise<Json
   ctx.call.resource = applicationId;
   const token = requireString(input, 'clientToken', VALIDATION);
   requireString(input, 'executionRoleArn', VALIDATION);
-  if (optionalObject(input, 'jobDriver', VALIDATION) === undefined) throw new AwsError(VALIDATION, 'jobDriver is required');
+  if (optionalObject(input, 'jobDriver', VALIDATION) === undefined)
+    throw new AwsError(VALIDATION, 'jobDriver is required');
   const name = optionalString(input, 'name', VALIDATION);
   const app = await requireApplication(applicationId, ctx);
   if (app.state === 'TERMINATED') throw new AwsError(VALIDATION, `Application ${applicationId} is in TERMINATED state`);
@@ -128,7 +147,8 @@ async function getJobRun(input: JsonObject, ctx: HandlerContext): Promise<JsonOb
 async function cancelJobRun(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const run = requireRun(input, ctx);
   const view = requestStop(SPEC, run, ctx.now);
-  if (view.terminal) throw new AwsError(VALIDATION, `Job run ${run.id} is in ${view.state} state and cannot be cancelled`);
+  if (view.terminal)
+    throw new AwsError(VALIDATION, `Job run ${run.id} is in ${view.state} state and cannot be cancelled`);
   return { applicationId: run.applicationId, jobRunId: run.id };
 }
 

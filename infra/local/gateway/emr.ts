@@ -6,7 +6,17 @@
  * Scenarios: service "emr", match = a substring of the step Name.
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, optionalString, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  optionalString,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -36,9 +46,14 @@ interface Step extends Run {
 const steps = new Map<string, Step>();
 
 async function requireCluster(clusterId: string, ctx: HandlerContext): Promise<JsonObject> {
-  const { status, body } = await ctx.moto.json('ElasticMapReduce.DescribeCluster', { ClusterId: clusterId }, ctx.headers);
+  const { status, body } = await ctx.moto.json(
+    'ElasticMapReduce.DescribeCluster',
+    { ClusterId: clusterId },
+    ctx.headers,
+  );
   if (status === 200 && isObject(body) && isObject(body.Cluster)) return body.Cluster;
-  if (isObject(body) && typeof body.__type === 'string' && status < 500) throw new AwsError(INVALID, `Cluster id '${clusterId}' is not valid.`);
+  if (isObject(body) && typeof body.__type === 'string' && status < 500)
+    throw new AwsError(INVALID, `Cluster id '${clusterId}' is not valid.`);
   throw new AwsError('InternalServerError', `DescribeCluster on moto failed with HTTP ${status}`, 500);
 }
 
@@ -51,7 +66,8 @@ function toStatus(step: Step, now: number): JsonObject {
   const view = describeRun(SPEC, step, now);
   const timeline: JsonObject = { CreationDateTime: epochSeconds(step.startedAt) };
   const runningAt = step.startedAt + SPEC.pending.ms;
-  if ((view.endedAt ?? now) >= runningAt && !(view.stopped && (step.stopRequestedAt ?? Infinity) < runningAt)) timeline.StartDateTime = epochSeconds(runningAt);
+  if ((view.endedAt ?? now) >= runningAt && !(view.stopped && (step.stopRequestedAt ?? Infinity) < runningAt))
+    timeline.StartDateTime = epochSeconds(runningAt);
   if (view.endedAt !== undefined) timeline.EndDateTime = epochSeconds(view.endedAt);
   const status: JsonObject = { State: view.state, StateChangeReason: {}, Timeline: timeline };
   if (view.outcome === 'FAILED') {
@@ -63,7 +79,13 @@ function toStatus(step: Step, now: number): JsonObject {
 }
 
 function toStep(step: Step, now: number): JsonObject {
-  const out: JsonObject = { Id: step.id, Name: step.name, Config: step.config, ActionOnFailure: step.actionOnFailure, Status: toStatus(step, now) };
+  const out: JsonObject = {
+    Id: step.id,
+    Name: step.name,
+    Config: step.config,
+    ActionOnFailure: step.actionOnFailure,
+    Status: toStatus(step, now),
+  };
   if (step.executionRoleArn !== undefined) out.ExecutionRoleArn = step.executionRoleArn;
   return out;
 }
@@ -72,11 +94,15 @@ async function addJobFlowSteps(input: JsonObject, ctx: HandlerContext): Promise<
   const clusterId = requireString(input, 'JobFlowId', 'ValidationException');
   ctx.call.resource = clusterId;
   const list = input.Steps;
-  if (!Array.isArray(list) || !list.every(isObject)) throw new AwsError('ValidationException', 'Steps must be a list of StepConfig');
+  if (!Array.isArray(list) || !list.every(isObject))
+    throw new AwsError('ValidationException', 'Steps must be a list of StepConfig');
   const cluster = await requireCluster(clusterId, ctx);
   const state = isObject(cluster.Status) ? cluster.Status.State : undefined;
   if (typeof state === 'string' && GONE.includes(state)) {
-    throw new AwsError('ValidationException', 'A job flow that is shutting down, terminated, or finished may not be modified.');
+    throw new AwsError(
+      'ValidationException',
+      'A job flow that is shutting down, terminated, or finished may not be modified.',
+    );
   }
   const now = Date.now();
   const executionRoleArn = optionalString(input, 'ExecutionRoleArn', 'ValidationException');
@@ -84,7 +110,8 @@ async function addJobFlowSteps(input: JsonObject, ctx: HandlerContext): Promise<
   for (const cfg of list) {
     const name = requireString(cfg, 'Name', 'ValidationException');
     const jar = isObject(cfg.HadoopJarStep) ? cfg.HadoopJarStep : undefined;
-    if (jar === undefined || typeof jar.Jar !== 'string') throw new AwsError('ValidationException', 'HadoopJarStep.Jar is required');
+    if (jar === undefined || typeof jar.Jar !== 'string')
+      throw new AwsError('ValidationException', 'HadoopJarStep.Jar is required');
     const step: Step = {
       id: stepId(),
       startedAt: now,
@@ -92,7 +119,12 @@ async function addJobFlowSteps(input: JsonObject, ctx: HandlerContext): Promise<
       clusterId,
       name,
       actionOnFailure: typeof cfg.ActionOnFailure === 'string' ? cfg.ActionOnFailure : 'CONTINUE',
-      config: { Jar: jar.Jar, Properties: jar.Properties ?? {}, Args: jar.Args ?? [], ...(jar.MainClass !== undefined ? { MainClass: jar.MainClass } : {}) },
+      config: {
+        Jar: jar.Jar,
+        Properties: jar.Properties ?? {},
+        Args: jar.Args ?? [],
+        ...(jar.MainClass !== undefined ? { MainClass: jar.MainClass } : {}),
+      },
       ...(executionRoleArn !== undefined ? { executionRoleArn } : {}),
     };
     steps.set(step.id, step);
@@ -132,14 +164,17 @@ async function listSteps(input: JsonObject, ctx: HandlerContext): Promise<JsonOb
 async function cancelSteps(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const clusterId = requireString(input, 'ClusterId', INVALID);
   const ids = input.StepIds;
-  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) throw new AwsError(INVALID, 'StepIds must be a non-empty list of strings');
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string'))
+    throw new AwsError(INVALID, 'StepIds must be a non-empty list of strings');
   await requireCluster(clusterId, ctx);
   const CancelStepsInfoList = ids.map((id: string) => {
     const step = steps.get(id);
-    if (step === undefined || step.clusterId !== clusterId) return { StepId: id, Status: 'FAILED', Reason: `Step id '${id}' is not valid.` };
+    if (step === undefined || step.clusterId !== clusterId)
+      return { StepId: id, Status: 'FAILED', Reason: `Step id '${id}' is not valid.` };
     const view = requestStop(SPEC, step, ctx.now);
     // Real EMR refuses per step, in the list, when the step can no longer be cancelled.
-    if (view.terminal) return { StepId: id, Status: 'FAILED', Reason: `Step ${id} is in state ${view.state} and cannot be cancelled.` };
+    if (view.terminal)
+      return { StepId: id, Status: 'FAILED', Reason: `Step ${id} is in state ${view.state} and cannot be cancelled.` };
     return { StepId: id, Status: 'SUBMITTED' };
   });
   return { CancelStepsInfoList };

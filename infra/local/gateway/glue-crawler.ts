@@ -12,7 +12,17 @@
  * Scenarios: service "glue-crawler", match = the exact crawler name.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  pageSize,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type RunView, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -39,7 +49,8 @@ const crawls = new Map<string, Crawl[]>();
 async function getCrawler(name: string, ctx: HandlerContext): Promise<JsonObject> {
   const { status, body } = await ctx.moto.json('AWSGlue.GetCrawler', { Name: name }, ctx.headers);
   if (status === 200 && isObject(body) && isObject(body.Crawler)) return body.Crawler;
-  if (isObject(body) && body.__type === 'EntityNotFoundException') throw new AwsError('EntityNotFoundException', `Crawler entry with name ${name} does not exist`);
+  if (isObject(body) && body.__type === 'EntityNotFoundException')
+    throw new AwsError('EntityNotFoundException', `Crawler entry with name ${name} does not exist`);
   throw new AwsError('InternalServiceException', `GetCrawler on moto failed with HTTP ${status}`, 500);
 }
 
@@ -78,7 +89,12 @@ async function startCrawler(input: JsonObject, ctx: HandlerContext): Promise<Jso
   if (current !== undefined && !describeRun(SPEC, current, now).terminal) {
     throw new AwsError('CrawlerRunningException', `Crawler with name ${name} has already started`);
   }
-  const crawl: Crawl = { id: randomUUID(), startedAt: now, crawler: name, scenario: findScenario('glue-crawler', (m) => m === name) ?? DEFAULT_SCENARIO };
+  const crawl: Crawl = {
+    id: randomUUID(),
+    startedAt: now,
+    crawler: name,
+    scenario: findScenario('glue-crawler', (m) => m === name) ?? DEFAULT_SCENARIO,
+  };
   crawls.set(name, [...(crawls.get(name) ?? []), crawl]);
   return {};
 }
@@ -88,7 +104,8 @@ async function stopCrawler(input: JsonObject, ctx: HandlerContext): Promise<Json
   ctx.call.resource = name;
   await getCrawler(name, ctx);
   const current = latest(name);
-  if (current === undefined) throw new AwsError('CrawlerNotRunningException', `Crawler with name ${name} isn't running`);
+  if (current === undefined)
+    throw new AwsError('CrawlerNotRunningException', `Crawler with name ${name} isn't running`);
   if (current.stopRequestedAt !== undefined && !describeRun(SPEC, current, ctx.now).terminal) {
     throw new AwsError('CrawlerStoppingException', `Crawler with name ${name} is stopping`);
   }
@@ -167,7 +184,11 @@ function matchesFilters(history: JsonObject, filters: JsonObject[]): boolean {
       case 'START_TIME':
         return compare(Math.round((history.StartTime as number) * 1000), op, value);
       case 'END_TIME':
-        return compare(history.EndTime === undefined ? undefined : Math.round((history.EndTime as number) * 1000), op, value);
+        return compare(
+          history.EndTime === undefined ? undefined : Math.round((history.EndTime as number) * 1000),
+          op,
+          value,
+        );
       case 'DPU_HOUR':
         return compare(history.DPUHour as number | undefined, op, value);
       default:
@@ -181,13 +202,20 @@ async function listCrawls(input: JsonObject, ctx: HandlerContext): Promise<JsonO
   ctx.call.resource = name;
   await getCrawler(name, ctx);
   const filters = input.Filters ?? [];
-  if (!Array.isArray(filters) || !filters.every(isObject)) throw new AwsError(INVALID, 'Filters must be a list of CrawlsFilter');
+  if (!Array.isArray(filters) || !filters.every(isObject))
+    throw new AwsError(INVALID, 'Filters must be a list of CrawlsFilter');
   const all = [...(crawls.get(name) ?? [])]
     .reverse()
     .map((c) => toHistory(c, ctx.now))
     .filter((h) => matchesFilters(h, filters));
   const tag = `glue-crawls:${name}:${JSON.stringify(filters)}`;
-  const { page, next } = takePage(all, typeof input.NextToken === 'string' ? input.NextToken : undefined, pageSize(input, 20, 1000, INVALID), tag, INVALID);
+  const { page, next } = takePage(
+    all,
+    typeof input.NextToken === 'string' ? input.NextToken : undefined,
+    pageSize(input, 20, 1000, INVALID),
+    tag,
+    INVALID,
+  );
   return { Crawls: page, ...(next ? { NextToken: next } : {}) };
 }
 

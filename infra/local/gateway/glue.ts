@@ -4,7 +4,18 @@
  * no FAILED path), so the gateway owns StartJobRun / GetJobRun / GetJobRuns / BatchStopJobRun.
  */
 import { randomBytes } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, optionalObject, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  optionalObject,
+  pageSize,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -117,7 +128,13 @@ async function getJobRuns(input: JsonObject, ctx: HandlerContext): Promise<JsonO
   await getJob(jobName, ctx); // AWS answers EntityNotFoundException for an unknown job
   const all = [...runs.values()].filter((r) => r.jobName === jobName).reverse();
   const tag = `glue-runs:${jobName}`;
-  const { page, next } = takePage(all, typeof input.NextToken === 'string' ? input.NextToken : undefined, pageSize(input, 100, 200, INVALID), tag, INVALID);
+  const { page, next } = takePage(
+    all,
+    typeof input.NextToken === 'string' ? input.NextToken : undefined,
+    pageSize(input, 100, 200, INVALID),
+    tag,
+    INVALID,
+  );
   return { JobRuns: page.map((r) => toJobRun(r, ctx.now)), ...(next ? { NextToken: next } : {}) };
 }
 
@@ -133,7 +150,11 @@ async function batchStopJobRun(input: JsonObject, ctx: HandlerContext): Promise<
   for (const id of ids) {
     const run = findRun(jobName, id);
     if (run === undefined) {
-      Errors.push({ JobName: jobName, JobRunId: id, ErrorDetail: { ErrorCode: 'EntityNotFoundException', ErrorMessage: `Job Run ${id} not found` } });
+      Errors.push({
+        JobName: jobName,
+        JobRunId: id,
+        ErrorDetail: { ErrorCode: 'EntityNotFoundException', ErrorMessage: `Job Run ${id} not found` },
+      });
       continue;
     }
     const view = requestStop(SPEC, run, ctx.now);
@@ -142,7 +163,10 @@ async function batchStopJobRun(input: JsonObject, ctx: HandlerContext): Promise<
       Errors.push({
         JobName: jobName,
         JobRunId: id,
-        ErrorDetail: { ErrorCode: INVALID, ErrorMessage: `Job Run ${id} is in terminal state ${view.state} and cannot be stopped` },
+        ErrorDetail: {
+          ErrorCode: INVALID,
+          ErrorMessage: `Job Run ${id} is in terminal state ${view.state} and cannot be stopped`,
+        },
       });
     } else {
       SuccessfulSubmissions.push({ JobName: jobName, JobRunId: id });

@@ -79,11 +79,15 @@ const invoke: RawHandler = async (request, ctx) => {
     await sleep(scenario.durationMs);
     const message = scenario.message ?? 'Function failed';
     const typed = /^([A-Za-z_][\w.]*): ([\s\S]*)$/.exec(message);
-    return typed ? functionError(typed[1] as string, typed[2] as string, version) : functionError('Error', message, version);
+    return typed
+      ? functionError(typed[1] as string, typed[2] as string, version)
+      : functionError('Error', message, version);
   }
   const ms = scenario.outcome === 'HANG' ? HANG_MS : scenario.durationMs;
   await sleep(ms);
-  const timeout = scenario.message ?? `${new Date().toISOString()} ${randomUUID()} Task timed out after ${(ms / 1000).toFixed(2)} seconds`;
+  const timeout =
+    scenario.message ??
+    `${new Date().toISOString()} ${randomUUID()} Task timed out after ${(ms / 1000).toFixed(2)} seconds`;
   return functionError('Sandbox.Timedout', timeout, version);
 };
 

@@ -75,7 +75,14 @@ export function describeRun(spec: LifecycleSpec, run: Run, now: number): RunView
   }
   if (scenario.outcome !== 'HANG' && now >= naturalEnd) {
     const state = spec.outcomes[scenario.outcome] ?? scenario.outcome;
-    return { state, terminal: true, changedAt: naturalEnd, endedAt: naturalEnd, stopped: false, outcome: scenario.outcome };
+    return {
+      state,
+      terminal: true,
+      changedAt: naturalEnd,
+      endedAt: naturalEnd,
+      stopped: false,
+      outcome: scenario.outcome,
+    };
   }
   const runningAt = startedAt + spec.pending.ms;
   if (now < runningAt) return { state: spec.pending.state, terminal: false, changedAt: startedAt, stopped: false };

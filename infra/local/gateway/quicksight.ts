@@ -13,7 +13,16 @@
  * ConflictException. Scenarios match the DataSetId exactly; a scenario's `result` rows count as
  * the RowsIngested of a COMPLETED ingestion. Call-log resource: the DataSetId.
  */
-import { AwsError, epochSeconds, isObject, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -81,7 +90,12 @@ function requireIngestion(input: JsonObject, ctx: HandlerContext): Ingestion {
   const { account, region, dataSetId } = ids(input, ctx);
   const ingestionId = requireString(input, 'IngestionId', INVALID);
   const i = ingestions.get(key(account, region, dataSetId, ingestionId));
-  if (i === undefined) throw new AwsError('ResourceNotFoundException', `Ingestion ${ingestionId} for DataSet ${dataSetId} not found.`, 404);
+  if (i === undefined)
+    throw new AwsError(
+      'ResourceNotFoundException',
+      `Ingestion ${ingestionId} for DataSet ${dataSetId} not found.`,
+      404,
+    );
   return i;
 }
 
@@ -102,7 +116,8 @@ function toIngestion(i: Ingestion, now: number): JsonObject {
     out.RowInfo = { RowsIngested: rows, RowsDropped: 0, TotalRowsInDataset: rows };
     out.IngestionSizeInBytes = 0;
   }
-  if (view.outcome === 'FAILED') out.ErrorInfo = { Type: 'DATA_SOURCE_CONNECTION_FAILED', Message: i.scenario.message ?? 'Ingestion failed' };
+  if (view.outcome === 'FAILED')
+    out.ErrorInfo = { Type: 'DATA_SOURCE_CONNECTION_FAILED', Message: i.scenario.message ?? 'Ingestion failed' };
   if (view.stopped) out.ErrorInfo = { Type: 'USER_CANCELLED', Message: 'Ingestion was cancelled by the user' };
   return out;
 }
@@ -120,20 +135,29 @@ async function createDataSet(input: JsonObject, ctx: HandlerContext): Promise<Js
     return out;
   }
   const code = isObject(out) && typeof out.__type === 'string' ? out.__type : 'InvalidParameterValueException';
-  const message = isObject(out) && typeof out.Message === 'string' ? out.Message : `CreateDataSet on moto failed with HTTP ${status}`;
+  const message =
+    isObject(out) && typeof out.Message === 'string' ? out.Message : `CreateDataSet on moto failed with HTTP ${status}`;
   throw new AwsError(code, message, status >= 400 ? status : 500);
 }
 
 async function createIngestion(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const { account, region, dataSetId } = ids(input, ctx);
   const ingestionId = requireString(input, 'IngestionId', INVALID);
-  if (!ID.test(ingestionId)) throw new AwsError(INVALID, `IngestionId must match [A-Za-z0-9_-]{1,128} (received ${ingestionId})`);
+  if (!ID.test(ingestionId))
+    throw new AwsError(INVALID, `IngestionId must match [A-Za-z0-9_-]{1,128} (received ${ingestionId})`);
   const type = input.IngestionType ?? 'FULL_REFRESH';
-  if (type !== 'FULL_REFRESH' && type !== 'INCREMENTAL_REFRESH') throw new AwsError(INVALID, 'IngestionType must be FULL_REFRESH or INCREMENTAL_REFRESH');
+  if (type !== 'FULL_REFRESH' && type !== 'INCREMENTAL_REFRESH')
+    throw new AwsError(INVALID, 'IngestionType must be FULL_REFRESH or INCREMENTAL_REFRESH');
   await requireDataSet(account, region, dataSetId, ctx);
   // Synchronous from here: two concurrent creates with one id cannot both succeed.
   const k = key(account, region, dataSetId, ingestionId);
-  if (ingestions.has(k)) throw new AwsError('ResourceExistsException', `Ingestion ${ingestionId} already exists for DataSet ${dataSetId}.`, 409, { ResourceType: 'INGESTION' });
+  if (ingestions.has(k))
+    throw new AwsError(
+      'ResourceExistsException',
+      `Ingestion ${ingestionId} already exists for DataSet ${dataSetId}.`,
+      409,
+      { ResourceType: 'INGESTION' },
+    );
   const i: Ingestion = {
     id: ingestionId,
     startedAt: Date.now(),
@@ -145,7 +169,13 @@ async function createIngestion(input: JsonObject, ctx: HandlerContext): Promise<
     type,
   };
   ingestions.set(k, i);
-  return { Arn: `${arnOf(i)}/ingestion/${ingestionId}`, IngestionId: ingestionId, IngestionStatus: 'INITIALIZED', RequestId: i.id, Status: 201 };
+  return {
+    Arn: `${arnOf(i)}/ingestion/${ingestionId}`,
+    IngestionId: ingestionId,
+    IngestionStatus: 'INITIALIZED',
+    RequestId: i.id,
+    Status: 201,
+  };
 }
 
 async function describeIngestion(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
@@ -155,18 +185,32 @@ async function describeIngestion(input: JsonObject, ctx: HandlerContext): Promis
 async function cancelIngestion(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const i = requireIngestion(input, ctx);
   const view = requestStop(SPEC, i, ctx.now);
-  if (view.terminal) throw new AwsError('ConflictException', `Ingestion ${i.ingestionId} is in terminal state ${view.state} and cannot be cancelled.`, 409);
+  if (view.terminal)
+    throw new AwsError(
+      'ConflictException',
+      `Ingestion ${i.ingestionId} is in terminal state ${view.state} and cannot be cancelled.`,
+      409,
+    );
   return { Arn: `${arnOf(i)}/ingestion/${i.ingestionId}`, IngestionId: i.ingestionId, RequestId: 'local', Status: 202 };
 }
 
 async function listIngestions(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const { account, region, dataSetId } = ids(input, ctx);
   const prefix = key(account, region, dataSetId, '');
-  const all = [...ingestions.entries()].filter(([k]) => k.startsWith(prefix)).map(([, i]) => toIngestion(i, ctx.now)).reverse();
+  const all = [...ingestions.entries()]
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([, i]) => toIngestion(i, ctx.now))
+    .reverse();
   const tag = `qs-ingestions:${prefix}`;
   const max = Number(ctx.query.get('max-results') ?? 100);
   const size = Number.isInteger(max) && max > 0 ? Math.min(max, 100) : 100;
-  const { page, next } = takePage(all, ctx.query.get('next-token') ?? undefined, size, tag, 'InvalidNextTokenException');
+  const { page, next } = takePage(
+    all,
+    ctx.query.get('next-token') ?? undefined,
+    size,
+    tag,
+    'InvalidNextTokenException',
+  );
   return { Ingestions: page, RequestId: 'local', Status: 200, ...(next ? { NextToken: next } : {}) };
 }
 

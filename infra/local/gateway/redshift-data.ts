@@ -12,7 +12,17 @@
  * result set and the others none. Call-log resource: the ClusterIdentifier or WorkgroupName.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, epochSeconds, optionalString, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  optionalString,
+  pageSize,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -65,11 +75,15 @@ function lookup(id: string): { statement: Statement; index?: number } | undefine
   return { statement: parent, index };
 }
 
-function requireStatement(input: JsonObject, ctx: HandlerContext): { statement: Statement; index?: number; id: string } {
+function requireStatement(
+  input: JsonObject,
+  ctx: HandlerContext,
+): { statement: Statement; index?: number; id: string } {
   const id = requireString(input, 'Id', INVALID);
   ctx.call.resource = id;
   const found = lookup(id);
-  if (found === undefined) throw new AwsError('ResourceNotFoundException', 'Query does not exist.', 400, { ResourceId: id });
+  if (found === undefined)
+    throw new AwsError('ResourceNotFoundException', 'Query does not exist.', 400, { ResourceId: id });
   ctx.call.resource = resourceOf(found.statement) ?? id;
   return { ...found, id };
 }
@@ -97,7 +111,9 @@ function toDescription(s: Statement, now: number): JsonObject {
     Duration: durationNs,
     Database: s.database,
     ...s.target,
-    HasResultSet: s.batch ? s.sqls.some((_, i) => hasResultSet(s, i)) && view.state === 'FINISHED' : hasResultSet(s) && view.state === 'FINISHED',
+    HasResultSet: s.batch
+      ? s.sqls.some((_, i) => hasResultSet(s, i)) && view.state === 'FINISHED'
+      : hasResultSet(s) && view.state === 'FINISHED',
     ResultRows: view.state === 'FINISHED' && !s.batch ? resultRows(s, 0) : -1,
     ResultSize: -1,
     RedshiftPid: 1073815000 + (s.startedAt % 1000),
@@ -108,7 +124,7 @@ function toDescription(s: Statement, now: number): JsonObject {
   if (s.secretArn !== undefined) out.SecretArn = s.secretArn;
   if (s.parameters !== undefined) out.QueryParameters = s.parameters;
   if (view.outcome === 'FAILED') out.Error = s.scenario.message ?? 'ERROR: statement failed';
-  if (view.stopped) out.Error = 'Query cancelled on user\'s request';
+  if (view.stopped) out.Error = "Query cancelled on user's request";
   if (s.batch) {
     // Statements run in order; a failure fails the statement it reached (the last) and aborts nothing else.
     out.SubStatements = s.sqls.map((sql, i) => {
@@ -153,7 +169,8 @@ function start(input: JsonObject, ctx: HandlerContext, sqls: string[], batch: bo
   if (cluster !== undefined && dbUser === undefined && secretArn === undefined) {
     throw new AwsError(INVALID, 'Either DbUser or SecretArn must be provided with ClusterIdentifier');
   }
-  if (workgroup !== undefined && dbUser !== undefined) throw new AwsError(INVALID, 'DbUser is not supported with WorkgroupName; use SecretArn or IAM');
+  if (workgroup !== undefined && dbUser !== undefined)
+    throw new AwsError(INVALID, 'DbUser is not supported with WorkgroupName; use SecretArn or IAM');
   if (token !== undefined && (token.length > 64 || !/^[!-~]+$/.test(token))) {
     throw new AwsError(INVALID, 'ClientToken must be 1 to 64 printable ASCII characters');
   }
@@ -163,7 +180,8 @@ function start(input: JsonObject, ctx: HandlerContext, sqls: string[], batch: bo
   if (token !== undefined) {
     const existing = byToken.get(token);
     if (existing !== undefined) {
-      if (existing.fingerprint !== fingerprint) throw new AwsError(INVALID, 'Idempotent parameters do not match the earlier request with this ClientToken');
+      if (existing.fingerprint !== fingerprint)
+        throw new AwsError(INVALID, 'Idempotent parameters do not match the earlier request with this ClientToken');
       return executeOutput(existing);
     }
   }
@@ -204,7 +222,12 @@ async function executeStatement(input: JsonObject, ctx: HandlerContext): Promise
 
 async function batchExecuteStatement(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const sqls = input.Sqls;
-  if (!Array.isArray(sqls) || sqls.length === 0 || sqls.length > 40 || !sqls.every((q) => typeof q === 'string' && q !== '')) {
+  if (
+    !Array.isArray(sqls) ||
+    sqls.length === 0 ||
+    sqls.length > 40 ||
+    !sqls.every((q) => typeof q === 'string' && q !== '')
+  ) {
     throw new AwsError(INVALID, 'Sqls must be a list of 1 to 40 non-empty SQL statements');
   }
   return start(input, ctx, sqls as string[], true);
@@ -231,8 +254,20 @@ async function getStatementResult(input: JsonObject, ctx: HandlerContext): Promi
   const view = describeRun(SPEC, statement, ctx.now);
   const i = index ?? (statement.batch ? -1 : 0);
   if (i < 0) throw new AwsError(INVALID, 'Use the Id of one statement of the batch (<Id>:<n>) to get its result');
-  if (view.state !== 'FINISHED') throw new AwsError('ResourceNotFoundException', `Query has not finished successfully (status ${view.state}).`, 400, { ResourceId: id });
-  if (!hasResultSet(statement, i)) throw new AwsError('ResourceNotFoundException', 'Query does not have result. Please check query status with DescribeStatement.', 400, { ResourceId: id });
+  if (view.state !== 'FINISHED')
+    throw new AwsError(
+      'ResourceNotFoundException',
+      `Query has not finished successfully (status ${view.state}).`,
+      400,
+      { ResourceId: id },
+    );
+  if (!hasResultSet(statement, i))
+    throw new AwsError(
+      'ResourceNotFoundException',
+      'Query does not have result. Please check query status with DescribeStatement.',
+      400,
+      { ResourceId: id },
+    );
 
   const last = i === statement.sqls.length - 1;
   const table = last ? statement.scenario.result : undefined;
@@ -241,7 +276,21 @@ async function getStatementResult(input: JsonObject, ctx: HandlerContext): Promi
   const tag = `redshift-results:${id}`;
   const { page, next } = takePage(rows, optionalString(input, 'NextToken', INVALID), PAGE_ROWS, tag, INVALID);
   return {
-    ColumnMetadata: columns.map((name) => ({ name, label: name, typeName: 'varchar', columnDefault: null, isCaseSensitive: true, isCurrency: false, isSigned: false, nullable: 1, length: 256, precision: 256, scale: 0, schemaName: '', tableName: '' })),
+    ColumnMetadata: columns.map((name) => ({
+      name,
+      label: name,
+      typeName: 'varchar',
+      columnDefault: null,
+      isCaseSensitive: true,
+      isCurrency: false,
+      isSigned: false,
+      nullable: 1,
+      length: 256,
+      precision: 256,
+      scale: 0,
+      schemaName: '',
+      tableName: '',
+    })),
     Records: page.map((row) => row.map((v) => (v === null ? { isNull: true } : { stringValue: v }))),
     TotalNumRows: rows.length,
     ...(next ? { NextToken: next } : {}),
@@ -255,13 +304,23 @@ async function listStatements(input: JsonObject, ctx: HandlerContext): Promise<J
   const name = fieldOrUndefined(input, 'StatementName');
   ctx.call.resource = cluster ?? workgroup;
   const all = [...statements.values()]
-    .filter((s) => (cluster === undefined || s.target.ClusterIdentifier === cluster) && (workgroup === undefined || s.target.WorkgroupName === workgroup))
+    .filter(
+      (s) =>
+        (cluster === undefined || s.target.ClusterIdentifier === cluster) &&
+        (workgroup === undefined || s.target.WorkgroupName === workgroup),
+    )
     .filter((s) => name === undefined || s.statementName?.startsWith(name) === true)
     .map((s) => ({ s, view: describeRun(SPEC, s, ctx.now) }))
     .filter(({ view }) => status === 'ALL' || view.state === status)
     .reverse();
   const tag = `redshift-list:${cluster ?? ''}:${workgroup ?? ''}:${status}`;
-  const { page, next } = takePage(all, fieldOrUndefined(input, 'NextToken'), pageSize(input, 100, 100, INVALID), tag, INVALID);
+  const { page, next } = takePage(
+    all,
+    fieldOrUndefined(input, 'NextToken'),
+    pageSize(input, 100, 100, INVALID),
+    tag,
+    INVALID,
+  );
   return {
     Statements: page.map(({ s, view }) => ({
       Id: s.id,

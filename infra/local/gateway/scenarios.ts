@@ -43,10 +43,12 @@ export function parseScenario(body: unknown, emulators: ReadonlyMap<string, Emul
   const b = body as Record<string, unknown>;
   const emulator = typeof b.service === 'string' ? emulators.get(b.service) : undefined;
   if (emulator === undefined) return `service must be one of ${[...emulators.keys()].join(', ')}`;
-  if (typeof b.match !== 'string' || b.match === '') return `match must be a non-empty string (${emulator.matchDescription})`;
+  if (typeof b.match !== 'string' || b.match === '')
+    return `match must be a non-empty string (${emulator.matchDescription})`;
 
   const durationMs = b.durationMs ?? emulator.defaultScenario.durationMs;
-  if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) return 'durationMs must be a number >= 0';
+  if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0)
+    return 'durationMs must be a number >= 0';
 
   const allowed = allowedOutcomes(emulator.spec);
   const outcome = b.outcome ?? 'SUCCEEDED';
@@ -70,7 +72,8 @@ export function parseScenario(body: unknown, emulators: ReadonlyMap<string, Emul
 function parseResult(v: unknown): ResultTable | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'result must be an object {columns, rows}';
   const r = v as Record<string, unknown>;
-  if (!Array.isArray(r.columns) || !r.columns.every((c) => typeof c === 'string')) return 'result.columns must be an array of strings';
+  if (!Array.isArray(r.columns) || !r.columns.every((c) => typeof c === 'string'))
+    return 'result.columns must be an array of strings';
   const columns = r.columns;
   const rowsIn = r.rows ?? [];
   if (!Array.isArray(rowsIn)) return 'result.rows must be an array of arrays';
@@ -79,7 +82,8 @@ function parseResult(v: unknown): ResultTable | string {
     if (!Array.isArray(row) || !row.every((c) => typeof c === 'string' || c === null)) {
       return `result.rows[${i}] must be an array of strings or nulls`;
     }
-    if (row.length !== columns.length) return `result.rows[${i}] has ${row.length} values, expected ${columns.length} (one per column)`;
+    if (row.length !== columns.length)
+      return `result.rows[${i}] has ${row.length} values, expected ${columns.length} (one per column)`;
     rows.push(row as (string | null)[]);
   }
   return { columns, rows };

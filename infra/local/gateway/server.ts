@@ -29,14 +29,29 @@ import { sfn } from './sfn.js';
 import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
 
 /** The emulated services. Add EMR, DataBrew, Redshift Data, SFN... here. */
-const EMULATORS: readonly Emulator[] = [glue, athena, redshiftData, sfn, quicksight, dataPipeline, lambda, glueCrawler, databrew, emr, emrServerless];
+const EMULATORS: readonly Emulator[] = [
+  glue,
+  athena,
+  redshiftData,
+  sfn,
+  quicksight,
+  dataPipeline,
+  lambda,
+  glueCrawler,
+  databrew,
+  emr,
+  emrServerless,
+];
 const BY_SERVICE: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.service, e]));
 
 /** The emulator owning a classified operation: awsJson by X-Amz-Target prefix, REST-JSON by service. */
 function emulatorFor(cls: Classified): Emulator | undefined {
   if (cls.protocol !== 'json' && cls.protocol !== 'rest') return undefined;
   return EMULATORS.find(
-    (e) => (cls.protocol === 'json' ? e.targetPrefix !== undefined && e.targetPrefix === cls.targetPrefix : e.targetPrefix === undefined && e.service === cls.service) && Object.hasOwn(e.operations, cls.operation),
+    (e) =>
+      (cls.protocol === 'json'
+        ? e.targetPrefix !== undefined && e.targetPrefix === cls.targetPrefix
+        : e.targetPrefix === undefined && e.service === cls.service) && Object.hasOwn(e.operations, cls.operation),
   );
 }
 
@@ -49,7 +64,10 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 /** Modeled server-error codes per service (Athena models InternalServerException). */
 const SERVER_ERROR_CODES: Record<string, string> = { lambda: 'ServiceException', athena: 'InternalServerException' };
 /** Each service's own modelled throttling error, so the SDK raises its typed exception. */
-const THROTTLE_CODES: Record<string, string> = { lambda: 'TooManyRequestsException', athena: 'TooManyRequestsException' };
+const THROTTLE_CODES: Record<string, string> = {
+  lambda: 'TooManyRequestsException',
+  athena: 'TooManyRequestsException',
+};
 
 export interface GatewayOptions {
   /** e.g. http://127.0.0.1:5077 */
@@ -93,7 +111,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
     if (fault.kind === 'latency') await sleep(fault.latencyMs);
     else if (fault.kind === 'partial-failure') {
       try {
-        return sendAwsJson(res, 200, await partialPut(cls.service, cls.operation, input, fault.records ?? 1, fault.errorCode, motoClient, req.headers));
+        return sendAwsJson(
+          res,
+          200,
+          await partialPut(
+            cls.service,
+            cls.operation,
+            input,
+            fault.records ?? 1,
+            fault.errorCode,
+            motoClient,
+            req.headers,
+          ),
+        );
       } catch (err) {
         if (err instanceof AwsError) return sendAwsError(res, err);
         throw err;
@@ -106,7 +136,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
   if (raw !== undefined) {
     try {
       const ctx = { now: Date.now(), moto: motoClient, headers: req.headers, call, query: url.searchParams };
-      const reply = await raw({ body: body ?? Buffer.alloc(0), query: url.searchParams, pathParams: cls.pathParams ?? {} }, ctx);
+      const reply = await raw(
+        { body: body ?? Buffer.alloc(0), query: url.searchParams, pathParams: cls.pathParams ?? {} },
+        ctx,
+      );
       if (reply !== undefined) {
         res.writeHead(reply.status, reply.headers);
         res.end(reply.body);
@@ -126,7 +159,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, moto: URL, moto
     return sendAwsError(res, new AwsError('SerializationException', 'Request body is not a JSON object'));
   }
   try {
-    const output = await handler(input, { now: Date.now(), moto: motoClient, headers: req.headers, call, query: url.searchParams });
+    const output = await handler(input, {
+      now: Date.now(),
+      moto: motoClient,
+      headers: req.headers,
+      call,
+      query: url.searchParams,
+    });
     sendAwsJson(res, 200, output, cls.protocol === 'rest' ? { 'content-type': 'application/json' } : {});
   } catch (err) {
     if (err instanceof AwsError) return sendAwsError(res, err);
@@ -208,7 +247,13 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
     default:
       return sendJson(res, 404, {
         error: `unknown control route ${route}`,
-        routes: ['GET health', 'GET|POST|DELETE scenarios', 'GET|POST|DELETE faults', 'GET|DELETE calls', 'POST reset'].map((r) => `/_sluice/ ${r}`),
+        routes: [
+          'GET health',
+          'GET|POST|DELETE scenarios',
+          'GET|POST|DELETE faults',
+          'GET|DELETE calls',
+          'POST reset',
+        ].map((r) => `/_sluice/ ${r}`),
       });
   }
 }
@@ -250,7 +295,8 @@ function forward(req: IncomingMessage, res: ServerResponse, moto: URL, body?: Bu
       },
     );
     upstream.on('error', (err) => {
-      if (!res.headersSent) sendJson(res, 502, { __type: 'ServiceUnavailableException', Message: `moto unreachable: ${err.message}` });
+      if (!res.headersSent)
+        sendJson(res, 502, { __type: 'ServiceUnavailableException', Message: `moto unreachable: ${err.message}` });
       else res.destroy();
       resolve();
     });
@@ -264,14 +310,22 @@ function forward(req: IncomingMessage, res: ServerResponse, moto: URL, body?: Bu
 }
 
 function createMotoClient(moto: URL): Moto {
-  const send = (method: string, path: string, headers: http.OutgoingHttpHeaders, payload: Buffer | undefined): Promise<{ status: number; body: unknown }> =>
+  const send = (
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    payload: Buffer | undefined,
+  ): Promise<{ status: number; body: unknown }> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ protocol: moto.protocol, hostname: moto.hostname, port: moto.port, method, path, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        { protocol: moto.protocol, hostname: moto.hostname, port: moto.port, method, path, headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -312,16 +366,27 @@ function createMotoClient(moto: URL): Moto {
 // ---------------------------------------------------------------- responses
 
 /** IAM action prefixes that differ from the gateway's service names. */
-const IAM_PREFIX: Record<string, string> = { sfn: 'states', 'emr-serverless': 'emr-serverless', emr: 'elasticmapreduce' };
+const IAM_PREFIX: Record<string, string> = {
+  sfn: 'states',
+  'emr-serverless': 'emr-serverless',
+  emr: 'elasticmapreduce',
+};
 
 /** AWS's wording when IAM refuses a call (the caller is the local stack's fixed test identity). */
 function accessDeniedMessage(service: string, operation: string, resource: string | undefined): string {
   const action = `${IAM_PREFIX[service] ?? service}:${operation}`;
-  const on = resource === undefined ? '' : ` on resource: ${service === 's3' ? `"arn:aws:s3:::${resource}"` : resource}`;
+  const on =
+    resource === undefined ? '' : ` on resource: ${service === 's3' ? `"arn:aws:s3:::${resource}"` : resource}`;
   return `User: arn:aws:sts::123456789012:assumed-role/sluice-worker/local is not authorized to perform: ${action}${on} because no identity-based policy allows the ${action} action`;
 }
 
-function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: string, resource: string | undefined): void {
+function sendFault(
+  res: ServerResponse,
+  cls: Classified,
+  fault: Fault,
+  method: string,
+  resource: string | undefined,
+): void {
   const throttle = fault.kind === 'throttle';
   if (cls.protocol === 's3') {
     // S3 speaks XML: SlowDown (503) is its throttling error, InternalError (500) its server error,
@@ -330,28 +395,57 @@ function sendFault(res: ServerResponse, cls: Classified, fault: Fault, method: s
       fault.kind === 'access-denied'
         ? [403, 'AccessDenied', fault.message ?? accessDeniedMessage('s3', cls.operation, resource)]
         : fault.kind === 'error'
-          ? [fault.status ?? 400, fault.errorCode ?? 'InvalidRequest', fault.message ?? 'The request was refused (injected by the Sluice gateway)']
+          ? [
+              fault.status ?? 400,
+              fault.errorCode ?? 'InvalidRequest',
+              fault.message ?? 'The request was refused (injected by the Sluice gateway)',
+            ]
           : throttle
             ? [503, 'SlowDown', 'Please reduce your request rate.']
             : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
     const requestId = randomUUID();
     const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlText(message)}</Message><RequestId>${requestId}</RequestId></Error>`;
-    res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.writeHead(status, {
+      'content-type': 'application/xml',
+      'x-amz-request-id': requestId,
+      'content-length': Buffer.byteLength(xml),
+    });
     res.end(method === 'HEAD' ? undefined : xml);
     return;
   }
   if (fault.kind === 'access-denied') {
     // awsJson services answer 400 with AccessDeniedException; REST-JSON ones (Lambda, EMR Serverless...) 403.
-    return sendAwsError(res, new AwsError('AccessDeniedException', fault.message ?? accessDeniedMessage(cls.service, cls.operation, resource), cls.protocol === 'rest' ? 403 : 400));
+    return sendAwsError(
+      res,
+      new AwsError(
+        'AccessDeniedException',
+        fault.message ?? accessDeniedMessage(cls.service, cls.operation, resource),
+        cls.protocol === 'rest' ? 403 : 400,
+      ),
+    );
   }
   if (fault.kind === 'error') {
-    return sendAwsError(res, new AwsError(fault.errorCode ?? 'ValidationException', fault.message ?? 'The request was refused (injected by the Sluice gateway)', fault.status ?? 400));
+    return sendAwsError(
+      res,
+      new AwsError(
+        fault.errorCode ?? 'ValidationException',
+        fault.message ?? 'The request was refused (injected by the Sluice gateway)',
+        fault.status ?? 400,
+      ),
+    );
   }
   sendAwsError(
     res,
     throttle
-      ? new AwsError(THROTTLE_CODES[cls.service] ?? 'ThrottlingException', 'Rate exceeded (injected by the Sluice gateway)')
-      : new AwsError(SERVER_ERROR_CODES[cls.service] ?? 'InternalServiceException', 'Internal service error (injected by the Sluice gateway)', 500),
+      ? new AwsError(
+          THROTTLE_CODES[cls.service] ?? 'ThrottlingException',
+          'Rate exceeded (injected by the Sluice gateway)',
+        )
+      : new AwsError(
+          SERVER_ERROR_CODES[cls.service] ?? 'InternalServiceException',
+          'Internal service error (injected by the Sluice gateway)',
+          500,
+        ),
   );
 }
 
@@ -359,7 +453,12 @@ function xmlText(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function sendAwsJson(res: ServerResponse, status: number, body: JsonObject, extraHeaders: Record<string, string> = {}): void {
+function sendAwsJson(
+  res: ServerResponse,
+  status: number,
+  body: JsonObject,
+  extraHeaders: Record<string, string> = {},
+): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/x-amz-json-1.1',
@@ -371,7 +470,12 @@ function sendAwsJson(res: ServerResponse, status: number, body: JsonObject, extr
 }
 
 function sendAwsError(res: ServerResponse, err: AwsError): void {
-  sendAwsJson(res, err.status, { __type: err.code, Message: err.message, ...err.fields }, { 'x-amzn-errortype': err.code });
+  sendAwsJson(
+    res,
+    err.status,
+    { __type: err.code, Message: err.message, ...err.fields },
+    { 'x-amzn-errortype': err.code },
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -11,7 +11,18 @@
  * machine ARN.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, epochSeconds, isObject, optionalString, pageSize, requireString, takePage, type Emulator, type HandlerContext, type JsonObject } from './aws.js';
+import {
+  AwsError,
+  epochSeconds,
+  isObject,
+  optionalString,
+  pageSize,
+  requireString,
+  takePage,
+  type Emulator,
+  type HandlerContext,
+  type JsonObject,
+} from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
 import { findScenario } from './scenarios.js';
 
@@ -46,11 +57,18 @@ function parseStateMachineArn(arn: string): { prefix: string; name: string } {
 }
 
 async function requireStateMachine(arn: string, ctx: HandlerContext): Promise<JsonObject> {
-  const { status, body } = await ctx.moto.json('AWSStepFunctions.DescribeStateMachine', { stateMachineArn: arn }, ctx.headers);
+  const { status, body } = await ctx.moto.json(
+    'AWSStepFunctions.DescribeStateMachine',
+    { stateMachineArn: arn },
+    ctx.headers,
+  );
   if (status === 200 && isObject(body)) return body;
   if (isObject(body) && typeof body.__type === 'string') {
     const code = body.__type.split('#').pop() ?? 'StateMachineDoesNotExist';
-    throw new AwsError(code, typeof body.message === 'string' ? body.message : `State Machine Does Not Exist: '${arn}'`);
+    throw new AwsError(
+      code,
+      typeof body.message === 'string' ? body.message : `State Machine Does Not Exist: '${arn}'`,
+    );
   }
   throw new AwsError('InternalServerError', `DescribeStateMachine on moto failed with HTTP ${status}`, 500);
 }
@@ -100,9 +118,11 @@ async function startExecution(input: JsonObject, ctx: HandlerContext): Promise<J
   ctx.call.resource = smArn;
   const { prefix, name: smName } = parseStateMachineArn(smArn);
   const sm = await requireStateMachine(smArn, ctx);
-  if (sm.status === 'DELETING') throw new AwsError('StateMachineDeleting', `State Machine is being deleted: '${smArn}'`);
+  if (sm.status === 'DELETING')
+    throw new AwsError('StateMachineDeleting', `State Machine is being deleted: '${smArn}'`);
   const name = optionalString(input, 'name', 'InvalidName') ?? randomUUID();
-  if (!NAME.test(name)) throw new AwsError('InvalidName', `Invalid Name: '${name}' (1 to 80 characters: letters, digits, '-' and '_')`);
+  if (!NAME.test(name))
+    throw new AwsError('InvalidName', `Invalid Name: '${name}' (1 to 80 characters: letters, digits, '-' and '_')`);
   const body = optionalString(input, 'input', 'InvalidExecutionInput') ?? '{}';
   try {
     JSON.parse(body);
@@ -159,7 +179,12 @@ async function listExecutions(input: JsonObject, ctx: HandlerContext): Promise<J
     .filter((d) => filter === undefined || d.status === filter)
     .reverse();
   const tag = `sfn-list:${smArn}:${filter ?? ''}`;
-  const size = pageSize({ MaxResults: input.maxResults === 0 ? undefined : input.maxResults }, 100, 1000, 'ValidationException');
+  const size = pageSize(
+    { MaxResults: input.maxResults === 0 ? undefined : input.maxResults },
+    100,
+    1000,
+    'ValidationException',
+  );
   const { page, next } = takePage(all, optionalString(input, 'nextToken', 'InvalidToken'), size, tag, 'InvalidToken');
   return {
     executions: page.map((d) => ({

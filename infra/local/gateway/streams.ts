@@ -26,7 +26,8 @@ export const BATCH_PUTS: Record<string, BatchPut> = {
     answersKey: 'Records',
     failedCountKey: 'FailedRecordCount',
     defaultCode: 'ProvisionedThroughputExceededException',
-    message: (input) => `Rate exceeded for shard shardId-000000000000 in stream ${String(input.StreamName ?? input.StreamARN)} under account 123456789012.`,
+    message: (input) =>
+      `Rate exceeded for shard shardId-000000000000 in stream ${String(input.StreamName ?? input.StreamARN)} under account 123456789012.`,
   },
   'firehose PutRecordBatch': {
     target: 'Firehose_20150804.PutRecordBatch',
@@ -38,22 +39,42 @@ export const BATCH_PUTS: Record<string, BatchPut> = {
   },
 };
 
-export async function partialPut(service: string, operation: string, input: unknown, failFirst: number, errorCode: string | undefined, moto: Moto, headers: IncomingHttpHeaders): Promise<JsonObject> {
+export async function partialPut(
+  service: string,
+  operation: string,
+  input: unknown,
+  failFirst: number,
+  errorCode: string | undefined,
+  moto: Moto,
+  headers: IncomingHttpHeaders,
+): Promise<JsonObject> {
   const put = BATCH_PUTS[`${service} ${operation}`];
   if (put === undefined || !isObject(input) || !Array.isArray(input[put.recordsKey])) {
-    throw new AwsError('ValidationException', `partial-failure applies to ${Object.keys(BATCH_PUTS).join(' / ')} requests with records`);
+    throw new AwsError(
+      'ValidationException',
+      `partial-failure applies to ${Object.keys(BATCH_PUTS).join(' / ')} requests with records`,
+    );
   }
   const records = input[put.recordsKey] as unknown[];
   const refused = Math.min(failFirst, records.length);
   const code = errorCode ?? put.defaultCode;
   const failures = Array.from({ length: refused }, () => ({ ErrorCode: code, ErrorMessage: put.message(input) }));
   if (refused === records.length) {
-    return { [put.failedCountKey]: refused, [put.answersKey]: failures, ...(service === 'firehose' ? { Encrypted: false } : {}) };
+    return {
+      [put.failedCountKey]: refused,
+      [put.answersKey]: failures,
+      ...(service === 'firehose' ? { Encrypted: false } : {}),
+    };
   }
   const { status, body } = await moto.json(put.target, { ...input, [put.recordsKey]: records.slice(refused) }, headers);
   if (status !== 200 || !isObject(body) || !Array.isArray(body[put.answersKey])) {
     const type = isObject(body) && typeof body.__type === 'string' ? body.__type : 'InternalFailure';
-    const message = isObject(body) && typeof body.message === 'string' ? body.message : isObject(body) && typeof body.Message === 'string' ? body.Message : `moto answered HTTP ${status}`;
+    const message =
+      isObject(body) && typeof body.message === 'string'
+        ? body.message
+        : isObject(body) && typeof body.Message === 'string'
+          ? body.Message
+          : `moto answered HTTP ${status}`;
     throw new AwsError(type, message, status >= 400 ? status : 500);
   }
   const accepted = body[put.answersKey] as unknown[];
