@@ -11,7 +11,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { datesDone, type BackfillOptions, type BackfillProgress, type BackfillReport } from '../common/backfill-types';
-import { BACKFILL_LIMITS, WORKFLOW_TYPES } from '../common/constants';
+import { BACKFILL_LIMITS, MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
 import { daysInRange } from '../common/dates';
 import { runUiUrl, type TemporalSettings } from '../common/env';
 import { failureOutcome } from '../common/outcomes';
@@ -151,8 +151,11 @@ export async function waitForBackfill(
     if (!(err instanceof WorkflowFailedError)) throw err;
     const outcome = failureOutcome(err.cause ?? err);
     if (outcome.cancelled) {
-      // A cancelled workflow carries no result: the report query answers after it ended too.
-      const report = await backfillReport(handle).catch(() => undefined);
+      // A cancelled workflow carries no result: its memo has the report (backfills cancelled before
+      // the memo existed answer the report query, replayed by a live worker).
+      const memo = (await handle.describe().catch(() => undefined))?.memo?.[MEMO_KEYS.backfillReport] as
+        BackfillReport | undefined;
+      const report = memo ?? (await backfillReport(handle).catch(() => undefined));
       return {
         status: 'cancelled',
         message: report

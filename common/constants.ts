@@ -99,6 +99,8 @@ export const ERROR_TYPES = {
 export const MEMO_KEYS = {
   /** The final RunStatus of a cancelled run (stage outputs left out to keep the memo small). */
   run: 'sluiceRun',
+  /** The final BackfillReport of a cancelled backfill. */
+  backfillReport: 'sluiceBackfillReport',
 } as const;
 
 /** Error types that retrying cannot fix; the stage retry policy never retries them. */

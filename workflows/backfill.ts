@@ -19,6 +19,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
@@ -32,7 +33,7 @@ import {
   type DateOutcome,
   type DateRuns,
 } from '../common/backfill-types';
-import { BACKFILL_LIMITS, ERROR_TYPES, QUERY_NAMES, RUN_STATUS, SIGNAL_NAMES } from '../common/constants';
+import { BACKFILL_LIMITS, ERROR_TYPES, MEMO_KEYS, QUERY_NAMES, RUN_STATUS, SIGNAL_NAMES } from '../common/constants';
 import { dateRange } from '../common/dates';
 import { runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
@@ -57,6 +58,8 @@ export const cancelSignal = defineSignal(SIGNAL_NAMES.cancel);
  */
 export const PATCHES = {
   carryRunning: 'sluice-backfill-carry-running-dates',
+  /** A cancelled backfill keeps its report in its memo: readable without a worker to answer the query. */
+  reportMemo: 'sluice-backfill-report-memo',
   cancelSignalRequestsCancel: 'sluice-backfill-cancel-signal-requests-cancel',
 } as const;
 
@@ -352,6 +355,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   finished = true;
   showProgress();
   const final = report();
+  if (cancelling && patched(PATCHES.reportMemo)) upsertMemo({ [MEMO_KEYS.backfillReport]: final });
   if (cancelling)
     throw new CancelledFailure(
       `backfill cancelled: ${st.succeeded.length} succeeded, ${st.failed.length} failed, ${st.cancelled.length} cancelled`,

@@ -433,6 +433,8 @@ test('cancelling across continue-as-new cancels the carried date, leaves a date 
   expect(report.status).toBe('cancelled');
   expect(report.cancelled).toEqual(expect.arrayContaining([hung, elsewhere]));
   expect([...report.succeeded, ...report.cancelled].sort()).toEqual(dateRange('2024-07-01', '2024-07-12'));
+  // ... and kept in its memo, readable with no worker to answer a query.
+  expect((await started.handle.describe()).memo?.sluiceBackfillReport).toEqual(report);
   await ctx.client.workflow.getHandle(other.workflowId).cancel();
 });
 
