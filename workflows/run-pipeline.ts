@@ -154,7 +154,9 @@ function lastHeartbeatJob(err: unknown): string | undefined {
 
 /** A failed stage whose job may still be running (AWS refused a status call, the attempts timed out, ...). */
 export function jobMayOutlive(st: StageStatus): boolean {
-  return st.state === 'failed' && !JOB_ENDED_TYPES.includes(st.error?.type ?? '');
+  if (st.state !== 'failed' || JOB_ENDED_TYPES.includes(st.error?.type ?? '')) return false;
+  // AWS refused a call before any job id existed (the start itself): there is no job.
+  return !(st.error?.type === ERROR_TYPES.awsRequest && !st.jobId);
 }
 
 /** One line per stage for the UI's current details; a failed or cancelled stage says why, and its job. */
