@@ -152,7 +152,11 @@ test('a transient error is retried; a non-retryable one is not', async () => {
   behaviour.set(`${p.name}:broken`, async () => {
     brokenCalls++;
     // Even without nonRetryable set, the stage's policy lists this type as not retryable.
-    throw ApplicationFailure.create({ message: 'AccessDeniedException: not allowed', type: ERROR_TYPES.awsRequest });
+    throw ApplicationFailure.create({
+      message: 'AccessDeniedException: not allowed',
+      type: ERROR_TYPES.awsRequest,
+      details: [{ jobId: 'jr_b' }],
+    });
   });
   const err: unknown = await (await run(p)).result().catch((e: unknown) => e);
   expect(flakyCalls).toBe(3);
@@ -160,10 +164,10 @@ test('a transient error is retried; a non-retryable one is not', async () => {
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toContain(
     'Stage "broken" (glue.job) failed: AccessDeniedException',
   );
-  // AWS refused a call, not the job: its job may still run, so the run has any worker stop it by key.
+  // AWS refused a status call, not the job: its job may still run, so the run has any worker stop it.
   const stop = stops.find((x) => x.pipeline === p.name);
-  expect(stop?.stages.map((t) => [t.stageId, t.idempotencyKey])).toEqual([
-    ['broken', `${p.name}/2024-03-01/broken/g0`],
+  expect(stop?.stages.map((t) => [t.stageId, t.idempotencyKey, t.jobId])).toEqual([
+    ['broken', `${p.name}/2024-03-01/broken/g0`, 'jr_b'],
   ]);
 });
 
