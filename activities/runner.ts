@@ -24,14 +24,14 @@ const STOP_CONFIRM_TIMEOUT_MS = 120_000;
 const STOP_CONFIRM_POLL_MS = 500;
 
 export function stageContext(
-  input: Pick<StageInput, 'pipeline' | 'ds' | 'stageId' | 'params' | 'idempotencyKey'>,
+  input: Pick<StageInput, 'pipeline' | 'ds' | 'stageId' | 'params' | 'idempotencyKey' | 'rendered'>,
   clients: AwsClients,
 ): StageContext {
   return {
     pipeline: input.pipeline,
     ds: input.ds,
     stageId: input.stageId,
-    params: renderDeep(input.params, templateContext(input.pipeline, input.ds)),
+    params: input.rendered ? input.params : renderDeep(input.params, templateContext(input.pipeline, input.ds)),
     idempotencyKey: input.idempotencyKey,
     clients,
   };

@@ -66,6 +66,7 @@ async function stopOne(
       stageId: target.stageId,
       params: target.params,
       idempotencyKey: target.idempotencyKey,
+      ...(target.rendered ? { rendered: true } : {}),
     },
     clients,
   );

@@ -7,10 +7,12 @@ import { z } from 'zod';
 
 export { formatIssues, structureIssues, topologicalOrder, type PipelineIssue } from './pipeline-structure';
 import { expectProblems, type ExpectSpec } from './checks';
-import { RESULT_KINDS, TEMPLATE_NAMES, type StageKind } from './constants';
+import { RESULT_KINDS, type StageKind } from './constants';
 import { logicalDateProblem } from './dates';
 import { formatIssues, isKind, structureIssues, type PipelineIssue } from './pipeline-structure';
-import { findTemplateNames, isTemplateName, walkStrings } from './templating';
+import { PARAM_TYPES, paramDefinitionIssues, type ParamDefinitions } from './params';
+import { TRIGGER_RULES, type TriggerRule } from './scheduling';
+import { templateIssues } from './pipeline-templates';
 
 /** `90s`, `5m`, `2h`, `1d`, `500ms`, or a number of milliseconds. */
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
@@ -68,6 +70,18 @@ const stageSchema = z.strictObject({
   timeout: timeoutSchema.optional(),
   poll: pollSchema.optional(),
   expect: expectSchema.optional(),
+  /** When the stage runs, given how its upstream stages ended (common/scheduling.ts). Default all_success. */
+  trigger: z.enum(TRIGGER_RULES).optional(),
+  /** A condition: `{{ template }} <op> <literal>`; false → the stage is skipped. */
+  if: z.string().optional(),
+});
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const paramSchema = z.strictObject({
+  type: z.enum(PARAM_TYPES),
+  default: z.unknown().optional(),
+  enum: z.array(z.unknown()).min(1).optional(),
+  description: z.string().optional(),
 });
 
 const defaultsSchema = z.strictObject({
@@ -83,6 +97,15 @@ const pipelineSchema = z.strictObject({
   }),
   description: z.string().optional(),
   defaults: defaultsSchema.optional(),
+  /** Run parameters: `{{ params.<name> }}`, given per run with `--param name=value`. */
+  params: z
+    .record(
+      z
+        .string()
+        .regex(PARAM_NAME, { message: 'expected a name of letters, digits and "_", not starting with a digit' }),
+      paramSchema,
+    )
+    .optional(),
   stages: z.array(stageSchema).min(1, { message: 'a pipeline needs at least one stage' }),
 });
 
@@ -98,12 +121,18 @@ export interface StageDefinition {
   poll?: PollSpec;
   /** Data-quality gate for kinds that read results; see common/checks.ts. */
   expect?: ExpectSpec;
+  /** When the stage runs, given how its upstream stages ended; default all_success. */
+  trigger?: TriggerRule;
+  /** `{{ template }} <op> <literal>`: false → the stage is skipped. */
+  if?: string;
 }
 
 export interface PipelineDefinition {
   name: string;
   description?: string;
   defaults?: { retry?: RetrySpec; timeout?: TimeoutSpec; poll?: PollSpec };
+  /** Run parameters, by name. */
+  params?: ParamDefinitions;
   stages: StageDefinition[];
 }
 
@@ -124,6 +153,11 @@ export class PipelineValidationError extends Error {
 /** Per kind: the params the AWS start call cannot do without, and Sluice's own rules. */
 interface KindRules {
   api: string;
+  /**
+   * The fields of the stage's output, usable downstream as `{{ stages.<id>.output.<field> }}`
+   * (README, "Stage kinds"). Some appear only when AWS reports them.
+   */
+  outputs: readonly string[];
   required: { field: string; hint: string }[];
   /** Exactly one of these must be present. */
   oneOf?: { fields: string[]; hint: string };
@@ -181,6 +215,7 @@ function recordsProblems(params: Record<string, unknown>, kinesis: boolean): Par
 export const KIND_RULES: Record<StageKind, KindRules> = {
   's3.put': {
     api: 'S3 PutObject',
+    outputs: ['uri', 'bytes', 'etag', 'versionId'],
     required: [
       { field: 'Bucket', hint: 'the bucket name' },
       { field: 'Key', hint: 'the object key, e.g. raw/{{ ds }}/data.csv' },
@@ -189,15 +224,28 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   's3.wait': {
     api: 'S3 HeadObject / ListObjectsV2',
+    outputs: ['uri'],
     required: [{ field: 'Bucket', hint: 'the bucket name' }],
     oneOf: { fields: ['Key', 'Prefix'], hint: 'Key (one object) or Prefix (any object under it)' },
   },
   'glue.job': {
     api: 'Glue StartJobRun',
+    outputs: ['jobRunId', 'jobName'],
     required: [{ field: 'JobName', hint: 'the name of an existing Glue job' }],
   },
   'athena.query': {
     api: 'Athena StartQueryExecution',
+    outputs: [
+      'queryExecutionId',
+      'rowCount',
+      'rowCountComplete',
+      'columns',
+      'rows',
+      'rowsComplete',
+      'firstRows',
+      'firstValue',
+      'resultLocation',
+    ],
     required: [{ field: 'QueryString', hint: 'the SQL to run' }],
     reserved: [
       {
@@ -208,14 +256,17 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'glue.crawler': {
     api: 'Glue StartCrawler',
+    outputs: ['crawlerName', 'crawlId', 'startTime', 'endTime', 'dpuHour', 'crawlSummary'],
     required: [{ field: 'Name', hint: 'the name of an existing Glue crawler' }],
   },
   'databrew.job': {
     api: 'DataBrew StartJobRun',
+    outputs: ['runId', 'jobName', 'datasetName', 'executionTimeSeconds', 'outputs'],
     required: [{ field: 'Name', hint: 'the name of an existing DataBrew recipe or profile job' }],
   },
   'emr.step': {
     api: 'EMR AddJobFlowSteps',
+    outputs: ['clusterId', 'stepId', 'stepName', 'seconds'],
     required: [
       { field: 'JobFlowId', hint: 'the id of a running cluster, e.g. j-2AXXXXXXGAPLF' },
       { field: 'Steps', hint: 'a list of exactly one step: [{ Name, ActionOnFailure, HadoopJarStep: { Jar, Args } }]' },
@@ -251,6 +302,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'emr-serverless.job': {
     api: 'EMR Serverless StartJobRun',
+    outputs: ['jobRunId', 'applicationId', 'name', 'executionSeconds', 'resourceUtilization'],
     required: [
       { field: 'applicationId', hint: 'the id of an EMR Serverless application' },
       { field: 'executionRoleArn', hint: 'the ARN of the job runtime role' },
@@ -265,6 +317,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   's3.copy': {
     api: 'S3 CopyObject',
+    outputs: ['from', 'to', 'objects', 'bytes', 'etag', 'versionId', 'resumedAfter'],
     required: [{ field: 'Bucket', hint: 'the destination bucket' }],
     oneOf: {
       fields: ['CopySource', 'SourcePrefix'],
@@ -310,6 +363,15 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'lambda.invoke': {
     api: 'Lambda Invoke',
+    outputs: [
+      'payload',
+      'payloadBytes',
+      'payloadTruncated',
+      'StatusCode',
+      'ExecutedVersion',
+      'functionName',
+      'requestId',
+    ],
     required: [{ field: 'FunctionName', hint: 'the function name, ARN, or name:alias' }],
     reserved: [
       {
@@ -320,6 +382,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'kinesis.put': {
     api: 'Kinesis PutRecords',
+    outputs: ['target', 'records', 'bytes', 'batches', 'resent', 'resumedAfterBatch'],
     required: [],
     oneOf: {
       fields: ['Records', 'RecordsFile'],
@@ -341,6 +404,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'firehose.put': {
     api: 'Firehose PutRecordBatch',
+    outputs: ['target', 'records', 'bytes', 'batches', 'resent', 'resumedAfterBatch'],
     required: [{ field: 'DeliveryStreamName', hint: 'the Firehose stream name' }],
     oneOf: {
       fields: ['Records', 'RecordsFile'],
@@ -350,6 +414,17 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'redshift.sql': {
     api: 'Redshift Data ExecuteStatement / BatchExecuteStatement',
+    outputs: [
+      'statementId',
+      'resultStatementId',
+      'rowCount',
+      'rowCountComplete',
+      'columns',
+      'rows',
+      'rowsComplete',
+      'firstRows',
+      'firstValue',
+    ],
     required: [{ field: 'Database', hint: 'the database name, e.g. dev' }],
     oneOf: {
       fields: ['Sql', 'Sqls'],
@@ -375,6 +450,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'sfn.execution': {
     api: 'Step Functions StartExecution',
+    outputs: ['executionArn', 'output', 'outputPreview', 'outputChars'],
     required: [
       {
         field: 'stateMachineArn',
@@ -390,6 +466,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'quicksight.refresh': {
     api: 'QuickSight CreateIngestion',
+    outputs: ['ingestionId', 'dataSetId', 'rowsIngested', 'rowsDropped', 'seconds'],
     required: [
       { field: 'AwsAccountId', hint: 'the 12-digit AWS account id that owns the data set' },
       { field: 'DataSetId', hint: 'the id of the SPICE data set to refresh' },
@@ -403,6 +480,7 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
   },
   'datapipeline.activate': {
     api: 'Data Pipeline ActivatePipeline',
+    outputs: ['pipelineId', 'scheduledStartTime', 'instances'],
     required: [
       { field: 'pipelineId', hint: 'the id of an existing pipeline with a definition, e.g. df-0123456789ABCDEFGHIJ' },
     ],
@@ -521,20 +599,11 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
         });
       }
     }
-    walkStrings(stage.params, 'params', (text, path) => {
-      for (const name of findTemplateNames(text)) {
-        if (!isTemplateName(name)) {
-          issues.push({
-            stage: stage.id,
-            field: path,
-            received: text,
-            problem: `unknown template {{ ${name} }}`,
-            fix: `use one of ${TEMPLATE_NAMES.map((n) => `{{ ${n} }}`).join(', ')}`,
-          });
-        }
-      }
-    });
   }
+  issues.push(...paramDefinitionIssues(doc.params));
+  issues.push(
+    ...templateIssues(doc as PipelineDefinition, (kind) => (isKind(kind) ? KIND_RULES[kind].outputs : undefined)),
+  );
   if (issues.length) throw new PipelineValidationError(source, issues);
   return doc as PipelineDefinition;
 }

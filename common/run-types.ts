@@ -12,6 +12,8 @@ export interface RunPipelineInput {
    * jobs already started for this date; a new one starts them anew. Default 0.
    */
   generation?: number;
+  /** Run parameters given for this run (`--param`); the pipeline's defaults fill in the rest. */
+  params?: Record<string, unknown>;
 }
 
 export type StageStateName = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
@@ -27,6 +29,8 @@ export interface StageStatus {
   jobId?: string;
   result?: StageResult;
   error?: StageError;
+  /** Why a skipped stage did not run (its condition was false, an upstream stage failed, ...). */
+  reason?: string;
 }
 
 export interface StageError {
@@ -40,6 +44,8 @@ export interface RunStatus {
   ds: string;
   generation: number;
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  /** The run's parameters, defaults filled in (only for pipelines that declare params). */
+  params?: Record<string, unknown>;
   stages: StageStatus[];
   /** What the run did to stop its jobs when it was cancelled (or a stage failed with its job running). */
   stops?: StopOutcome[];
@@ -51,8 +57,10 @@ export interface StageInput {
   ds: string;
   stageId: string;
   kind: StageKind;
-  /** Un-rendered params: templates are rendered by the activity for `ds`. */
+  /** The stage's params; templates rendered by the workflow when `rendered`, else by the activity for `ds`. */
   params: Record<string, unknown>;
+  /** The workflow rendered every template (run params, stage outputs, the date): use params as they are. */
+  rendered?: boolean;
   /** `<pipeline>/<ds>/<stage>/g<generation>`: one AWS job per key, ever. */
   idempotencyKey: string;
   poll?: PollSpec;
@@ -91,6 +99,8 @@ export interface StopTarget {
   stageId: string;
   kind: StageKind;
   params: Record<string, unknown>;
+  /** The params are rendered already (see StageInput.rendered). */
+  rendered?: boolean;
   idempotencyKey: string;
   /** Known already (an attempt's last heartbeat or its failure); otherwise looked up. */
   jobId?: string;

@@ -41,7 +41,10 @@ import {
 import { durationMs } from '../common/durations';
 import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
-import { formatIssues, structureIssues } from '../common/pipeline-structure';
+import { resolveParams } from '../common/params';
+import { formatIssues, structureIssues, type PipelineIssue } from '../common/pipeline-structure';
+import { decide, isCleanupStage, type RunPhase } from '../common/scheduling';
+import { renderParams, templateContext, TemplateError, type RenderContext } from '../common/templating';
 import type {
   RunPipelineInput,
   RunStatus,
@@ -162,7 +165,12 @@ export function jobMayOutlive(st: StageStatus): boolean {
 /** One line per stage for the UI's current details; a failed or cancelled stage says why, and its job. */
 export function stageLine(s: StageStatus): string {
   const mark = { succeeded: '✔', failed: '✘', running: '…', cancelled: '■', skipped: '–', pending: '·' }[s.state];
-  const why = (s.state === 'failed' || s.state === 'cancelled') && s.error ? ` — ${s.error.message}` : '';
+  const why =
+    (s.state === 'failed' || s.state === 'cancelled') && s.error
+      ? ` — ${s.error.message}`
+      : s.state === 'skipped' && s.reason
+        ? ` — ${s.reason}`
+        : '';
   const job = s.jobId && !why.includes(s.jobId) ? ` [job ${s.jobId}]` : '';
   return `${mark} ${s.id} (${s.kind}): ${s.state}${why}${job}`;
 }
@@ -177,8 +185,10 @@ function withoutOutputs(run: RunStatus): RunStatus {
 
 export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   const { pipeline, ds } = input;
-  // A pipeline started without the CLI (another workflow, a script) gets the CLI's checks of its shape.
-  const problems = structureIssues(pipeline.stages);
+  // A pipeline started without the CLI (another workflow, a script) gets the CLI's checks of its
+  // shape and of its parameters.
+  const resolved = resolveParams(pipeline.params, input.params);
+  const problems: PipelineIssue[] = [...structureIssues(pipeline.stages), ...resolved.issues];
   if (problems.length) {
     throw ApplicationFailure.create({
       message: formatIssues(`pipeline "${pipeline.name}"`, problems),
@@ -193,8 +203,10 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     ds,
     generation,
     status: 'running',
+    ...(pipeline.params ? { params: resolved.values } : {}),
     stages: pipeline.stages.map((s) => ({ id: s.id, kind: s.kind, state: 'pending', dependsOn: s.dependsOn })),
   };
+  const stageDef = new Map(pipeline.stages.map((s) => [s.id, s]));
   const byId = new Map(run.stages.map((s) => [s.id, s]));
   const statusOf = (id: string): StageStatus => byId.get(id) as StageStatus;
   setHandler(statusQuery, () => run);
@@ -225,26 +237,58 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     cancellable: true,
     parent: new CancellationScope({ cancellable: false }),
   });
+  // Cleanup stages (trigger all_done / one_failed) run to their end even when the run is cancelled.
+  const cleanupScope = new CancellationScope({ cancellable: false });
   let firstFailure: StageStatus | undefined;
   const running = new Map<string, Promise<void>>();
+  /** Each started stage's params as rendered for this run: what its job was started with, and stopped by. */
+  const renderedParams = new Map<string, Record<string, unknown>>();
+  const dateContext = templateContext(pipeline.name, ds);
+  const renderContext = (): RenderContext => {
+    const outputs: Record<string, Record<string, unknown> | undefined> = {};
+    const states: Record<string, string> = {};
+    for (const st of run.stages) {
+      states[st.id] = st.state;
+      if (st.state === 'succeeded') outputs[st.id] = st.result?.output ?? {};
+    }
+    return { date: dateContext, params: resolved.values, stages: outputs, stageStates: states };
+  };
   const stopLater: { stage: StageDefinition; jobId: string }[] = [];
   const keyOf = (stage: StageDefinition): string => stageIdempotencyKey(pipeline.name, ds, stage.id, generation);
 
+  /** A stage that fails without running (a template or condition that cannot be evaluated for this run). */
+  const failWithoutRunning = (stage: StageDefinition, message: string): void => {
+    const status = statusOf(stage.id);
+    status.state = 'failed';
+    status.error = { message, type: ERROR_TYPES.stageInput };
+    status.endedAt = new Date().toISOString();
+    firstFailure ??= status;
+  };
+
   const launch = (stage: StageDefinition): void => {
     const status = statusOf(stage.id);
+    let params: Record<string, unknown>;
+    try {
+      params = renderParams(stage.params, renderContext());
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      return failWithoutRunning(stage, `params: ${err.message}`);
+    }
+    renderedParams.set(stage.id, params);
     status.state = 'running';
     status.startedAt = new Date().toISOString();
     const opts = activityOptions(stage, pipeline.defaults);
     const { runStage } = proxyActivities<SluiceActivities>(opts);
     const t = { ...timeouts(pipeline.defaults?.timeout), ...timeouts(stage.timeout) };
-    const p = stageScope
+    const p = (isCleanupStage(stage) ? cleanupScope : stageScope)
       .run(() =>
         runStage({
           pipeline: pipeline.name,
           ds,
           stageId: stage.id,
           kind: stage.kind,
-          params: stage.params,
+          params,
+          rendered: true,
           idempotencyKey: keyOf(stage),
           ...((stage.poll ?? pipeline.defaults?.poll) ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
           ...(stage.expect ? { expect: stage.expect } : {}),
@@ -269,7 +313,8 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
             status.jobId = orphan;
             stopLater.push({ stage, jobId: orphan });
           }
-          if (isCancellation(err) || cancelRequested) {
+          // A cleanup stage that fails after a cancel failed: the cancel did not stop it.
+          if (isCancellation(err) || (cancelRequested && !isCleanupStage(stage))) {
             status.state = 'cancelled';
           } else {
             status.state = 'failed';
@@ -291,10 +336,12 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   const stopTarget = (stage: StageDefinition): StopTarget => {
     const st = statusOf(stage.id);
     const jobId = orphanOf(stage.id) ?? st.jobId;
+    const rendered = renderedParams.get(stage.id);
     return {
       stageId: stage.id,
       kind: stage.kind,
-      params: stage.params,
+      params: rendered ?? stage.params,
+      ...(rendered ? { rendered: true } : {}),
       idempotencyKey: keyOf(stage),
       ...(jobId ? { jobId } : {}),
       ...(st.startedAt ? { scheduledAtMs: Date.parse(st.startedAt) } : {}),
@@ -319,8 +366,12 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
    * retry, on a dead worker, out of attempts), then cancel the attempts.
    */
   const stopEverything = async (): Promise<StopOutcome[]> => {
+    // A running cleanup stage is not stopped: it is what must happen after the cancel.
     const targets = pipeline.stages
-      .filter((s) => statusOf(s.id).state === 'running' || orphanOf(s.id) || jobMayOutlive(statusOf(s.id)))
+      .filter(
+        (s) =>
+          (statusOf(s.id).state === 'running' && !isCleanupStage(s)) || orphanOf(s.id) || jobMayOutlive(statusOf(s.id)),
+      )
       .map(stopTarget);
     stopLater.length = 0;
     const outcomes = targets.length ? await stopJobs(targets) : [];
@@ -341,30 +392,55 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     return outcomes;
   };
 
+  /** Starts, skips or fails what the pipeline's rules say now (common/scheduling.ts). */
+  const schedule = (): void => {
+    const phase: RunPhase = cancelRequested ? 'cancelled' : firstFailure ? 'failed' : 'running';
+    const states = Object.fromEntries(run.stages.map((st) => [st.id, st.state]));
+    const d = decide(pipeline.stages, states, phase, renderContext());
+    for (const { id, reason } of d.skip) {
+      const st = statusOf(id);
+      st.state = 'skipped';
+      st.reason = reason;
+    }
+    for (const { id, message } of d.fail) failWithoutRunning(stageDef.get(id) as StageDefinition, message);
+    for (const id of d.start) launch(stageDef.get(id) as StageDefinition);
+    showProgress();
+  };
+  const cleanupRunning = (): Promise<void>[] =>
+    [...running].filter(([id]) => isCleanupStage(stageDef.get(id) as StageDefinition)).map(([, p]) => p);
+
   showProgress();
   let outcomes: StopOutcome[] | undefined;
+  let swept = false;
   for (;;) {
-    if (!firstFailure && !cancelRequested) {
-      for (const stage of pipeline.stages) {
-        const st = statusOf(stage.id);
-        if (st.state === 'pending' && stage.dependsOn.every((d) => byId.get(d)?.state === 'succeeded')) launch(stage);
-      }
-      showProgress();
+    if (swept) {
+      // Cancelled, every job stopped: only cleanup stages start and are waited on.
+      schedule();
+      const cleanup = cleanupRunning();
+      if (cleanup.length === 0) break;
+      await Promise.race(cleanup);
+      continue;
     }
+    if (!cancelRequested) schedule();
     if (running.size === 0) break;
     // Once the cancel is seen, only the stages are waited on (cancelSeen stays resolved).
     await Promise.race(cancelRequested ? running.values() : [...running.values(), cancelSeen]);
     if (cancelRequested && !outcomes) {
       if (patched(PATCHES.cancelSweep)) {
         outcomes = await stopEverything();
-        break;
+        swept = true;
+        continue;
       }
       // A run cancelled before the sweep existed replays what it did then: cancel the attempts and wait.
       outcomes = [];
       stageScope.cancel();
     }
   }
-  for (const st of run.stages) if (st.state === 'pending') st.state = 'skipped';
+  for (const st of run.stages) {
+    if (st.state !== 'pending') continue;
+    st.state = 'skipped';
+    st.reason ??= cancelRequested ? 'not started: the run was cancelled' : 'not started: another stage failed';
+  }
   showProgress();
 
   // Stages whose job may outlive them (their worker died, AWS refused a status call): any worker
@@ -404,8 +480,10 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     const notStopped = unstopped.map((o) => `${o.stageId}: ${o.message}`).join('; ');
     // A cancelled run has no result or failure to carry its stages: the memo does, readable without a worker.
     if (patched(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: withoutOutputs(run) });
+    const cleanupFailed = run.stages.filter((st) => st.state === 'failed' && isCleanupStage(stageDef.get(st.id) ?? {}));
+    const failedText = cleanupFailed.map((st) => `${st.id}: ${st.error?.message ?? 'failed'}`).join('; ');
     throw new CancelledFailure(
-      `run ${pipeline.name}/${ds} cancelled${notStopped ? `; jobs not confirmed stopped: ${notStopped}` : ''}`,
+      `run ${pipeline.name}/${ds} cancelled${notStopped ? `; jobs not confirmed stopped: ${notStopped}` : ''}${failedText ? `; cleanup failed: ${failedText}` : ''}`,
       unstopped,
     );
   }

@@ -1,7 +1,7 @@
 /**
  * `athena.query`: StartQueryExecution (ClientRequestToken from the idempotency key) →
- * GetQueryExecution → StopQueryExecution; on success the result carries the row count and the
- * first rows.
+ * GetQueryExecution → StopQueryExecution; on success the output carries the row count, the rows
+ * (up to a bound, see result-rows.ts), the first value and the result location in S3.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -55,6 +55,8 @@ export const athenaQuery: JobHandler = {
     await ctx.clients.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: jobId }));
   },
   async collect(ctx, jobId) {
+    const described = await ctx.clients.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: jobId }));
+    const resultLocation = described.QueryExecution?.ResultConfiguration?.OutputLocation;
     const rows = await readResultRows(async (NextToken, pageIndex) => {
       const out = await ctx.clients.athena.send(
         new GetQueryResultsCommand({ QueryExecutionId: jobId, NextToken, MaxResults: 1000 }),
@@ -75,7 +77,7 @@ export const athenaQuery: JobHandler = {
     });
     return {
       summary: `Athena query ${jobId} succeeded: ${describeRows(rows)}`,
-      output: { queryExecutionId: jobId, ...rows },
+      output: { queryExecutionId: jobId, ...rows, ...(resultLocation ? { resultLocation } : {}) },
     };
   },
 };

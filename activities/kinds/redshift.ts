@@ -91,7 +91,16 @@ export const redshiftSql: JobHandler = {
     if (!resultId) {
       return {
         summary: `Redshift statement ${jobId} finished (no result set)`,
-        output: { statementId: jobId, columns: [], rowCount: 0, rowCountComplete: true, firstRows: [] },
+        output: {
+          statementId: jobId,
+          columns: [],
+          rowCount: 0,
+          rowCountComplete: true,
+          rows: [],
+          rowsComplete: true,
+          firstRows: [],
+          firstValue: null,
+        },
       };
     }
     const rows = await readResultRows(async (NextToken) => {

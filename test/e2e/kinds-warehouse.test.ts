@@ -124,10 +124,16 @@ describe('redshift.sql', () => {
       columns: ['region', 'total'],
       rowCount: 2,
       rowCountComplete: true,
+      rows: [
+        { region: 'eu', total: '12' },
+        { region: 'us', total: null },
+      ],
+      rowsComplete: true,
       firstRows: [
         ['eu', '12'],
         ['us', null],
       ],
+      firstValue: 'eu',
     });
     expect(report?.result?.summary).toContain('2 rows; first: region=eu, total=12');
     expect(load?.result?.output).toMatchObject({

@@ -109,11 +109,19 @@ test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, te
   expect(byId.report?.result?.output).toMatchObject({
     columns: ['region', 'total'],
     rowCount: 3,
+    rows: [
+      { region: 'eu', total: '12' },
+      { region: 'us', total: '30' },
+      { region: 'apac', total: '7' },
+    ],
+    rowsComplete: true,
     firstRows: [
       ['eu', '12'],
       ['us', '30'],
       ['apac', '7'],
     ],
+    firstValue: 'eu',
+    resultLocation: expect.stringMatching(/^s3:\/\//) as unknown,
   });
   expect(byId.report?.result?.summary).toContain('3 rows');
 
