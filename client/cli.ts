@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { validateLogicalDate } from '../common/pipeline';
 import type { StageStatus } from '../common/run-types';
 import { describeError, EXIT, exitCodeFor, UserInputError } from './errors';
-import { loadPipelineFile } from './load-pipeline';
+import { loadPipelineFile, runParams } from './load-pipeline';
 import type { Client, ScheduleHandle, WorkflowHandle } from '@temporalio/client';
 import { datesDone, type BackfillOnly, type BackfillOrder } from '../common/backfill-types';
 import { BACKFILL_LIMITS } from '../common/constants';
@@ -55,6 +55,16 @@ function positiveInt(flag: string) {
   };
 }
 
+function withParams(params: Record<string, unknown>): { params?: Record<string, unknown> } {
+  return Object.keys(params).length ? { params } : {};
+}
+
+/** `--param name=value`, repeatable. */
+function collectParam(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+const PARAM_HELP = 'a run parameter, name=value (repeatable; JSON for arrays and objects)';
+
 function stageLine(s: StageStatus): string {
   const mark = { running: '▶', succeeded: '✔', failed: '✘', cancelled: '■', skipped: '–', pending: '·' }[s.state];
   const detail =
@@ -62,7 +72,9 @@ function stageLine(s: StageStatus): string {
       ? (s.result?.summary ?? '')
       : s.state === 'failed' || s.state === 'cancelled'
         ? (s.error?.message ?? '')
-        : '';
+        : s.state === 'skipped'
+          ? (s.reason ?? '')
+          : '';
   return `  ${mark} ${s.id} (${s.kind}) ${s.state}${detail ? `: ${detail}` : ''}`;
 }
 
@@ -85,50 +97,58 @@ export function buildCli(): Command {
       'rerun generation (default: the number of earlier runs of this date)',
       nonNegativeInt('--generation'),
     )
+    .option('--param <name=value>', PARAM_HELP, collectParam, [])
     .option('--json', 'print JSON instead of text')
-    .action(async (opts: { pipeline: string; date: string; wait?: boolean; generation?: number; json?: boolean }) => {
-      // Validate everything before connecting, so bad input starts nothing.
-      const ds = validateLogicalDate(opts.date);
-      const pipeline = loadPipelineFile(opts.pipeline);
-      const { settings, options } = clientSettings();
-      const client = await connectClient(settings, options);
-      try {
-        const started = await startRun(
-          client,
-          settings,
-          pipeline,
-          ds,
-          opts.generation !== undefined ? { generation: opts.generation } : {},
-        );
-        const { handle: _h, ...info } = started;
-        if (opts.json && !opts.wait) {
-          console.log(JSON.stringify(info));
-        } else if (!opts.json) {
-          console.log(
-            `${started.attached ? 'Already running, following' : 'Started'} ${started.workflowId} (run ${started.runId}, generation ${started.generation})`,
-          );
-          if (started.url) console.log(`Temporal UI: ${started.url}`);
+    .action(
+      async (opts: {
+        pipeline: string;
+        date: string;
+        wait?: boolean;
+        generation?: number;
+        param: string[];
+        json?: boolean;
+      }) => {
+        // Validate everything before connecting, so bad input starts nothing.
+        const ds = validateLogicalDate(opts.date);
+        const pipeline = loadPipelineFile(opts.pipeline);
+        const params = runParams(pipeline, opts.param);
+        const { settings, options } = clientSettings();
+        const client = await connectClient(settings, options);
+        try {
+          const started = await startRun(client, settings, pipeline, ds, {
+            ...(opts.generation !== undefined ? { generation: opts.generation } : {}),
+            ...(Object.keys(params).length ? { params } : {}),
+          });
+          const { handle: _h, ...info } = started;
+          if (opts.json && !opts.wait) {
+            console.log(JSON.stringify(info));
+          } else if (!opts.json) {
+            console.log(
+              `${started.attached ? 'Already running, following' : 'Started'} ${started.workflowId} (run ${started.runId}, generation ${started.generation})`,
+            );
+            if (started.url) console.log(`Temporal UI: ${started.url}`);
+          }
+          if (!opts.wait) return;
+          const outcome = await waitForRun(started.handle, opts.json ? undefined : (s) => console.log(stageLine(s)));
+          if (opts.json) console.log(JSON.stringify({ ...info, ...outcome }));
+          if (outcome.ok) {
+            if (!opts.json) console.log(`Run ${started.workflowId} succeeded.`);
+            return;
+          }
+          if (!opts.json) {
+            console.error(
+              outcome.cancelled
+                ? `Run ${started.workflowId} was cancelled.`
+                : `Run ${started.workflowId} failed: ${outcome.message}`,
+            );
+            if (started.url) console.error(`Details: ${started.url}`);
+          }
+          process.exitCode = EXIT.failed;
+        } finally {
+          await client.connection.close();
         }
-        if (!opts.wait) return;
-        const outcome = await waitForRun(started.handle, opts.json ? undefined : (s) => console.log(stageLine(s)));
-        if (opts.json) console.log(JSON.stringify({ ...info, ...outcome }));
-        if (outcome.ok) {
-          if (!opts.json) console.log(`Run ${started.workflowId} succeeded.`);
-          return;
-        }
-        if (!opts.json) {
-          console.error(
-            outcome.cancelled
-              ? `Run ${started.workflowId} was cancelled.`
-              : `Run ${started.workflowId} failed: ${outcome.message}`,
-          );
-          if (started.url) console.error(`Details: ${started.url}`);
-        }
-        process.exitCode = EXIT.failed;
-      } finally {
-        await client.connection.close();
-      }
-    });
+      },
+    );
 
   addBackfillCommands(program);
   addScheduleCommands(program);
@@ -182,6 +202,12 @@ export function buildCli(): Command {
         if (opts.json) return console.log(JSON.stringify(status));
         const desc = await handle.describe();
         console.log(`${workflowId}: ${status.status} (generation ${status.generation})`);
+        if (status.params && Object.keys(status.params).length)
+          console.log(
+            `params: ${Object.entries(status.params)
+              .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join(' ')}`,
+          );
         const url = runUiUrl(settings, workflowId, desc.runId);
         if (url) console.log(`Temporal UI: ${url}`);
         for (const s of status.stages) console.log(stageLine(s));
@@ -278,6 +304,7 @@ function addBackfillCommands(program: Command): void {
     .option('--only <which>', 'missing (no successful run yet), failed (last run failed) or all', 'missing')
     .option('--order <order>', 'oldest or newest first', 'oldest')
     .option('--force', `allow more than ${BACKFILL_LIMITS.maxDatesWithoutForce} dates`)
+    .option('--param <name=value>', PARAM_HELP, collectParam, [])
     .option('-w, --wait', 'show a live progress bar and the final report; exit 1 if any date failed')
     .option('--json', 'print JSON')
     .action(
@@ -289,6 +316,7 @@ function addBackfillCommands(program: Command): void {
         only: string;
         order: string;
         force?: boolean;
+        param: string[];
         wait?: boolean;
         json?: boolean;
       }) => {
@@ -308,8 +336,12 @@ function addBackfillCommands(program: Command): void {
           opts.force,
         );
         const pipeline = loadPipelineFile(opts.pipeline);
+        const params = runParams(pipeline, opts.param);
         await withClient(async (client, settings) => {
-          const started = await startBackfill(client, settings, pipeline, options);
+          const started = await startBackfill(client, settings, pipeline, {
+            ...options,
+            ...(Object.keys(params).length ? { params } : {}),
+          });
           const { handle: _h, ...info } = started;
           if (opts.json && !opts.wait) return console.log(JSON.stringify(info));
           if (!opts.json) {
@@ -410,7 +442,8 @@ function addScheduleCommands(program: Command): void {
         '--catchup-window <duration>',
         `missed runs within this window run after an outage (default ${SCHEDULE_DEFAULTS.catchupWindow})`,
       )
-      .option('--pause-on-failure', 'pause the schedule when a run fails');
+      .option('--pause-on-failure', 'pause the schedule when a run fails')
+      .option('--param <name=value>', PARAM_HELP, collectParam, []);
   type ScheduleCliOptions = {
     pipeline: string;
     at: string;
@@ -419,6 +452,7 @@ function addScheduleCommands(program: Command): void {
     overlap?: string;
     catchupWindow?: string;
     pauseOnFailure?: boolean;
+    param: string[];
     id?: string;
   };
   const toOptions = (o: ScheduleCliOptions): DailyScheduleOptions => ({
@@ -434,9 +468,9 @@ function addScheduleCommands(program: Command): void {
   withScheduleOptions(schedule.command('create').description('Run a pipeline every day at a time of day.'))
     .option('--id <id>', 'schedule ID (default <pipeline>/daily)')
     .action(async (o: ScheduleCliOptions) => {
-      const options = toOptions(o);
-      validateScheduleOptions(options);
       const pipeline = loadPipelineFile(o.pipeline);
+      const options = { ...toOptions(o), ...withParams(runParams(pipeline, o.param)) };
+      validateScheduleOptions(options);
       await withClient(async (client, settings) => {
         const handle = await createDailySchedule(client, settings, pipeline, options).catch((err: unknown) => {
           if (!(err instanceof ScheduleAlreadyRunning)) throw err;
@@ -450,6 +484,7 @@ function addScheduleCommands(program: Command): void {
             ...(o.overlap ? [`--overlap ${o.overlap}`] : []),
             ...(o.catchupWindow ? [`--catchup-window ${o.catchupWindow}`] : []),
             ...(o.pauseOnFailure ? ['--pause-on-failure'] : []),
+            ...o.param.map((p) => `--param ${JSON.stringify(p)}`),
           ];
           throw new UserInputError(
             `schedule ${id} already exists; create does not change it.\n  Fix: to change it, run \`sluice schedule update ${id} ${flags.join(' ')}\` (see it first with \`sluice schedule describe ${id}\`), or create another with --id.`,
@@ -465,9 +500,9 @@ function addScheduleCommands(program: Command): void {
   withScheduleOptions(schedule.command('update').description("Replace a schedule's pipeline, time and policies."))
     .argument('<id>', 'schedule ID')
     .action(async (id: string, o: ScheduleCliOptions) => {
-      const options = toOptions(o);
-      validateScheduleOptions(options);
       const pipeline = loadPipelineFile(o.pipeline);
+      const options = { ...toOptions(o), ...withParams(runParams(pipeline, o.param)) };
+      validateScheduleOptions(options);
       await withClient(async (client, settings) => {
         await updateDailySchedule(client, settings, id, pipeline, options);
         console.log(`Updated schedule ${id}`);

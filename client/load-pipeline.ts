@@ -2,8 +2,25 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { parseParamArgs, resolveParams } from '../common/params';
 import { PipelineValidationError, validatePipeline, type PipelineDefinition } from '../common/pipeline';
 import { UserInputError } from './errors';
+
+/**
+ * The run parameters given on the command line (`--param name=value`, repeatable), typed by the
+ * pipeline's declarations and checked against them — unknown names, wrong types, values outside
+ * an enum, required parameters missing — all problems at once, before anything starts. Returns
+ * only the values given: the run fills in the defaults (and records them).
+ */
+export function runParams(pipeline: PipelineDefinition, pairs: readonly string[] | undefined): Record<string, unknown> {
+  const parsed = parseParamArgs(pairs ?? [], pipeline.params ?? {});
+  const resolved = resolveParams(pipeline.params, parsed.values);
+  // A value that did not parse is reported once (not again as missing).
+  const unparsed = new Set(parsed.issues.map((i) => i.field));
+  const issues = [...parsed.issues, ...resolved.issues.filter((i) => !unparsed.has(i.field))];
+  if (issues.length) throw new PipelineValidationError(`the run parameters of ${pipeline.name}`, issues);
+  return parsed.values;
+}
 
 export function loadPipelineFile(file: string): PipelineDefinition {
   const abs = path.resolve(file);

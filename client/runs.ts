@@ -79,6 +79,8 @@ export interface StartedRun {
 export interface StartRunOptions {
   /** Rerun generation; default: the number of earlier runs of this date, so a rerun starts fresh jobs. */
   generation?: number;
+  /** Run parameters (checked with runParams); the pipeline's defaults fill in the rest. */
+  params?: Record<string, unknown>;
 }
 
 /**
@@ -103,7 +105,7 @@ export async function startRun(
 ): Promise<StartedRun> {
   const workflowId = runWorkflowId(pipeline.name, ds);
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
-  const input: RunPipelineInput = { pipeline, ds, generation };
+  const input: RunPipelineInput = { pipeline, ds, generation, ...(opts.params ? { params: opts.params } : {}) };
   try {
     const handle = await client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {
       workflowId,

@@ -55,6 +55,8 @@ export interface DailyScheduleOptions {
   catchupWindow?: DurationSpec;
   pauseOnFailure?: boolean;
   note?: string;
+  /** Run parameters for every scheduled run (checked with runParams). */
+  params?: Record<string, unknown>;
 }
 
 export function defaultScheduleId(pipeline: string): string {
@@ -103,6 +105,7 @@ function scheduleOptions(
     pipeline,
     timezone: o.timezone,
     dateOffsetDays: o.dateOffsetDays ?? SCHEDULE_DEFAULTS.dateOffsetDays,
+    ...(o.params ? { params: o.params } : {}),
   };
   return {
     scheduleId: o.id ?? defaultScheduleId(pipeline.name),

@@ -11,6 +11,8 @@ export interface BackfillOptions {
   concurrency: number;
   only: BackfillOnly;
   order: BackfillOrder;
+  /** Run parameters for every date (`--param`); the pipeline's defaults fill in the rest. */
+  params?: Record<string, unknown>;
 }
 
 export interface BackfillInput extends BackfillOptions {
@@ -109,6 +111,8 @@ export interface ScheduledRunInput {
   timezone: string;
   /** Logical date = (scheduled date in `timezone`) − this many days. Default 1: the day that just closed. */
   dateOffsetDays: number;
+  /** Run parameters for every scheduled run (`--param`). */
+  params?: Record<string, unknown>;
 }
 
 /** Outcome of one date run as the backfill or a scheduled launcher sees it. */

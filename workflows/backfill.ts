@@ -277,7 +277,8 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
       entry.ours = r.ours;
       if (r.ours) entry.runId = r.runId;
     };
-    track(entry, runDate(pipeline, ds, generation, { abandon: carriable, onStarted }));
+    const params = input.params ? { params: input.params } : {};
+    track(entry, runDate(pipeline, ds, generation, { abandon: carriable, onStarted, ...params }));
   };
   const launch = (index: number): void => start(st.queue[index] as string, st.generations[index] ?? 0);
 

@@ -44,6 +44,8 @@ export interface RunDateOptions {
   abandon?: boolean;
   /** Called once the date's run is known: started by us (its runId), or already running elsewhere. */
   onStarted?: (run: { ours: true; runId: string } | { ours: false }) => void;
+  /** Run parameters of the date's run. */
+  params?: Record<string, unknown>;
 }
 
 export async function runDate(
@@ -53,7 +55,7 @@ export async function runDate(
   opts: RunDateOptions = {},
 ): Promise<DateOutcome> {
   const workflowId = runWorkflowId(pipeline.name, ds);
-  const input: RunPipelineInput = { pipeline, ds, generation };
+  const input: RunPipelineInput = { pipeline, ds, generation, ...(opts.params ? { params: opts.params } : {}) };
   try {
     const child = await startChild(WORKFLOW_TYPES.runPipeline, {
       workflowId,

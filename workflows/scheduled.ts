@@ -20,7 +20,7 @@ export async function scheduledPipeline(input: ScheduledRunInput): Promise<{ ds:
   const scheduledAt = info.typedSearchAttributes.get(SA_SCHEDULED_START_TIME) ?? info.startTime;
   const ds = scheduledDate(scheduledAt.getTime(), input.timezone, input.dateOffsetDays);
   const earlier = (await listDateRuns(input.pipeline.name, ds, ds))[ds];
-  const outcome = await runDate(input.pipeline, ds, earlier?.runs ?? 0);
+  const outcome = await runDate(input.pipeline, ds, earlier?.runs ?? 0, input.params ? { params: input.params } : {});
   if (outcome.ok) return { ds, outcome };
   if (outcome.cancelled) throw new CancelledFailure(`run ${input.pipeline.name}/${ds} was cancelled`);
   throw ApplicationFailure.create({
