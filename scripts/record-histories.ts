@@ -3,7 +3,9 @@
  *
  * Records workflow histories of runPipeline on the local dev server for the replay tests
  * (test/workflow/replay.test.ts): one per path a run can take — succeeded; failed; failed with a
- * stage whose worker died (its job stopped from the heartbeat); cancelled while a stage runs.
+ * stage whose worker died (its job stopped from the heartbeat); cancelled while a stage runs;
+ * and, from v0.3.0, the pipeline language: params, a stage output in a later stage's params, a
+ * false condition, a failed step followed by its all_done cleanup, a cancel followed by its cleanup.
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -64,6 +66,32 @@ function pipeline(name: string, second: keyof typeof behaviours): PipelineDefini
   });
 }
 
+/** params, an output passed on, a skipped condition, and an all_done cleanup after `step`. */
+function languagePipeline(name: string, step: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    name: `replay-${name}-${suffix}`,
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '1s' } },
+    params: { region: { type: 'string', default: 'us-east-1' }, full_refresh: { type: 'boolean', default: false } },
+    stages: [
+      { id: 'cluster', kind: 'glue.job', params: { JobName: 'ok' } },
+      { id: 'rebuild', kind: 'glue.job', if: '{{ params.full_refresh }} == true', params: { JobName: 'ok' } },
+      {
+        id: 'step',
+        kind: 'glue.job',
+        dependsOn: ['cluster'],
+        params: { JobName: step, Arguments: { '--cluster': '{{ stages.cluster.output.jobRunId }}' } },
+      },
+      {
+        id: 'terminate',
+        kind: 'glue.job',
+        dependsOn: ['step'],
+        trigger: 'all_done',
+        params: { JobName: 'ok', Arguments: { '--region': '{{ params.region }}' } },
+      },
+    ],
+  });
+}
+
 async function main(): Promise<void> {
   const settings = { ...temporalSettings(), taskQueue: `record-${suffix}` };
   const client = new Client({
@@ -76,7 +104,10 @@ async function main(): Promise<void> {
     connection: nc,
     workerOptions: {
       activities: {
-        runStage: (input: StageInput) => (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input),
+        runStage: async (input: StageInput) => {
+          const r = await (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input);
+          return { ...r, output: { jobRunId: r.jobId } };
+        },
         stopStageJob: async () => 'stopped',
         stopRunJobs: async (input: { stages: { stageId: string; jobId?: string }[] }) =>
           input.stages.map((t) => ({
@@ -91,17 +122,20 @@ async function main(): Promise<void> {
   });
   mkdirSync(outDir, { recursive: true });
   await worker.runUntil(async () => {
-    for (const [name, second, cancel] of [
-      ['succeeded', 'ok', false],
-      ['failed-denied', 'denied', false],
-      ['failed-worker-died', 'silent', false],
-      ['cancelled', 'hang', true],
+    for (const [name, second, cancel, build] of [
+      ['succeeded', 'ok', false, pipeline],
+      ['failed-denied', 'denied', false, pipeline],
+      ['failed-worker-died', 'silent', false, pipeline],
+      ['cancelled', 'hang', true, pipeline],
+      ['language-failed-cleanup', 'denied', false, languagePipeline],
+      ['language-cancelled-cleanup', 'hang', true, languagePipeline],
     ] as const) {
-      const p = pipeline(name, second);
+      const p = build(name, second);
+      const params = build === languagePipeline ? { params: { region: 'eu-west-1' } } : {};
       const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, {
         workflowId: `${p.name}/2024-03-01`,
         taskQueue: settings.taskQueue,
-        args: [{ pipeline: p, ds: '2024-03-01' }],
+        args: [{ pipeline: p, ds: '2024-03-01', ...params }],
       });
       if (cancel) {
         for (let i = 0; i < 100; i++) {

@@ -13,10 +13,13 @@ const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 test('the fixtures cover every recorded version and path', () => {
-  for (const version of ['v0.1.0', 'v0.2.0']) {
+  for (const version of ['v0.1.0', 'v0.2.0', 'v0.3.0']) {
     for (const p of ['succeeded', 'failed-denied', 'failed-worker-died', 'cancelled'])
       expect(files).toContain(`run-pipeline-${p}-${version}.json`);
   }
+  // The pipeline language (params, outputs, conditions, cleanup stages) exists from v0.3.0.
+  for (const p of ['language-failed-cleanup', 'language-cancelled-cleanup'])
+    expect(files).toContain(`run-pipeline-${p}-v0.3.0.json`);
 });
 
 test.each(files)('%s replays on the current workflow code', async (file) => {
