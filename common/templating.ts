@@ -214,6 +214,11 @@ export function renderValue(text: string, ctx: RenderContext): unknown {
   });
 }
 
+/** The string with every template replaced by `wildcard`: what any run may make of it (IAM resource patterns). */
+export function widenTemplates(text: string, wildcard = '*'): string {
+  return text.replace(TEMPLATE, wildcard);
+}
+
 /** Renders the date templates of one string (what activities did before the workflow rendered params). */
 export function renderString(text: string, ctx: TemplateContext): string {
   return text.replace(TEMPLATE, (all, expr: string) => (isTemplateName(expr) ? ctx[expr] : all));

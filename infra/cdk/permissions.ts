@@ -6,6 +6,7 @@
  * permissions (said at each place).
  */
 import type { PipelineDefinition, StageDefinition } from '../../common/pipeline';
+import { widenTemplates } from '../../common/templating';
 
 export interface Grant {
   /** Why: the pipeline, stage and kind it is for. */
@@ -22,10 +23,9 @@ export interface ArnContext {
   partition?: string;
 }
 
-const TEMPLATE = /\{\{\s*[a-z_]+\s*\}\}/g;
-/** A param value with its templates widened to `*`. */
+/** A param value with its templates (the date, run params, stage outputs) widened to `*`. */
 function pattern(v: unknown): string {
-  return String(v).replace(TEMPLATE, '*');
+  return widenTemplates(String(v));
 }
 function str(p: Record<string, unknown>, key: string): string | undefined {
   const v = p[key];

@@ -9,6 +9,7 @@ import { loadPipelineFile, runParams } from '../../client/load-pipeline';
 import { definePipeline, PipelineValidationError, type StageDefinition } from '../../common/pipeline';
 import { parseParamArgs, resolveParams } from '../../common/params';
 import { decide, type RunPhase } from '../../common/scheduling';
+import { stageGrants } from '../../infra/cdk/permissions';
 import type { StageStateName } from '../../common/run-types';
 import {
   evaluateCondition,
@@ -345,5 +346,31 @@ stages:
     const bad = rejection(() => runParams(ok, ['full_refresh=1', 'region=x']));
     expect(bad.message).toContain('the run parameters of ok is not a valid pipeline (2 problems)');
     expect(bad.issues.map((i) => i.field)).toEqual(['--param full_refresh', '--param region']);
+  });
+});
+
+describe('the derived IAM policy widens every kind of template', () => {
+  test('a run param or a stage output in a resource name becomes * in the ARN', () => {
+    const p = definePipeline({
+      name: 'p',
+      params: { job: { type: 'string', default: 'etl' } },
+      stages: [
+        { id: 'f', kind: 'lambda.invoke', params: { FunctionName: 'list' } },
+        { id: 'g', kind: 'glue.job', dependsOn: ['f'], params: { JobName: '{{ params.job }}-{{ ds_nodash }}' } },
+        {
+          id: 'h',
+          kind: 'lambda.invoke',
+          dependsOn: ['f'],
+          params: { FunctionName: 'fn-{{ stages.f.output.payload.name }}' },
+        },
+      ],
+    });
+    const c = { region: 'us-east-1', account: '123456789012' };
+    expect(stageGrants('p', p.stages[1]!, c).flatMap((g) => g.resources)).toContain(
+      'arn:aws:glue:us-east-1:123456789012:job/*-*',
+    );
+    expect(stageGrants('p', p.stages[2]!, c).flatMap((g) => g.resources)).toEqual([
+      'arn:aws:lambda:us-east-1:123456789012:function:fn-*',
+    ]);
   });
 });
