@@ -133,6 +133,13 @@ export const STAGE_KINDS = [
 ] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
+/**
+ * Sensors: stages that wait for something to exist (an S3 object, another pipeline's run). Their
+ * deadline is the stage's `timeout.total`, passed to the activity so it fails with a clear
+ * SensorTimeoutError instead of timing out.
+ */
+export const SENSOR_KINDS: readonly string[] = ['s3.wait'];
+
 /** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
 export const RESULT_KINDS: readonly string[] = ['athena.query', 'redshift.sql'];
 

@@ -36,6 +36,7 @@ import {
   NON_RETRYABLE_ERROR_TYPES,
   QUERY_NAMES,
   RUN_STATUS,
+  SENSOR_KINDS,
   type RunStatusValue,
 } from '../common/constants';
 import { durationMs } from '../common/durations';
@@ -110,7 +111,9 @@ function activityOptions(stage: StageDefinition, defaults: PipelineDefinition['d
   const retry = { ...STAGE_DEFAULTS.retry, ...defaults?.retry, ...stage.retry };
   const t = { ...timeouts(defaults?.timeout), ...timeouts(stage.timeout) };
   const totalMs =
-    t.total !== undefined ? durationMs(t.total) + (stage.kind === 's3.wait' ? SENSOR_TIMEOUT_MARGIN_MS : 0) : undefined;
+    t.total !== undefined
+      ? durationMs(t.total) + (SENSOR_KINDS.includes(stage.kind) ? SENSOR_TIMEOUT_MARGIN_MS : 0)
+      : undefined;
   return {
     summary: `${stage.id} (${stage.kind})`,
     startToCloseTimeout: t.attempt ?? STAGE_DEFAULTS.attempt,
@@ -292,7 +295,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
           idempotencyKey: keyOf(stage),
           ...((stage.poll ?? pipeline.defaults?.poll) ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
           ...(stage.expect ? { expect: stage.expect } : {}),
-          ...(stage.kind === 's3.wait' && t.total !== undefined
+          ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
             ? { deadlineMs: Date.now() + durationMs(t.total) }
             : {}),
         }),
