@@ -5,6 +5,7 @@
 import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInput } from '../common/run-types';
 import { createAwsClients, type AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
+import { createFanOutActivities } from './fan-out';
 import { createRunActivities } from './runs';
 import { runWithHandler, stageContext, stopAndConfirm } from './runner';
 import { stopRunJobs } from './stop';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   const clients = deps.clients ?? createAwsClients();
   return {
     ...createRunActivities(),
+    ...createFanOutActivities(clients),
     /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
     async runStage(input: StageInput): Promise<StageResult> {
       return runWithHandler(STAGE_HANDLERS[input.kind], input, clients);

@@ -13,6 +13,10 @@ export const WORKFLOW_TYPES = {
   backfillPipeline: 'backfillPipeline',
   /** What a daily schedule starts: derives the logical date, then runs `<pipeline>/<ds>` as a child. */
   scheduledPipeline: 'scheduledPipeline',
+  /** A forEach stage: its items in chunks (workflows/fan-out.ts). */
+  fanOutStage: 'fanOutStage',
+  /** One chunk of a forEach stage's items. */
+  fanOutChunk: 'fanOutChunk',
 } as const;
 
 export const QUERY_NAMES = {
@@ -84,6 +88,8 @@ export const ERROR_TYPES = {
   stageInput: 'StageInputError',
   /** A stage's `expect` check did not hold (e.g. a query returned no rows). Non-retryable. */
   qualityCheck: 'QualityCheckError',
+  /** More items of a forEach stage failed than it tolerates; each item's own job has ended or was stopped. */
+  itemsFailed: 'ItemsFailedError',
   /** A stage failed; thrown by runPipeline so the run's failure names the stage. */
   stageFailed: 'StageFailedError',
   /** A backfill ended with at least one failed date; details carry the report. */

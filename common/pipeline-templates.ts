@@ -4,6 +4,7 @@
  * a condition with an operator. Every problem is reported with the value and a fix ("did you mean").
  */
 import { TEMPLATE_NAMES } from './constants';
+import { FAN_OUT_OUTPUTS } from './fan-out';
 import { closest } from './params';
 import type { PipelineDefinition, StageDefinition } from './pipeline';
 import type { PipelineIssue } from './pipeline-structure';
@@ -44,6 +45,7 @@ export function templateIssues(
   const issues: PipelineIssue[] = [];
   const ids = doc.stages.map((s) => s.id);
   const kinds = new Map(doc.stages.map((s) => [s.id, s.kind]));
+  const fannedOut = new Set(doc.stages.filter((s) => s.forEach).map((s) => s.id));
   const upstream = upstreamOf(doc.stages);
   const params = Object.keys(doc.params ?? {});
 
@@ -78,13 +80,15 @@ export function templateIssues(
             `stage "${ref.stage}" is not upstream of "${stage.id}", so its output may not exist yet`,
             `add "${ref.stage}" to dependsOn of "${stage.id}" (directly, or through a stage between them)`,
           );
-        const fields = outputsOf(kinds.get(ref.stage) as string);
+        // A fan-out stage's output is its counts, failures and item outputs, whatever its kind.
+        const fields = fannedOut.has(ref.stage) ? FAN_OUT_OUTPUTS : outputsOf(kinds.get(ref.stage) as string);
         const [first] = ref.path;
         if (!fields || first === undefined) return;
         if (typeof first !== 'string' || !fields.includes(first)) {
           const near = typeof first === 'string' ? closest(first, fields) : undefined;
+          const what = fannedOut.has(ref.stage) ? `the fan-out (forEach) stage "${ref.stage}"` : kinds.get(ref.stage);
           return issue(
-            `${kinds.get(ref.stage)} has no output field "${String(first)}"`,
+            `${what} has no output field "${String(first)}"`,
             `${near ? `did you mean ${near}? ` : ''}its output fields: ${fields.join(', ')}`,
           );
         }
@@ -92,6 +96,7 @@ export function templateIssues(
       }
       case 'item':
       case 'item_index':
+        if (stage.forEach && field.startsWith('params')) return;
         return issue(
           'only known in a stage with forEach',
           'give the stage forEach (items: or s3:), or use another template',
@@ -105,6 +110,7 @@ export function templateIssues(
     walkStrings(stage.params, 'params', (text, path) => {
       for (const t of findTemplates(text)) check(stage, path, text, t.ref, t.text);
     });
+    if (stage.forEach) forEachIssues(stage, issues, (field, text, ref, shown) => check(stage, field, text, ref, shown));
     if (stage.if !== undefined) {
       const cond = parseCondition(stage.if);
       if (typeof cond === 'string')
@@ -127,4 +133,47 @@ export function templateIssues(
       });
   }
   return issues;
+}
+
+/** forEach: exactly one source; `items` as a list or one template; its templates checked like params. */
+function forEachIssues(
+  stage: StageDefinition,
+  issues: PipelineIssue[],
+  check: (field: string, text: string, ref: TemplateRef, shown: string) => void,
+): void {
+  const spec = stage.forEach;
+  if (!spec) return;
+  const sources = (['s3', 'items'] as const).filter((k) => spec[k] !== undefined);
+  if (sources.length !== 1)
+    issues.push({
+      stage: stage.id,
+      field: 'forEach',
+      received: sources.length ? sources : spec,
+      problem: sources.length ? 'forEach takes one source, not both' : 'forEach needs a source',
+      fix: 'give forEach.s3 ({ Bucket, Prefix }: the keys under the prefix) or forEach.items (a list, or one template that yields a list)',
+    });
+  if (typeof spec.items === 'string') {
+    const found = findTemplates(spec.items);
+    if (found.length !== 1 || !/^\s*\{\{[^{}]*\}\}\s*$/.test(spec.items))
+      issues.push({
+        stage: stage.id,
+        field: 'forEach.items',
+        received: spec.items,
+        problem: 'expected a list, or exactly one template that yields a list',
+        fix: 'write e.g. items: "{{ params.tables }}" or items: "{{ stages.list.output.rows }}", or a YAML list',
+      });
+  }
+  walkStrings({ s3: spec.s3, items: spec.items }, 'forEach', (text, path) => {
+    for (const t of findTemplates(text)) {
+      if (t.ref.ns === 'item' || t.ref.ns === 'item_index')
+        issues.push({
+          stage: stage.id,
+          field: path,
+          received: text,
+          problem: `${t.text}: the items are not known yet where they are listed`,
+          fix: 'use {{ item }} in params only',
+        });
+      else check(path, text, t.ref, t.text);
+    }
+  });
 }

@@ -10,6 +10,7 @@ import { expectProblems, type ExpectSpec } from './checks';
 import { RESULT_KINDS, type StageKind } from './constants';
 import { logicalDateProblem } from './dates';
 import { formatIssues, isKind, structureIssues, type PipelineIssue } from './pipeline-structure';
+import { FAN_OUT_LIMITS, type ForEachSpec } from './fan-out';
 import { PARAM_TYPES, paramDefinitionIssues, type ParamDefinitions } from './params';
 import { TRIGGER_RULES, type TriggerRule } from './scheduling';
 import { templateIssues } from './pipeline-templates';
@@ -57,6 +58,21 @@ const expectSchema = z.strictObject({
   firstValue: z.string().optional(),
 });
 
+const forEachSchema = z.strictObject({
+  /** The keys under a prefix (read page by page). */
+  s3: z.strictObject({ Bucket: z.string().min(1), Prefix: z.string().default('') }).optional(),
+  /** A literal list, or one template that yields a list. */
+  items: z.union([z.array(z.unknown()), z.string()]).optional(),
+  batch: z.number().int().min(1).max(FAN_OUT_LIMITS.maxBatch).optional(),
+  concurrency: z.number().int().min(1).max(FAN_OUT_LIMITS.maxConcurrency).optional(),
+  toleratedFailures: z
+    .union([
+      z.number().int().min(0),
+      z.string().regex(/^(100|\d{1,2})(\.\d+)?%$/, { message: 'expected a count or a percentage such as "5%"' }),
+    ])
+    .optional(),
+});
+
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -74,6 +90,8 @@ const stageSchema = z.strictObject({
   trigger: z.enum(TRIGGER_RULES).optional(),
   /** A condition: `{{ template }} <op> <literal>`; false → the stage is skipped. */
   if: z.string().optional(),
+  /** Fan-out: the stage runs once per item (common/fan-out.ts). */
+  forEach: forEachSchema.optional(),
 });
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -125,6 +143,8 @@ export interface StageDefinition {
   trigger?: TriggerRule;
   /** `{{ template }} <op> <literal>`: false → the stage is skipped. */
   if?: string;
+  /** Fan-out: the stage runs once per item, `{{ item }}` in its params. */
+  forEach?: ForEachSpec;
 }
 
 export interface PipelineDefinition {

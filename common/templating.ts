@@ -120,6 +120,8 @@ export interface RenderContext {
   stageStates?: Record<string, string>;
   item?: unknown;
   itemIndex?: number;
+  /** Leave `{{ item }}` / `{{ item_index }}` as they are: a fan-out renders them per item. */
+  deferItems?: boolean;
 }
 
 /** A template that cannot be rendered for this run (a field the output does not have). */
@@ -203,14 +205,16 @@ function asText(v: unknown): string {
  * template of another namespace with no value throws TemplateError.
  */
 export function renderValue(text: string, ctx: RenderContext): unknown {
+  const keep = (ref: TemplateRef): boolean =>
+    ref.ns === 'unknown' || (ctx.deferItems === true && (ref.ns === 'item' || ref.ns === 'item_index'));
   const whole = WHOLE.exec(text);
   if (whole) {
     const ref = parseTemplate(whole[1] as string);
-    return ref.ns === 'unknown' ? text : resolveTemplate(ref, ctx);
+    return keep(ref) ? text : resolveTemplate(ref, ctx);
   }
   return text.replace(TEMPLATE, (all, expr: string) => {
     const ref = parseTemplate(expr);
-    return ref.ns === 'unknown' ? all : asText(resolveTemplate(ref, ctx));
+    return keep(ref) ? all : asText(resolveTemplate(ref, ctx));
   });
 }
 

@@ -8,3 +8,4 @@ export {
   cancelSignal,
 } from './backfill';
 export { scheduledPipeline } from './scheduled';
+export { fanOutStage, fanOutChunk } from './fan-out';

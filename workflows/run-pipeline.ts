@@ -16,7 +16,11 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
   TimeoutFailure,
+  startChild,
   defineQuery,
   isCancellation,
   log,
@@ -37,6 +41,7 @@ import {
   QUERY_NAMES,
   RUN_STATUS,
   SENSOR_KINDS,
+  WORKFLOW_TYPES,
   type RunStatusValue,
 } from '../common/constants';
 import { durationMs } from '../common/durations';
@@ -45,12 +50,14 @@ import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common
 import { resolveParams } from '../common/params';
 import { formatIssues, structureIssues, type PipelineIssue } from '../common/pipeline-structure';
 import { decide, isCleanupStage, type RunPhase } from '../common/scheduling';
-import { renderParams, templateContext, TemplateError, type RenderContext } from '../common/templating';
+import { renderParams, renderValue, templateContext, TemplateError, type RenderContext } from '../common/templating';
+import { FAN_OUT_DEFAULTS, FAN_OUT_LIMITS, type FanOutInput, type ForEachSpec } from '../common/fan-out';
 import type {
   RunPipelineInput,
   RunStatus,
   StageError,
   StageHeartbeat,
+  StageResult,
   StageStatus,
   StopOutcome,
   StopTarget,
@@ -95,9 +102,11 @@ const JOB_ENDED_TYPES: readonly string[] = [
   ERROR_TYPES.qualityCheck,
   ERROR_TYPES.sensorTimeout,
   ERROR_TYPES.stageInput,
+  // A fan-out's items stop their own jobs (workflows/fan-out.ts).
+  ERROR_TYPES.itemsFailed,
 ];
 
-function timeouts(spec: TimeoutSpec | undefined): {
+export function timeouts(spec: TimeoutSpec | undefined): {
   total?: string | number;
   attempt?: string | number;
   heartbeat?: string | number;
@@ -107,7 +116,7 @@ function timeouts(spec: TimeoutSpec | undefined): {
   return spec;
 }
 
-function activityOptions(stage: StageDefinition, defaults: PipelineDefinition['defaults']): ActivityOptions {
+export function activityOptions(stage: StageDefinition, defaults: PipelineDefinition['defaults']): ActivityOptions {
   const retry = { ...STAGE_DEFAULTS.retry, ...defaults?.retry, ...stage.retry };
   const t = { ...timeouts(defaults?.timeout), ...timeouts(stage.timeout) };
   const totalMs =
@@ -125,9 +134,9 @@ function activityOptions(stage: StageDefinition, defaults: PipelineDefinition['d
 }
 
 /** The innermost message of a failure chain: AWS's words, not the SDK's wrappers. */
-function stageError(err: unknown): StageError {
+export function stageError(err: unknown): StageError {
   let cur: unknown = err;
-  while (cur instanceof ActivityFailure && cur.cause) cur = cur.cause;
+  while ((cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) && cur.cause) cur = cur.cause;
   if (cur instanceof ApplicationFailure) {
     const details = (cur.details?.[0] ?? {}) as { jobId?: string };
     return {
@@ -149,13 +158,28 @@ function stageError(err: unknown): StageError {
 }
 
 /** The job id an attempt heartbeated before it timed out (its worker died). */
-function lastHeartbeatJob(err: unknown): string | undefined {
+export function lastHeartbeatJob(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (cause instanceof TimeoutFailure) {
     const hb = cause.lastHeartbeatDetails as StageHeartbeat | undefined;
     return hb?.jobId;
   }
   return undefined;
+}
+
+/** The output a fan-out's failure or cancellation carries (its counts and first failures). */
+function fanOutOutputOf(err: unknown): Record<string, unknown> | undefined {
+  let cur: unknown = err;
+  while ((cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) && cur.cause) cur = cur.cause;
+  if (!(cur instanceof ApplicationFailure) && !(cur instanceof CancelledFailure)) return undefined;
+  const d = cur.details?.[0] as { output?: Record<string, unknown> } | undefined;
+  return d &&
+    typeof d === 'object' &&
+    d.output &&
+    typeof d.output.items === 'number' &&
+    typeof d.output.succeeded === 'number'
+    ? d.output
+    : undefined;
 }
 
 /** A failed stage whose job may still be running (AWS refused a status call, the attempts timed out, ...). */
@@ -268,14 +292,71 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     firstFailure ??= status;
   };
 
+  /** The fan-out of a forEach stage: its items resolved for this run (a list, or the S3 prefix to list). */
+  const fanOutInput = (stage: StageDefinition, params: Record<string, unknown>): FanOutInput => {
+    const spec = stage.forEach as ForEachSpec;
+    const ctx = renderContext();
+    let source: FanOutInput['source'];
+    if (spec.s3) {
+      const s3 = renderParams(spec.s3, ctx);
+      source = { s3: { Bucket: String(s3.Bucket), Prefix: String(s3.Prefix ?? '') } };
+    } else {
+      const items: unknown =
+        typeof spec.items === 'string' ? renderValue(spec.items, ctx) : renderParams(spec.items, ctx);
+      if (!Array.isArray(items))
+        throw new TemplateError(
+          `forEach.items: ${JSON.stringify(spec.items)} yields ${items === null ? 'null' : typeof items}, not a list`,
+        );
+      if (JSON.stringify(items).length > FAN_OUT_LIMITS.itemsMaxBytes)
+        throw new TemplateError(
+          `forEach.items: the list is over ${FAN_OUT_LIMITS.itemsMaxBytes / 1024} KB; fan out over an S3 prefix (forEach.s3) instead`,
+        );
+      source = { items };
+    }
+    return {
+      pipeline: pipeline.name,
+      ds,
+      generation,
+      stage: {
+        stageId: stage.id,
+        kind: stage.kind,
+        params,
+        ...(stage.retry ? { retry: stage.retry } : {}),
+        ...(stage.timeout !== undefined ? { timeout: stage.timeout } : {}),
+        ...(stage.poll ? { poll: stage.poll } : {}),
+        ...(stage.expect ? { expect: stage.expect } : {}),
+      },
+      ...(pipeline.defaults ? { defaults: pipeline.defaults } : {}),
+      source,
+      ...(spec.batch ? { batch: spec.batch } : {}),
+      concurrency: spec.concurrency ?? FAN_OUT_DEFAULTS.concurrency,
+      ...(spec.toleratedFailures !== undefined ? { toleratedFailures: spec.toleratedFailures } : {}),
+    };
+  };
+  /** A forEach stage runs as its own child workflow (workflows/fan-out.ts), cancelled with the run. */
+  const runFanOut = async (stage: StageDefinition, input: FanOutInput): Promise<StageResult> => {
+    const child = await startChild(WORKFLOW_TYPES.fanOutStage, {
+      workflowId: `${workflowInfo().workflowId}/${stage.id}/g${generation}`,
+      args: [input],
+      // Closing the run in any way cancels the fan-out, whose chunks stop their items' jobs.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      staticSummary: `${stage.id} (${stage.kind}) for each item: ${pipeline.name} ${ds}`,
+    });
+    return (await child.result()) as StageResult;
+  };
+
   const launch = (stage: StageDefinition): void => {
     const status = statusOf(stage.id);
     let params: Record<string, unknown>;
+    let fanOut: FanOutInput | undefined;
     try {
-      params = renderParams(stage.params, renderContext());
+      // A fan-out renders `{{ item }}` per item; everything else is rendered here, for the run.
+      params = renderParams(stage.params, { ...renderContext(), deferItems: stage.forEach !== undefined });
+      if (stage.forEach) fanOut = fanOutInput(stage, params);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
-      return failWithoutRunning(stage, `params: ${err.message}`);
+      return failWithoutRunning(stage, err.message.startsWith('forEach') ? err.message : `params: ${err.message}`);
     }
     renderedParams.set(stage.id, params);
     status.state = 'running';
@@ -285,20 +366,24 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     const t = { ...timeouts(pipeline.defaults?.timeout), ...timeouts(stage.timeout) };
     const p = (isCleanupStage(stage) ? cleanupScope : stageScope)
       .run(() =>
-        runStage({
-          pipeline: pipeline.name,
-          ds,
-          stageId: stage.id,
-          kind: stage.kind,
-          params,
-          rendered: true,
-          idempotencyKey: keyOf(stage),
-          ...((stage.poll ?? pipeline.defaults?.poll) ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } } : {}),
-          ...(stage.expect ? { expect: stage.expect } : {}),
-          ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-            ? { deadlineMs: Date.now() + durationMs(t.total) }
-            : {}),
-        }),
+        fanOut
+          ? runFanOut(stage, fanOut)
+          : runStage({
+              pipeline: pipeline.name,
+              ds,
+              stageId: stage.id,
+              kind: stage.kind,
+              params,
+              rendered: true,
+              idempotencyKey: keyOf(stage),
+              ...((stage.poll ?? pipeline.defaults?.poll)
+                ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
+                : {}),
+              ...(stage.expect ? { expect: stage.expect } : {}),
+              ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+                ? { deadlineMs: Date.now() + durationMs(t.total) }
+                : {}),
+            }),
       )
       .then(
         (result) => {
@@ -309,6 +394,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
         (err: unknown) => {
           status.error = stageError(err);
           if (status.error.jobId) status.jobId = status.error.jobId;
+          // A fan-out that failed or was cancelled still reports its counts and failures.
+          const fanned = fanOutOutputOf(err);
+          if (fanned) status.result = { summary: status.error.message, output: fanned };
           // An attempt that timed out (its worker died) cannot stop its own job: stop it from here,
           // whether the run is being cancelled or the stage ran out of attempts.
           const orphan = lastHeartbeatJob(err);
@@ -373,7 +461,11 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     const targets = pipeline.stages
       .filter(
         (s) =>
-          (statusOf(s.id).state === 'running' && !isCleanupStage(s)) || orphanOf(s.id) || jobMayOutlive(statusOf(s.id)),
+          // A fan-out stage stops its items' jobs itself when its workflow is cancelled (awaited below).
+          !s.forEach &&
+          ((statusOf(s.id).state === 'running' && !isCleanupStage(s)) ||
+            orphanOf(s.id) ||
+            jobMayOutlive(statusOf(s.id))),
       )
       .map(stopTarget);
     stopLater.length = 0;
@@ -381,7 +473,10 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     stageScope.cancel();
     // An attempt that had not started its job when the stop looked for it stops the job it starts:
     // the cancel reaches it with its first heartbeat, sent as soon as the job exists. Wait for those.
-    await Promise.allSettled(outcomes.filter((o) => o.result === 'none').flatMap((o) => running.get(o.stageId) ?? []));
+    await Promise.allSettled([
+      ...outcomes.filter((o) => o.result === 'none').flatMap((o) => running.get(o.stageId) ?? []),
+      ...pipeline.stages.filter((s) => s.forEach && !isCleanupStage(s)).flatMap((s) => running.get(s.id) ?? []),
+    ]);
     for (const o of outcomes) {
       const st = statusOf(o.stageId);
       if (o.jobId) st.jobId ??= o.jobId;
@@ -449,9 +544,11 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   // Stages whose job may outlive them (their worker died, AWS refused a status call): any worker
   // stops it, unless the cancel's sweep already did (an orphan found after the sweep is new).
   const leftover = pipeline.stages.filter((s) =>
-    stopSent.has(s.id)
-      ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id)
-      : orphanOf(s.id) !== undefined || jobMayOutlive(statusOf(s.id)),
+    s.forEach
+      ? false
+      : stopSent.has(s.id)
+        ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id)
+        : orphanOf(s.id) !== undefined || jobMayOutlive(statusOf(s.id)),
   );
   if (leftover.length && patched(PATCHES.stopFailed)) {
     outcomes = [...(outcomes ?? []), ...(await stopJobs(leftover.map(stopTarget)))];

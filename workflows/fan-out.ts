@@ -1,0 +1,396 @@
+/**
+ * Fan-out (`forEach`): a stage run once per item. runPipeline starts `fanOutStage` as the stage's
+ * child workflow; it splits the items into chunks and runs a few `fanOutChunk` workflows at once,
+ * each running its items as `runStage` activities — one job per item, its idempotency key
+ * `<pipeline>/<ds>/<stage>[<index>]/g<gen>`, so a crash mid-fan-out starts no item twice.
+ *
+ * Cancelling the run cancels these workflows; each chunk first has every running item's job
+ * stopped from any worker (stopRunJobs, as runPipeline does), then cancels the attempts.
+ *
+ * Deterministic: imports only @temporalio/workflow, shared constants/pure helpers and activity types.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SluiceActivities } from '../activities';
+import { ERROR_TYPES, SENSOR_KINDS, WORKFLOW_TYPES } from '../common/constants';
+import { durationMs } from '../common/durations';
+import {
+  FAN_OUT_LIMITS,
+  batches,
+  chunkItemsFor,
+  chunkParallelism,
+  itemIdempotencyKey,
+  toleratedCount,
+  type ChunkInput,
+  type ChunkResult,
+  type FanOutInput,
+  type ItemFailure,
+} from '../common/fan-out';
+import type { StageDefinition } from '../common/pipeline';
+import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
+import { renderParams, templateContext, TemplateError } from '../common/templating';
+import { activityOptions, jobMayOutlive, lastHeartbeatJob, stageError, timeouts } from './run-pipeline';
+
+const { listKeyChunks, listKeyRange } = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '1m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [ERROR_TYPES.awsRequest, ERROR_TYPES.stageInput],
+  },
+  summary: 'list the keys to fan out over',
+});
+
+const { stopRunJobs } = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+  summary: 'stop the AWS jobs of these items',
+});
+
+function sizeOf(v: unknown): number {
+  return JSON.stringify(v ?? null).length;
+}
+
+/** The items of one chunk, run with a window of `concurrency`. */
+export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
+  const { stage, pipeline, ds, generation } = input;
+  const items: unknown[] =
+    'items' in input.source
+      ? input.source.items
+      : await (async (src) => {
+          const keys = await listKeyRange({ Bucket: src.s3.Bucket, Prefix: src.s3.Prefix, range: src.range });
+          return src.batch && src.batch > 1 ? batches(keys, src.batch) : keys;
+        })(input.source);
+  const result: ChunkResult = { items: items.length, succeeded: 0, failed: 0, notStarted: 0, failures: [] };
+  const outputs: { index: number; output: unknown }[] = [];
+  let cancelled = 0;
+
+  let cancelRequested = false;
+  const cancelSeen = CancellationScope.current().cancelRequested.catch(() => {
+    cancelRequested = true;
+  });
+  // As in runPipeline: the items' attempts are cancelled only after their jobs were stopped.
+  const scope = new CancellationScope({ cancellable: true, parent: new CancellationScope({ cancellable: false }) });
+  const running = new Map<number, Promise<void>>();
+  const targets = new Map<number, StopTarget>();
+  const mayOutlive: StopTarget[] = [];
+  const dateCtx = templateContext(pipeline, ds);
+  const t = { ...timeouts(input.defaults?.timeout), ...timeouts(stage.timeout) };
+
+  const show = (): void =>
+    setCurrentDetails(
+      `**${stage.stageId} items ${input.offset}–${input.offset + items.length - 1}**: ${result.succeeded} succeeded, ` +
+        `${result.failed} failed, ${running.size} running, ${items.length - result.succeeded - result.failed - running.size - cancelled} pending`,
+    );
+
+  const fail = (index: number, f: Omit<ItemFailure, 'index'>): void => {
+    result.failed++;
+    if (result.failures.length < FAN_OUT_LIMITS.failuresListed) result.failures.push({ index, ...f });
+  };
+
+  const launch = (i: number): void => {
+    const index = input.offset + i;
+    const id = `${stage.stageId}[${index}]`;
+    let params: Record<string, unknown>;
+    try {
+      params = renderParams(stage.params, { date: dateCtx, item: items[i], itemIndex: index });
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      return fail(index, { message: `params: ${err.message}`, type: ERROR_TYPES.stageInput });
+    }
+    const def = {
+      id,
+      kind: stage.kind,
+      dependsOn: [],
+      params,
+      retry: stage.retry,
+      timeout: stage.timeout,
+    } as StageDefinition;
+    const { runStage } = proxyActivities<SluiceActivities>(activityOptions(def, input.defaults));
+    const idempotencyKey = itemIdempotencyKey(pipeline, ds, stage.stageId, index, generation);
+    const target: StopTarget = {
+      stageId: id,
+      kind: stage.kind,
+      params,
+      rendered: true,
+      idempotencyKey,
+      scheduledAtMs: Date.now(),
+    };
+    targets.set(i, target);
+    const poll = stage.poll ?? input.defaults?.poll;
+    const p = scope
+      .run(() =>
+        runStage({
+          pipeline,
+          ds,
+          stageId: id,
+          kind: stage.kind,
+          params,
+          rendered: true,
+          idempotencyKey,
+          ...(poll ? { poll: { ...input.defaults?.poll, ...stage.poll } } : {}),
+          ...(stage.expect ? { expect: stage.expect } : {}),
+          ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+            ? { deadlineMs: Date.now() + durationMs(t.total) }
+            : {}),
+        }),
+      )
+      .then(
+        (r: StageResult) => {
+          result.succeeded++;
+          if (input.collectOutputs) outputs.push({ index, output: r.output ?? null });
+        },
+        (err: unknown) => {
+          if (isCancellation(err) || cancelRequested) {
+            cancelled++;
+            return;
+          }
+          const e = stageError(err);
+          const jobId = lastHeartbeatJob(err) ?? e.jobId;
+          fail(index, { message: e.message, ...(e.type ? { type: e.type } : {}), ...(jobId ? { jobId } : {}) });
+          // Its job may still be running (its worker died, AWS refused a status call): stopped below.
+          if (
+            jobMayOutlive({
+              id,
+              kind: stage.kind,
+              dependsOn: [],
+              state: 'failed',
+              error: e,
+              ...(jobId ? { jobId } : {}),
+            })
+          )
+            mayOutlive.push({ ...target, ...(jobId ? { jobId } : {}) });
+        },
+      )
+      .finally(() => {
+        running.delete(i);
+        targets.delete(i);
+        show();
+      });
+    running.set(i, p);
+  };
+
+  let next = 0;
+  let swept = false;
+  let stops: StopOutcome[] = [];
+  const { workflowId, runId } = workflowInfo();
+  show();
+  for (;;) {
+    while (
+      !cancelRequested &&
+      next < items.length &&
+      running.size < input.concurrency &&
+      result.failed <= input.failureBudget
+    )
+      launch(next++);
+    show();
+    if (running.size === 0) break;
+    await Promise.race(cancelRequested ? running.values() : [...running.values(), cancelSeen]);
+    if (cancelRequested && !swept) {
+      swept = true;
+      const sweep = [...targets.values(), ...mayOutlive.splice(0)];
+      stops = sweep.length
+        ? await CancellationScope.nonCancellable(() => stopRunJobs({ workflowId, runId, pipeline, ds, stages: sweep }))
+        : [];
+      scope.cancel();
+      // An attempt that had not started its job when the stop looked stops the job it starts (see runPipeline).
+      const pending = stops.filter((o) => o.result === 'none').map((o) => o.stageId);
+      await Promise.allSettled(
+        [...running].filter(([i]) => pending.includes(targets.get(i)?.stageId ?? '')).map(([, p]) => p),
+      );
+      break;
+    }
+  }
+  if (!swept && mayOutlive.length)
+    stops = await CancellationScope.nonCancellable(() =>
+      stopRunJobs({ workflowId, runId, pipeline, ds, stages: mayOutlive.splice(0) }),
+    );
+  cancelled += running.size;
+  result.notStarted = items.length - result.succeeded - result.failed - cancelled;
+  if (input.collectOutputs) result.outputs = outputs.sort((a, b) => a.index - b.index);
+  const unstopped = stops.filter((o) => o.result === 'error' || o.result === 'unconfirmed');
+  if (unstopped.length) result.unstopped = unstopped.map((o) => ({ index: indexOf(o.stageId), message: o.message }));
+  if (cancelRequested) throw new CancelledFailure(`${stage.stageId}: ${cancelled} running item(s) cancelled`, [result]);
+  return result;
+}
+
+function indexOf(itemStageId: string): number {
+  return Number(/\[(\d+)\]$/.exec(itemStageId)?.[1] ?? -1);
+}
+
+/** The chunks of a fan-out: their sources and how many items each holds. */
+async function planChunks(input: FanOutInput): Promise<{ source: ChunkInput['source']; items: number }[]> {
+  const batch = input.batch ?? 1;
+  if ('s3' in input.source) {
+    const s3 = input.source.s3;
+    const per = chunkItemsFor(batch, true);
+    const ranges = await listKeyChunks({ Bucket: s3.Bucket, Prefix: s3.Prefix, chunkKeys: per * batch });
+    return ranges.map((range) => ({ source: { s3, range, batch }, items: Math.ceil(range.count / batch) }));
+  }
+  const items = batch > 1 ? batches(input.source.items, batch) : input.source.items;
+  return batches(items, chunkItemsFor(batch, false)).map((slice) => ({
+    source: { items: slice },
+    items: slice.length,
+  }));
+}
+
+/** A forEach stage: its items in chunks, a few chunks at once; the stage's output sums them up. */
+export async function fanOutStage(input: FanOutInput): Promise<StageResult> {
+  const { stage } = input;
+  const chunks = await planChunks(input);
+  const total = chunks.reduce((n, c) => n + c.items, 0);
+  if (total > FAN_OUT_LIMITS.maxItems) {
+    throw ApplicationFailure.create({
+      message: `${stage.stageId}: ${total} items, more than the ${FAN_OUT_LIMITS.maxItems} one fan-out runs; use forEach.batch to group them`,
+      type: ERROR_TYPES.stageInput,
+      nonRetryable: true,
+    });
+  }
+  const tolerated = toleratedCount(input.toleratedFailures, total);
+  const collectOutputs = total <= FAN_OUT_LIMITS.outputsMaxItems;
+  const { parallel, each } = chunkParallelism(input.concurrency, chunks.length);
+  const results: ChunkResult[] = [];
+  let failed = 0;
+  let cancelled = false;
+  const running = new Map<number, Promise<void>>();
+  const { workflowId } = workflowInfo();
+  const offsets = chunks.map((_c, i) => chunks.slice(0, i).reduce((n, c) => n + c.items, 0));
+  const show = (): void => {
+    const done = results.reduce((n, r) => n + r.succeeded + r.failed, 0);
+    setCurrentDetails(
+      `**${stage.stageId}**: ${done} / ${total} items done, ${failed} failed (tolerated ${tolerated}), ${running.size} chunk(s) running`,
+    );
+  };
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelled = true;
+  });
+
+  const launch = (i: number): void => {
+    const chunk = chunks[i] as (typeof chunks)[number];
+    const offset = offsets[i] as number;
+    const args: ChunkInput = {
+      pipeline: input.pipeline,
+      ds: input.ds,
+      generation: input.generation,
+      stage,
+      ...(input.defaults ? { defaults: input.defaults } : {}),
+      offset,
+      source: chunk.source,
+      concurrency: each,
+      failureBudget: Math.max(0, tolerated - failed),
+      collectOutputs,
+    };
+    const p = startChild(WORKFLOW_TYPES.fanOutChunk, {
+      workflowId: `${workflowId}/chunk-${i}`,
+      args: [args],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      staticSummary: `${stage.stageId} (${stage.kind}): items ${offset}–${offset + chunk.items - 1} of ${total}`,
+    })
+      .then((h) => h.result() as Promise<ChunkResult>)
+      .then(
+        (r) => {
+          results.push(r);
+          failed += r.failed;
+        },
+        (err: unknown) => {
+          // A cancelled chunk reports what it did in its cancellation's details.
+          let cur: unknown = err;
+          while (cur instanceof Error && 'cause' in cur && cur.cause && !(cur instanceof CancelledFailure))
+            cur = cur.cause;
+          const r = cur instanceof CancelledFailure ? (cur.details?.[0] as ChunkResult | undefined) : undefined;
+          if (r) {
+            results.push(r);
+            failed += r.failed;
+            return;
+          }
+          // Cancelled before it started any item (while listing its keys).
+          if (cur instanceof CancelledFailure) {
+            results.push({ items: chunk.items, succeeded: 0, failed: 0, notStarted: chunk.items, failures: [] });
+            return;
+          }
+          const e = stageError(err);
+          failed += chunk.items;
+          results.push({
+            items: chunk.items,
+            succeeded: 0,
+            failed: chunk.items,
+            notStarted: 0,
+            failures: [
+              {
+                index: offset,
+                message: `items ${offset}–${offset + chunk.items - 1}: ${e.message}`,
+                ...(e.type ? { type: e.type } : {}),
+              },
+            ],
+          });
+        },
+      )
+      .finally(() => {
+        running.delete(i);
+        show();
+      });
+    running.set(i, p);
+  };
+
+  let next = 0;
+  show();
+  for (;;) {
+    while (!cancelled && next < chunks.length && running.size < parallel && failed <= tolerated) launch(next++);
+    if (running.size === 0) break;
+    // A cancel reaches the chunks by itself (they are children of this scope): wait for them all.
+    await CancellationScope.nonCancellable(() => Promise.race(running.values()));
+  }
+
+  const succeeded = results.reduce((n, r) => n + r.succeeded, 0);
+  const failures = results
+    .flatMap((r) => r.failures)
+    .sort((a, b) => a.index - b.index)
+    .slice(0, FAN_OUT_LIMITS.failuresListed);
+  const itemOutputs = collectOutputs ? results.flatMap((r) => r.outputs ?? []).sort((a, b) => a.index - b.index) : [];
+  const outputsFit = collectOutputs && sizeOf(itemOutputs) <= FAN_OUT_LIMITS.outputsMaxBytes;
+  const output: Record<string, unknown> = {
+    items: total,
+    succeeded,
+    failed,
+    failures,
+    ...(outputsFit ? { outputs: itemOutputs.map((o) => o.output) } : {}),
+    outputsComplete: outputsFit && itemOutputs.length === total,
+  };
+  const unstopped = results.flatMap((r) => r.unstopped ?? []);
+  if (cancelled) {
+    throw new CancelledFailure(
+      `${stage.stageId}: cancelled after ${succeeded} of ${total} items succeeded${unstopped.length ? `; jobs not confirmed stopped: ${unstopped.map((u) => `[${u.index}] ${u.message}`).join('; ')}` : ''}`,
+      [{ output, unstopped }],
+    );
+  }
+  const failedText = failures
+    .slice(0, 3)
+    .map((f) => `[${f.index}] ${f.message}`)
+    .join('; ');
+  if (failed > tolerated) {
+    throw ApplicationFailure.create({
+      message: `${failed} of ${total} items failed (tolerated ${tolerated}): ${failedText}${failed > 3 ? '; …' : ''}`,
+      type: ERROR_TYPES.itemsFailed,
+      nonRetryable: true,
+      details: [{ output }],
+    });
+  }
+  return {
+    summary: `${succeeded} of ${total} items succeeded${failed ? `, ${failed} failed (tolerated ${tolerated}): ${failedText}` : ''}`,
+    output,
+  };
+}
