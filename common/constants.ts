@@ -131,6 +131,8 @@ export const STAGE_KINDS = [
   'glue.crawler',
   'databrew.job',
   'emr.step',
+  'emr.cluster',
+  'emr.terminate',
   'emr-serverless.job',
   'redshift.sql',
   'sfn.execution',
@@ -145,6 +147,16 @@ export type StageKind = (typeof STAGE_KINDS)[number];
  * SensorTimeoutError instead of timing out.
  */
 export const SENSOR_KINDS: readonly string[] = ['s3.wait'];
+
+/**
+ * The tags `emr.cluster` puts on the clusters it starts: RunJobFlow has no client token, so the
+ * stage's key finds a cluster started by an attempt that died before heartbeating it, and the
+ * pipeline tag scopes the worker's IAM permissions to the clusters of its own pipelines.
+ */
+export const EMR_CLUSTER_TAGS = {
+  pipeline: 'sluice:pipeline',
+  stageKey: 'sluice:stage-key',
+} as const;
 
 /** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
 export const RESULT_KINDS: readonly string[] = ['athena.query', 'redshift.sql'];

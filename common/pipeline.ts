@@ -505,6 +505,59 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
       { field: 'pipelineId', hint: 'the id of an existing pipeline with a definition, e.g. df-0123456789ABCDEFGHIJ' },
     ],
   },
+  'emr.cluster': {
+    api: 'EMR RunJobFlow',
+    outputs: ['clusterId', 'clusterArn', 'name', 'state', 'masterPublicDnsName', 'releaseLabel', 'secondsToReady'],
+    required: [
+      { field: 'Name', hint: 'the cluster name' },
+      {
+        field: 'Instances',
+        hint: '{ InstanceGroups or MasterInstanceType/SlaveInstanceType/InstanceCount, KeepJobFlowAliveWhenNoSteps: true }',
+      },
+      { field: 'JobFlowRole', hint: 'the EC2 instance profile, e.g. EMR_EC2_DefaultRole' },
+      { field: 'ServiceRole', hint: 'the EMR service role, e.g. EMR_DefaultRole' },
+    ],
+    check: (p) => {
+      const out: ParamProblem[] = [];
+      const inst = p.Instances;
+      const keep =
+        inst !== null && typeof inst === 'object'
+          ? (inst as Record<string, unknown>).KeepJobFlowAliveWhenNoSteps
+          : true;
+      if (keep !== true && !(typeof keep === 'string' && keep.includes('{{')))
+        out.push({
+          field: 'Instances.KeepJobFlowAliveWhenNoSteps',
+          received: keep,
+          problem: 'without it the cluster ends by itself once it has no steps, under the stages that use it',
+          fix: 'set KeepJobFlowAliveWhenNoSteps: true and end the cluster with an emr.terminate stage (trigger: all_done)',
+        });
+      const tags = p.Tags;
+      if (tags !== undefined && !Array.isArray(tags))
+        out.push({ field: 'Tags', received: tags, problem: 'expected a list', fix: 'write Tags as [{ Key, Value }]' });
+      if (Array.isArray(tags))
+        tags.forEach((t: unknown, i) => {
+          const key = t !== null && typeof t === 'object' ? (t as Record<string, unknown>).Key : undefined;
+          if (typeof key === 'string' && key.startsWith('sluice:'))
+            out.push({
+              field: `Tags[${i}].Key`,
+              received: key,
+              problem: 'set by Sluice',
+              fix: 'remove it: Sluice tags the cluster with its pipeline and the stage idempotency key (sluice:*), so a retry finds the cluster instead of starting another',
+            });
+        });
+      return out;
+    },
+  },
+  'emr.terminate': {
+    api: 'EMR TerminateJobFlows',
+    outputs: ['clusterId', 'state', 'withErrors', 'stateChangeReason', 'endTime'],
+    required: [
+      {
+        field: 'ClusterId',
+        hint: 'the cluster to end, usually "{{ stages.<id>.output.clusterId }}" of an emr.cluster stage',
+      },
+    ],
+  },
 };
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

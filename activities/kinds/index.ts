@@ -3,6 +3,7 @@ import type { StageHandler } from '../stage-handler';
 import { athenaQuery } from './athena';
 import { databrewJob } from './databrew';
 import { emrStep } from './emr';
+import { emrCluster, emrTerminate } from './emr-cluster';
 import { emrServerlessJob } from './emr-serverless';
 import { glueCrawler } from './glue-crawler';
 import { glueJob } from './glue';
@@ -24,6 +25,8 @@ export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
   'glue.crawler': glueCrawler,
   'databrew.job': databrewJob,
   'emr.step': emrStep,
+  'emr.cluster': emrCluster,
+  'emr.terminate': emrTerminate,
   'emr-serverless.job': emrServerlessJob,
   's3.copy': s3Copy,
   'lambda.invoke': lambdaInvoke,

@@ -5,6 +5,7 @@
  * No statement has a `*` action; a `*` resource appears only where the API has no resource-level
  * permissions (said at each place).
  */
+import { EMR_CLUSTER_TAGS } from '../../common/constants';
 import type { PipelineDefinition, StageDefinition } from '../../common/pipeline';
 import { widenTemplates } from '../../common/templating';
 
@@ -37,8 +38,29 @@ function s3Uri(uri: string): { bucket: string; key: string } | undefined {
   return m ? { bucket: m[1] as string, key: m[2] as string } : undefined;
 }
 
-/** The permissions one stage needs. */
-export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnContext): Grant[] {
+/** The id of the emr.cluster stage a param names as exactly `{{ stages.<id>.output.clusterId }}`, if it does. */
+function emrClusterStage(v: unknown, stages: readonly StageDefinition[]): string | undefined {
+  const m = typeof v === 'string' ? /^\s*\{\{\s*stages\.(.+)\.output\.clusterId\s*\}\}\s*$/.exec(v) : null;
+  const id = m?.[1];
+  return id !== undefined && stages.some((st) => st.id === id && st.kind === 'emr.cluster') ? id : undefined;
+}
+
+/** An IAM role ARN from a role name, a role ARN, or an instance profile (named like its role, as EMR's defaults are). */
+function roleArn(v: string, partition: string, account: string): string {
+  if (v.startsWith('arn:')) return v.replace(':instance-profile/', ':role/');
+  return `arn:${partition}:iam::${account}:role/${v}`;
+}
+
+/**
+ * The permissions one stage needs. `stages` are the other stages of its pipeline: a cluster id
+ * taken from an emr.cluster stage's output is granted as "the clusters tagged with this pipeline".
+ */
+export function stageGrants(
+  pipeline: string,
+  stage: StageDefinition,
+  c: ArnContext,
+  stages: readonly StageDefinition[] = [],
+): Grant[] {
   const P = c.partition ?? 'aws';
   const arn = (service: string, resource: string, region = c.region, account = c.account) =>
     `arn:${P}:${service}:${region}:${account}:${resource}`;
@@ -51,6 +73,13 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
     resources,
     ...(conditions ? { conditions } : {}),
   });
+  /** The clusters started by this pipeline's emr.cluster stages carry its name in a tag. */
+  const ownClusters = { StringEquals: { [`elasticmapreduce:ResourceTag/${EMR_CLUSTER_TAGS.pipeline}`]: pipeline } };
+  /** Actions on the cluster a param names: that cluster, or the pipeline's own clusters when an emr.cluster stage started it. */
+  const onCluster = (actions: string[], v: unknown): Grant =>
+    emrClusterStage(v, stages) !== undefined
+      ? g(actions, [arn('elasticmapreduce', 'cluster/*')], ownClusters)
+      : g(actions, [arn('elasticmapreduce', `cluster/${pattern(v)}`)]);
 
   switch (stage.kind) {
     case 's3.put':
@@ -134,16 +163,54 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
       ];
     case 'emr.step':
       return [
-        g(
+        onCluster(
           [
             'elasticmapreduce:AddJobFlowSteps',
             'elasticmapreduce:DescribeStep',
             'elasticmapreduce:ListSteps',
             'elasticmapreduce:CancelSteps',
           ],
-          [arn('elasticmapreduce', `cluster/${str(p, 'JobFlowId')!}`)],
+          p.JobFlowId,
         ),
       ];
+    case 'emr.cluster': {
+      const tagKeys = [
+        ...(Array.isArray(p.Tags) ? p.Tags : [])
+          .map((t: unknown) => (t !== null && typeof t === 'object' ? (t as Record<string, unknown>).Key : undefined))
+          .filter((k): k is string => typeof k === 'string')
+          .map(pattern),
+        EMR_CLUSTER_TAGS.pipeline,
+        EMR_CLUSTER_TAGS.stageKey,
+      ];
+      const requestTag = `elasticmapreduce:RequestTag/${EMR_CLUSTER_TAGS.pipeline}`;
+      const passRole = (key: string, service: string): Grant[] => {
+        const role = str(p, key);
+        return role
+          ? [g(['iam:PassRole'], [roleArn(role, P, c.account)], { StringEquals: { 'iam:PassedToService': service } })]
+          : [];
+      };
+      return [
+        // RunJobFlow has no resource-level permissions (`*`): it is allowed only with this pipeline's tag.
+        g(['elasticmapreduce:RunJobFlow'], ['*'], { StringEquals: { [requestTag]: pipeline } }),
+        // Tagging on create needs AddTags too: only the tags this stage sets, with this pipeline's tag.
+        g(['elasticmapreduce:AddTags'], [arn('elasticmapreduce', 'cluster/*')], {
+          StringEquals: { [requestTag]: pipeline },
+          'ForAllValues:StringLike': { 'aws:TagKeys': tagKeys },
+        }),
+        // ListClusters has no resource-level permissions (`*`); it finds a cluster an earlier attempt started.
+        g(['elasticmapreduce:ListClusters'], ['*']),
+        g(
+          ['elasticmapreduce:DescribeCluster', 'elasticmapreduce:TerminateJobFlows'],
+          [arn('elasticmapreduce', 'cluster/*')],
+          ownClusters,
+        ),
+        ...passRole('ServiceRole', 'elasticmapreduce.amazonaws.com'),
+        ...passRole('JobFlowRole', 'ec2.amazonaws.com'),
+        ...passRole('AutoScalingRole', 'application-autoscaling.amazonaws.com'),
+      ];
+    }
+    case 'emr.terminate':
+      return [onCluster(['elasticmapreduce:DescribeCluster', 'elasticmapreduce:TerminateJobFlows'], p.ClusterId)];
     case 'emr-serverless.job': {
       const app = arn('emr-serverless', `/applications/${str(p, 'applicationId')!}`);
       return [
@@ -230,7 +297,7 @@ export function pipelineGrants(pipelines: readonly PipelineDefinition[], c: ArnC
   const merged = new Map<string, Grant>();
   for (const pl of pipelines) {
     for (const stage of pl.stages) {
-      for (const grant of stageGrants(pl.name, stage, c)) {
+      for (const grant of stageGrants(pl.name, stage, c, pl.stages)) {
         const key = JSON.stringify([[...grant.actions].sort(), grant.conditions ?? null]);
         const cur = merged.get(key);
         if (!cur)

@@ -197,6 +197,106 @@ test('every kind maps to named actions; wildcard resources only where AWS has no
   ]);
 });
 
+test('the EMR cluster lifecycle: start, steps and terminate only on the clusters the pipeline tagged; PassRole to EMR and EC2 only', () => {
+  const emrPipeline = definePipeline({
+    name: 'spark-cluster',
+    stages: [
+      {
+        id: 'cluster',
+        kind: 'emr.cluster',
+        params: {
+          Name: 'nightly-{{ ds }}',
+          ReleaseLabel: 'emr-7.0.0',
+          Instances: { MasterInstanceType: 'm5.xlarge', InstanceCount: 1, KeepJobFlowAliveWhenNoSteps: true },
+          JobFlowRole: 'EMR_EC2_DefaultRole',
+          ServiceRole: `arn:aws:iam::${ACCOUNT}:role/emr-service`,
+          Tags: [{ Key: 'team', Value: 'data' }],
+        },
+      },
+      {
+        id: 'spark',
+        kind: 'emr.step',
+        dependsOn: ['cluster'],
+        params: {
+          JobFlowId: '{{ stages.cluster.output.clusterId }}',
+          Steps: [
+            { Name: 'etl', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 's3://code/etl.py'] } },
+          ],
+        },
+      },
+      {
+        id: 'terminate',
+        kind: 'emr.terminate',
+        dependsOn: ['spark'],
+        trigger: 'all_done',
+        params: { ClusterId: '{{ stages.cluster.output.clusterId }}' },
+      },
+      // A cluster Sluice did not start: that cluster only, no tag condition.
+      { id: 'legacy', kind: 'emr.terminate', params: { ClusterId: 'j-2AXXXXXXGAPLF' } },
+    ],
+  });
+  const got = statements(synth({ pipelines: [emrPipeline] }))
+    .filter((s) => actionsOf(s).some((a) => /^(elasticmapreduce|iam):/.test(a)))
+    .map((s) => ({
+      actions: actionsOf(s).sort(),
+      resource: s.Resource,
+      ...(s.Condition ? { condition: s.Condition } : {}),
+    }));
+  const cluster = (id: string) => `arn:aws:elasticmapreduce:${REGION}:${ACCOUNT}:cluster/${id}`;
+  const own = { StringEquals: { 'elasticmapreduce:ResourceTag/sluice:pipeline': 'spark-cluster' } };
+  expect(got).toEqual(
+    expect.arrayContaining([
+      {
+        actions: ['elasticmapreduce:RunJobFlow'],
+        resource: '*',
+        condition: { StringEquals: { 'elasticmapreduce:RequestTag/sluice:pipeline': 'spark-cluster' } },
+      },
+      {
+        actions: ['elasticmapreduce:AddTags'],
+        resource: cluster('*'),
+        condition: {
+          StringEquals: { 'elasticmapreduce:RequestTag/sluice:pipeline': 'spark-cluster' },
+          'ForAllValues:StringLike': { 'aws:TagKeys': ['team', 'sluice:pipeline', 'sluice:stage-key'] },
+        },
+      },
+      { actions: ['elasticmapreduce:ListClusters'], resource: '*' },
+      {
+        actions: ['elasticmapreduce:DescribeCluster', 'elasticmapreduce:TerminateJobFlows'],
+        resource: cluster('*'),
+        condition: own,
+      },
+      {
+        actions: [
+          'elasticmapreduce:AddJobFlowSteps',
+          'elasticmapreduce:CancelSteps',
+          'elasticmapreduce:DescribeStep',
+          'elasticmapreduce:ListSteps',
+        ],
+        resource: cluster('*'),
+        condition: own,
+      },
+      {
+        actions: ['elasticmapreduce:DescribeCluster', 'elasticmapreduce:TerminateJobFlows'],
+        resource: cluster('j-2AXXXXXXGAPLF'),
+      },
+      {
+        actions: ['iam:PassRole'],
+        resource: `arn:aws:iam::${ACCOUNT}:role/emr-service`,
+        condition: { StringEquals: { 'iam:PassedToService': 'elasticmapreduce.amazonaws.com' } },
+      },
+      {
+        actions: ['iam:PassRole'],
+        resource: `arn:aws:iam::${ACCOUNT}:role/EMR_EC2_DefaultRole`,
+        condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      },
+    ]),
+  );
+  // Exactly those: a `*` resource only for the two calls without resource-level permissions.
+  expect(got).toHaveLength(8);
+  for (const s of got.filter((x) => x.resource === '*'))
+    expect(s.actions).toEqual(expect.arrayContaining([expect.stringMatching(/RunJobFlow|ListClusters/)]));
+});
+
 test('the service runs the pinned image with the Temporal secret, and stops within the shutdown grace', () => {
   template.hasResourceProperties('AWS::ECS::TaskDefinition', {
     ContainerDefinitions: [

@@ -1,6 +1,7 @@
-/** The pure parts of glue.crawler, databrew.job, emr.step and emr-serverless.job: state mapping, ids, names, tokens, validation. */
+/** The pure parts of glue.crawler, databrew.job, emr.step, emr.cluster, emr.terminate and emr-serverless.job: state mapping, ids, names, tokens, validation. */
 import { mapDataBrewState } from '../../activities/kinds/databrew';
 import { mapEmrStepState, taggedStepName } from '../../activities/kinds/emr';
+import { clusterKeyTag, mapEmrClusterState, mapEmrTerminateState } from '../../activities/kinds/emr-cluster';
 import { emrServerlessClientToken, mapEmrServerlessState } from '../../activities/kinds/emr-serverless';
 import { crawlerJobId, mapCrawlState, parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
 import { stageIdempotencyKey } from '../../common/naming';
@@ -135,6 +136,105 @@ describe('emr.step', () => {
     const missing = problems({ kind: 'emr.step', params: {} });
     expect(missing).toContain('params.JobFlowId: required by emr.step');
     expect(missing).toContain('params.Steps: required by emr.step');
+  });
+});
+
+describe('emr.cluster', () => {
+  const params = {
+    Name: 'nightly',
+    ReleaseLabel: 'emr-7.0.0',
+    Instances: { MasterInstanceType: 'm5.xlarge', InstanceCount: 1, KeepJobFlowAliveWhenNoSteps: true },
+    JobFlowRole: 'EMR_EC2_DefaultRole',
+    ServiceRole: 'EMR_DefaultRole',
+  };
+
+  test.each([
+    ['STARTING', 'running'],
+    ['BOOTSTRAPPING', 'running'],
+    ['TERMINATING', 'running'],
+    ['WAITING', 'succeeded'],
+    ['RUNNING', 'succeeded'],
+    ['TERMINATED_WITH_ERRORS', 'failed'],
+    ['TERMINATED', 'failed'],
+  ] as const)('starting: %s → %s', (aws, ours) => {
+    expect(mapEmrClusterState({ State: aws }).state).toBe(ours);
+  });
+
+  test('ending while starting keeps AWS’s StateChangeReason; terminated by a user request is stopped', () => {
+    expect(
+      mapEmrClusterState({
+        State: 'TERMINATED_WITH_ERRORS',
+        StateChangeReason: { Code: 'VALIDATION_ERROR', Message: 'The subnet does not exist' },
+      }),
+    ).toEqual({
+      state: 'failed',
+      awsState: 'TERMINATED_WITH_ERRORS',
+      message: 'The subnet does not exist (VALIDATION_ERROR)',
+    });
+    expect(
+      mapEmrClusterState({
+        State: 'TERMINATED',
+        StateChangeReason: { Code: 'USER_REQUEST', Message: 'Terminated by user request' },
+      }),
+    ).toEqual({ state: 'stopped', awsState: 'TERMINATED', message: 'Terminated by user request (USER_REQUEST)' });
+    expect(mapEmrClusterState({ State: 'TERMINATED', StateChangeReason: { Code: 'ALL_STEPS_COMPLETED' } })).toEqual({
+      state: 'failed',
+      awsState: 'TERMINATED',
+      message: 'ALL_STEPS_COMPLETED',
+    });
+  });
+
+  test('the key tag is the key itself, or its sha256 when longer than a tag value', () => {
+    const key = stageIdempotencyKey('sales', '2024-03-01', 'cluster', 0);
+    expect(clusterKeyTag(key)).toBe(key);
+    const long = stageIdempotencyKey('sales', '2024-03-01', 'c'.repeat(300), 0);
+    expect(clusterKeyTag(long)).toMatch(/^[0-9a-f]{64}$/);
+    expect(clusterKeyTag(long)).toBe(clusterKeyTag(long));
+  });
+
+  test('Name, Instances and both roles are required; the cluster must stay alive without steps; sluice:* tags are reserved', () => {
+    expect(problems({ kind: 'emr.cluster', params })).toBe('');
+    const missing = problems({ kind: 'emr.cluster', params: {} });
+    for (const f of ['Name', 'Instances', 'JobFlowRole', 'ServiceRole'])
+      expect(missing).toContain(`params.${f}: required by emr.cluster`);
+    expect(
+      problems({
+        kind: 'emr.cluster',
+        params: { ...params, Instances: { ...params.Instances, KeepJobFlowAliveWhenNoSteps: false } },
+      }),
+    ).toContain('params.Instances.KeepJobFlowAliveWhenNoSteps');
+    expect(problems({ kind: 'emr.cluster', params: { ...params, Instances: { InstanceCount: 1 } } })).toContain(
+      'params.Instances.KeepJobFlowAliveWhenNoSteps',
+    );
+    const tagged = problems({
+      kind: 'emr.cluster',
+      params: {
+        ...params,
+        Tags: [
+          { Key: 'team', Value: 'data' },
+          { Key: 'sluice:stage-key', Value: 'x' },
+        ],
+      },
+    });
+    expect(tagged).toContain('params.Tags[1].Key');
+    expect(tagged).not.toContain('params.Tags[0]');
+  });
+});
+
+describe('emr.terminate', () => {
+  test.each([
+    ['STARTING', 'running'],
+    ['WAITING', 'running'],
+    ['TERMINATING', 'running'],
+    ['TERMINATED', 'succeeded'],
+    ['TERMINATED_WITH_ERRORS', 'succeeded'],
+  ] as const)('%s → %s', (aws, ours) => {
+    expect(mapEmrTerminateState({ State: aws }).state).toBe(ours);
+  });
+
+  test('ClusterId is required; an emr.cluster stage’s output is the usual value', () => {
+    expect(problems({ kind: 'emr.terminate', params: {} })).toContain('params.ClusterId: required by emr.terminate');
+    expect(problems({ kind: 'emr.terminate', params: { ClusterId: 'j-1' } })).toBe('');
   });
 });
 

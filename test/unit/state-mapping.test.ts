@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../../common/constants';
 import { awsFailure, isTransientAwsError, jobEndedFailure } from '../../activities/errors';
 import { mapAthenaState, athenaClientToken } from '../../activities/kinds/athena';
+import { mapEmrClusterState } from '../../activities/kinds/emr-cluster';
 import { mapGlueState } from '../../activities/kinds/glue';
 import { nextPollDelayMs, pollBounds } from '../../activities/polling';
 
@@ -27,6 +28,17 @@ describe('one mapping of terminal states for every service', () => {
     ['CANCELLED', 'stopped'],
   ] as const)('Athena %s → %s', (aws, ours) => {
     expect(mapAthenaState({ State: aws }).state).toBe(ours);
+  });
+
+  test.each([
+    ['STARTING', 'running'],
+    ['BOOTSTRAPPING', 'running'],
+    ['WAITING', 'succeeded'],
+    ['RUNNING', 'succeeded'],
+    ['TERMINATING', 'running'],
+    ['TERMINATED_WITH_ERRORS', 'failed'],
+  ] as const)('EMR cluster (emr.cluster) %s → %s', (aws, ours) => {
+    expect(mapEmrClusterState({ State: aws }).state).toBe(ours);
   });
 
   test('failed keeps AWS’s message; a stopped job is a non-retryable failure, never a success', () => {

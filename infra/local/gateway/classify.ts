@@ -99,7 +99,8 @@ const TARGET_SERVICES: Record<string, string> = {
 const RESOURCE_KEYS: Record<string, string[]> = {
   glue: ['JobName', 'Name', 'CrawlerName', 'DatabaseName'],
   athena: ['QueryExecutionId', 'WorkGroup', 'Name'],
-  emr: ['ClusterId', 'JobFlowId'],
+  // RunJobFlow is counted under the cluster Name; TerminateJobFlows under its one id.
+  emr: ['ClusterId', 'JobFlowId', 'JobFlowIds', 'Name'],
   kinesis: ['StreamName', 'StreamARN'],
   firehose: ['DeliveryStreamName'],
 };
@@ -142,7 +143,9 @@ export function classify(method: string, url: URL, headers: IncomingHttpHeaders)
 export function jsonResource(service: string, input: unknown): string | undefined {
   if (!isObject(input)) return undefined;
   for (const key of RESOURCE_KEYS[service] ?? DEFAULT_RESOURCE_KEYS) {
-    const v = input[key];
+    const raw = input[key];
+    // A list of ids counts under them all, as the emulator records it (TerminateJobFlows).
+    const v = Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === 'string') ? raw.join(',') : raw;
     if (typeof v === 'string' && v !== '')
       return NAME_FROM_ARN.has(service) && v.startsWith('arn:') ? v.slice(v.lastIndexOf('/') + 1) : v;
   }

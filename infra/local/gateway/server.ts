@@ -18,7 +18,7 @@ import { addFault, clearFaults, listFaults, parseFault, takeFault, type Fault } 
 import { glue } from './glue.js';
 import { glueCrawler } from './glue-crawler.js';
 import { databrew } from './databrew.js';
-import { emr } from './emr.js';
+import { emr, emrCluster } from './emr.js';
 import { emrServerless } from './emr-serverless.js';
 import { lambda } from './lambda.js';
 import { partialPut } from './streams.js';
@@ -40,6 +40,7 @@ const EMULATORS: readonly Emulator[] = [
   glueCrawler,
   databrew,
   emr,
+  emrCluster,
   emrServerless,
 ];
 const BY_SERVICE: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.service, e]));
