@@ -126,7 +126,11 @@ export interface RenderContext {
 
 /** A template that cannot be rendered for this run (a field the output does not have). */
 export class TemplateError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The stage whose output is missing (it did not succeed), when that is the reason. */
+    readonly missingOutputOf?: string,
+  ) {
     super(message);
     this.name = 'TemplateError';
   }
@@ -177,6 +181,7 @@ export function resolveTemplate(ref: TemplateRef, ctx: RenderContext): unknown {
         const state = ctx.stageStates?.[ref.stage];
         throw new TemplateError(
           `stage "${ref.stage}" has no output${state ? ` (it ${state === 'skipped' ? 'was skipped' : `is ${state}`})` : ''}`,
+          ref.stage,
         );
       }
       return walk(out, ref.path, `stages.${ref.stage}.output`);

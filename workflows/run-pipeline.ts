@@ -356,6 +356,13 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       if (stage.forEach) fanOut = fanOutInput(stage, params);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
+      // A cleanup stage reading the output of a stage that never produced one (the cluster that
+      // failed to start) has nothing to clean up: skipped, not failed.
+      if (err.missingOutputOf !== undefined && isCleanupStage(stage)) {
+        status.state = 'skipped';
+        status.reason = `nothing to clean up: ${err.message}`;
+        return;
+      }
       return failWithoutRunning(stage, err.message.startsWith('forEach') ? err.message : `params: ${err.message}`);
     }
     renderedParams.set(stage.id, params);
