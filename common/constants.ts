@@ -130,6 +130,7 @@ export const STAGE_KINDS = [
   'sfn.execution',
   'quicksight.refresh',
   'datapipeline.activate',
+  'pipeline.wait',
 ] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
@@ -138,7 +139,7 @@ export type StageKind = (typeof STAGE_KINDS)[number];
  * deadline is the stage's `timeout.total`, passed to the activity so it fails with a clear
  * SensorTimeoutError instead of timing out.
  */
-export const SENSOR_KINDS: readonly string[] = ['s3.wait'];
+export const SENSOR_KINDS: readonly string[] = ['s3.wait', 'pipeline.wait'];
 
 /** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
 export const RESULT_KINDS: readonly string[] = ['athena.query', 'redshift.sql'];

@@ -222,6 +222,9 @@ export function stageGrants(pipeline: string, stage: StageDefinition, c: ArnCont
           ['*'],
         ),
       ];
+    case 'pipeline.wait':
+      // Waits through the worker's Temporal client: no AWS call, no grant.
+      return [];
   }
 }
 
