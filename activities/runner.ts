@@ -197,6 +197,8 @@ export async function runWithHandler(
 ): Promise<StageResult> {
   const sctx = stageContext(input, clients);
   if (handler.mode === 'immediate') {
+    if (input.poll) sctx.poll = input.poll;
+    if (input.deadlineMs !== undefined) sctx.deadlineMs = input.deadlineMs;
     return awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));
   }
   return runJob(handler, sctx, input);

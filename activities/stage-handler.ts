@@ -4,6 +4,7 @@
  * heartbeats and adaptive backoff, stop on cancellation, one mapping of terminal states.
  */
 import type { StageKind } from '../common/constants';
+import type { PollSpec } from '../common/pipeline';
 import type { StageResult } from '../common/run-types';
 import type { AwsClients } from './aws-clients';
 
@@ -22,6 +23,12 @@ export interface StageContext {
    * DataBrew) adopt a run that started after it instead of starting another.
    */
   firstScheduledAtMs?: number;
+  /**
+   * For immediate handlers that wait themselves (pipeline.wait): the stage's `poll` and, for a
+   * sensor, the deadline from its `timeout.total` (epoch ms). Job handlers get both from the runner.
+   */
+  poll?: PollSpec;
+  deadlineMs?: number;
 }
 
 /** What a job's status call says, mapped from the service's own states. */

@@ -138,6 +138,7 @@ export const STAGE_KINDS = [
   'sfn.execution',
   'quicksight.refresh',
   'datapipeline.activate',
+  'pipeline.wait',
 ] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
@@ -146,7 +147,7 @@ export type StageKind = (typeof STAGE_KINDS)[number];
  * deadline is the stage's `timeout.total`, passed to the activity so it fails with a clear
  * SensorTimeoutError instead of timing out.
  */
-export const SENSOR_KINDS: readonly string[] = ['s3.wait'];
+export const SENSOR_KINDS: readonly string[] = ['s3.wait', 'pipeline.wait'];
 
 /**
  * The tags `emr.cluster` puts on the clusters it starts: RunJobFlow has no client token, so the

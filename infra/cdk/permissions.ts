@@ -289,6 +289,9 @@ export function stageGrants(
           ['*'],
         ),
       ];
+    case 'pipeline.wait':
+      // Waits through the worker's Temporal client: no AWS call, no grant.
+      return [];
   }
 }
 
