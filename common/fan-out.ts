@@ -158,4 +158,6 @@ export interface ChunkResult {
   outputs?: { index: number; output: unknown }[];
   /** Jobs a cancel could not confirm stopped. */
   unstopped?: { index: number; message: string }[];
+  /** Set when the chunk was cancelled: its running items, cancelled once their jobs were stopped. */
+  cancelled?: number;
 }

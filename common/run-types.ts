@@ -80,6 +80,10 @@ export interface StageResult {
   polls?: number;
   /** True when the stage reattached to a job started by an earlier attempt. */
   reattached?: boolean;
+  /** A fan-out that was cancelled (its items' jobs stopped): the stage is cancelled, not succeeded. */
+  cancelled?: boolean;
+  /** Items of a cancelled fan-out whose jobs AWS did not confirm stopped. */
+  unstopped?: { index: number; message: string }[];
 }
 
 /** Heartbeat details: enough for any worker to reattach to, or stop, the job. */

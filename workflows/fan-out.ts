@@ -12,7 +12,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  CancelledFailure,
   ChildWorkflowCancellationType,
   ParentClosePolicy,
   isCancellation,
@@ -223,7 +222,8 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   if (input.collectOutputs) result.outputs = outputs.sort((a, b) => a.index - b.index);
   const unstopped = stops.filter((o) => o.result === 'error' || o.result === 'unconfirmed');
   if (unstopped.length) result.unstopped = unstopped.map((o) => ({ index: indexOf(o.stageId), message: o.message }));
-  if (cancelRequested) throw new CancelledFailure(`${stage.stageId}: ${cancelled} running item(s) cancelled`, [result]);
+  // Cancelled, it still returns what it did: a cancellation reaches the parent without details.
+  if (cancelRequested) result.cancelled = cancelled;
   return result;
 }
 
@@ -307,18 +307,8 @@ export async function fanOutStage(input: FanOutInput): Promise<StageResult> {
           failed += r.failed;
         },
         (err: unknown) => {
-          // A cancelled chunk reports what it did in its cancellation's details.
-          let cur: unknown = err;
-          while (cur instanceof Error && 'cause' in cur && cur.cause && !(cur instanceof CancelledFailure))
-            cur = cur.cause;
-          const r = cur instanceof CancelledFailure ? (cur.details?.[0] as ChunkResult | undefined) : undefined;
-          if (r) {
-            results.push(r);
-            failed += r.failed;
-            return;
-          }
-          // Cancelled before it started any item (while listing its keys).
-          if (cur instanceof CancelledFailure) {
+          // Cancelled before it started any item (while listing its keys): a started chunk returns.
+          if (isCancellation(err)) {
             results.push({ items: chunk.items, succeeded: 0, failed: 0, notStarted: chunk.items, failures: [] });
             return;
           }
@@ -372,10 +362,16 @@ export async function fanOutStage(input: FanOutInput): Promise<StageResult> {
   };
   const unstopped = results.flatMap((r) => r.unstopped ?? []);
   if (cancelled) {
-    throw new CancelledFailure(
-      `${stage.stageId}: cancelled after ${succeeded} of ${total} items succeeded${unstopped.length ? `; jobs not confirmed stopped: ${unstopped.map((u) => `[${u.index}] ${u.message}`).join('; ')}` : ''}`,
-      [{ output, unstopped }],
-    );
+    // Returned, not thrown: Temporal hands a child's cancellation to its parent without details,
+    // and the run must say what was stopped and what could not be. The run marks the stage cancelled.
+    const notStopped = unstopped.map((u) => `[${u.index}] ${u.message}`).join('; ');
+    setCurrentDetails(`**${stage.stageId}: cancelled** after ${succeeded} of ${total} items succeeded`);
+    return {
+      summary: `cancelled after ${succeeded} of ${total} items succeeded${notStopped ? `; jobs not confirmed stopped: ${notStopped}` : ''}`,
+      output: { ...output, cancelled: results.reduce((n, r) => n + (r.cancelled ?? 0), 0) },
+      cancelled: true,
+      ...(unstopped.length ? { unstopped } : {}),
+    };
   }
   const failedText = failures
     .slice(0, 3)

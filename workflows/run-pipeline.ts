@@ -204,9 +204,16 @@ export function stageLine(s: StageStatus): string {
 
 /** The run without stage outputs (query rows can be large): what a failure or the memo carries. */
 function withoutOutputs(run: RunStatus): RunStatus {
+  // A fan-out's counts and first failures stay: they are small, and what a reader needs most.
+  const kept = (o: Record<string, unknown>): Record<string, unknown> | undefined =>
+    typeof o.items === 'number' && typeof o.succeeded === 'number'
+      ? { items: o.items, succeeded: o.succeeded, failed: o.failed, failures: o.failures, cancelled: o.cancelled }
+      : undefined;
   return {
     ...run,
-    stages: run.stages.map((s) => (s.result?.output ? { ...s, result: { ...s.result, output: undefined } } : s)),
+    stages: run.stages.map((s) =>
+      s.result?.output ? { ...s, result: { ...s.result, output: kept(s.result.output) } } : s,
+    ),
   };
 }
 
@@ -394,9 +401,13 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       )
       .then(
         (result) => {
-          status.state = 'succeeded';
           status.result = result;
           if (result.jobId) status.jobId = result.jobId;
+          if (result.cancelled) {
+            // A cancelled fan-out returns what it did (a child's cancellation carries no details).
+            status.state = 'cancelled';
+            status.error = { message: `${stage.id}: ${result.summary}`, type: 'CancelledError' };
+          } else status.state = 'succeeded';
         },
         (err: unknown) => {
           status.error = stageError(err);
@@ -584,7 +595,11 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     run.status = 'cancelled';
     setStatus(RUN_STATUS.cancelled);
     const unstopped = (outcomes ?? []).filter((o) => o.result === 'error' || o.result === 'unconfirmed');
-    const notStopped = unstopped.map((o) => `${o.stageId}: ${o.message}`).join('; ');
+    const notStopped = [
+      ...unstopped.map((o) => `${o.stageId}: ${o.message}`),
+      // A fan-out's items whose jobs AWS did not confirm stopped.
+      ...run.stages.flatMap((st) => (st.result?.unstopped ?? []).map((u) => `${st.id}[${u.index}]: ${u.message}`)),
+    ].join('; ');
     // A cancelled run has no result or failure to carry its stages: the memo does, readable without a worker.
     if (patched(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: withoutOutputs(run) });
     const cleanupFailed = run.stages.filter((st) => st.state === 'failed' && isCleanupStage(stageDef.get(st.id) ?? {}));
