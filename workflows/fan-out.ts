@@ -75,7 +75,10 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
         })(input.source);
   const result: ChunkResult = { items: items.length, succeeded: 0, failed: 0, notStarted: 0, failures: [] };
   const outputs: { index: number; output: unknown }[] = [];
-  let cancelled = 0;
+  /** Items whose attempt was cancelled (a set: an item is counted once however its end is seen). */
+  const cancelledItems = new Set<number>();
+  /** Items whose end was seen (succeeded, failed or cancelled). */
+  const settled = new Set<number>();
 
   let cancelRequested = false;
   const cancelSeen = CancellationScope.current().cancelRequested.catch(() => {
@@ -92,7 +95,7 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   const show = (): void =>
     setCurrentDetails(
       `**${stage.stageId} items ${input.offset}–${input.offset + items.length - 1}**: ${result.succeeded} succeeded, ` +
-        `${result.failed} failed, ${running.size} running, ${items.length - result.succeeded - result.failed - running.size - cancelled} pending`,
+        `${result.failed} failed, ${running.size} running, ${items.length - result.succeeded - result.failed - running.size - cancelledItems.size} pending`,
     );
 
   const fail = (index: number, f: Omit<ItemFailure, 'index'>): void => {
@@ -149,12 +152,14 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
       )
       .then(
         (r: StageResult) => {
+          settled.add(i);
           result.succeeded++;
           if (input.collectOutputs) outputs.push({ index, output: r.output ?? null });
         },
         (err: unknown) => {
+          settled.add(i);
           if (isCancellation(err) || cancelRequested) {
-            cancelled++;
+            cancelledItems.add(i);
             return;
           }
           const e = stageError(err);
@@ -217,14 +222,16 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
     stops = await CancellationScope.nonCancellable(() =>
       stopRunJobs({ workflowId, runId, pipeline, ds, stages: mayOutlive.splice(0) }),
     );
-  cancelled += running.size;
+  for (const i of running.keys()) if (!settled.has(i)) cancelledItems.add(i);
+  const cancelled = cancelledItems.size;
   result.notStarted = items.length - result.succeeded - result.failed - cancelled;
   if (input.collectOutputs) result.outputs = outputs.sort((a, b) => a.index - b.index);
   const unstopped = stops.filter((o) => o.result === 'error' || o.result === 'unconfirmed');
   if (unstopped.length) result.unstopped = unstopped.map((o) => ({ index: indexOf(o.stageId), message: o.message }));
   // Cancelled, it still returns what it did: a cancellation reaches the parent without details.
   if (cancelRequested) result.cancelled = cancelled;
-  return result;
+  // A copy: attempts still settling after this point must not change what is returned.
+  return { ...result, failures: [...result.failures] };
 }
 
 function indexOf(itemStageId: string): number {
