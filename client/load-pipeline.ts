@@ -22,8 +22,17 @@ export function runParams(pipeline: PipelineDefinition, pairs: readonly string[]
   return parsed.values;
 }
 
-export function loadPipelineFile(file: string): PipelineDefinition {
+export function loadPipelineFile(file: string, including: readonly string[] = []): PipelineDefinition {
   const abs = path.resolve(file);
+  if (including.includes(abs))
+    throw new PipelineValidationError(including[0] as string, [
+      {
+        field: 'pipeline.run',
+        received: [...including, abs].map((f) => path.basename(f)),
+        problem: 'the sub-pipelines include each other in a cycle',
+        fix: 'remove one pipeline.run on that cycle',
+      },
+    ]);
   let text: string;
   try {
     if (!statSync(abs).isFile())
@@ -46,8 +55,32 @@ export function loadPipelineFile(file: string): PipelineDefinition {
       })),
     );
   }
-  const def = validatePipeline(doc.toJS(), file);
+  const raw: unknown = doc.toJS();
+  embedSubPipelines(raw, path.dirname(abs), [...including, abs]);
+  const def = validatePipeline(raw, file);
   return resolveLocalFiles(def, path.dirname(abs));
+}
+
+/**
+ * pipeline.run stages name a sub-pipeline file (relative to this one): it is loaded and validated
+ * with the parent and its definition put in place of the path, so workers never read it.
+ */
+function embedSubPipelines(raw: unknown, dir: string, including: string[]): void {
+  const stages = (raw as { stages?: unknown } | null)?.stages;
+  if (!Array.isArray(stages)) return;
+  for (const stage of stages as { kind?: unknown; params?: { pipeline?: unknown } }[]) {
+    if (stage?.kind !== 'pipeline.run' || typeof stage.params?.pipeline !== 'string') continue;
+    const sub = path.resolve(dir, stage.params.pipeline);
+    try {
+      stage.params.pipeline = loadPipelineFile(sub, including);
+    } catch (err) {
+      if (err instanceof UserInputError)
+        throw new UserInputError(
+          `${path.basename(including[including.length - 1] as string)}: stage ${JSON.stringify((stage as { id?: unknown }).id)} runs a sub-pipeline that cannot be read: ${err.message}`,
+        );
+      throw err;
+    }
+  }
 }
 
 /** Params naming a file the worker reads (s3.put's BodyFile, kinesis.put / firehose.put's RecordsFile). */

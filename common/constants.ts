@@ -139,6 +139,7 @@ export const STAGE_KINDS = [
   'quicksight.refresh',
   'datapipeline.activate',
   'pipeline.wait',
+  'pipeline.run',
 ] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
@@ -158,6 +159,12 @@ export const EMR_CLUSTER_TAGS = {
   pipeline: 'sluice:pipeline',
   stageKey: 'sluice:stage-key',
 } as const;
+
+/**
+ * Kinds that run as a child workflow, not an activity: `pipeline.run` (a sub-pipeline's run for the
+ * same date). Cancelling the run cancels the child, whose own sweep stops its jobs.
+ */
+export const CHILD_RUN_KINDS: readonly string[] = ['pipeline.run'];
 
 /** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
 export const RESULT_KINDS: readonly string[] = ['athena.query', 'redshift.sql'];

@@ -114,6 +114,10 @@ export interface FanOutInput {
   pipeline: string;
   ds: string;
   generation: number;
+  /** The run's workflow ID: sub-pipeline items are its children's IDs' prefix. */
+  runWorkflowId: string;
+  /** The run's key scope when it is itself a sub-pipeline's run (RunPipelineInput.keyScope). */
+  keyScope?: string;
   stage: FanOutStageSpec;
   /** The pipeline's defaults (retry, timeout, poll), as each item's activity applies them. */
   defaults?: { retry?: RetrySpec; timeout?: TimeoutSpec; poll?: PollSpec };
@@ -127,6 +131,8 @@ export interface ChunkInput {
   pipeline: string;
   ds: string;
   generation: number;
+  runWorkflowId: string;
+  keyScope?: string;
   stage: FanOutStageSpec;
   defaults?: FanOutInput['defaults'];
   /** The index of this chunk's first item in the whole fan-out. */

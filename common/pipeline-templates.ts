@@ -107,7 +107,9 @@ export function templateIssues(
   };
 
   for (const stage of doc.stages) {
-    walkStrings(stage.params, 'params', (text, path) => {
+    // A sub-pipeline's own templates are its run's (it is validated by itself: KIND_RULES 'pipeline.run').
+    const own = stage.kind === 'pipeline.run' ? { ...stage.params, pipeline: undefined } : stage.params;
+    walkStrings(own, 'params', (text, path) => {
       for (const t of findTemplates(text)) check(stage, path, text, t.ref, t.text);
     });
     if (stage.forEach) forEachIssues(stage, issues, (field, text, ref, shown) => check(stage, field, text, ref, shown));

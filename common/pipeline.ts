@@ -11,7 +11,7 @@ import { RESULT_KINDS, type StageKind } from './constants';
 import { logicalDateProblem } from './dates';
 import { formatIssues, isKind, structureIssues, type PipelineIssue } from './pipeline-structure';
 import { FAN_OUT_LIMITS, type ForEachSpec } from './fan-out';
-import { PARAM_TYPES, paramDefinitionIssues, type ParamDefinitions } from './params';
+import { PARAM_TYPES, paramDefinitionIssues, resolveParams, type ParamDefinitions } from './params';
 import { TRIGGER_RULES, type TriggerRule } from './scheduling';
 import { templateIssues } from './pipeline-templates';
 
@@ -604,7 +604,89 @@ export const KIND_RULES: Record<StageKind, KindRules> = {
       return out;
     },
   },
+  'pipeline.run': {
+    api: 'Temporal (a child run of another pipeline; no AWS calls of its own)',
+    outputs: ['workflowId', 'runId', 'status', 'stages'],
+    required: [
+      {
+        field: 'pipeline',
+        hint: 'the sub-pipeline file, relative to this one (e.g. ./load-table.yaml); in TypeScript its definePipeline(...)',
+      },
+    ],
+    check: (p) => subPipelineProblems(p),
+  },
 };
+
+/**
+ * pipeline.run: `pipeline` is the sub-pipeline's definition (the loader replaced its file path with
+ * it), valid in itself; `params` are the sub-pipeline's run parameters: declared names, literal
+ * values of the declared type, every required one given.
+ */
+function subPipelineProblems(p: Record<string, unknown>): ParamProblem[] {
+  const out: ParamProblem[] = [];
+  for (const field of Object.keys(p))
+    if (field !== 'pipeline' && field !== 'params')
+      out.push({
+        field,
+        received: p[field],
+        problem: 'pipeline.run takes only pipeline and params',
+        fix: `remove ${field}, or correct its spelling (pipeline, params)`,
+      });
+  const sub = p.pipeline;
+  if (sub === undefined || sub === null || sub === '') return out;
+  if (typeof sub === 'string') {
+    out.push({
+      field: 'pipeline',
+      received: sub,
+      problem: 'a file path is read only when the pipeline is loaded from a file (sluice CLI, loadPipelineFile)',
+      fix: 'in TypeScript give the sub-pipeline itself: pipeline: definePipeline({...}) or loadPipelineFile(path)',
+    });
+    return out;
+  }
+  let def: PipelineDefinition;
+  try {
+    def = validatePipeline(sub, 'the sub-pipeline');
+  } catch (err) {
+    if (!(err instanceof PipelineValidationError)) throw err;
+    out.push({
+      field: 'pipeline',
+      received: (sub as { name?: unknown }).name,
+      problem: err.message.replace(/\n/g, ' '),
+      fix: 'fix the sub-pipeline file',
+    });
+    return out;
+  }
+  const given = p.params;
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    out.push({
+      field: 'params',
+      received: given,
+      problem: 'expected a map of name: value',
+      fix: 'write params: { table: orders }',
+    });
+    return out;
+  }
+  // Templated values are checked when the run renders them (the sub-run refuses a wrong type).
+  const literal = Object.fromEntries(
+    Object.entries((given ?? {}) as Record<string, unknown>).filter(
+      ([, v]) => !(typeof v === 'string' && v.includes('{{')),
+    ),
+  );
+  const templated = Object.keys((given ?? {}) as Record<string, unknown>).filter((k) => !(k in literal));
+  for (const issue of resolveParams(def.params, literal).issues) {
+    const name = issue.field.replace(/^--param /, '');
+    if (templated.includes(name)) continue;
+    out.push({
+      field: `params.${name}`,
+      received: issue.received,
+      problem: `${issue.problem} (sub-pipeline ${def.name})`,
+      fix: issue.fix
+        .replace(/--param (\w+)=/, 'params: { $1: ')
+        .replace(/e\.g\. params: \{ (\w+): (.*)$/, 'e.g. params: { $1: $2 }'),
+    });
+  }
+  return out;
+}
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = root;

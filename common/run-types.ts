@@ -14,6 +14,11 @@ export interface RunPipelineInput {
   generation?: number;
   /** Run parameters given for this run (`--param`); the pipeline's defaults fill in the rest. */
   params?: Record<string, unknown>;
+  /**
+   * A sub-pipeline's run (pipeline.run): its workflow ID, which replaces `<pipeline>/<ds>` in its
+   * stages' idempotency keys, so sub-runs of one pipeline for one date never share a job.
+   */
+  keyScope?: string;
 }
 
 export type StageStateName = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';

@@ -21,7 +21,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import { ERROR_TYPES, SENSOR_KINDS, WORKFLOW_TYPES } from '../common/constants';
+import { CHILD_RUN_KINDS, ERROR_TYPES, SENSOR_KINDS, WORKFLOW_TYPES } from '../common/constants';
+import { renderStageParams, runSubPipeline } from './sub-pipeline';
 import { durationMs } from '../common/durations';
 import {
   FAN_OUT_LIMITS,
@@ -37,7 +38,7 @@ import {
 } from '../common/fan-out';
 import type { StageDefinition } from '../common/pipeline';
 import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
-import { renderParams, templateContext, TemplateError } from '../common/templating';
+import { templateContext, TemplateError } from '../common/templating';
 import { activityOptions, jobMayOutlive, lastHeartbeatJob, stageError, timeouts } from './run-pipeline';
 
 const { listKeyChunks, listKeyRange } = proxyActivities<SluiceActivities>({
@@ -108,7 +109,7 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
     const id = `${stage.stageId}[${index}]`;
     let params: Record<string, unknown>;
     try {
-      params = renderParams(stage.params, { date: dateCtx, item: items[i], itemIndex: index });
+      params = renderStageParams(stage.kind, stage.params, { date: dateCtx, item: items[i], itemIndex: index });
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       return fail(index, { message: `params: ${err.message}`, type: ERROR_TYPES.stageInput });
@@ -122,7 +123,11 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
       timeout: stage.timeout,
     } as StageDefinition;
     const { runStage } = proxyActivities<SluiceActivities>(activityOptions(def, input.defaults));
-    const idempotencyKey = itemIdempotencyKey(pipeline, ds, stage.stageId, index, generation);
+    const idempotencyKey =
+      input.keyScope !== undefined
+        ? `${input.keyScope}/${stage.stageId}[${index}]/g${generation}`
+        : itemIdempotencyKey(pipeline, ds, stage.stageId, index, generation);
+    const subRun = CHILD_RUN_KINDS.includes(stage.kind);
     const target: StopTarget = {
       stageId: id,
       kind: stage.kind,
@@ -131,24 +136,27 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
       idempotencyKey,
       scheduledAtMs: Date.now(),
     };
-    targets.set(i, target);
+    // A sub-pipeline item is a child run: cancelled with this chunk, it stops its own jobs.
+    if (!subRun) targets.set(i, target);
     const poll = stage.poll ?? input.defaults?.poll;
     const p = scope
       .run(() =>
-        runStage({
-          pipeline,
-          ds,
-          stageId: id,
-          kind: stage.kind,
-          params,
-          rendered: true,
-          idempotencyKey,
-          ...(poll ? { poll: { ...input.defaults?.poll, ...stage.poll } } : {}),
-          ...(stage.expect ? { expect: stage.expect } : {}),
-          ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-            ? { deadlineMs: Date.now() + durationMs(t.total) }
-            : {}),
-        }),
+        subRun
+          ? runSubPipeline(params, ds, generation, `${input.runWorkflowId}/${id}`)
+          : runStage({
+              pipeline,
+              ds,
+              stageId: id,
+              kind: stage.kind,
+              params,
+              rendered: true,
+              idempotencyKey,
+              ...(poll ? { poll: { ...input.defaults?.poll, ...stage.poll } } : {}),
+              ...(stage.expect ? { expect: stage.expect } : {}),
+              ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+                ? { deadlineMs: Date.now() + durationMs(t.total) }
+                : {}),
+            }),
       )
       .then(
         (r: StageResult) => {
@@ -211,9 +219,14 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
         : [];
       scope.cancel();
       // An attempt that had not started its job when the stop looked stops the job it starts (see runPipeline).
-      const pending = stops.filter((o) => o.result === 'none').map((o) => o.stageId);
+      const pending = [
+        ...stops.filter((o) => o.result === 'none').map((o) => o.stageId),
+        ...(CHILD_RUN_KINDS.includes(stage.kind)
+          ? [...running.keys()].map((i) => `${stage.stageId}[${input.offset + i}]`)
+          : []),
+      ];
       await Promise.allSettled(
-        [...running].filter(([i]) => pending.includes(targets.get(i)?.stageId ?? '')).map(([, p]) => p),
+        [...running].filter(([i]) => pending.includes(`${stage.stageId}[${input.offset + i}]`)).map(([, p]) => p),
       );
       break;
     }
@@ -292,6 +305,8 @@ export async function fanOutStage(input: FanOutInput): Promise<StageResult> {
       pipeline: input.pipeline,
       ds: input.ds,
       generation: input.generation,
+      runWorkflowId: input.runWorkflowId,
+      ...(input.keyScope !== undefined ? { keyScope: input.keyScope } : {}),
       stage,
       ...(input.defaults ? { defaults: input.defaults } : {}),
       offset,

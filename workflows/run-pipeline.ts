@@ -42,6 +42,7 @@ import {
   RUN_STATUS,
   SENSOR_KINDS,
   WORKFLOW_TYPES,
+  CHILD_RUN_KINDS,
   type RunStatusValue,
 } from '../common/constants';
 import { durationMs } from '../common/durations';
@@ -51,6 +52,7 @@ import { resolveParams } from '../common/params';
 import { formatIssues, structureIssues, type PipelineIssue } from '../common/pipeline-structure';
 import { decide, isCleanupStage, type RunPhase } from '../common/scheduling';
 import { renderParams, renderValue, templateContext, TemplateError, type RenderContext } from '../common/templating';
+import { renderStageParams, runSubPipeline } from './sub-pipeline';
 import { FAN_OUT_DEFAULTS, FAN_OUT_LIMITS, type FanOutInput, type ForEachSpec } from '../common/fan-out';
 import type {
   RunPipelineInput,
@@ -288,7 +290,12 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     return { date: dateContext, params: resolved.values, stages: outputs, stageStates: states };
   };
   const stopLater: { stage: StageDefinition; jobId: string }[] = [];
-  const keyOf = (stage: StageDefinition): string => stageIdempotencyKey(pipeline.name, ds, stage.id, generation);
+  const keyOf = (stage: StageDefinition): string =>
+    input.keyScope !== undefined
+      ? `${input.keyScope}/${stage.id}/g${generation}`
+      : stageIdempotencyKey(pipeline.name, ds, stage.id, generation);
+  /** Stages run as child workflows (a fan-out, a sub-pipeline): they stop their own jobs when cancelled. */
+  const isChildStage = (s: StageDefinition): boolean => s.forEach !== undefined || CHILD_RUN_KINDS.includes(s.kind);
 
   /** A stage that fails without running (a template or condition that cannot be evaluated for this run). */
   const failWithoutRunning = (stage: StageDefinition, message: string): void => {
@@ -324,6 +331,8 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       pipeline: pipeline.name,
       ds,
       generation,
+      runWorkflowId: workflowInfo().workflowId,
+      ...(input.keyScope !== undefined ? { keyScope: input.keyScope } : {}),
       stage: {
         stageId: stage.id,
         kind: stage.kind,
@@ -359,7 +368,10 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     let fanOut: FanOutInput | undefined;
     try {
       // A fan-out renders `{{ item }}` per item; everything else is rendered here, for the run.
-      params = renderParams(stage.params, { ...renderContext(), deferItems: stage.forEach !== undefined });
+      params = renderStageParams(stage.kind, stage.params, {
+        ...renderContext(),
+        deferItems: stage.forEach !== undefined,
+      });
       if (stage.forEach) fanOut = fanOutInput(stage, params);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
@@ -382,22 +394,24 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       .run(() =>
         fanOut
           ? runFanOut(stage, fanOut)
-          : runStage({
-              pipeline: pipeline.name,
-              ds,
-              stageId: stage.id,
-              kind: stage.kind,
-              params,
-              rendered: true,
-              idempotencyKey: keyOf(stage),
-              ...((stage.poll ?? pipeline.defaults?.poll)
-                ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
-                : {}),
-              ...(stage.expect ? { expect: stage.expect } : {}),
-              ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-                ? { deadlineMs: Date.now() + durationMs(t.total) }
-                : {}),
-            }),
+          : CHILD_RUN_KINDS.includes(stage.kind)
+            ? runSubPipeline(params, ds, generation, `${workflowInfo().workflowId}/${stage.id}`)
+            : runStage({
+                pipeline: pipeline.name,
+                ds,
+                stageId: stage.id,
+                kind: stage.kind,
+                params,
+                rendered: true,
+                idempotencyKey: keyOf(stage),
+                ...((stage.poll ?? pipeline.defaults?.poll)
+                  ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
+                  : {}),
+                ...(stage.expect ? { expect: stage.expect } : {}),
+                ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+                  ? { deadlineMs: Date.now() + durationMs(t.total) }
+                  : {}),
+              }),
       )
       .then(
         (result) => {
@@ -480,7 +494,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       .filter(
         (s) =>
           // A fan-out stage stops its items' jobs itself when its workflow is cancelled (awaited below).
-          !s.forEach &&
+          !isChildStage(s) &&
           ((statusOf(s.id).state === 'running' && !isCleanupStage(s)) ||
             orphanOf(s.id) ||
             jobMayOutlive(statusOf(s.id))),
@@ -493,7 +507,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     // the cancel reaches it with its first heartbeat, sent as soon as the job exists. Wait for those.
     await Promise.allSettled([
       ...outcomes.filter((o) => o.result === 'none').flatMap((o) => running.get(o.stageId) ?? []),
-      ...pipeline.stages.filter((s) => s.forEach && !isCleanupStage(s)).flatMap((s) => running.get(s.id) ?? []),
+      ...pipeline.stages.filter((s) => isChildStage(s) && !isCleanupStage(s)).flatMap((s) => running.get(s.id) ?? []),
     ]);
     for (const o of outcomes) {
       const st = statusOf(o.stageId);
@@ -562,7 +576,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   // Stages whose job may outlive them (their worker died, AWS refused a status call): any worker
   // stops it, unless the cancel's sweep already did (an orphan found after the sweep is new).
   const leftover = pipeline.stages.filter((s) =>
-    s.forEach
+    isChildStage(s)
       ? false
       : stopSent.has(s.id)
         ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id)

@@ -15,6 +15,7 @@ import { dataPipelineActivate } from './datapipeline';
 import { quicksightRefresh } from './quicksight';
 import { redshiftSql } from './redshift';
 import { sfnExecution } from './sfn';
+import { pipelineRun } from './pipeline-run';
 import { pipelineWait } from './pipeline-wait';
 
 /** Every stage kind's handler. Adding a kind means one handler here and its rules in common/pipeline.ts. */
@@ -38,4 +39,5 @@ export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
   'quicksight.refresh': quicksightRefresh,
   'datapipeline.activate': dataPipelineActivate,
   'pipeline.wait': pipelineWait,
+  'pipeline.run': pipelineRun,
 };

@@ -292,6 +292,12 @@ export function stageGrants(
     case 'pipeline.wait':
       // Waits through the worker's Temporal client: no AWS call, no grant.
       return [];
+    case 'pipeline.run': {
+      // A sub-pipeline's run: the grants of its own stages (its definition is embedded when it loads).
+      const sub = p.pipeline as PipelineDefinition | undefined;
+      if (!sub || typeof sub !== 'object' || !Array.isArray(sub.stages)) return [];
+      return sub.stages.flatMap((s) => stageGrants(sub.name, s, c, sub.stages));
+    }
   }
 }
 

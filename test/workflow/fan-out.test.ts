@@ -183,24 +183,24 @@ test('failures within toleratedFailures let the stage succeed; beyond, the stage
 
 test('more items than one chunk holds: every item runs once, across chunk workflows', async () => {
   const name = uniqueName('fan-chunks');
-  const items = Array.from({ length: 1100 }, (_, i) => i);
+  const items = Array.from({ length: 520 }, (_, i) => i);
   const handle = await start(fanOut(name, { items, concurrency: 40 }));
   const result: RunStatus = await handle.result();
   expect(result.stages.find((s) => s.id === 'load')?.result?.output).toMatchObject({
-    items: 1100,
-    succeeded: 1100,
+    items: 520,
+    succeeded: 520,
     failed: 0,
     outputsComplete: false,
   });
   const keys = itemsOf(name)
     .filter((i) => i.stageId.startsWith('load['))
     .map((i) => i.idempotencyKey);
-  expect(new Set(keys).size).toBe(1100);
-  expect(keys.length).toBe(1100);
+  expect(new Set(keys).size).toBe(520);
+  expect(keys.length).toBe(520);
   expect(peak.get(name)).toBeLessThanOrEqual(40);
   const chunks = await ctx.client.workflow.count(`WorkflowId STARTS_WITH "${name}/2024-03-01/load/g0/chunk-"`);
-  expect(chunks.count).toBe(3);
-});
+  expect(chunks.count).toBe(2);
+}, 120_000);
 
 test('cancelling the run during a fan-out stops every running item’s job, then reports cancelled', async () => {
   const name = uniqueName('fan-cancel');

@@ -276,3 +276,90 @@ test('a run started without the CLI with a wrong param is refused with the CLIâ€
   expect((err as WorkflowFailedError).cause?.message).toContain('--param days: expected an integer, got a string');
   expect(inputOf(name, 'a')).toBeUndefined();
 });
+
+describe('sub-pipelines (pipeline.run)', () => {
+  const sub = (name: string) =>
+    definePipeline({
+      name,
+      params: { table: { type: 'string' }, full_refresh: { type: 'boolean', default: false } },
+      stages: [
+        { id: 'truncate', kind: 'glue.job', if: '{{ params.full_refresh }} == true', params: { JobName: 'truncate' } },
+        {
+          id: 'load',
+          kind: 'glue.job',
+          dependsOn: ['truncate'],
+          trigger: 'none_failed',
+          params: { JobName: 'load', Arguments: { '--table': '{{ params.table }}', '--day': '{{ ds }}' } },
+        },
+      ],
+    });
+
+  test('one sub-run per item, each its own child run with its own keys; the parent reads their outputs', async () => {
+    const name = uniqueName('parent');
+    const child = uniqueName('loadtable');
+    const p = definePipeline({
+      name,
+      params: {
+        tables: { type: 'array', default: ['orders', 'customers'] },
+        full_refresh: { type: 'boolean', default: true },
+      },
+      stages: [
+        {
+          id: 'tables',
+          kind: 'pipeline.run',
+          forEach: { items: '{{ params.tables }}', concurrency: 2 },
+          params: { pipeline: sub(child), params: { table: '{{ item }}', full_refresh: '{{ params.full_refresh }}' } },
+        },
+        {
+          id: 'one',
+          kind: 'pipeline.run',
+          dependsOn: ['tables'],
+          params: { pipeline: sub(child), params: { table: 'items' } },
+        },
+      ],
+    });
+    const result: RunStatus = await (await start(p)).result();
+    expect(result.status).toBe('succeeded');
+    const loads = inputs.filter((i) => i.pipeline === child && i.stageId === 'load');
+    expect(loads.map((i) => i.idempotencyKey).sort()).toEqual(
+      [
+        `${name}/2024-03-01/one/load/g0`,
+        `${name}/2024-03-01/tables[0]/load/g0`,
+        `${name}/2024-03-01/tables[1]/load/g0`,
+      ].sort(),
+    );
+    expect(loads.map((i) => (i.params.Arguments as Record<string, string>)['--table']).sort()).toEqual([
+      'customers',
+      'items',
+      'orders',
+    ]);
+    // full_refresh passed down to the fanned-out runs; the single one keeps the sub-pipeline's default (false).
+    const truncates = inputs.filter((i) => i.pipeline === child && i.stageId === 'truncate');
+    expect(truncates).toHaveLength(2);
+    const one = result.stages.find((s) => s.id === 'one');
+    expect(one?.result?.output).toMatchObject({
+      workflowId: `${name}/2024-03-01/one`,
+      status: 'succeeded',
+      stages: { truncate: { state: 'skipped' }, load: { state: 'succeeded' } },
+    });
+    const subRun = await ctx.client.workflow.getHandle(`${name}/2024-03-01/tables[1]`).result();
+    expect((subRun as RunStatus).params).toEqual({ table: 'customers', full_refresh: true });
+  });
+
+  test('a failed sub-run fails the parent stage with the sub-runâ€™s message', async () => {
+    const name = uniqueName('parent-fail');
+    const child = uniqueName('loadfail');
+    behaviour.set(`${child}:load`, async () => {
+      throw ApplicationFailure.create({ message: 'table missing', type: ERROR_TYPES.jobFailed, nonRetryable: true });
+    });
+    const p = definePipeline({
+      name,
+      defaults: { retry: { maximumAttempts: 1 } },
+      stages: [{ id: 'one', kind: 'pipeline.run', params: { pipeline: sub(child), params: { table: 'x' } } }],
+    });
+    const err: unknown = await (await start(p)).result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause?.message).toBe(
+      'Stage "one" (pipeline.run) failed: Stage "load" (glue.job) failed: table missing',
+    );
+  });
+});
