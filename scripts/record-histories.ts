@@ -5,7 +5,9 @@
  * (test/workflow/replay.test.ts): one per path a run can take — succeeded; failed; failed with a
  * stage whose worker died (its job stopped from the heartbeat); cancelled while a stage runs;
  * and, from v0.3.0, the pipeline language: params, a stage output in a later stage's params, a
- * false condition, a failed step followed by its all_done cleanup, a cancel followed by its cleanup.
+ * false condition, a failed step followed by its all_done cleanup, a cancel followed by its cleanup;
+ * a forEach fan-out (the run, its fanOutStage and fanOutChunk children), one cancelled mid-way, and
+ * a pipeline.run sub-pipeline (the run and its child run).
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -92,6 +94,52 @@ function languagePipeline(name: string, step: keyof typeof behaviours): Pipeline
   });
 }
 
+/** A forEach over three items, then a stage reading the fan-out's output. */
+function fanOutPipeline(name: string, item: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    name: `replay-${name}-${suffix}`,
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '1s' } },
+    stages: [
+      {
+        id: 'load',
+        kind: 'glue.job',
+        forEach: { items: ['a', 'b', 'c'], concurrency: 2 },
+        params: { JobName: item, Arguments: { '--part': '{{ item }}' } },
+      },
+      {
+        id: 'report',
+        kind: 'glue.job',
+        dependsOn: ['load'],
+        params: { JobName: 'ok', Arguments: { '--n': '{{ stages.load.output.succeeded }}' } },
+      },
+    ],
+  });
+}
+
+/** A pipeline.run of a two-stage sub-pipeline with a run param. */
+function subPipeline(name: string, second: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    name: `replay-${name}-${suffix}`,
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '1s' } },
+    stages: [
+      {
+        id: 'table',
+        kind: 'pipeline.run',
+        params: {
+          pipeline: definePipeline({
+            name: `replay-sub-${suffix}`,
+            params: { table: { type: 'string' } },
+            stages: [
+              { id: 'load', kind: 'glue.job', params: { JobName: second, Arguments: { '--t': '{{ params.table }}' } } },
+            ],
+          }),
+          params: { table: 'orders' },
+        },
+      },
+    ],
+  });
+}
+
 async function main(): Promise<void> {
   const settings = { ...temporalSettings(), taskQueue: `record-${suffix}` };
   const client = new Client({
@@ -129,6 +177,9 @@ async function main(): Promise<void> {
       ['cancelled', 'hang', true, pipeline],
       ['language-failed-cleanup', 'denied', false, languagePipeline],
       ['language-cancelled-cleanup', 'hang', true, languagePipeline],
+      ['fanout', 'ok', false, fanOutPipeline],
+      ['fanout-cancelled', 'hang', true, fanOutPipeline],
+      ['subpipeline', 'ok', false, subPipeline],
     ] as const) {
       const p = build(name, second);
       const params = build === languagePipeline ? { params: { region: 'eu-west-1' } } : {};
@@ -137,31 +188,42 @@ async function main(): Promise<void> {
         taskQueue: settings.taskQueue,
         args: [{ pipeline: p, ds: '2024-03-01', ...params }],
       });
+      // The executions of this case: the run, and the children of a fan-out or a sub-pipeline.
+      const executions: [string, string][] = [['run-pipeline', handle.workflowId]];
+      if (build === fanOutPipeline)
+        executions.push(
+          ['fan-out-stage', `${handle.workflowId}/load/g0`],
+          ['fan-out-chunk', `${handle.workflowId}/load/g0/chunk-0`],
+        );
+      if (build === subPipeline) executions.push(['run-pipeline-sub', `${handle.workflowId}/table`]);
       if (cancel) {
+        const holder = client.workflow.getHandle(executions[executions.length - 1]![1]);
         for (let i = 0; i < 100; i++) {
-          const pending = (await handle.describe()).raw.pendingActivities ?? [];
+          const pending = (await holder.describe().catch(() => undefined))?.raw.pendingActivities ?? [];
           if (pending.some((a) => a.activityType?.name === 'runStage' && a.heartbeatDetails)) break;
           await new Promise((r) => setTimeout(r, 100));
         }
         await handle.cancel();
       }
       await handle.result().catch(() => undefined);
-      const file = path.join(outDir, `run-pipeline-${name}-${label}.json`);
-      // The temporal CLI writes the proto JSON that Worker.runReplayHistory reads.
-      const json = execFileSync(temporalBin, [
-        'workflow',
-        'show',
-        '--address',
-        settings.address,
-        '--namespace',
-        settings.namespace,
-        '-w',
-        handle.workflowId,
-        '-o',
-        'json',
-      ]);
-      writeFileSync(file, json);
-      console.log(`recorded ${file}`);
+      for (const [kind, workflowId] of executions) {
+        const file = path.join(outDir, `${kind}-${name}-${label}.json`);
+        // The temporal CLI writes the proto JSON that Worker.runReplayHistory reads.
+        const json = execFileSync(temporalBin, [
+          'workflow',
+          'show',
+          '--address',
+          settings.address,
+          '--namespace',
+          settings.namespace,
+          '-w',
+          workflowId,
+          '-o',
+          'json',
+        ]);
+        writeFileSync(file, json);
+        console.log(`recorded ${file}`);
+      }
     }
   });
   await nc.close();

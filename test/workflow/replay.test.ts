@@ -20,6 +20,18 @@ test('the fixtures cover every recorded version and path', () => {
   // The pipeline language (params, outputs, conditions, cleanup stages) exists from v0.3.0.
   for (const p of ['language-failed-cleanup', 'language-cancelled-cleanup'])
     expect(files).toContain(`run-pipeline-${p}-v0.3.0.json`);
+  // Fan-out (the run and its stage and chunk workflows) and sub-pipelines (the run and its child run).
+  for (const f of [
+    'run-pipeline-fanout',
+    'fan-out-stage-fanout',
+    'fan-out-chunk-fanout',
+    'run-pipeline-fanout-cancelled',
+    'fan-out-stage-fanout-cancelled',
+    'fan-out-chunk-fanout-cancelled',
+    'run-pipeline-subpipeline',
+    'run-pipeline-sub-subpipeline',
+  ])
+    expect(files).toContain(`${f}-v0.3.0.json`);
 });
 
 test.each(files)('%s replays on the current workflow code', async (file) => {
