@@ -221,7 +221,8 @@ async function main(): Promise<void> {
           '-o',
           'json',
         ]);
-        writeFileSync(file, json);
+        // With the workflow ID: workflows deriving their children's IDs from theirs replay only under it.
+        writeFileSync(file, JSON.stringify({ sluiceWorkflowId: workflowId, ...(JSON.parse(String(json)) as object) }));
         console.log(`recorded ${file}`);
       }
     }

@@ -4,13 +4,22 @@
  * replayed against today's workflow bundle. A workflow change that is not replay-safe fails here
  * with the nondeterminism it would cause in production; guard it with `patched()` instead.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { loadHistory } from '../support/histories';
 
 const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+
+/**
+ * The recorded execution's workflow ID (the recorder adds it to the file): workflows that derive
+ * their children's IDs from their own (fan-out, sub-pipelines) replay only under it.
+ */
+function workflowIdOf(file: string): string {
+  const raw = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as { sluiceWorkflowId?: string };
+  return raw.sluiceWorkflowId ?? file;
+}
 
 test('the fixtures cover every recorded version and path', () => {
   for (const version of ['v0.1.0', 'v0.2.0', 'v0.3.0']) {
@@ -39,6 +48,6 @@ test.each(files)('%s replays on the current workflow code', async (file) => {
   const bundle = process.env.SLUICE_WORKFLOW_BUNDLE;
   if (!bundle) throw new Error('SLUICE_WORKFLOW_BUNDLE is set by the jest globalSetup');
   await expect(
-    Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, replayName: file }, history, file),
+    Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, replayName: file }, history, workflowIdOf(file)),
   ).resolves.toBeUndefined();
 });
