@@ -680,9 +680,7 @@ function subPipelineProblems(p: Record<string, unknown>): ParamProblem[] {
       field: `params.${name}`,
       received: issue.received,
       problem: `${issue.problem} (sub-pipeline ${def.name})`,
-      fix: issue.fix
-        .replace(/--param (\w+)=/, 'params: { $1: ')
-        .replace(/e\.g\. params: \{ (\w+): (.*)$/, 'e.g. params: { $1: $2 }'),
+      fix: issue.fix.replace(/--param (\w+)=(\S+)/, 'params: { $1: $2 }'),
     });
   }
   return out;

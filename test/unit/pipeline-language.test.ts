@@ -374,3 +374,77 @@ describe('the derived IAM policy widens every kind of template', () => {
     ]);
   });
 });
+
+describe('forEach and pipeline.run are checked when the pipeline loads', () => {
+  test('both sources, no source, an items string that is not one template, a fan-out output field it lacks', () => {
+    const err = rejection(() =>
+      definePipeline({
+        name: 'fan',
+        stages: [
+          {
+            id: 'both',
+            kind: 'glue.job',
+            forEach: { s3: { Bucket: 'b', Prefix: 'p/' }, items: ['a'] },
+            params: { JobName: 'j', Arguments: { '--k': '{{ item }}' } },
+          },
+          { id: 'none', kind: 'glue.job', forEach: { batch: 2 }, params: { JobName: 'j' } },
+          { id: 'text', kind: 'glue.job', forEach: { items: 'a,{{ ds }}' }, params: { JobName: 'j' } },
+          {
+            id: 'after',
+            kind: 'glue.job',
+            dependsOn: ['both'],
+            params: { JobName: 'j', Arguments: { '--n': '{{ stages.both.output.jobRunId }}' } },
+          },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => [i.stage, i.field, i.problem])).toEqual([
+      ['both', 'forEach', 'forEach takes one source, not both'],
+      ['none', 'forEach', 'forEach needs a source'],
+      ['text', 'forEach.items', 'expected a list, or exactly one template that yields a list'],
+      [
+        'after',
+        'params.Arguments.--n',
+        '{{ stages.both.output.jobRunId }}: the fan-out (forEach) stage "both" has no output field "jobRunId"',
+      ],
+    ]);
+  });
+
+  test('a sub-pipeline is validated with its parent, and the params given to it against its declarations', () => {
+    const sub = definePipeline({
+      name: 'load-table',
+      params: { table: { type: 'string' }, days: { type: 'integer', default: 1 } },
+      stages: [{ id: 'load', kind: 'glue.job', params: { JobName: 'x', Arguments: { '--t': '{{ params.table }}' } } }],
+    });
+    const err = rejection(() =>
+      definePipeline({
+        name: 'parent',
+        stages: [
+          { id: 'a', kind: 'pipeline.run', params: { pipeline: sub, params: { days: 'two', tabel: 'x' } } },
+          { id: 'b', kind: 'pipeline.run', params: { pipeline: './load-table.yaml' } },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => [i.stage, i.field])).toEqual([
+      ['a', 'params.params.days'],
+      ['a', 'params.params.tabel'],
+      ['a', 'params.params.table'],
+      ['b', 'params.pipeline'],
+    ]);
+    expect(err.issues[1]?.fix).toContain('did you mean table?');
+    expect(err.issues.map((i) => i.fix)).toEqual([
+      expect.stringContaining('give params: { days: 1 }'),
+      expect.stringContaining('did you mean table?'),
+      expect.stringContaining('give it, e.g. params: { table: text }'),
+      expect.stringContaining('loadPipelineFile'),
+    ]);
+    // Templated values are the run's to check: the sub-run refuses a wrong type.
+    expect(
+      definePipeline({
+        name: 'ok',
+        params: { t: { type: 'string', default: 'orders' } },
+        stages: [{ id: 'a', kind: 'pipeline.run', params: { pipeline: sub, params: { table: '{{ params.t }}' } } }],
+      }).stages[0]?.kind,
+    ).toBe('pipeline.run');
+  });
+});
