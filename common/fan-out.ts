@@ -38,8 +38,14 @@ export const FAN_OUT_LIMITS = {
   chunkItems: 500,
   /** S3 keys per chunk (what its listing returns stays well under 256 KB). */
   chunkKeys: 1000,
-  /** Chunk workflows running at once. */
+  /** Chunk workflows running at once (more when the concurrency needs them, see chunkConcurrency). */
   parallelChunks: 4,
+  /**
+   * Items one chunk runs at once. Above about 100, a chunk's completions arrive faster than its
+   * workflow tasks take them, and the server force-closes tasks that buffer over 100 events
+   * (measured by bench:fanout): a higher concurrency runs more chunks at once instead.
+   */
+  chunkConcurrency: 64,
   /** Item outputs are kept in the stage output only up to this many items... */
   outputsMaxItems: 100,
   /** ...and this much JSON. */
@@ -80,8 +86,9 @@ export function chunkItemsFor(batch: number, s3: boolean): number {
 
 /** How many chunks run at once, and each one's share of the concurrency (their sum ≤ concurrency). */
 export function chunkParallelism(concurrency: number, chunks: number): { parallel: number; each: number } {
-  const parallel = Math.max(1, Math.min(FAN_OUT_LIMITS.parallelChunks, chunks, concurrency));
-  return { parallel, each: Math.max(1, Math.floor(concurrency / parallel)) };
+  const wanted = Math.max(FAN_OUT_LIMITS.parallelChunks, Math.ceil(concurrency / FAN_OUT_LIMITS.chunkConcurrency));
+  const parallel = Math.max(1, Math.min(wanted, chunks, concurrency));
+  return { parallel, each: Math.max(1, Math.min(FAN_OUT_LIMITS.chunkConcurrency, Math.floor(concurrency / parallel))) };
 }
 
 /** Groups values into lists of `size` (the last may be shorter). */

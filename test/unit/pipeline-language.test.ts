@@ -9,6 +9,7 @@ import { loadPipelineFile, runParams } from '../../client/load-pipeline';
 import { definePipeline, PipelineValidationError, type StageDefinition } from '../../common/pipeline';
 import { parseParamArgs, resolveParams } from '../../common/params';
 import { decide, type RunPhase } from '../../common/scheduling';
+import { chunkItemsFor, chunkParallelism, itemIdempotencyKey, toleratedCount } from '../../common/fan-out';
 import { stageGrants } from '../../infra/cdk/permissions';
 import type { StageStateName } from '../../common/run-types';
 import {
@@ -446,5 +447,32 @@ describe('forEach and pipeline.run are checked when the pipeline loads', () => {
         stages: [{ id: 'a', kind: 'pipeline.run', params: { pipeline: sub, params: { table: '{{ params.t }}' } } }],
       }).stages[0]?.kind,
     ).toBe('pipeline.run');
+  });
+});
+
+describe('fan-out planning', () => {
+  test('chunks at once and each one’s share: never above the concurrency, at most 64 items in one chunk', () => {
+    expect(chunkParallelism(200, 20)).toEqual({ parallel: 4, each: 50 });
+    expect(chunkParallelism(1000, 200)).toEqual({ parallel: 16, each: 62 });
+    expect(chunkParallelism(200, 1)).toEqual({ parallel: 1, each: 64 });
+    expect(chunkParallelism(3, 10)).toEqual({ parallel: 3, each: 1 });
+    expect(chunkParallelism(10, 2)).toEqual({ parallel: 2, each: 5 });
+    for (const c of [1, 7, 64, 65, 199, 257, 1000])
+      for (const n of [1, 3, 50]) {
+        const { parallel, each } = chunkParallelism(c, n);
+        expect(parallel * each).toBeLessThanOrEqual(c);
+        expect(each).toBeLessThanOrEqual(64);
+      }
+  });
+
+  test('chunk sizes, tolerated failures, idempotency keys', () => {
+    expect(chunkItemsFor(1, true)).toBe(500);
+    expect(chunkItemsFor(5, true)).toBe(200);
+    expect(chunkItemsFor(1000, true)).toBe(1);
+    expect(chunkItemsFor(5, false)).toBe(500);
+    expect(toleratedCount('5%', 10_000)).toBe(500);
+    expect(toleratedCount('5%', 19)).toBe(0);
+    expect(toleratedCount(3, 10)).toBe(3);
+    expect(itemIdempotencyKey('sales', '2024-03-01', 'decompress', 17, 2)).toBe('sales/2024-03-01/decompress[17]/g2');
   });
 });
