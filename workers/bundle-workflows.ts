@@ -1,5 +1,5 @@
 /** Bundles the workflow code once (at build time), so workers start without webpack. */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
@@ -9,6 +9,7 @@ export async function writeWorkflowBundle(out: string): Promise<void> {
     workflowInterceptorModules: [require.resolve('./workflow-interceptors')],
     logger: new DefaultLogger('WARN'),
   });
+  await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, code);
 }
 
