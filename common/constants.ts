@@ -119,55 +119,10 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ERROR_TYPES.qualityCheck,
 ];
 
-export const STAGE_KINDS = [
-  's3.put',
-  's3.wait',
-  'glue.job',
-  'athena.query',
-  's3.copy',
-  'lambda.invoke',
-  'kinesis.put',
-  'firehose.put',
-  'glue.crawler',
-  'databrew.job',
-  'emr.step',
-  'emr.cluster',
-  'emr.terminate',
-  'emr-serverless.job',
-  'redshift.sql',
-  'sfn.execution',
-  'quicksight.refresh',
-  'datapipeline.activate',
-  'pipeline.wait',
-  'pipeline.run',
-] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
-
-/**
- * Sensors: stages that wait for something to exist (an S3 object, another pipeline's run). Their
- * deadline is the stage's `timeout.total`, passed to the activity so it fails with a clear
- * SensorTimeoutError instead of timing out.
- */
-export const SENSOR_KINDS: readonly string[] = ['s3.wait', 'pipeline.wait'];
-
-/**
- * The tags `emr.cluster` puts on the clusters it starts: RunJobFlow has no client token, so the
- * stage's key finds a cluster started by an attempt that died before heartbeating it, and the
- * pipeline tag scopes the worker's IAM permissions to the clusters of its own pipelines.
- */
-export const EMR_CLUSTER_TAGS = {
-  pipeline: 'sluice:pipeline',
-  stageKey: 'sluice:stage-key',
-} as const;
-
-/**
- * Kinds that run as a child workflow, not an activity: `pipeline.run` (a sub-pipeline's run for the
- * same date). Cancelling the run cancels the child, whose own sweep stops its jobs.
- */
-export const CHILD_RUN_KINDS: readonly string[] = ['pipeline.run'];
-
-/** Kinds whose result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
-export const RESULT_KINDS: readonly string[] = ['athena.query', 'redshift.sql'];
+// Stage kinds: declared by their descriptors (common/kinds/index.ts), re-exported for the files
+// that import them from here. common/kinds never imports this module, so there is no cycle.
+export { CHILD_RUN_KINDS, RESULT_KINDS, SENSOR_KINDS, STAGE_KINDS, type StageKind } from './kinds';
+export { EMR_CLUSTER_TAGS } from './kinds/emr-cluster';
 
 /** Template names usable as `{{ name }}` in any string param. */
 export const TEMPLATE_NAMES = ['ds', 'ds_nodash', 'year', 'month', 'day', 'prev_ds', 'next_ds', 'pipeline'] as const;

@@ -29,7 +29,7 @@ function clusterId(params: Record<string, unknown>): string {
 
 function theStep(params: Record<string, unknown>): StepConfig {
   const steps = params.Steps;
-  // Also checked when the pipeline is loaded (KIND_RULES); this guards hand-built StageInputs.
+  // Also checked when the pipeline is loaded (its descriptor, common/kinds/emr.ts); this guards hand-built StageInputs.
   if (!Array.isArray(steps) || steps.length !== 1) throw new Error('emr.step needs exactly one step in Steps');
   return steps[0] as StepConfig;
 }

@@ -18,7 +18,10 @@ import { sfnExecution } from './sfn';
 import { pipelineRun } from './pipeline-run';
 import { pipelineWait } from './pipeline-wait';
 
-/** Every stage kind's handler. Adding a kind means one handler here and its rules in common/pipeline.ts. */
+/**
+ * Every stage kind's handler: the AWS calls. Typed by the descriptors' kinds (common/kinds/index.ts),
+ * so the compiler refuses a kind without a handler or a handler without a descriptor.
+ */
 export const STAGE_HANDLERS: Record<StageKind, StageHandler> = {
   's3.put': s3Put,
   's3.wait': s3Wait,

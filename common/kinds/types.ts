@@ -1,0 +1,102 @@
+/**
+ * The shape of a stage kind's descriptor (common/kinds/index.ts). Types only, plus defineKind: the
+ * descriptors must stay free of zod, the AWS SDK, Node built-ins and common/constants.ts (which
+ * re-exports from them), since workflow code imports them.
+ */
+import type { PipelineDefinition, StageDefinition } from '../pipeline';
+
+/** A problem found by a kind's `check`; `field` is relative to params. */
+export interface ParamProblem {
+  field: string;
+  received?: unknown;
+  problem: string;
+  fix: string;
+}
+
+/** What a kind's `check` may call beyond its params (given by validatePipeline, common/pipeline.ts). */
+export interface CheckContext {
+  /** Validates a sub-pipeline's definition: the definition, or the validation message. */
+  validateSubPipeline: (raw: unknown) => { definition: PipelineDefinition } | { error: string };
+}
+
+/** One IAM statement of the worker task role. */
+export interface Grant {
+  /** Why: the pipeline, stage and kind it is for. */
+  sid: string;
+  actions: string[];
+  resources: string[];
+  conditions?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface ArnContext {
+  /** Region and account (tokens in a stack, literals in tests). */
+  region: string;
+  account: string;
+  partition?: string;
+}
+
+/** What a kind's `grants` receive: the stage's params and helpers that build its statements (infra/cdk/permissions.ts). */
+export interface GrantContext {
+  /** The stage's params. */
+  p: Record<string, unknown>;
+  pipeline: string;
+  partition: string;
+  region: string;
+  account: string;
+  /** A statement for this stage. */
+  g: (actions: string[], resources: string[], conditions?: Grant['conditions']) => Grant;
+  arn: (service: string, resource: string, region?: string, account?: string) => string;
+  s3: (bucket: string, key?: string) => string;
+  /** A string param with its templates widened to `*`; undefined when absent or empty. */
+  str: (p: Record<string, unknown>, key: string) => string | undefined;
+  /** A param value with its templates (the date, run params, stage outputs) widened to `*`. */
+  pattern: (v: unknown) => string;
+  s3Uri: (uri: string) => { bucket: string; key: string } | undefined;
+  /** An IAM role ARN from a role name, a role ARN, or an instance profile (named like its role, as EMR's defaults are). */
+  roleArn: (v: string, partition: string, account: string) => string;
+  /** The clusters started by this pipeline's emr.cluster stages carry its name in a tag. */
+  ownClusters: NonNullable<Grant['conditions']>;
+  /** Actions on the cluster a param names: that cluster, or the pipeline's own clusters when an emr.cluster stage started it. */
+  onCluster: (actions: string[], v: unknown) => Grant;
+  /** The grants of another pipeline's stage (pipeline.run: the sub-pipeline's stages). */
+  stageGrants: (pipeline: string, stage: StageDefinition, stages: readonly StageDefinition[]) => Grant[];
+}
+
+/** Everything Sluice knows about one stage kind, except its AWS code (activities/kinds/). */
+export interface KindDescriptor<K extends string = string> {
+  kind: K;
+  /** The AWS API the handler calls (error messages, README). */
+  api: string;
+  /**
+   * The fields of the stage's output, usable downstream as `{{ stages.<id>.output.<field> }}`
+   * (README, "Stage kinds"). Some appear only when AWS reports them.
+   */
+  outputs: readonly string[];
+  /** The params the AWS start call cannot do without. */
+  required: { field: string; hint: string }[];
+  /** Exactly one of these must be present. */
+  oneOf?: { fields: string[]; hint: string };
+  /** Fields Sluice sets itself. */
+  reserved?: { field: string; why: string }[];
+  /** Kind-specific checks beyond the above (fields that go together, the shape of a list). */
+  check?: (params: Record<string, unknown>, ctx: CheckContext) => ParamProblem[];
+  /**
+   * A sensor waits for something to exist (an S3 object, another pipeline's run). Its deadline is
+   * the stage's `timeout.total`, passed to the activity so it fails with a clear SensorTimeoutError.
+   */
+  sensor?: true;
+  /** Its result has rows (`rowCount`, `firstRows`), so an `expect` check can gate on them. */
+  resultRows?: true;
+  /** Runs as a child workflow, not an activity (cancelling the run cancels the child). */
+  childRun?: true;
+  /** The worker role's permissions for one stage: the exact actions its handler calls, on the narrowest resources. */
+  grants: (ctx: GrantContext) => Grant[];
+}
+
+/** Declares a descriptor, keeping its kind's literal type. */
+export function defineKind<K extends string>(d: KindDescriptor<K>): KindDescriptor<K> {
+  return d;
+}
+
+/** Pipeline names: lower-case letters, digits, "_" or "-", starting with a letter or digit. */
+export const PIPELINE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
