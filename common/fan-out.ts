@@ -36,7 +36,7 @@ export const FAN_OUT_LIMITS = {
   maxBatch: 1000,
   /** Items per chunk workflow: its history stays far under Temporal's 10,240-event warning. */
   chunkItems: 500,
-  /** S3 keys per chunk (what its listing returns stays well under 256 KB). */
+  /** Values (S3 keys, list elements) per chunk: what its listing or input holds stays well under 256 KB. */
   chunkKeys: 1000,
   /** Chunk workflows running at once (more when the concurrency needs them, see chunkConcurrency). */
   parallelChunks: 4,
@@ -78,9 +78,8 @@ export function toleratedCount(spec: number | string | undefined, items: number)
   return Math.floor((pct / 100) * items);
 }
 
-/** Items per chunk for a batch size: CHUNK_ITEMS, fewer when each item is a batch of keys. */
-export function chunkItemsFor(batch: number, s3: boolean): number {
-  if (!s3) return FAN_OUT_LIMITS.chunkItems;
+/** Items per chunk for a batch size: CHUNK_ITEMS, fewer when each item is a batch (at most chunkKeys values a chunk). */
+export function chunkItemsFor(batch: number): number {
   return Math.max(1, Math.min(FAN_OUT_LIMITS.chunkItems, Math.floor(FAN_OUT_LIMITS.chunkKeys / batch)));
 }
 

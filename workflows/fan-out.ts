@@ -256,12 +256,12 @@ async function planChunks(input: FanOutInput): Promise<{ source: ChunkInput['sou
   const batch = input.batch ?? 1;
   if ('s3' in input.source) {
     const s3 = input.source.s3;
-    const per = chunkItemsFor(batch, true);
+    const per = chunkItemsFor(batch);
     const ranges = await listKeyChunks({ Bucket: s3.Bucket, Prefix: s3.Prefix, chunkKeys: per * batch });
     return ranges.map((range) => ({ source: { s3, range, batch }, items: Math.ceil(range.count / batch) }));
   }
   const items = batch > 1 ? batches(input.source.items, batch) : input.source.items;
-  return batches(items, chunkItemsFor(batch, false)).map((slice) => ({
+  return batches(items, chunkItemsFor(batch)).map((slice) => ({
     source: { items: slice },
     items: slice.length,
   }));

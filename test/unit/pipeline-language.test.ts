@@ -466,10 +466,9 @@ describe('fan-out planning', () => {
   });
 
   test('chunk sizes, tolerated failures, idempotency keys', () => {
-    expect(chunkItemsFor(1, true)).toBe(500);
-    expect(chunkItemsFor(5, true)).toBe(200);
-    expect(chunkItemsFor(1000, true)).toBe(1);
-    expect(chunkItemsFor(5, false)).toBe(500);
+    expect(chunkItemsFor(1)).toBe(500);
+    expect(chunkItemsFor(5)).toBe(200);
+    expect(chunkItemsFor(1000)).toBe(1);
     expect(toleratedCount('5%', 10_000)).toBe(500);
     expect(toleratedCount('5%', 19)).toBe(0);
     expect(toleratedCount(3, 10)).toBe(3);
