@@ -99,7 +99,14 @@ async function visibleRuns(p: PipelineDefinition, n: number): Promise<void> {
 
 test('sliding window: with concurrency 2 and one slow date, the other dates keep flowing', async () => {
   const p = onePipeline('window');
-  behaviour.set(p.name, async (i) => (await sleep(i.ds === '2024-03-01' ? 5000 : 300), { summary: 'done' }));
+  // The slow date ends once the seven others have (or after 60 s): had the window waited for it,
+  // they could not end first. Not a fixed 5 s, which a loaded machine could outrun.
+  const othersDone = () => (spans.get(p.name) ?? []).filter((x) => x.ds !== '2024-03-01').length;
+  behaviour.set(p.name, async (i) => {
+    if (i.ds !== '2024-03-01') return (await sleep(300), { summary: 'done' });
+    for (const until = Date.now() + 60_000; othersDone() < 7 && Date.now() < until;) await sleep(100);
+    return { summary: 'done' };
+  });
   const started = await startBackfill(ctx.client, ctx.settings, p, opts('2024-03-01', '2024-03-08'));
   const outcome = await waitForBackfill(started.handle);
   expect(outcome.status).toBe('succeeded');
