@@ -7,7 +7,8 @@
  * and, from v0.3.0, the pipeline language: params, a stage output in a later stage's params, a
  * false condition, a failed step followed by its all_done cleanup, a cancel followed by its cleanup;
  * a forEach fan-out (the run, its fanOutStage and fanOutChunk children), one cancelled mid-way, and
- * a pipeline.run sub-pipeline (the run and its child run).
+ * a pipeline.run sub-pipeline (the run and its child run); a scheduled run (scheduledPipeline,
+ * with run parameters, and the date run it starts).
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -23,6 +24,7 @@ import { ERROR_TYPES, WORKFLOW_TYPES } from '../common/constants';
 import { temporalSettings } from '../common/env';
 import { definePipeline, type PipelineDefinition } from '../common/pipeline';
 import type { StageInput, StageResult } from '../common/run-types';
+import { createRunActivities } from '../activities/runs';
 import { createSluiceWorker } from '../workers/worker';
 
 const [outDir = 'test/fixtures/histories', label = 'current'] = process.argv.slice(2);
@@ -152,6 +154,8 @@ async function main(): Promise<void> {
     connection: nc,
     workerOptions: {
       activities: {
+        // listDateRuns (the scheduled launcher's visibility read) is the real one.
+        ...createRunActivities(),
         runStage: async (input: StageInput) => {
           const r = await (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input);
           return { ...r, output: { jobRunId: r.jobId } };
@@ -170,6 +174,21 @@ async function main(): Promise<void> {
   });
   mkdirSync(outDir, { recursive: true });
   await worker.runUntil(async () => {
+    // A scheduled run, started as its Schedule would start it (the logical date from the start time).
+    {
+      const p = languagePipeline('scheduled', 'ok');
+      const handle = await client.workflow.start(WORKFLOW_TYPES.scheduledPipeline, {
+        workflowId: `${p.name}/scheduled`,
+        taskQueue: settings.taskQueue,
+        args: [{ pipeline: p, timezone: 'UTC', dateOffsetDays: 1, params: { region: 'eu-west-1' } }],
+      });
+      const { ds } = (await handle.result()) as { ds: string };
+      for (const [kind, workflowId] of [
+        ['scheduled-pipeline', handle.workflowId],
+        ['run-pipeline', `${p.name}/${ds}`],
+      ] as const)
+        record(kind, 'scheduled', workflowId);
+    }
     for (const [name, second, cancel, build] of [
       ['succeeded', 'ok', false, pipeline],
       ['failed-denied', 'denied', false, pipeline],
@@ -206,29 +225,31 @@ async function main(): Promise<void> {
         await handle.cancel();
       }
       await handle.result().catch(() => undefined);
-      for (const [kind, workflowId] of executions) {
-        const file = path.join(outDir, `${kind}-${name}-${label}.json`);
-        // The temporal CLI writes the proto JSON that Worker.runReplayHistory reads.
-        const json = execFileSync(temporalBin, [
-          'workflow',
-          'show',
-          '--address',
-          settings.address,
-          '--namespace',
-          settings.namespace,
-          '-w',
-          workflowId,
-          '-o',
-          'json',
-        ]);
-        // With the workflow ID: workflows deriving their children's IDs from theirs replay only under it.
-        writeFileSync(file, JSON.stringify({ sluiceWorkflowId: workflowId, ...(JSON.parse(String(json)) as object) }));
-        console.log(`recorded ${file}`);
-      }
+      for (const [kind, workflowId] of executions) record(kind, name, workflowId);
     }
   });
   await nc.close();
   await client.connection.close();
+
+  function record(kind: string, name: string, workflowId: string): void {
+    const file = path.join(outDir, `${kind}-${name}-${label}.json`);
+    // The temporal CLI writes the proto JSON that Worker.runReplayHistory reads.
+    const json = execFileSync(temporalBin, [
+      'workflow',
+      'show',
+      '--address',
+      settings.address,
+      '--namespace',
+      settings.namespace,
+      '-w',
+      workflowId,
+      '-o',
+      'json',
+    ]);
+    // With the workflow ID: workflows deriving their children's IDs from theirs replay only under it.
+    writeFileSync(file, JSON.stringify({ sluiceWorkflowId: workflowId, ...(JSON.parse(String(json)) as object) }));
+    console.log(`recorded ${file}`);
+  }
 }
 
 main().then(

@@ -27,6 +27,9 @@ describe.each([
   ['0.1.0', 'cancel', ''],
   ['0.2.0', 'signal', '-v0.2.0'],
   ['0.2.0', 'cancel', '-v0.2.0'],
+  // v0.3.0: run parameters passed to every date's run (the pipeline language).
+  ['0.3.0', 'signal', '-v0.3.0'],
+  ['0.3.0', 'cancel', '-v0.3.0'],
 ])('a backfill recorded on %s (continue-as-new, then cancelled by %s)', (version, how, suffix) => {
   const runs = JSON.parse(
     readFileSync(path.join(__dirname, '..', 'fixtures', `backfill-can-${how}${suffix}.history.json`), 'utf8'),

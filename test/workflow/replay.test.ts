@@ -39,6 +39,9 @@ test('the fixtures cover every recorded version and path', () => {
     'fan-out-chunk-fanout-cancelled',
     'run-pipeline-subpipeline',
     'run-pipeline-sub-subpipeline',
+    // A scheduled run with run parameters, and the date run it started.
+    'scheduled-pipeline-scheduled',
+    'run-pipeline-scheduled',
   ])
     expect(files).toContain(`${f}-v0.3.0.json`);
 });
