@@ -40,7 +40,13 @@ export function createFanOutActivities(clients: AwsClients) {
      * The keys under a prefix, as chunk boundaries of `chunkKeys` keys: what each chunk workflow
      * lists. Reads the whole listing page by page (1,000 keys per call).
      */
-    async listKeyChunks(input: { Bucket: string; Prefix: string; chunkKeys: number }): Promise<KeyRange[]> {
+    async listKeyChunks(input: {
+      Bucket: string;
+      Prefix: string;
+      chunkKeys: number;
+      /** More keys than this is more than one fan-out runs: refused before any item starts. */
+      maxKeys?: number;
+    }): Promise<KeyRange[]> {
       const ranges: KeyRange[] = [];
       let current: KeyRange = { startAfter: '', lastKey: '', count: 0 };
       let total = 0;
@@ -54,7 +60,12 @@ export function createFanOutActivities(clients: AwsClients) {
             current = { startAfter: key, lastKey: '', count: 0 };
           }
         }
-        if (total > FAN_OUT_LIMITS.maxItems * FAN_OUT_LIMITS.maxBatch) break;
+        if (total > (input.maxKeys ?? FAN_OUT_LIMITS.maxItems * FAN_OUT_LIMITS.maxBatch))
+          throw ApplicationFailure.create({
+            message: `more than ${input.maxKeys ?? FAN_OUT_LIMITS.maxItems * FAN_OUT_LIMITS.maxBatch} keys under s3://${input.Bucket}/${input.Prefix}: more than the ${FAN_OUT_LIMITS.maxItems} items one fan-out runs; use forEach.batch to group them, or a narrower prefix`,
+            type: ERROR_TYPES.stageInput,
+            nonRetryable: true,
+          });
       }
       if (current.count) ranges.push(current);
       return ranges;

@@ -117,7 +117,7 @@ export function buildCli(): Command {
         try {
           const started = await startRun(client, settings, pipeline, ds, {
             ...(opts.generation !== undefined ? { generation: opts.generation } : {}),
-            ...(Object.keys(params).length ? { params } : {}),
+            ...withParams(params),
           });
           const { handle: _h, ...info } = started;
           if (opts.json && !opts.wait) {
@@ -340,7 +340,7 @@ function addBackfillCommands(program: Command): void {
         await withClient(async (client, settings) => {
           const started = await startBackfill(client, settings, pipeline, {
             ...options,
-            ...(Object.keys(params).length ? { params } : {}),
+            ...withParams(params),
           });
           const { handle: _h, ...info } = started;
           if (opts.json && !opts.wait) return console.log(JSON.stringify(info));

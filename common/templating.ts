@@ -11,7 +11,7 @@
  * itself (a list, an object, a number); inside a longer string a value is written as text
  * (objects and lists as JSON).
  */
-import { compare, type Comparison } from './checks';
+import { compare, parseComparison, type Comparison } from './checks';
 import { TEMPLATE_NAMES, type TemplateName } from './constants';
 import { addDays } from './dates';
 
@@ -103,11 +103,6 @@ export function findTemplates(text: string): { text: string; ref: TemplateRef }[
     found.push({ text: whole, ref: parseTemplate(inner) });
   }
   return found;
-}
-
-/** Every `{{ name }}` used in a string (the name before any path), known or not. */
-export function findTemplateNames(text: string): string[] {
-  return [...text.matchAll(TEMPLATE)].map((m) => /^[A-Za-z_][A-Za-z0-9_]*/.exec(m[1] as string)?.[0] as string);
 }
 
 /** What templates are rendered with for one run (and one fan-out item). */
@@ -270,7 +265,8 @@ export interface Condition {
   comparison: Comparison;
 }
 
-const CONDITION = /^\s*(\{\{[^{}]*\}\})\s*(==|!=|>=|<=|>|<)\s*(.*?)\s*$/;
+/** One template, then what `expect` reads (common/checks.ts parses the operator and the value). */
+const CONDITION = /^\s*(\{\{[^{}]*\}\})\s*((==|!=|>=|<=|>|<)\s*(.*?))\s*$/;
 
 /** Parses a condition; a string saying what is wrong when it is not one. */
 export function parseCondition(text: string): Condition | string {
@@ -283,11 +279,9 @@ export function parseCondition(text: string): Condition | string {
   const found = findTemplates(m[1] as string);
   const t = found[0];
   if (!t) return `cannot read ${m[1]}`;
-  let operand = m[3] as string;
-  if (operand === '') return 'the condition has no value to compare with';
-  const quoted = /^'(.*)'$|^"(.*)"$/.exec(operand);
-  if (quoted) operand = quoted[1] ?? quoted[2] ?? '';
-  return { template: t.text, ref: t.ref, comparison: { op: m[2] as Comparison['op'], operand } };
+  const comparison = parseComparison(m[2] as string);
+  if (!comparison) return 'the condition has no value to compare with';
+  return { template: t.text, ref: t.ref, comparison };
 }
 
 /** Evaluates a parsed condition: the value it read, and whether it holds. Throws TemplateError. */

@@ -257,7 +257,12 @@ async function planChunks(input: FanOutInput): Promise<{ source: ChunkInput['sou
   if ('s3' in input.source) {
     const s3 = input.source.s3;
     const per = chunkItemsFor(batch);
-    const ranges = await listKeyChunks({ Bucket: s3.Bucket, Prefix: s3.Prefix, chunkKeys: per * batch });
+    const ranges = await listKeyChunks({
+      Bucket: s3.Bucket,
+      Prefix: s3.Prefix,
+      chunkKeys: per * batch,
+      maxKeys: FAN_OUT_LIMITS.maxItems * batch,
+    });
     return ranges.map((range) => ({ source: { s3, range, batch }, items: Math.ceil(range.count / batch) }));
   }
   const items = batch > 1 ? batches(input.source.items, batch) : input.source.items;

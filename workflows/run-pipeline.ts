@@ -136,9 +136,15 @@ export function activityOptions(stage: StageDefinition, defaults: PipelineDefini
 }
 
 /** The innermost message of a failure chain: AWS's words, not the SDK's wrappers. */
-export function stageError(err: unknown): StageError {
-  let cur: unknown = err;
+/** The failure inside an activity's or a child workflow's wrappers: what the stage itself threw. */
+function innermost(err: unknown): unknown {
+  let cur = err;
   while ((cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) && cur.cause) cur = cur.cause;
+  return cur;
+}
+
+export function stageError(err: unknown): StageError {
+  const cur = innermost(err);
   if (cur instanceof ApplicationFailure) {
     const details = (cur.details?.[0] ?? {}) as { jobId?: string };
     return {
@@ -171,9 +177,9 @@ export function lastHeartbeatJob(err: unknown): string | undefined {
 
 /** The output a fan-out's failure or cancellation carries (its counts and first failures). */
 function fanOutOutputOf(err: unknown): Record<string, unknown> | undefined {
-  let cur: unknown = err;
-  while ((cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) && cur.cause) cur = cur.cause;
-  if (!(cur instanceof ApplicationFailure) && !(cur instanceof CancelledFailure)) return undefined;
+  // A cancelled fan-out returns its output instead (a child's cancellation carries no details).
+  const cur = innermost(err);
+  if (!(cur instanceof ApplicationFailure)) return undefined;
   const d = cur.details?.[0] as { output?: Record<string, unknown> } | undefined;
   return d &&
     typeof d === 'object' &&
@@ -366,12 +372,15 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     const status = statusOf(stage.id);
     let params: Record<string, unknown>;
     let fanOut: FanOutInput | undefined;
+    /** What a TemplateError is about: the params, or (its message says so) the forEach source. */
+    let where = 'params: ';
     try {
       // A fan-out renders `{{ item }}` per item; everything else is rendered here, for the run.
       params = renderStageParams(stage.kind, stage.params, {
         ...renderContext(),
         deferItems: stage.forEach !== undefined,
       });
+      where = '';
       if (stage.forEach) fanOut = fanOutInput(stage, params);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
@@ -382,7 +391,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
         status.reason = `nothing to clean up: ${err.message}`;
         return;
       }
-      return failWithoutRunning(stage, err.message.startsWith('forEach') ? err.message : `params: ${err.message}`);
+      return failWithoutRunning(stage, `${where}${err.message}`);
     }
     renderedParams.set(stage.id, params);
     status.state = 'running';

@@ -10,16 +10,14 @@
  * dates of their own (a random base date, one day per run): no run of an earlier jest run is followed.
  */
 import { randomInt } from 'node:crypto';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeClusterCommand, ListClustersCommand, ListStepsCommand, type StepSummary } from '@aws-sdk/client-emr';
 import { CreateCrawlerCommand, GetJobRunsCommand } from '@aws-sdk/client-glue';
-import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
 import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readRunStatus } from '../../client/runs';
 import { addDays } from '../../common/dates';
 import type { RunStatus, StageStatus } from '../../common/run-types';
-import { awsClients, createBucket, createGlueJob, uniqueName } from '../support/aws';
+import { awsClients, createBucket, createLambdaFunction, createGlueJob, uniqueName } from '../support/aws';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
@@ -66,38 +64,6 @@ async function cliStatus(pipeline: string, ds: string): Promise<RunStatus> {
 
 // ---------------------------------------------------------------- fixtures
 
-let roleArn: string | undefined;
-
-/** Lambda checks that the execution role exists (the IAM client is a test-only dependency). */
-async function lambdaRole(): Promise<string> {
-  if (roleArn) return roleArn;
-  const iam = new IAMClient({});
-  const out = await iam.send(
-    new CreateRoleCommand({
-      RoleName: uniqueName('examples-role'),
-      AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
-    }),
-  );
-  iam.destroy();
-  if (!out.Role?.Arn) throw new Error('CreateRole returned no ARN');
-  roleArn = out.Role.Arn;
-  return roleArn;
-}
-
-/** A function moto answers by echoing its payload. */
-async function createFunction(name: string): Promise<string> {
-  await awsClients().lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'python3.12',
-      Role: await lambdaRole(),
-      Handler: 'index.handler',
-      Code: { ZipFile: Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64') },
-    }),
-  );
-  return name;
-}
-
 async function createCrawler(name: string, database: string, target: string): Promise<string> {
   await awsClients().glue.send(
     new CreateCrawlerCommand({
@@ -122,7 +88,7 @@ describe('examples/s3-fanout-etl (the storm events Distributed Map sample)', () 
 
   async function fixtures() {
     const bucket = await createBucket(uniqueName('storm'));
-    const fn = await createFunction(uniqueName('decompress'));
+    const fn = await createLambdaFunction(uniqueName('decompress'), 'python3.12');
     const database = uniqueName('storm_db').replace(/-/g, '_');
     const crawler = await createCrawler(uniqueName('storm-crawler'), database, `s3://${bucket}/curated/`);
     await gateway.setScenario({ service: 'glue-crawler', match: crawler, durationMs: 600, outcome: 'SUCCEEDED' });

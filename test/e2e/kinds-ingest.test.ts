@@ -5,13 +5,11 @@
  * injected by the gateway reaches the stage instead of being absorbed by the SDK's own retries,
  * and call counts are exact. Every test uses its own buckets, functions and streams.
  */
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateDeliveryStreamCommand } from '@aws-sdk/client-firehose';
 import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
-import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../activities/aws-clients';
 import { COPY_CHUNK } from '../../activities/kinds/s3-copy';
@@ -20,7 +18,7 @@ import { ERROR_TYPES } from '../../common/constants';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import { loadPipelineFile } from '../../client/load-pipeline';
 import { startRun, waitForRun, type RunOutcome } from '../../client/runs';
-import { awsClients, createBucket, uniqueName } from '../support/aws';
+import { awsClients, createBucket, createLambdaFunction, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
 
@@ -73,39 +71,6 @@ async function keys(bucket: string, prefix = ''): Promise<string[]> {
 }
 
 // ---------------------------------------------------------------- fixtures: Lambda, Kinesis, Firehose
-
-let roleArn: string | undefined;
-
-/** Lambda checks that the execution role exists; no IAM client is installed, so CreateRole goes over the IAM query API. */
-async function lambdaRole(): Promise<string> {
-  if (roleArn) return roleArn;
-  // Lambda checks that the execution role exists (the IAM client is a test-only dependency).
-  const iam = new IAMClient({});
-  const out = await iam.send(
-    new CreateRoleCommand({
-      RoleName: uniqueName('ingest-role'),
-      AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
-    }),
-  );
-  iam.destroy();
-  if (!out.Role?.Arn) throw new Error('CreateRole returned no ARN');
-  roleArn = out.Role.Arn;
-  return roleArn;
-}
-
-async function createFunction(name = uniqueName('fn')): Promise<string> {
-  const emptyZip = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64');
-  await awsClients().lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Role: await lambdaRole(),
-      Handler: 'index.handler',
-      Code: { ZipFile: emptyZip },
-    }),
-  );
-  return name;
-}
 
 async function createStream(name = uniqueName('stream')): Promise<string> {
   await awsClients().kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
@@ -241,7 +206,7 @@ test('s3.copy: a prefix copy that fails midway resumes after the last heartbeate
 // ---------------------------------------------------------------- lambda.invoke
 
 test('lambda.invoke: a templated object Payload is sent as JSON and the answer is the stage output', async () => {
-  const fn = await createFunction();
+  const fn = await createLambdaFunction();
   const pipeline = definePipeline({
     name: uniqueName('lambda'),
     defaults: fast,
@@ -264,7 +229,7 @@ test('lambda.invoke: a templated object Payload is sent as JSON and the answer i
 });
 
 test('lambda.invoke: a FunctionError fails the run with the function’s errorType and errorMessage, without retrying', async () => {
-  const fn = await createFunction();
+  const fn = await createLambdaFunction();
   await gateway.setScenario({
     service: 'lambda',
     match: fn,
@@ -294,7 +259,7 @@ test('lambda.invoke: a FunctionError fails the run with the function’s errorTy
 });
 
 test('lambda.invoke: throttling (TooManyRequestsException) is retried until the function answers', async () => {
-  const fn = await createFunction();
+  const fn = await createLambdaFunction();
   await gateway.addFault({ service: 'lambda', operation: 'Invoke', resource: fn, kind: 'throttle', times: 2 });
   const pipeline = definePipeline({
     name: uniqueName('lambdathrottle'),

@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateJobCommand, GetJobRunCommand, GetJobRunsCommand } from '@aws-sdk/client-glue';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateFunctionCommand, type Runtime } from '@aws-sdk/client-lambda';
 import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
 
 let clients: AwsClients | undefined;
@@ -41,4 +43,36 @@ export async function glueRunState(jobName: string, runId: string): Promise<stri
 export async function glueRunStates(jobName: string): Promise<string[]> {
   const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: jobName }));
   return (out.JobRuns ?? []).map((r) => r.JobRunState ?? 'UNKNOWN');
+}
+
+let lambdaRoleArn: string | undefined;
+
+/** Lambda checks that the execution role exists (the IAM client is a test-only dependency). */
+async function lambdaRole(): Promise<string> {
+  if (lambdaRoleArn) return lambdaRoleArn;
+  const iam = new IAMClient({});
+  const out = await iam.send(
+    new CreateRoleCommand({
+      RoleName: uniqueName('lambda-role'),
+      AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+    }),
+  );
+  iam.destroy();
+  if (!out.Role?.Arn) throw new Error('CreateRole returned no ARN');
+  lambdaRoleArn = out.Role.Arn;
+  return lambdaRoleArn;
+}
+
+/** A Lambda function with an empty package: the local endpoint answers its invocations. */
+export async function createLambdaFunction(name = uniqueName('fn'), runtime: Runtime = 'nodejs20.x'): Promise<string> {
+  await awsClients().lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: runtime,
+      Role: await lambdaRole(),
+      Handler: 'index.handler',
+      Code: { ZipFile: Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64') },
+    }),
+  );
+  return name;
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPipelineFile, runParams } from '../../client/load-pipeline';
-import { definePipeline, PipelineValidationError, type StageDefinition } from '../../common/pipeline';
+import { definePipeline, type StageDefinition } from '../../common/pipeline';
 import { parseParamArgs, resolveParams } from '../../common/params';
 import { decide, type RunPhase } from '../../common/scheduling';
 import { chunkItemsFor, chunkParallelism, itemIdempotencyKey, toleratedCount } from '../../common/fan-out';
@@ -22,6 +22,7 @@ import {
   type Condition,
   type RenderContext,
 } from '../../common/templating';
+import { rejection } from '../support/validation';
 
 const ctx: RenderContext = {
   date: templateContext('sales', '2024-03-01'),
@@ -33,16 +34,6 @@ const ctx: RenderContext = {
   },
   stageStates: { skipped_one: 'skipped' },
 };
-
-function rejection(fn: () => unknown): PipelineValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PipelineValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a PipelineValidationError, but nothing was thrown');
-}
 
 describe('templates over params and stage outputs', () => {
   test('a string that is exactly one template yields the value itself', () => {

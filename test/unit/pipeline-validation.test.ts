@@ -4,10 +4,11 @@ import path from 'node:path';
 import { loadPipelineFile } from '../../client/load-pipeline';
 import {
   definePipeline,
-  PipelineValidationError,
+  type PipelineValidationError,
   validateLogicalDate,
   type PipelineIssue,
 } from '../../common/pipeline';
+import { rejection } from '../support/validation';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-validation-'));
 
@@ -15,16 +16,6 @@ function writePipeline(name: string, yaml: string): string {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
   return file;
-}
-
-function rejection(fn: () => unknown): PipelineValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PipelineValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a PipelineValidationError, but nothing was thrown');
 }
 
 function onlyIssue(err: PipelineValidationError): PipelineIssue {
