@@ -4,12 +4,25 @@
  * backfill's request for its own cancellation.
  */
 import { Context, getClient, heartbeat, log } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { DateOutcome, DateRuns } from '../common/backfill-types';
-import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
+import { MEMO_KEYS, RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
 import { addDays } from '../common/dates';
-import { runWorkflowId } from '../common/naming';
+import { runSummary, runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
+import type { RunPipelineInput } from '../common/run-types';
+import { runSearchAttributes } from '../common/search-attributes';
+
+/** A date's run for a backfill to start without being its parent (see `startDateRun`). */
+export interface StartDateRunRequest {
+  input: RunPipelineInput;
+  taskQueue: string;
+  /** Unique to this start (the backfill's run, the date and its generation): kept in the run's memo. */
+  startedBy: string;
+}
+
+export type StartedDateRun = { ours: true; runId: string } | { ours: false };
 
 const STATUS_BY_EXECUTION: Record<string, string> = {
   RUNNING: RUN_STATUS.running,
@@ -81,6 +94,47 @@ export function createRunActivities() {
         if (outcome) return outcome;
         heartbeat();
         log.debug('still waiting for a run started elsewhere', { workflowId });
+      }
+    },
+
+    /**
+     * Starts a date's run as a workflow of its own, the same run a backfill's child would be (ID
+     * `<pipeline>/<ds>`, summary, search attributes) but with no parent, so its end sends no event
+     * to the backfill (see workflows/backfill.ts, hand-over). Exactly once across retries: the
+     * run carries `startedBy` in its memo, and a retry that finds the latest run of the ID carrying
+     * it returns that run instead of starting another. A run already there from elsewhere is not ours.
+     */
+    async startDateRun(req: StartDateRunRequest): Promise<StartedDateRun> {
+      const { pipeline, ds } = req.input;
+      const workflowId = runWorkflowId(pipeline.name, ds);
+      const client = getClient();
+      const mine = async (): Promise<StartedDateRun | undefined> => {
+        try {
+          const d = await client.workflow.getHandle(workflowId).describe();
+          return d.memo?.[MEMO_KEYS.startedBy] === req.startedBy ? { ours: true, runId: d.runId } : undefined;
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        }
+      };
+      if (Context.current().info.attempt > 1) {
+        const found = await mine();
+        if (found) return found;
+      }
+      try {
+        const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, {
+          workflowId,
+          taskQueue: req.taskQueue,
+          args: [req.input],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
+          typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
+          memo: { [MEMO_KEYS.startedBy]: req.startedBy },
+        });
+        return { ours: true, runId: handle.firstExecutionRunId };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        return (await mine()) ?? { ours: false };
       }
     },
 

@@ -107,6 +107,11 @@ export const MEMO_KEYS = {
   run: 'sluiceRun',
   /** The final BackfillReport of a cancelled backfill. */
   backfillReport: 'sluiceBackfillReport',
+  /**
+   * On a date's run that a backfill started through an activity (around continue-as-new, see
+   * workflows/backfill.ts): which start made it, so a retried start recognises its own run.
+   */
+  startedBy: 'sluiceStartedBy',
 } as const;
 
 /** Error types that retrying cannot fix; the stage retry policy never retries them. */

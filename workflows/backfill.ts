@@ -61,12 +61,26 @@ export const PATCHES = {
   /** A cancelled backfill keeps its report in its memo: readable without a worker to answer the query. */
   reportMemo: 'sluice-backfill-report-memo',
   cancelSignalRequestsCancel: 'sluice-backfill-cancel-signal-requests-cancel',
+  /** Continue-as-new after a quiet hand-over (see `handOver`), not in the middle of the window's events. */
+  quietHandover: 'sluice-backfill-quiet-handover',
 } as const;
+
+/**
+ * The hand-over before continue-as-new: continue as new once no date of this run has ended for
+ * this long, and within this bound whatever happens.
+ */
+const HANDOVER = { quietMs: 300, maxMs: 60_000 } as const;
 
 const { requestCancel } = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
   summary: 'request the cancellation of this backfill',
+});
+
+const { startDateRun } = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+  summary: 'start a date before continue-as-new',
 });
 
 /** A date in the window. */
@@ -77,6 +91,12 @@ interface RunningDate extends CarriedDate {
   carriable: boolean;
   /** Carried from an earlier run of this backfill: awaited by activity, cancelled by this workflow. */
   carried: boolean;
+  /**
+   * Started by an activity during the hand-over before continue-as-new, not as a child (resolves
+   * once its start is done; false if it failed): its end sends this run no event. Not awaited
+   * here; the next run carries it.
+   */
+  handedOver?: Promise<boolean>;
   done?: Promise<void>;
 }
 
@@ -183,19 +203,22 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     );
   };
 
-  // The runs carried from an earlier run of this backfill are not its children any more: the
-  // cancellation of `work` does not reach them, so they are cancelled by ID and run ID (and their
-  // awaitRun sees them end). Dates found running elsewhere are not ours and are never cancelled.
+  // The runs carried from an earlier run of this backfill are not its children any more, and those
+  // its hand-over started never were: the cancellation of `work` does not reach them, so they are
+  // cancelled by ID and run ID (and their awaitRun sees them end). Dates found running elsewhere are not ours and are never cancelled.
   const cancelRequests: Promise<void>[] = [];
+  // A run that ended meanwhile has nothing to cancel ("not found").
+  const cancelRun = (ds: string, runId: string): Promise<void> =>
+    CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(runWorkflowId(pipeline.name, ds), runId).cancel(),
+    ).catch(() => undefined);
   let carriedCancelled = false;
   const cancelCarried = (): void => {
     if (carriedCancelled) return;
     carriedCancelled = true;
     for (const r of running.values()) {
-      if (!r.carried || !r.ours || !r.runId) continue;
-      const handle = getExternalWorkflowHandle(runWorkflowId(pipeline.name, r.ds), r.runId);
-      // A run that ended meanwhile has nothing to cancel ("not found").
-      cancelRequests.push(CancellationScope.nonCancellable(() => handle.cancel()).catch(() => undefined));
+      if ((!r.carried && !r.handedOver) || !r.ours || !r.runId) continue;
+      cancelRequests.push(cancelRun(r.ds, r.runId));
     }
   };
   let cancelRequested = false;
@@ -262,9 +285,17 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
       )
       .finally(() => {
         running.delete(entry.ds);
+        noteChange();
         showProgress();
       });
     running.set(entry.ds, entry);
+  };
+  /** The window's events, counted and timed (workflow time): a child's start confirmed, a date's end learned. */
+  let changes = 0;
+  let lastChange = 0;
+  const noteChange = (): void => {
+    changes++;
+    lastChange = Date.now();
   };
 
   const start = (ds: string, generation: number): void => {
@@ -273,6 +304,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     const carriable = patched(PATCHES.carryRunning);
     const entry: RunningDate = { ds, generation, ours: true, known: false, carriable, carried: false };
     const onStarted = (r: { ours: true; runId: string } | { ours: false }): void => {
+      noteChange();
       entry.known = true;
       entry.ours = r.ours;
       if (r.ours) entry.runId = r.runId;
@@ -295,6 +327,90 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     track(entry, c.ours ? CancellationScope.nonCancellable(() => awaitRun(workflowId, c.runId)) : awaitRun(workflowId));
   };
 
+  /**
+   * The hand-over before continue-as-new. Continuing as new while the window's runs keep sending
+   * this run events (a child started, a child ended, a carried run's wait done) races them: the
+   * server refuses the continue-as-new (UnhandledCommand), the worker evicts the run and replays
+   * its whole history, again while events keep coming, until the window has drained — seconds per
+   * continue-as-new with no date started. So: no more children. A slot that frees is filled by a
+   * date started through an activity, as a run of its own whose end sends no event here (the next
+   * run awaits it, carried). Once every child's start is confirmed, no child or carried date has
+   * ended for `HANDOVER.quietMs` (those left are slow: carried too) and no start is in flight, the
+   * continue-as-new meets no event. (Awaiting the handed-over runs here too was measured worse: the
+   * busier history slowed the server's confirmations of the children's starts, so the hand-over
+   * lasted up to its bound.)
+   */
+  let starting = 0;
+  const handOff = (index: number): void => {
+    const ds = st.queue[index] as string;
+    const generation = st.generations[index] ?? 0;
+    const entry: RunningDate = { ds, generation, ours: true, known: false, carriable: true, carried: false };
+    const { workflowId, runId, taskQueue } = workflowInfo();
+    const request = {
+      input: { pipeline, ds, generation, ...(input.params ? { params: input.params } : {}) },
+      taskQueue,
+      startedBy: `${workflowId}/${runId}/${ds}/g${generation}`,
+    };
+    starting++;
+    entry.handedOver = CancellationScope.nonCancellable(() => startDateRun(request))
+      .then(
+        (r): boolean => {
+          entry.known = true;
+          entry.ours = r.ours;
+          if (r.ours) entry.runId = r.runId;
+          // Cancelled while it started: cancelCarried has passed it by.
+          if (cancelling && r.ours) cancelRequests.push(cancelRun(ds, r.runId));
+          return true;
+        },
+        (err: unknown): boolean => {
+          running.delete(ds);
+          record(ds, failureOutcome(err));
+          return false;
+        },
+      )
+      .finally(() => {
+        starting--;
+        showProgress();
+      });
+    running.set(ds, entry);
+  };
+  const handOver = async (): Promise<void> => {
+    const began = Date.now();
+    const canLaunch = (): boolean => !st.paused && running.size < st.concurrency && st.next < st.queue.length;
+    for (;;) {
+      while (canLaunch()) handOff(st.next++);
+      showProgress();
+      const eventful = [...running.values()].filter((r) => !r.handedOver);
+      const quietFor = Date.now() - Math.max(lastChange, began);
+      const quiet = eventful.every((r) => r.known) && (!eventful.length || quietFor >= HANDOVER.quietMs);
+      if (!starting && (quiet || Date.now() - began >= HANDOVER.maxMs)) return;
+      const seen = { changes, starting };
+      await condition(
+        () => changes !== seen.changes || starting !== seen.starting || canLaunch(),
+        Math.max(1, HANDOVER.quietMs - quietFor),
+      );
+    }
+  };
+  /**
+   * Cancelled during the hand-over: the runs of ours it started are awaited to their end, like
+   * carried ones (cancelCarried cancels them); one found running elsewhere is left alone.
+   */
+  const awaitHandedOver = (): void => {
+    for (const r of [...running.values()]) {
+      const started = r.handedOver;
+      if (!started || r.done) continue;
+      r.done = CancellationScope.nonCancellable(async () => {
+        // A start that failed was recorded as the date's failure.
+        if (!(await started)) return;
+        const outcome: DateOutcome = r.ours
+          ? await awaitRun(runWorkflowId(pipeline.name, r.ds), r.runId).catch(failureOutcome)
+          : { ok: false, cancelled: true, message: 'the run was cancelled' };
+        running.delete(r.ds);
+        record(r.ds, outcome);
+      });
+    }
+  };
+
   let draining = false;
   let carrying = false;
   showProgress();
@@ -310,6 +426,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
             // starts them: waiting for the server to confirm a window full of starts drains it).
             // Wait only for runs started before this code (REQUEST_CANCEL: continue-as-new would cancel them).
             await condition(() => [...running.values()].every((r) => !r.known || r.carriable || !r.ours));
+            if (patched(PATCHES.quietHandover)) await handOver();
             carrying = true;
           } else draining = true;
           break;
@@ -323,7 +440,10 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     if (!isCancellation(err)) throw err;
     cancelling = true;
   }
-  if (cancelling) cancelCarried();
+  if (cancelling) {
+    cancelCarried();
+    awaitHandedOver();
+  }
   if (cancelling || !carrying) {
     // Cancelled or draining: the children are cancelling (their stages stop their AWS jobs); wait for all.
     await CancellationScope.nonCancellable(() =>

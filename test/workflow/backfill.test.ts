@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { type WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { createRunActivities } from '../../activities/runs';
+import { createRunActivities, type StartDateRunRequest, type StartedDateRun } from '../../activities/runs';
 import type { BackfillOnly, BackfillOptions, BackfillProgress, BackfillReport } from '../../common/backfill-types';
 import { ERROR_TYPES } from '../../common/constants';
 import { addDays, dateRange, localDate } from '../../common/dates';
@@ -32,6 +32,12 @@ interface Span {
 let ctx: TestContext;
 const spans = new Map<string, Span[]>();
 const behaviour = new Map<string, (input: StageInput) => Promise<StageResult>>();
+/** Wraps the real `startDateRun` for a pipeline (the hand-over's starts before continue-as-new). */
+const startHook = new Map<
+  string,
+  (req: StartDateRunRequest, real: (req: StartDateRunRequest) => Promise<StartedDateRun>) => Promise<StartedDateRun>
+>();
+const runActivities = createRunActivities();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -39,7 +45,11 @@ beforeAll(async () => {
   await ctx.startWorker({
     workerOptions: {
       activities: {
-        ...createRunActivities(),
+        ...runActivities,
+        async startDateRun(req: StartDateRunRequest): Promise<StartedDateRun> {
+          const hook = startHook.get(req.input.pipeline.name);
+          return hook ? hook(req, runActivities.startDateRun) : runActivities.startDateRun(req);
+        },
         async runStage(input: StageInput): Promise<StageResult> {
           const start = Date.now();
           try {
@@ -443,6 +453,112 @@ test('cancelling across continue-as-new cancels the carried date, leaves a date 
   // ... and kept in its memo, readable with no worker to answer a query.
   expect((await started.handle.describe()).memo?.sluiceBackfillReport).toEqual(report);
   await ctx.client.workflow.getHandle(other.workflowId).cancel();
+});
+
+/** The dates the given backfill run handed over before continuing as new (its startDateRun activities). */
+async function datesHandedOverBy(workflowId: string, runId: string): Promise<string[]> {
+  const history = await ctx.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const a = e.activityTaskScheduledEventAttributes;
+    const data = a?.activityType?.name === 'startDateRun' ? a.input?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as StartDateRunRequest).input.ds] : [];
+  });
+}
+
+/** Every run of the backfill, oldest first. */
+async function backfillRuns(workflowId: string): Promise<string[]> {
+  const runs: { runId: string; start: number }[] = [];
+  for await (const wf of ctx.client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+    runs.push({ runId: wf.runId, start: wf.startTime.getTime() });
+  return runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
+}
+
+test('the hand-over before continue-as-new: freed slots are filled by runs of their own, each started once (a retried start included), and the continue-as-new meets no event', async () => {
+  const p = onePipeline('handover');
+  behaviour.set(p.name, async () => (await sleep(100), { summary: 'ok' }));
+  // The first start's answer is lost after the run started (a worker dying right then): the retry
+  // must find that run by its memo, not start the date again (ALLOW_DUPLICATE would).
+  let lost = 0;
+  startHook.set(p.name, async (req, real) => {
+    const r = await real(req);
+    if (lost++ === 0) throw ApplicationFailure.create({ message: 'answer lost', type: 'Lost' });
+    return r;
+  });
+  const dates = dateRange('2024-09-01', '2024-09-30');
+  const started = await startBackfill(
+    ctx.client,
+    ctx.settings,
+    p,
+    opts('2024-09-01', '2024-09-30', { concurrency: 3, only: 'all' }),
+    { continueAsNewAfterEvents: 60 },
+  );
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('succeeded');
+  expect(outcome.report?.succeeded.slice().sort()).toEqual(dates);
+  // Every date ran exactly once, the retried start's included, and never more than 3 at once.
+  const all = spans.get(p.name) ?? [];
+  expect(all.map((s) => s.ds).sort()).toEqual(dates);
+  const maxOverlap = Math.max(...all.map((s) => all.filter((o) => o.start <= s.start && s.start < o.end).length));
+  expect(maxOverlap).toBeLessThanOrEqual(3);
+  expect(lost).toBeGreaterThan(1);
+
+  const runs = await backfillRuns(started.workflowId);
+  expect(runs.length).toBeGreaterThan(1);
+  const handedOver = (await Promise.all(runs.map((r) => datesHandedOverBy(started.workflowId, r)))).flat();
+  expect(handedOver.length).toBeGreaterThan(0);
+  for (const ds of handedOver) {
+    // A run of its own (no parent), marked as started by this backfill.
+    const run = await ctx.client.workflow.getHandle(runWorkflowId(p.name, ds)).describe();
+    expect(run.parentExecution).toBeUndefined();
+    expect(String(run.memo?.sluiceStartedBy)).toContain(`${started.workflowId}/`);
+  }
+  // No run of the backfill had its continue-as-new refused for events that arrived meanwhile.
+  for (const r of runs) {
+    const events = (await ctx.client.workflow.getHandle(started.workflowId, r).fetchHistory()).events ?? [];
+    expect(
+      events.filter((e) => e.workflowTaskFailedEventAttributes).map((e) => e.workflowTaskFailedEventAttributes?.cause),
+    ).toEqual([]);
+  }
+});
+
+test('cancelled during the hand-over: the date whose start was in flight is cancelled once it started, and the backfill ends CANCELLED', async () => {
+  const p = onePipeline('handover-cancel', '2s');
+  behaviour.set(p.name, async () => holdUntil(() => false));
+  let gate = false;
+  const startsSeen: string[] = [];
+  startHook.set(p.name, async (req, real) => {
+    startsSeen.push(req.input.ds);
+    for (const until = Date.now() + 60_000; !gate && Date.now() < until;) await sleep(50);
+    return real(req);
+  });
+  // Continue-as-new is due at once: the first run hands its three slots over, starts held in flight.
+  const started = await startBackfill(
+    ctx.client,
+    ctx.settings,
+    p,
+    opts('2024-10-01', '2024-10-05', { concurrency: 3, only: 'all' }),
+    { continueAsNewAfterEvents: 1 },
+  );
+  await waitFor('a start of the hand-over in flight', async () => startsSeen.length > 0, 60_000);
+  const ds = startsSeen[0] as string;
+  await started.handle.cancel();
+  gate = true;
+  const outcome = await waitForBackfill(started.handle);
+  expect(outcome.status).toBe('cancelled');
+  expect((await started.handle.describe()).status.name).toBe('CANCELLED');
+  const run = await ctx.client.workflow.getHandle(runWorkflowId(p.name, ds)).describe();
+  expect(run.status.name).toBe('CANCELLED');
+  expect(run.parentExecution).toBeUndefined();
+  expect(outcome.report?.cancelled).toContain(ds);
+  // Nothing runs on: every date the backfill started is cancelled.
+  for (const d of dateRange('2024-10-01', '2024-10-05')) {
+    const h = ctx.client.workflow.getHandle(runWorkflowId(p.name, d));
+    const st = await h.describe().then(
+      (x) => x.status.name,
+      () => 'NEVER',
+    );
+    expect(['CANCELLED', 'NEVER']).toContain(st);
+  }
 });
 
 test('the cancel signal of older clients still cancels every running date, and the backfill ends CANCELLED', async () => {
