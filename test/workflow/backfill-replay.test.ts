@@ -30,6 +30,9 @@ describe.each([
   // v0.3.0: run parameters passed to every date's run (the pipeline language).
   ['0.3.0', 'signal', '-v0.3.0'],
   ['0.3.0', 'cancel', '-v0.3.0'],
+  // v0.3.1: the hand-over before continue-as-new (a date started through startDateRun, carried).
+  ['0.3.1', 'signal', '-v0.3.1'],
+  ['0.3.1', 'cancel', '-v0.3.1'],
 ])('a backfill recorded on %s (continue-as-new, then cancelled by %s)', (version, how, suffix) => {
   const runs = JSON.parse(
     readFileSync(path.join(__dirname, '..', 'fixtures', `backfill-can-${how}${suffix}.history.json`), 'utf8'),
