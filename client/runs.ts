@@ -19,13 +19,14 @@ import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
 import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
 import { readConnectionConfig, type ConfigIssue } from '../common/connection';
 import { CliConfigError, GenerationUnknownError, TemporalUnreachableError } from './errors';
-import { runSummary, runWorkflowId } from '../common/naming';
+import { runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
-import type { RunPipelineInput, RunStatus, StageStatus } from '../common/run-types';
-import { runSearchAttributes } from '../common/search-attributes';
+import type { RunStatus, StageStatus } from '../common/run-types';
+import { runStartOptions } from '../common/run-start';
 import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
+import { SluicePlugin } from '../workers/plugin';
 
 /**
  * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
@@ -51,8 +52,15 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): {
   return { settings: { ...config.settings, ...(uiUrl ? { uiUrl } : {}) }, options: config.connection };
 }
 
-/** Connects; a server that does not answer is a TemporalUnreachableError naming the address and the fix. */
-export async function connectClient(settings: TemporalSettings, options?: ConnectionOptions): Promise<Client> {
+/**
+ * Connects; a server that does not answer is a TemporalUnreachableError naming the address and the fix.
+ * The Client has SluicePlugin (Sluice's payload encoding), as a team's own Client would.
+ */
+export async function connectClient(
+  settings: TemporalSettings,
+  options?: ConnectionOptions,
+  plugin: SluicePlugin = new SluicePlugin(),
+): Promise<Client> {
   const connectOptions = options ?? {
     address: settings.address,
     ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
@@ -63,7 +71,7 @@ export async function connectClient(settings: TemporalSettings, options?: Connec
   } catch (err) {
     throw new TemporalUnreachableError(connectOptions.address ?? settings.address, settings.namespace, err);
   }
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, plugins: [plugin] });
 }
 
 export interface StartedRun {
@@ -105,16 +113,11 @@ export async function startRun(
 ): Promise<StartedRun> {
   const workflowId = runWorkflowId(pipeline.name, ds);
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
-  const input: RunPipelineInput = { pipeline, ds, generation, ...(opts.params ? { params: opts.params } : {}) };
   try {
     const handle = await client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {
-      workflowId,
+      ...runStartOptions(pipeline, ds, generation, opts.params),
       taskQueue: settings.taskQueue,
-      args: [input],
       workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
-      typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
     });
     const runId = handle.firstExecutionRunId;
     const url = runUiUrl(settings, workflowId, runId);
