@@ -21,7 +21,7 @@ export {
 export { loadPipelineFile, runParams } from './load-pipeline';
 
 // Connecting
-export { temporalSettings, runUiUrl, type TemporalSettings } from '../common/env';
+export { temporalSettings, runUiUrl, type RunTarget, type TemporalSettings } from '../common/env';
 export { clientSettings, connectClient } from './runs';
 
 // Runs

@@ -16,7 +16,7 @@ import {
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { failureOutcome } from '../common/outcomes';
 import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
-import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
+import { runUiUrl, temporalSettings, type RunTarget, type TemporalSettings } from '../common/env';
 import { readConnectionConfig, type ConfigIssue } from '../common/connection';
 import { CliConfigError, GenerationUnknownError, TemporalUnreachableError } from './errors';
 import { runWorkflowId } from '../common/naming';
@@ -106,7 +106,7 @@ async function previousRuns(client: Client, workflowId: string): Promise<number>
 
 export async function startRun(
   client: Client,
-  settings: TemporalSettings,
+  settings: RunTarget,
   pipeline: PipelineDefinition,
   ds: string,
   opts: StartRunOptions = {},
