@@ -26,7 +26,7 @@ import { runStartOptions } from '../common/run-start';
 import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
-import { SluicePlugin } from '../workers/plugin';
+import type * as PluginModule from '../workers/plugin';
 
 /**
  * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
@@ -53,13 +53,22 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): {
 }
 
 /**
+ * Sluice's plugin for the CLI's client, loaded when connecting: commands that never connect
+ * (`sluice validate`) load nothing of workers/.
+ */
+function defaultPlugin(): PluginModule.SluicePlugin {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return new (require('../workers/plugin') as typeof PluginModule).SluicePlugin();
+}
+
+/**
  * Connects; a server that does not answer is a TemporalUnreachableError naming the address and the fix.
  * The Client has SluicePlugin (Sluice's payload encoding), as a team's own Client would.
  */
 export async function connectClient(
   settings: TemporalSettings,
   options?: ConnectionOptions,
-  plugin: SluicePlugin = new SluicePlugin(),
+  plugin: PluginModule.SluicePlugin = defaultPlugin(),
 ): Promise<Client> {
   const connectOptions = options ?? {
     address: settings.address,
