@@ -124,8 +124,9 @@ test('what ships imports only the package dependencies, and every module loads w
   const installed = path.join(dir, 'node_modules', 'sluice');
   const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
   };
-  const allowed = new Set(Object.keys(manifest.dependencies));
+  const allowed = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]);
   const undeclared: string[] = [];
   const seen = new Set<string>();
   for (const file of filesUnder(path.join(installed, 'dist'), (f) => /\.(js|d\.ts)$/.test(f))) {
@@ -162,6 +163,23 @@ test('what ships imports only the package dependencies, and every module loads w
   const loaded = JSON.parse(load.stdout.trim().split('\n').pop()!) as { loaded: number; failed: string[] };
   expect(loaded.failed).toEqual([]);
   expect(loaded.loaded).toBeGreaterThan(50);
+});
+
+test("one copy of each Temporal package: Sluice's are peer dependencies, shared with the team's app", () => {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'node_modules', 'sluice', 'package.json'), 'utf8')) as {
+    peerDependencies: Record<string, string>;
+  };
+  expect(Object.keys(manifest.peerDependencies)).toEqual(
+    expect.arrayContaining([
+      '@temporalio/activity',
+      '@temporalio/client',
+      '@temporalio/common',
+      '@temporalio/workflow',
+    ]),
+  );
+  expect(existsSync(path.join(dir, 'node_modules', 'sluice', 'node_modules', '@temporalio'))).toBe(false);
+  for (const name of Object.keys(manifest.peerDependencies))
+    expect(existsSync(path.join(dir, 'node_modules', name, 'package.json'))).toBe(true);
 });
 
 test('the example type-checks against the installed declarations, and those check clean themselves', async () => {
