@@ -182,11 +182,19 @@ test("one copy of each Temporal package: Sluice's are peer dependencies, shared 
     expect(existsSync(path.join(dir, 'node_modules', name, 'package.json'))).toBe(true);
 });
 
-test('the example type-checks against the installed declarations, and those check clean themselves', async () => {
+test('the example type-checks against the installed declarations (exports map and node10 resolution), and those check clean themselves', async () => {
   // The example's own build (skipLibCheck, as most projects): its code against sluice's .d.ts.
   const build = await exec(path.join(dir, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], dir, 90_000);
   expect(build.stdout + build.stderr).toBe('');
   expect(build.code).toBe(0);
+  // Projects still on `moduleResolution: node` (no exports maps) find the subpaths' types too (typesVersions).
+  const node10 = await exec(
+    path.join(dir, 'node_modules', '.bin', 'tsc'),
+    ['-p', 'tsconfig.json', '--noEmit', '--module', 'commonjs', '--moduleResolution', 'node'],
+    dir,
+    90_000,
+  );
+  expect(node10.stdout + node10.stderr).toBe('');
   // Sluice's declarations checked too (skipLibCheck off): no error in them. Other packages' own
   // declarations are theirs (@temporalio/common's need @types/ms).
   const strict = await exec(
