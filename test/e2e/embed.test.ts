@@ -203,6 +203,23 @@ test('the example type-checks against the installed declarations (exports map an
   expect(strict.stderr).toBe('');
 }, 150_000);
 
+test("importing the library loads neither the stage code's AWS SDK nor the worker's native runtime", async () => {
+  const res = await exec(
+    process.execPath,
+    [
+      '-e',
+      `require('sluice'); require('sluice/workflows/child');
+       const heavy = Object.keys(require.cache).filter((k) => /node_modules[\\/](@aws-sdk|@temporalio[\\/](worker|core-bridge))[\\/]/.test(k));
+       console.log(JSON.stringify({ sluice: Object.keys(require('sluice')).length, heavy }));`,
+    ],
+    dir,
+    30_000,
+  );
+  const out = JSON.parse(res.stdout.trim()) as { sluice: number; heavy: string[] };
+  expect(out.heavy).toEqual([]);
+  expect(out.sluice).toBeGreaterThan(30);
+});
+
 test('the CLI runs from the installed package', async () => {
   const res = await exec(
     path.join(dir, 'node_modules', '.bin', 'sluice'),
