@@ -14,6 +14,8 @@ export default tseslint.config(
       '.sluice/**',
       'coverage/**',
       'bin/**',
+      // Its own project, compiled against the installed package (test/e2e/embed.test.ts type-checks it).
+      'examples/embed/**',
       'eslint.config.mjs',
       'jest.config.js',
     ],

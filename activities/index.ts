@@ -3,7 +3,7 @@
  * tests and embedders inject their own.
  */
 import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInput } from '../common/run-types';
-import { createAwsClients, type AwsClients } from './aws-clients';
+import { createAwsClients, type AwsClientOptions, type AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
 import { createFanOutActivities } from './fan-out';
 import { createRunActivities } from './runs';
@@ -12,10 +12,12 @@ import { stopRunJobs } from './stop';
 
 export interface ActivityDeps {
   clients?: AwsClients;
+  /** Options of the clients made when `clients` is not given. */
+  aws?: AwsClientOptions;
 }
 
 export function createActivities(deps: ActivityDeps = {}) {
-  const clients = deps.clients ?? createAwsClients();
+  const clients = deps.clients ?? createAwsClients(deps.aws);
   return {
     ...createRunActivities(),
     ...createFanOutActivities(clients),

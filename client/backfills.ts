@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { datesDone, type BackfillOptions, type BackfillProgress, type BackfillReport } from '../common/backfill-types';
 import { BACKFILL_LIMITS, MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
 import { daysInRange } from '../common/dates';
-import { runUiUrl, type TemporalSettings } from '../common/env';
+import { runUiUrl, type RunTarget } from '../common/env';
 import { failureOutcome } from '../common/outcomes';
 import { validateLogicalDate, type PipelineDefinition } from '../common/pipeline';
 import { SA_PIPELINE } from '../common/search-attributes';
@@ -71,7 +71,7 @@ export interface StartedBackfill {
 
 export async function startBackfill(
   client: Client,
-  settings: TemporalSettings,
+  settings: RunTarget,
   pipeline: PipelineDefinition,
   options: BackfillOptions,
   extra: { continueAsNewAfterEvents?: number } = {},

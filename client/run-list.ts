@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { runsQuery } from '../activities/runs';
 import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES } from '../common/constants';
-import { runUiUrl, type TemporalSettings } from '../common/env';
+import { runUiUrl, type RunTarget } from '../common/env';
 import { UserInputError } from './errors';
 
 export interface RunRow {
@@ -19,7 +19,7 @@ const STATUSES = Object.values(RUN_STATUS) as string[];
 
 export async function listRuns(
   client: Client,
-  settings: TemporalSettings,
+  settings: RunTarget,
   o: { pipeline: string; from?: string; to?: string; status?: string; limit?: number },
 ): Promise<RunRow[]> {
   if (o.status !== undefined && !STATUSES.includes(o.status)) {

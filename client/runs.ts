@@ -16,16 +16,17 @@ import {
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { failureOutcome } from '../common/outcomes';
 import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
-import { runUiUrl, temporalSettings, type TemporalSettings } from '../common/env';
+import { runUiUrl, temporalSettings, type RunTarget, type TemporalSettings } from '../common/env';
 import { readConnectionConfig, type ConfigIssue } from '../common/connection';
 import { CliConfigError, GenerationUnknownError, TemporalUnreachableError } from './errors';
-import { runSummary, runWorkflowId } from '../common/naming';
+import { runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
-import type { RunPipelineInput, RunStatus, StageStatus } from '../common/run-types';
-import { runSearchAttributes } from '../common/search-attributes';
+import type { RunStatus, StageStatus } from '../common/run-types';
+import { runStartOptions } from '../common/run-start';
 import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
+import type * as PluginModule from '../workers/plugin';
 
 /**
  * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
@@ -51,8 +52,24 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): {
   return { settings: { ...config.settings, ...(uiUrl ? { uiUrl } : {}) }, options: config.connection };
 }
 
-/** Connects; a server that does not answer is a TemporalUnreachableError naming the address and the fix. */
-export async function connectClient(settings: TemporalSettings, options?: ConnectionOptions): Promise<Client> {
+/**
+ * Sluice's plugin for the CLI's client, loaded when connecting: commands that never connect
+ * (`sluice validate`) load nothing of workers/.
+ */
+function defaultPlugin(): PluginModule.SluicePlugin {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return new (require('../workers/plugin') as typeof PluginModule).SluicePlugin();
+}
+
+/**
+ * Connects; a server that does not answer is a TemporalUnreachableError naming the address and the fix.
+ * The Client has SluicePlugin (Sluice's payload encoding), as a team's own Client would.
+ */
+export async function connectClient(
+  settings: TemporalSettings,
+  options?: ConnectionOptions,
+  plugin: PluginModule.SluicePlugin = defaultPlugin(),
+): Promise<Client> {
   const connectOptions = options ?? {
     address: settings.address,
     ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),
@@ -63,7 +80,7 @@ export async function connectClient(settings: TemporalSettings, options?: Connec
   } catch (err) {
     throw new TemporalUnreachableError(connectOptions.address ?? settings.address, settings.namespace, err);
   }
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, plugins: [plugin] });
 }
 
 export interface StartedRun {
@@ -98,23 +115,18 @@ async function previousRuns(client: Client, workflowId: string): Promise<number>
 
 export async function startRun(
   client: Client,
-  settings: TemporalSettings,
+  settings: RunTarget,
   pipeline: PipelineDefinition,
   ds: string,
   opts: StartRunOptions = {},
 ): Promise<StartedRun> {
   const workflowId = runWorkflowId(pipeline.name, ds);
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
-  const input: RunPipelineInput = { pipeline, ds, generation, ...(opts.params ? { params: opts.params } : {}) };
   try {
     const handle = await client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {
-      workflowId,
+      ...runStartOptions(pipeline, ds, generation, opts.params),
       taskQueue: settings.taskQueue,
-      args: [input],
       workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
-      typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
     });
     const runId = handle.firstExecutionRunId;
     const url = runUiUrl(settings, workflowId, runId);

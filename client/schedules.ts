@@ -24,7 +24,7 @@ import type { ScheduledRunInput } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
 import { addDays, isTimeZone, localDate } from '../common/dates';
 import { runWorkflowId } from '../common/naming';
-import type { TemporalSettings } from '../common/env';
+import type { RunTarget } from '../common/env';
 import type { DurationSpec, PipelineDefinition } from '../common/pipeline';
 import { UserInputError } from './errors';
 
@@ -96,7 +96,7 @@ export function validateScheduleOptions(o: DailyScheduleOptions): void {
 }
 
 function scheduleOptions(
-  settings: TemporalSettings,
+  settings: RunTarget,
   pipeline: PipelineDefinition,
   o: DailyScheduleOptions,
 ): ScheduleOptions<ScheduleOptionsAction> {
@@ -129,7 +129,7 @@ function scheduleOptions(
 
 export async function createDailySchedule(
   client: Client,
-  settings: TemporalSettings,
+  settings: RunTarget,
   pipeline: PipelineDefinition,
   o: DailyScheduleOptions,
 ) {
@@ -139,7 +139,7 @@ export async function createDailySchedule(
 
 export async function updateDailySchedule(
   client: Client,
-  settings: TemporalSettings,
+  settings: RunTarget,
   id: string,
   pipeline: PipelineDefinition,
   o: DailyScheduleOptions,

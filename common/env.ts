@@ -14,6 +14,12 @@ export interface TemporalSettings {
   uiUrl?: string;
 }
 
+/**
+ * What the client API needs of the settings: where runs go (the task queue a worker with
+ * SluicePlugin polls) and, for links, the namespace and Web UI. A team's code passes just these.
+ */
+export type RunTarget = Pick<TemporalSettings, 'namespace' | 'taskQueue'> & Partial<Pick<TemporalSettings, 'uiUrl'>>;
+
 const LOCAL = /^(localhost|127\.0\.0\.1|\[::1\]):7233$/;
 
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {

@@ -2,11 +2,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { SluicePlugin } from './plugin';
 
 export async function writeWorkflowBundle(out: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: [require.resolve('./workflow-interceptors')],
+    // The plugin adds Sluice's workflow interceptor module, as it does for a team bundling its own workflows.
+    plugins: [new SluicePlugin()],
     logger: new DefaultLogger('WARN'),
   });
   await mkdir(path.dirname(out), { recursive: true });

@@ -14,6 +14,19 @@ export const SLUICE_METRICS = {
   runDuration: 'sluice_run_duration_seconds',
 } as const;
 
+/** Stage and run durations go from seconds to a day; the default buckets stop far short. */
+const DURATION_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
+
+/**
+ * Histogram buckets of Sluice's duration metrics, for a Runtime's Prometheus or OTel metrics
+ * options (`histogramBucketOverrides`): what Sluice's own worker installs (workers/runtime.ts),
+ * and what a team adding SluicePlugin to its worker can merge into its own Runtime.install.
+ */
+export const SLUICE_HISTOGRAM_BUCKETS: Record<string, number[]> = {
+  [SLUICE_METRICS.stageDuration]: DURATION_BUCKETS_S,
+  [SLUICE_METRICS.runDuration]: DURATION_BUCKETS_S,
+};
+
 /** CloudWatch namespace of every Sluice metric; the CDK alarms and dashboard read it. */
 export const METRIC_NAMESPACE = 'Sluice';
 

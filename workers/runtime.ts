@@ -6,10 +6,8 @@
  */
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { WorkerConfig } from './config';
+import { SLUICE_HISTOGRAM_BUCKETS } from './emf';
 import { jsonLogger } from './logging';
-
-/** Stage and run durations go from seconds to a day; the default buckets stop far short. */
-const DURATION_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
 
 /** Installs the Runtime once per process; returns false if one was already installed (tests, embedders). */
 export function installWorkerRuntime(config: Pick<WorkerConfig, 'logLevel' | 'sdkMetricsPort'>): boolean {
@@ -30,10 +28,7 @@ export function installWorkerRuntime(config: Pick<WorkerConfig, 'logLevel' | 'sd
                 bindAddress: `127.0.0.1:${config.sdkMetricsPort}`,
                 useSecondsForDurations: true,
                 countersTotalSuffix: true,
-                histogramBucketOverrides: {
-                  sluice_stage_duration_seconds: DURATION_BUCKETS_S,
-                  sluice_run_duration_seconds: DURATION_BUCKETS_S,
-                },
+                histogramBucketOverrides: SLUICE_HISTOGRAM_BUCKETS,
               },
             },
           }

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
+import type { ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
-import { sluiceActivityInterceptors } from './activity-interceptors';
+import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from './plugin';
 
 export interface SluiceWorkerOptions extends ActivityDeps {
   settings?: TemporalSettings;
@@ -18,13 +18,18 @@ export interface SluiceWorkerOptions extends ActivityDeps {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** How long running stages get to finish after SIGTERM before they are cancelled (their jobs keep running and are adopted by another worker). */
   shutdownGraceTime?: string | number;
-  /** Extra WorkerOptions for embedders. */
+  /** Payload encoding, as on SluicePlugin. */
+  payloads?: SluicePluginOptions['payloads'];
+  /**
+   * Extra WorkerOptions for embedders. `activities` replace Sluice's (tests: stand-ins); `plugins`
+   * come after Sluice's.
+   */
   workerOptions?: Partial<WorkerOptions>;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
-/** Run metrics and logs; bundled with the workflows by bundle-workflows.ts. */
-export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
+/** Run metrics and logs; bundled with the workflows (SluicePlugin adds it). */
+export { WORKFLOW_INTERCEPTORS_PATH };
 
 /** The prebuilt bundle next to the compiled code, if `npm run build` made one. */
 function defaultBundlePath(): string | undefined {
@@ -49,17 +54,21 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
   const settings = opts.settings ?? temporalSettings();
   const connection = opts.connection ?? (await connectWorker(settings));
   const bundlePath = opts.workflowBundlePath ?? defaultBundlePath();
+  const { activities, plugins, ...workerOptions } = opts.workerOptions ?? {};
+  // Activities and interceptors come from the plugin, as on any team's worker that adds Sluice.
+  const sluice = new SluicePlugin({
+    ...(opts.clients ? { clients: opts.clients } : {}),
+    ...(opts.aws ? { aws: opts.aws } : {}),
+    ...(activities ? { activities } : {}),
+    ...(opts.payloads ? { payloads: opts.payloads } : {}),
+  });
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
+    // A prebuilt bundle already contains the workflow interceptors (bundle-workflows.ts bundles with the plugin).
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    // A prebuilt bundle already contains the workflow interceptors.
-    interceptors: {
-      activity: [sluiceActivityInterceptors],
-      ...(bundlePath ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }),
-    },
-    activities: createActivities(opts.clients ? { clients: opts.clients } : {}),
+    plugins: [sluice, ...(plugins ?? [])],
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 40,
     // Heartbeats reaching the server are billable actions: at most one per min(80% of the stage's
@@ -70,6 +79,6 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     // this long, instead of the SDK's 10 s: half of the cancel's 10 s budget.
     stickyQueueScheduleToStartTimeout: '5s',
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
-    ...opts.workerOptions,
+    ...workerOptions,
   });
 }

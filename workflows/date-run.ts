@@ -10,11 +10,9 @@ import { ActivityCancellationType, ParentClosePolicy, proxyActivities, startChil
 import type { SluiceActivities } from '../activities';
 import type { DateOutcome } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
-import { runSummary, runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
 import type { PipelineDefinition } from '../common/pipeline';
-import type { RunPipelineInput } from '../common/run-types';
-import { runSearchAttributes } from '../common/search-attributes';
+import { runStartOptions } from '../common/run-start';
 
 const { awaitRun } = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30d',
@@ -54,17 +52,13 @@ export async function runDate(
   generation: number,
   opts: RunDateOptions = {},
 ): Promise<DateOutcome> {
-  const workflowId = runWorkflowId(pipeline.name, ds);
-  const input: RunPipelineInput = { pipeline, ds, generation, ...(opts.params ? { params: opts.params } : {}) };
+  const start = runStartOptions(pipeline, ds, generation, opts.params);
+  const { workflowId } = start;
   try {
     const child = await startChild(WORKFLOW_TYPES.runPipeline, {
-      workflowId,
-      args: [input],
+      ...start,
       // REQUEST_CANCEL: closing the parent in any way (cancel, terminate, time-out) cancels the date, whose stages stop their AWS jobs.
       parentClosePolicy: opts.abandon ? ParentClosePolicy.ABANDON : ParentClosePolicy.REQUEST_CANCEL,
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
-      typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
     });
     opts.onStarted?.({ ours: true, runId: child.firstExecutionRunId });
     await child.result();

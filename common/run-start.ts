@@ -1,0 +1,27 @@
+/**
+ * How a run of `<pipeline>/<ds>` is started, whoever starts it: the CLI and client API
+ * (client/runs.ts), a backfill or schedule (workflows/date-run.ts), or a user's own workflow
+ * (workflows/child.ts). One definition, so every run of a date has the same workflow ID, input,
+ * summary and search attributes.
+ */
+import { runSummary, runWorkflowId } from './naming';
+import type { PipelineDefinition } from './pipeline';
+import type { RunPipelineInput } from './run-types';
+import { runSearchAttributes } from './search-attributes';
+
+export function runStartOptions(
+  pipeline: PipelineDefinition,
+  ds: string,
+  generation: number,
+  params?: Record<string, unknown>,
+) {
+  const input: RunPipelineInput = { pipeline, ds, generation, ...(params ? { params } : {}) };
+  return {
+    workflowId: runWorkflowId(pipeline.name, ds),
+    args: [input] as [RunPipelineInput],
+    // A date can run again (a rerun, a backfill of failed dates): a new run under the same ID.
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
+    typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * SluicePlugin: Sluice on a Temporal Worker or Client that a team already runs.
+ *
+ *   Worker.create({ workflowsPath, activities, plugins: [new SluicePlugin()] })
+ *
+ * registers, beside the worker's own: Sluice's activities (the stages, their cleanup, the
+ * visibility reads of backfills and schedules), the activity interceptor (log attributes, stage
+ * metrics through the Runtime's meter, one CloudWatch EMF line per attempt) and the workflow
+ * interceptor (run metrics and EMF lines). The worker's workflows module re-exports
+ * `sluice/workflows`. On a Client the plugin sets what Sluice's client side needs: its payload
+ * encoding (workers/payloads.ts). Sluice's own worker (workers/worker.ts) and CLI
+ * (client/runs.ts) use this same plugin: one registration path.
+ *
+ * Built on @temporalio/plugin's SimplePlugin, which the SDK marks experimental (1.24.0).
+ */
+import { SimplePlugin } from '@temporalio/plugin';
+import type * as ActivitiesModule from '../activities';
+import type { AwsClientOptions, AwsClients } from '../activities/aws-clients';
+import { sluiceActivityInterceptors } from './activity-interceptors';
+import { sluiceDataConverter, type SluicePayloadOptions } from './payloads';
+
+/** Sluice's workflow interceptor module: bundled with the workflows by the worker or by bundleWorkflowCode. */
+export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
+
+export interface SluicePluginOptions {
+  /**
+   * The AWS clients of the stage activities. Default: one set per worker, configured from the
+   * environment (AWS_REGION, the default credential chain, AWS_ENDPOINT_URL[_<SERVICE>]).
+   */
+  clients?: AwsClients;
+  /** Options of the default clients (region, endpoint, attempts); ignored with `clients`. */
+  aws?: AwsClientOptions;
+  /**
+   * Registered in place of Sluice's activities: stand-ins in tests, `{}` for a worker that runs
+   * Sluice's workflows but no stages. Default: Sluice's own.
+   */
+  activities?: object;
+  /** How Sluice's payloads are encoded (a payload codec goes here): see workers/payloads.ts. */
+  payloads?: SluicePayloadOptions;
+}
+
+/**
+ * Loaded when a worker is configured, not when this module is: a Client with the plugin (the
+ * CLI) never loads the stage code and the AWS SDK.
+ */
+function loadActivities(): typeof ActivitiesModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../activities') as typeof ActivitiesModule;
+}
+
+function sluiceActivities(opts: SluicePluginOptions): object {
+  if (opts.activities) return opts.activities;
+  return loadActivities().createActivities({
+    ...(opts.clients ? { clients: opts.clients } : {}),
+    ...(opts.aws ? { aws: opts.aws } : {}),
+  });
+}
+
+/** The worker's activities plus Sluice's; a name both register is refused, not silently replaced. */
+function withSluiceActivities(existing: object | undefined, opts: SluicePluginOptions): object {
+  const ours = sluiceActivities(opts);
+  const clash = existing ? Object.keys(ours).filter((name) => Object.hasOwn(existing, name)) : [];
+  if (clash.length)
+    throw new Error(
+      `SluicePlugin: the worker already registers activities named ${clash.join(', ')}, which Sluice's workflows call.\n` +
+        '  Fix: rename those activities of yours.',
+    );
+  return { ...existing, ...ours };
+}
+
+export class SluicePlugin extends SimplePlugin {
+  constructor(opts: SluicePluginOptions = {}) {
+    const payloads = opts.payloads ?? {};
+    const encodes = sluiceDataConverter(undefined, payloads) !== undefined;
+    super({
+      name: 'sluice',
+      activities: (existing) => withSluiceActivities(existing, opts),
+      // Appended to the worker's own. With a prebuilt workflowBundle the workflow module is not
+      // added here: bundle with `bundleWorkflowCode({ workflowsPath, plugins: [thisPlugin] })`.
+      workerInterceptors: {
+        activity: [sluiceActivityInterceptors],
+        workflowModules: [WORKFLOW_INTERCEPTORS_PATH],
+      },
+      // Only when Sluice adds something: the Client's or Worker's own converter is kept as it is.
+      ...(encodes ? { dataConverter: (existing) => sluiceDataConverter(existing, payloads) ?? {} } : {}),
+    });
+  }
+}
