@@ -124,3 +124,88 @@ test('a worker killed with -9 mid-stage of sub-runs: another worker takes over, 
     expect(runs.every((r) => r.state === 'SUCCEEDED')).toBe(true);
   }
 }, 180_000);
+
+test('sluice status shows a run’s sub-runs, and a sub-run by --stage or by its workflow ID; sluice runs lists them by date', async () => {
+  const [extractJob, loadJob] = [await createGlueJob(), await createGlueJob()];
+  await gateway.setScenario({ service: 'glue', match: extractJob, durationMs: 200, outcome: 'SUCCEEDED' });
+  await gateway.setScenario({ service: 'glue', match: loadJob, durationMs: 200, outcome: 'SUCCEEDED' });
+  const { name, sub, file } = pipelines(extractJob, loadJob);
+  await ctx.startWorker();
+  const res = await sluice(['run', '-p', file, '-d', DS, '--wait'], env);
+  expect(res.stderr).toBe('');
+  expect(res.code).toBe(0);
+  const run = `${name}/${DS}`;
+
+  // The parent lists each sub-run under its stage (visibility may lag a moment behind the close).
+  const parent = await waitFor(
+    'the three sub-runs listed as succeeded',
+    async () => {
+      const out = await sluice(['status', name, DS], env);
+      return (out.stdout.match(/↳ .*: succeeded/g) ?? []).length === 3 ? out : undefined;
+    },
+    30_000,
+    500,
+  );
+  expect(parent.code).toBe(0);
+  const lines = parent.stdout.split('\n');
+  const at = (s: string) => lines.findIndex((l) => l.includes(s));
+  expect(lines[at('orders (pipeline.run) succeeded') + 1]).toBe(`      ↳ orders: succeeded (${sub}, ${run}/orders)`);
+  expect(lines.slice(at('tables (pipeline.run) succeeded') + 1, at('tables (pipeline.run) succeeded') + 3)).toEqual([
+    `      ↳ tables[0]: succeeded (${sub}, ${run}/tables[0])`,
+    `      ↳ tables[1]: succeeded (${sub}, ${run}/tables[1])`,
+  ]);
+  expect(parent.stdout).toContain(`A sub-run's stages: sluice status ${name} ${DS} --stage orders`);
+  const json = JSON.parse((await sluice(['status', name, DS, '--json'], env)).stdout) as {
+    subRuns: { stage: string; workflowId: string; pipeline: string; status: string }[];
+  };
+  expect(json.subRuns.map((r) => [r.stage, r.workflowId, r.pipeline, r.status])).toEqual([
+    ['orders', `${run}/orders`, sub, 'Succeeded'],
+    ['tables[0]', `${run}/tables[0]`, sub, 'Succeeded'],
+    ['tables[1]', `${run}/tables[1]`, sub, 'Succeeded'],
+  ]);
+
+  // One sub-run: by its stage and item, or by the workflow ID the parent printed.
+  const item = await sluice(['status', name, DS, '--stage', 'tables[1]'], env);
+  expect(item.stderr).toBe('');
+  expect(item.code).toBe(0);
+  expect(item.stdout).toContain(`${run}/tables[1]: succeeded (generation 0)`);
+  expect(item.stdout).toContain(`sub-run of ${run} (stage tables[1]), pipeline ${sub}`);
+  expect(item.stdout).toContain('params: table=payments');
+  expect(item.stdout).toMatch(/✔ extract \(glue\.job\) succeeded/);
+  expect(item.stdout).toMatch(/✔ load \(glue\.job\) succeeded/);
+  const byId = await sluice(['status', `${run}/orders`, '--json'], env);
+  expect(byId.code).toBe(0);
+  expect(JSON.parse(byId.stdout)).toMatchObject({
+    pipeline: sub,
+    ds: DS,
+    status: 'succeeded',
+    params: { table: 'orders' },
+    stages: [
+      { id: 'extract', state: 'succeeded' },
+      { id: 'load', state: 'succeeded' },
+    ],
+  });
+
+  // The sub-pipeline's runs, by date (not the date read off the parent's workflow ID).
+  const runs = JSON.parse((await sluice(['runs', '--pipeline', sub, '--json'], env)).stdout) as {
+    ds: string;
+    workflowId: string;
+  }[];
+  expect(runs.map((r) => [r.ds, r.workflowId]).sort()).toEqual([
+    [DS, `${run}/orders`],
+    [DS, `${run}/tables[0]`],
+    [DS, `${run}/tables[1]`],
+  ]);
+
+  // Bad input: exit 2 with the fix, before (or instead of) reading anything.
+  const missing = await sluice(['status', name, DS, '--stage', 'tables[7]'], env);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain(`no sub-run ${run}/tables[7] was found`);
+  expect(missing.stderr).toContain(`sluice status ${name} ${DS}\` lists the sub-runs`);
+  const bad = await sluice(['status', name, DS, '--stage', 'tables[one]'], env);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--stage must name a pipeline.run stage');
+  const both = await sluice(['status', `${run}/orders`, DS], env);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toContain(`sluice status ${run}/orders\` alone`);
+});
