@@ -9,9 +9,9 @@ import { describeError, EXIT, exitCodeFor, UserInputError } from './errors';
 import { loadPipelineFile, runParams } from './load-pipeline';
 import type { Client, ScheduleHandle, WorkflowHandle } from '@temporalio/client';
 import { datesDone, type BackfillOnly, type BackfillOrder } from '../common/backfill-types';
-import { BACKFILL_LIMITS } from '../common/constants';
+import { BACKFILL_LIMITS, CHILD_RUN_KINDS } from '../common/constants';
 import { runUiUrl, type TemporalSettings } from '../common/env';
-import { runWorkflowId } from '../common/naming';
+import { parseRunWorkflowId, runWorkflowId, subRunWorkflowId } from '../common/naming';
 import {
   backfillHandle,
   backfillProgress,
@@ -23,7 +23,7 @@ import {
   waitForBackfill,
 } from './backfills';
 import { listRuns, table } from './run-list';
-import { cancelRun, clientSettings, connectClient, readRunStatus, startRun, waitForRun } from './runs';
+import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import {
   createDailySchedule,
@@ -76,6 +76,39 @@ function stageLine(s: StageStatus): string {
           ? (s.reason ?? '')
           : '';
   return `  ${mark} ${s.id} (${s.kind}) ${s.state}${detail ? `: ${detail}` : ''}`;
+}
+
+/** Sub-runs listed per stage in `sluice status` (all of them with --json). */
+const SUB_RUNS_SHOWN = 20;
+
+/**
+ * The workflow ID `sluice status` reads: `<pipeline> <date>`, `<pipeline> <date> --stage <path>`
+ * (a sub-run), or a run's or sub-run's workflow ID alone. Bad input is a UserInputError (exit 2).
+ */
+export function statusTarget(pipelineOrId: string, date: string | undefined, stage: string | undefined): string {
+  let run: string;
+  if (date === undefined) {
+    const parsed = parseRunWorkflowId(pipelineOrId);
+    if (!parsed)
+      throw new UserInputError(
+        `<pipeline> without <date> must be a run's workflow ID, <pipeline>/<YYYY-MM-DD>[/<stage>[<i>]]... (received "${pipelineOrId}").\n  Fix: \`sluice status <pipeline> <date>\`, or a workflow ID as \`sluice runs\` and the Temporal UI show it.`,
+      );
+    validateLogicalDate(parsed.ds, '<date>');
+    run = pipelineOrId;
+  } else {
+    if (pipelineOrId.includes('/'))
+      throw new UserInputError(
+        `<pipeline> is a workflow ID ("${pipelineOrId}") and <date> is given too.\n  Fix: \`sluice status ${pipelineOrId}\` alone, or \`sluice status <pipeline> <date>\`.`,
+      );
+    run = runWorkflowId(pipelineOrId, validateLogicalDate(date, '<date>'));
+  }
+  if (stage === undefined) return run;
+  const sub = subRunWorkflowId(run, stage);
+  if (!sub)
+    throw new UserInputError(
+      `--stage must name a pipeline.run stage, <stage> or <stage>[<i>] for a forEach item, "/" between the steps of a nested sub-run (received "${stage}").\n  Fix: e.g. --stage load_tables[3]; \`sluice status ${run.replace('/', ' ')}\` lists the sub-runs.`,
+    );
+  return sub;
 }
 
 export function buildCli(): Command {
@@ -185,23 +218,46 @@ export function buildCli(): Command {
 
   program
     .command('status')
-    .description("Show one run's stages and their states.")
-    .argument('<pipeline>', 'pipeline name')
-    .argument('<date>', 'logical date, YYYY-MM-DD')
+    .description(
+      "Show one run's stages and their states, and the sub-runs its pipeline.run stages started; or one sub-run's.",
+    )
+    .argument('<pipeline>', "pipeline name, or a run's workflow ID (<pipeline>/<date>[/<stage>[<i>]]...)")
+    .argument('[date]', 'logical date, YYYY-MM-DD (not with a workflow ID)')
+    .option('--stage <stage>', 'a sub-run of the run: its pipeline.run stage, <stage>[<i>] for a forEach item')
     .option('--json', 'print JSON')
-    .action(async (pipeline: string, date: string, opts: { json?: boolean }) => {
-      const ds = validateLogicalDate(date, '<date>');
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sluice status per-table 2024-03-01                       the run, its stages and its sub-runs
+  sluice status per-table 2024-03-01 --stage tables[1]     the sub-run of stage tables, item 1
+  sluice status 'per-table/2024-03-01/tables[1]'           the same, by its workflow ID`,
+    )
+    .action(async (pipeline: string, date: string | undefined, opts: { stage?: string; json?: boolean }) => {
+      const workflowId = statusTarget(pipeline, date, opts.stage);
+      const target = parseRunWorkflowId(workflowId) as NonNullable<ReturnType<typeof parseRunWorkflowId>>;
       await withClient(async (client, settings) => {
-        const workflowId = runWorkflowId(pipeline, ds);
         const handle = client.workflow.getHandle(workflowId);
         const status = await readRunStatus(client.workflow, workflowId);
-        if (!status)
+        if (!status) {
+          const run = runWorkflowId(target.pipeline, target.ds);
           throw new UserInputError(
-            `no run ${workflowId} was found (or no worker is running to answer).\n  Fix: check the name and date with \`sluice runs --pipeline ${pipeline}\`.`,
+            target.steps.length
+              ? `no sub-run ${workflowId} was found (or no worker is running to answer).\n  Fix: \`sluice status ${target.pipeline} ${target.ds}\` lists the sub-runs of ${run}; the stage may not have started it yet.`
+              : `no run ${workflowId} was found (or no worker is running to answer).\n  Fix: check the name and date with \`sluice runs --pipeline ${pipeline}\`.`,
           );
-        if (opts.json) return console.log(JSON.stringify(status));
+        }
         const desc = await handle.describe();
+        const childStages = status.stages.filter((s) => CHILD_RUN_KINDS.includes(s.kind)).map((s) => s.id);
+        const subRuns = childStages.length
+          ? await listSubRuns(client, workflowId, { since: desc.startTime, stageOrder: childStages })
+          : [];
+        if (opts.json) return console.log(JSON.stringify(subRuns.length ? { ...status, subRuns } : status));
         console.log(`${workflowId}: ${status.status} (generation ${status.generation})`);
+        if (target.steps.length)
+          console.log(
+            `sub-run of ${workflowId.slice(0, workflowId.lastIndexOf('/'))} (stage ${target.steps[target.steps.length - 1]}), pipeline ${status.pipeline}`,
+          );
         if (status.params && Object.keys(status.params).length)
           console.log(
             `params: ${Object.entries(status.params)
@@ -210,7 +266,18 @@ export function buildCli(): Command {
           );
         const url = runUiUrl(settings, workflowId, desc.runId);
         if (url) console.log(`Temporal UI: ${url}`);
-        for (const s of status.stages) console.log(stageLine(s));
+        for (const s of status.stages) {
+          console.log(stageLine(s));
+          const own = subRuns.filter((r) => r.stage === s.id || r.stage.startsWith(`${s.id}[`));
+          for (const r of own.slice(0, SUB_RUNS_SHOWN))
+            console.log(`      ↳ ${r.stage}: ${r.status.toLowerCase()} (${r.pipeline ?? '?'}, ${r.workflowId})`);
+          if (own.length > SUB_RUNS_SHOWN)
+            console.log(`      ↳ … ${own.length - SUB_RUNS_SHOWN} more (--json lists them all)`);
+        }
+        if (subRuns.length)
+          console.log(
+            `A sub-run's stages: sluice status ${target.pipeline} ${target.ds} --stage ${[...target.steps, subRuns[0]?.stage].join('/')}`,
+          );
       });
     });
 

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { runsQuery } from '../activities/runs';
 import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES } from '../common/constants';
 import { runUiUrl, type RunTarget } from '../common/env';
+import { SA_DATE } from '../common/search-attributes';
 import { UserInputError } from './errors';
 
 export interface RunRow {
@@ -29,7 +30,9 @@ export async function listRuns(
   if (o.status) query += ` AND ${SEARCH_ATTRIBUTE_NAMES.status} = "${o.status}"`;
   const rows: RunRow[] = [];
   for await (const wf of client.workflow.list({ query })) {
-    const ds = wf.workflowId.slice(o.pipeline.length + 1);
+    // The date from the run's search attribute: a sub-run's workflow ID is its parent's plus the stage.
+    const date = wf.typedSearchAttributes.get(SA_DATE);
+    const ds = date ? date.toISOString().slice(0, 10) : wf.workflowId.slice(o.pipeline.length + 1);
     const status = (wf.searchAttributes[SEARCH_ATTRIBUTE_NAMES.status]?.[0] as string | undefined) ?? wf.status.name;
     const end = wf.closeTime ?? undefined;
     const url = runUiUrl(settings, wf.workflowId, wf.runId);

@@ -15,11 +15,11 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { failureOutcome } from '../common/outcomes';
-import { MEMO_KEYS, WORKFLOW_TYPES } from '../common/constants';
+import { MEMO_KEYS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
 import { runUiUrl, temporalSettings, type RunTarget, type TemporalSettings } from '../common/env';
 import { readConnectionConfig, type ConfigIssue } from '../common/connection';
 import { CliConfigError, GenerationUnknownError, TemporalUnreachableError } from './errors';
-import { runWorkflowId } from '../common/naming';
+import { isDirectSubRun, runSummary, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunStatus, StageStatus } from '../common/run-types';
 import { runStartOptions } from '../common/run-start';
@@ -286,4 +286,66 @@ export async function cancelRun(client: Client, workflowId: string, o: { wait: b
     ? `Run ${workflowId} cancelled; NOT confirmed stopped: ${unstopped.map((o) => `${o.stageId}: ${o.message}`).join('; ')}`
     : `Run ${workflowId} cancelled; ${stopped} AWS job${stopped === 1 ? '' : 's'} stopped, confirmed by AWS.`;
   return { workflowId, ok: unstopped.length === 0, message, ...(status ? { status } : {}) };
+}
+
+const CLOSED_UNRECORDED: readonly string[] = ['TERMINATED', 'TIMED_OUT'];
+
+export interface SubRunRow {
+  /** The step below the parent: the stage's id, with `[<index>]` for a forEach item. */
+  stage: string;
+  workflowId: string;
+  runId: string;
+  /** The sub-pipeline's name. */
+  pipeline?: string;
+  /** As `sluice runs` shows it: Running, Succeeded, Failed, Cancelled (or the execution's state). */
+  status: string;
+  startedAt: string;
+}
+
+/**
+ * The sub-runs a run started (its `pipeline.run` stages, one per forEach item), through visibility:
+ * workflow IDs one step below the run's, started since `since` (the run's own start, so an earlier
+ * generation's sub-runs are left out), the latest execution of each, in the order of `stageOrder`
+ * and then by item index. Visibility lags a little behind: a sub-run started a moment ago may be
+ * missing for a moment.
+ */
+export async function listSubRuns(
+  client: Client,
+  workflowId: string,
+  o: { since?: Date; stageOrder?: string[]; limit?: number } = {},
+): Promise<SubRunRow[]> {
+  const prefix = `${workflowId}/`.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  const query = `WorkflowType = "${WORKFLOW_TYPES.runPipeline}" AND WorkflowId STARTS_WITH "${prefix}"`;
+  const latest = new Map<string, SubRunRow>();
+  let seen = 0;
+  for await (const wf of client.workflow.list({ query })) {
+    if (++seen > (o.limit ?? 10_000)) break;
+    if (!isDirectSubRun(workflowId, wf.workflowId)) continue;
+    if (o.since && wf.startTime.getTime() < o.since.getTime()) continue;
+    const prev = latest.get(wf.workflowId);
+    if (prev && Date.parse(prev.startedAt) >= wf.startTime.getTime()) continue;
+    const sa = wf.searchAttributes;
+    const pipeline = sa[SEARCH_ATTRIBUTE_NAMES.pipeline]?.[0];
+    latest.set(wf.workflowId, {
+      stage: wf.workflowId.slice(workflowId.length + 1),
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+      ...(typeof pipeline === 'string' ? { pipeline } : {}),
+      // A run closed without recording its status (terminated, timed out) shows the execution's.
+      status: CLOSED_UNRECORDED.includes(wf.status.name)
+        ? wf.status.name
+        : ((sa[SEARCH_ATTRIBUTE_NAMES.status]?.[0] as string | undefined) ?? wf.status.name),
+      startedAt: wf.startTime.toISOString(),
+    });
+  }
+  const order = o.stageOrder ?? [];
+  const key = (r: SubRunRow): [number, number] => {
+    const m = /^(.*?)(?:\[(\d+)\])?$/.exec(r.stage);
+    const at = order.indexOf(m?.[1] ?? r.stage);
+    return [at < 0 ? order.length : at, Number(m?.[2] ?? -1)];
+  };
+  return [...latest.values()].sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)];
+    return ka[0] - kb[0] || ka[1] - kb[1] || a.stage.localeCompare(b.stage);
+  });
 }
