@@ -9,10 +9,10 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { DateOutcome, DateRuns } from '../common/backfill-types';
 import { MEMO_KEYS, RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
 import { addDays } from '../common/dates';
-import { runSummary, runWorkflowId } from '../common/naming';
+import { runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
+import { runStartOptions } from '../common/run-start';
 import type { RunPipelineInput } from '../common/run-types';
-import { runSearchAttributes } from '../common/search-attributes';
 
 /** A date's run for a backfill to start without being its parent (see `startDateRun`). */
 export interface StartDateRunRequest {
@@ -105,8 +105,9 @@ export function createRunActivities() {
      * it returns that run instead of starting another. A run already there from elsewhere is not ours.
      */
     async startDateRun(req: StartDateRunRequest): Promise<StartedDateRun> {
-      const { pipeline, ds } = req.input;
-      const workflowId = runWorkflowId(pipeline.name, ds);
+      const { pipeline, ds, generation, params } = req.input;
+      const start = runStartOptions(pipeline, ds, generation ?? 0, params);
+      const { workflowId } = start;
       const client = getClient();
       const mine = async (): Promise<StartedDateRun | undefined> => {
         try {
@@ -123,12 +124,8 @@ export function createRunActivities() {
       }
       try {
         const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, {
-          workflowId,
+          ...start,
           taskQueue: req.taskQueue,
-          args: [req.input],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          staticSummary: runSummary(pipeline.name, ds, pipeline.stages.length),
-          typedSearchAttributes: [...runSearchAttributes(pipeline.name, ds)],
           memo: { [MEMO_KEYS.startedBy]: req.startedBy },
         });
         return { ours: true, runId: handle.firstExecutionRunId };

@@ -19,7 +19,7 @@ import { MEMO_KEYS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/con
 import { runUiUrl, temporalSettings, type RunTarget, type TemporalSettings } from '../common/env';
 import { readConnectionConfig, type ConfigIssue } from '../common/connection';
 import { CliConfigError, GenerationUnknownError, TemporalUnreachableError } from './errors';
-import { isDirectSubRun, runSummary, runWorkflowId } from '../common/naming';
+import { isDirectSubRun, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunStatus, StageStatus } from '../common/run-types';
 import { runStartOptions } from '../common/run-start';
