@@ -4,7 +4,7 @@
  * backfill's request for its own cancellation.
  */
 import { Context, getClient, heartbeat, log } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { DateOutcome, DateRuns } from '../common/backfill-types';
 import { MEMO_KEYS, RUN_STATUS, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPES } from '../common/constants';
@@ -49,27 +49,42 @@ export function runsQuery(pipeline: string, from?: string, to?: string): string 
   ].join(' AND ');
 }
 
+/**
+ * Per date with any run from `from` to `to`: the latest run's status, how many runs there were, and
+ * whether one succeeded — what a backfill's plan rests on (the workflow's `listDateRuns` activity
+ * and `sluice backfill --dry-run` read it the same way).
+ */
+export async function readDateRuns(
+  client: Client,
+  pipeline: string,
+  from: string,
+  to: string,
+  onPage: (seen: number) => void = () => undefined,
+): Promise<Record<string, DateRuns>> {
+  const out: Record<string, DateRuns & { latestMs: number }> = {};
+  let seen = 0;
+  for await (const wf of client.workflow.list({ query: runsQuery(pipeline, from, to) })) {
+    const ds = wf.workflowId.slice(pipeline.length + 1);
+    if (wf.workflowId !== runWorkflowId(pipeline, ds)) continue;
+    const status = STATUS_BY_EXECUTION[wf.status.name] ?? wf.status.name;
+    const startMs = wf.startTime.getTime();
+    const cur = (out[ds] ??= { last: status, runs: 0, everSucceeded: false, latestMs: startMs });
+    cur.runs++;
+    if (status === RUN_STATUS.succeeded) cur.everSucceeded = true;
+    if (startMs >= cur.latestMs) {
+      cur.latestMs = startMs;
+      cur.last = status;
+    }
+    if (++seen % 500 === 0) onPage(seen);
+  }
+  return Object.fromEntries(Object.entries(out).map(([ds, { latestMs: _l, ...r }]) => [ds, r]));
+}
+
 export function createRunActivities() {
   return {
     /** Per date with any run: the latest run's status, how many runs there were, and whether one succeeded. */
     async listDateRuns(pipeline: string, from: string, to: string): Promise<Record<string, DateRuns>> {
-      const out: Record<string, DateRuns & { latestMs: number }> = {};
-      let seen = 0;
-      for await (const wf of getClient().workflow.list({ query: runsQuery(pipeline, from, to) })) {
-        const ds = wf.workflowId.slice(pipeline.length + 1);
-        if (wf.workflowId !== runWorkflowId(pipeline, ds)) continue;
-        const status = STATUS_BY_EXECUTION[wf.status.name] ?? wf.status.name;
-        const startMs = wf.startTime.getTime();
-        const cur = (out[ds] ??= { last: status, runs: 0, everSucceeded: false, latestMs: startMs });
-        cur.runs++;
-        if (status === RUN_STATUS.succeeded) cur.everSucceeded = true;
-        if (startMs >= cur.latestMs) {
-          cur.latestMs = startMs;
-          cur.last = status;
-        }
-        if (++seen % 500 === 0) heartbeat(seen);
-      }
-      return Object.fromEntries(Object.entries(out).map(([ds, { latestMs: _l, ...r }]) => [ds, r]));
+      return readDateRuns(getClient(), pipeline, from, to, (seen) => heartbeat(seen));
     },
 
     /**

@@ -22,6 +22,7 @@ import {
   validateBackfillOptions,
   waitForBackfill,
 } from './backfills';
+import { dryRunBackfill, formatDryRun } from './backfill-plan';
 import { listRuns, table } from './run-list';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
@@ -373,6 +374,10 @@ function addBackfillCommands(program: Command): void {
     .option('--force', `allow more than ${BACKFILL_LIMITS.maxDatesWithoutForce} dates`)
     .option('--param <name=value>', PARAM_HELP, collectParam, [])
     .option('-w, --wait', 'show a live progress bar and the final report; exit 1 if any date failed')
+    .option(
+      '--dry-run',
+      'start nothing: list the dates that would run and those skipped (with why), and estimate the wall time from past runs',
+    )
     .option('--json', 'print JSON')
     .action(
       async (opts: {
@@ -385,6 +390,7 @@ function addBackfillCommands(program: Command): void {
         force?: boolean;
         param: string[];
         wait?: boolean;
+        dryRun?: boolean;
         json?: boolean;
       }) => {
         if (!opts.pipeline || !opts.from || !opts.to) {
@@ -402,9 +408,15 @@ function addBackfillCommands(program: Command): void {
           },
           opts.force,
         );
+        if (opts.dryRun && opts.wait)
+          throw new UserInputError('--dry-run starts nothing, so there is nothing to --wait for.\n  Fix: drop --wait.');
         const pipeline = loadPipelineFile(opts.pipeline);
         const params = runParams(pipeline, opts.param);
         await withClient(async (client, settings) => {
+          if (opts.dryRun) {
+            const plan = await dryRunBackfill(client, pipeline, { ...options, ...withParams(params) });
+            return console.log(opts.json ? JSON.stringify(plan) : formatDryRun(plan));
+          }
           const started = await startBackfill(client, settings, pipeline, {
             ...options,
             ...withParams(params),

@@ -31,13 +31,14 @@ import {
   type BackfillState,
   type CarriedDate,
   type DateOutcome,
-  type DateRuns,
 } from '../common/backfill-types';
-import { BACKFILL_LIMITS, ERROR_TYPES, MEMO_KEYS, QUERY_NAMES, RUN_STATUS, SIGNAL_NAMES } from '../common/constants';
-import { dateRange } from '../common/dates';
+import { BACKFILL_LIMITS, ERROR_TYPES, MEMO_KEYS, QUERY_NAMES, SIGNAL_NAMES } from '../common/constants';
+import { planBackfill } from '../common/backfill-plan';
 import { runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
 import { awaitRun, listDateRuns, runDate } from './date-run';
+
+export { planBackfill };
 
 export const progressQuery = defineQuery<BackfillProgress>(QUERY_NAMES.progress);
 export const reportQuery = defineQuery<BackfillReport>(QUERY_NAMES.report);
@@ -98,31 +99,6 @@ interface RunningDate extends CarriedDate {
    */
   handedOver?: Promise<boolean>;
   done?: Promise<void>;
-}
-
-/** Which dates the backfill runs, in order, with their rerun generation; the rest are skipped with a reason. */
-export function planBackfill(
-  input: Pick<BackfillInput, 'from' | 'to' | 'only' | 'order'>,
-  known: Record<string, DateRuns>,
-): Pick<BackfillState, 'queue' | 'generations' | 'skipped'> {
-  const dates = dateRange(input.from, input.to);
-  if (input.order === 'newest') dates.reverse();
-  const queue: string[] = [];
-  const generations: number[] = [];
-  const skipped: BackfillState['skipped'] = [];
-  for (const ds of dates) {
-    const k = known[ds];
-    let skip: string | undefined;
-    if (input.only === 'missing' && k?.everSucceeded) skip = 'already succeeded';
-    if (input.only === 'failed' && k?.last !== RUN_STATUS.failed)
-      skip = k ? `last run ${k.last.toLowerCase()}, not failed` : 'never ran';
-    if (skip) skipped.push({ ds, reason: skip });
-    else {
-      queue.push(ds);
-      generations.push(k?.runs ?? 0);
-    }
-  }
-  return { queue, generations, skipped };
 }
 
 function clampConcurrency(n: number): number {

@@ -1,0 +1,173 @@
+/**
+ * `sluice backfill --dry-run`: the plan a backfill would follow (the same `planBackfill` over the
+ * same visibility read as the backfill workflow), and an estimate of its wall time from the
+ * pipeline's past succeeded runs (median per stage, the critical path through the stages, waves
+ * of `concurrency` dates). Starts nothing.
+ */
+import type { Client } from '@temporalio/client';
+import { readDateRuns, runsQuery } from '../activities/runs';
+import { planBackfill } from '../common/backfill-plan';
+import type { BackfillOptions, DateSkip } from '../common/backfill-types';
+import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES } from '../common/constants';
+import { runWorkflowId } from '../common/naming';
+import type { PipelineDefinition } from '../common/pipeline';
+import { backfillWorkflowId } from './backfills';
+import { readRunStatus } from './runs';
+
+/** How many of the latest succeeded runs an estimate reads (each is one describe and one result). */
+export const ESTIMATE_PAST_RUNS = 20;
+
+export interface StageEstimate {
+  id: string;
+  kind: string;
+  /** Median of the stage's durations in the past runs where it succeeded; absent with no such run. */
+  medianSeconds?: number;
+  samples: number;
+}
+
+export interface BackfillEstimate {
+  /** Succeeded runs of the pipeline the estimate rests on (the latest, any date). */
+  pastRuns: number;
+  stages: StageEstimate[];
+  /** The longest chain of stage medians through `dependsOn` (stages without figures count 0). */
+  perDateSeconds?: number;
+  /** Median of the past runs' own durations (start to close): orchestration included. */
+  medianRunSeconds?: number;
+  /** Dates to run in waves of `concurrency`, each wave as long as a date. */
+  wallSeconds?: number;
+  /** No stage result records its usage yet: cost cannot be estimated (never shown as 0). */
+  cost: { known: false; reason: string };
+}
+
+export interface BackfillDryRun {
+  dryRun: true;
+  workflowId: string;
+  pipeline: string;
+  options: BackfillOptions;
+  /** In the order the backfill would start them; generation > 0 is a rerun of the date. */
+  run: { ds: string; generation: number }[];
+  skipped: DateSkip[];
+  estimate: BackfillEstimate;
+}
+
+const median = (xs: number[]): number | undefined => {
+  if (!xs.length) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/** The longest path through the stages' `dependsOn`, each stage weighing its median (0 if unknown). */
+export function criticalPathSeconds(pipeline: PipelineDefinition, medians: Map<string, number | undefined>): number {
+  const memo = new Map<string, number>();
+  const byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+  const finish = (id: string): number => {
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    const stage = byId.get(id);
+    const before = Math.max(0, ...(stage?.dependsOn ?? []).map(finish));
+    const t = before + (medians.get(id) ?? 0);
+    memo.set(id, t);
+    return t;
+  };
+  return Math.max(0, ...pipeline.stages.map((s) => finish(s.id)));
+}
+
+export async function estimateBackfill(
+  client: Client,
+  pipeline: PipelineDefinition,
+  dates: number,
+  concurrency: number,
+): Promise<BackfillEstimate> {
+  const query = `${runsQuery(pipeline.name)} AND ${SEARCH_ATTRIBUTE_NAMES.status} = "${RUN_STATUS.succeeded}"`;
+  const durations = new Map<string, number[]>(pipeline.stages.map((s) => [s.id, []]));
+  const runSeconds: number[] = [];
+  let pastRuns = 0;
+  for await (const wf of client.workflow.list({ query })) {
+    const ds = wf.workflowId.slice(pipeline.name.length + 1);
+    if (wf.workflowId !== runWorkflowId(pipeline.name, ds)) continue;
+    const status = await readRunStatus(client.workflow, wf.workflowId, wf.runId);
+    if (!status) continue;
+    pastRuns++;
+    if (wf.closeTime) runSeconds.push((wf.closeTime.getTime() - wf.startTime.getTime()) / 1000);
+    for (const st of status.stages) {
+      if (st.state !== 'succeeded' || !st.startedAt || !st.endedAt) continue;
+      durations.get(st.id)?.push((Date.parse(st.endedAt) - Date.parse(st.startedAt)) / 1000);
+    }
+    if (pastRuns >= ESTIMATE_PAST_RUNS) break;
+  }
+  const stages: StageEstimate[] = pipeline.stages.map((s) => {
+    const xs = durations.get(s.id) ?? [];
+    const m = median(xs);
+    return { id: s.id, kind: s.kind, ...(m !== undefined ? { medianSeconds: m } : {}), samples: xs.length };
+  });
+  const cost = {
+    known: false as const,
+    reason: 'past runs record no usage figures for their stages yet, so cost is unknown (not 0)',
+  };
+  if (!pastRuns) return { pastRuns, stages, cost };
+  const perDateSeconds = criticalPathSeconds(pipeline, new Map(stages.map((s) => [s.id, s.medianSeconds])));
+  const medianRunSeconds = median(runSeconds);
+  const perDate = Math.max(perDateSeconds, medianRunSeconds ?? 0);
+  return {
+    pastRuns,
+    stages,
+    perDateSeconds,
+    ...(medianRunSeconds !== undefined ? { medianRunSeconds } : {}),
+    wallSeconds: Math.ceil(dates / concurrency) * perDate,
+    cost,
+  };
+}
+
+/** The plan and the estimate of a backfill, without starting it. */
+export async function dryRunBackfill(
+  client: Client,
+  pipeline: PipelineDefinition,
+  options: BackfillOptions,
+): Promise<BackfillDryRun> {
+  const known = await readDateRuns(client, pipeline.name, options.from, options.to);
+  const plan = planBackfill(options, known);
+  const run = plan.queue.map((ds, i) => ({ ds, generation: plan.generations[i] ?? 0 }));
+  return {
+    dryRun: true,
+    workflowId: backfillWorkflowId(pipeline.name, options.from, options.to),
+    pipeline: pipeline.name,
+    options,
+    run,
+    skipped: plan.skipped,
+    estimate: await estimateBackfill(client, pipeline, run.length, options.concurrency),
+  };
+}
+
+const secs = (s: number): string =>
+  s < 90 ? `${s.toFixed(1)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+
+export function formatDryRun(d: BackfillDryRun): string {
+  const o = d.options;
+  const lines = [
+    `Dry run — nothing started. Backfill ${d.workflowId}: only ${o.only}, ${o.order} first, concurrency ${o.concurrency}.`,
+    `Would run ${d.run.length} date${d.run.length === 1 ? '' : 's'}${d.run.length ? ':' : '.'}`,
+    ...d.run.map((r) => `  ${r.ds}${r.generation ? `  rerun (generation ${r.generation})` : ''}`),
+    `Would skip ${d.skipped.length} date${d.skipped.length === 1 ? '' : 's'}${d.skipped.length ? ':' : '.'}`,
+    ...d.skipped.map((s) => `  ${s.ds}  ${s.reason}`),
+  ];
+  const e = d.estimate;
+  if (!e.pastRuns) {
+    lines.push(`Estimate: none — ${d.pipeline} has no succeeded run yet to estimate from.`);
+  } else {
+    lines.push(
+      `Estimate from the latest ${e.pastRuns} succeeded run${e.pastRuns === 1 ? '' : 's'} of ${d.pipeline} (median per stage):`,
+    );
+    const w = Math.max(...e.stages.map((s) => s.id.length));
+    for (const s of e.stages)
+      lines.push(
+        `  ${s.id.padEnd(w)}  ${s.kind.padEnd(16)}  ${s.medianSeconds !== undefined ? secs(s.medianSeconds) : 'no figures (never succeeded in those runs)'}${s.samples ? `  (${s.samples} run${s.samples === 1 ? '' : 's'})` : ''}`,
+      );
+    lines.push(
+      `  per date: ${secs(e.perDateSeconds ?? 0)} through the stages' critical path${e.medianRunSeconds !== undefined ? `, ${secs(e.medianRunSeconds)} per run end to end` : ''}`,
+      `  wall time: about ${secs(e.wallSeconds ?? 0)} for ${d.run.length} date${d.run.length === 1 ? '' : 's'} at concurrency ${o.concurrency}`,
+    );
+  }
+  lines.push(`  cost: unknown — ${e.cost.reason}`);
+  return lines.join('\n');
+}
