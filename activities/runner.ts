@@ -12,7 +12,7 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { failedExpectations } from '../common/checks';
 import { ERROR_TYPES } from '../common/constants';
-import type { StageHeartbeat, StageInput, StageResult } from '../common/run-types';
+import type { StageHeartbeat, StageInput, StageResult, StageUsage } from '../common/run-types';
 import { renderDeep, templateContext } from '../common/templating';
 import type { AwsClients } from './aws-clients';
 import { awsCall, awsFailure, isTransientAwsError, jobEndedFailure } from './errors';
@@ -132,11 +132,15 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
   log.info(reattached ? 'reattached to job' : 'job started', { stage: sctx.stageId, kind: handler.kind, jobId });
 
   const bounds = pollBounds(input.poll);
+  let usage: StageUsage | undefined;
   try {
     for (;;) {
       const status = await describeOnce(handler, sctx, jobId);
       hb.polls++;
-      if (status?.state === 'succeeded') break;
+      if (status?.state === 'succeeded') {
+        usage = status.usage;
+        break;
+      }
       if (status && status.state !== 'running') throw terminalFailure(handler, jobId, status);
       if (handler.sensor && input.deadlineMs !== undefined && Date.now() >= input.deadlineMs) {
         throw ApplicationFailure.create({
@@ -184,6 +188,7 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
     jobId,
     summary: collected?.summary ?? `${handler.service} job ${jobId} succeeded`,
     ...(collected?.output ? { output: collected.output } : {}),
+    ...(collected?.usage || usage ? { usage: collected?.usage ?? usage } : {}),
     polls: hb.polls,
     reattached,
   };

@@ -5,7 +5,7 @@
  */
 import type { StageKind } from '../common/constants';
 import type { PollSpec } from '../common/pipeline';
-import type { StageResult } from '../common/run-types';
+import type { StageResult, StageUsage } from '../common/run-types';
 import type { AwsClients } from './aws-clients';
 
 export interface StageContext {
@@ -34,7 +34,7 @@ export interface StageContext {
 /** What a job's status call says, mapped from the service's own states. */
 export type JobStatus =
   | { state: 'running'; awsState: string }
-  | { state: 'succeeded'; awsState: string }
+  | { state: 'succeeded'; awsState: string; usage?: StageUsage }
   | { state: 'failed' | 'stopped' | 'timeout'; awsState: string; message?: string };
 
 /** A kind whose work is one idempotent call (s3.put). */

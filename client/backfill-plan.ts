@@ -2,7 +2,7 @@
  * `sluice backfill --dry-run`: the plan a backfill would follow (the same `planBackfill` over the
  * same visibility read as the backfill workflow), and an estimate of its wall time from the
  * pipeline's past succeeded runs (median per stage, the critical path through the stages, waves
- * of `concurrency` dates). Starts nothing.
+ * of `concurrency` dates) and its cost (the stages' median costs from their usage figures). Starts nothing.
  */
 import type { Client } from '@temporalio/client';
 import { readDateRuns, runsQuery } from '../activities/runs';
@@ -10,6 +10,7 @@ import { planBackfill } from '../common/backfill-plan';
 import type { BackfillOptions, DateSkip } from '../common/backfill-types';
 import { RUN_STATUS, SEARCH_ATTRIBUTE_NAMES } from '../common/constants';
 import { runWorkflowId } from '../common/naming';
+import { DEFAULT_PRICES, formatUsd, stageCost, type PriceTable } from '../common/prices';
 import type { PipelineDefinition } from '../common/pipeline';
 import { backfillWorkflowId } from './backfills';
 import { readRunStatus } from './runs';
@@ -23,6 +24,8 @@ export interface StageEstimate {
   /** Median of the stage's durations in the past runs where it succeeded; absent with no such run. */
   medianSeconds?: number;
   samples: number;
+  /** Median of the stage's cost in those runs (from its usage figures); absent when unknown. */
+  medianUsd?: number;
 }
 
 export interface BackfillEstimate {
@@ -35,8 +38,11 @@ export interface BackfillEstimate {
   medianRunSeconds?: number;
   /** Dates to run in waves of `concurrency`, each wave as long as a date. */
   wallSeconds?: number;
-  /** No stage result records its usage yet: cost cannot be estimated (never shown as 0). */
-  cost: { known: false; reason: string };
+  /**
+   * The sum of the stages' median costs per date, and × the dates to run. Absent when no stage
+   * reports usage figures (never shown as 0); `note` says which stages are not counted.
+   */
+  cost: { perDateUsd?: number; totalUsd?: number; note: string };
 }
 
 export interface BackfillDryRun {
@@ -78,9 +84,11 @@ export async function estimateBackfill(
   pipeline: PipelineDefinition,
   dates: number,
   concurrency: number,
+  prices: PriceTable = DEFAULT_PRICES,
 ): Promise<BackfillEstimate> {
   const query = `${runsQuery(pipeline.name)} AND ${SEARCH_ATTRIBUTE_NAMES.status} = "${RUN_STATUS.succeeded}"`;
   const durations = new Map<string, number[]>(pipeline.stages.map((s) => [s.id, []]));
+  const costs = new Map<string, number[]>(pipeline.stages.map((s) => [s.id, []]));
   const runSeconds: number[] = [];
   let pastRuns = 0;
   for await (const wf of client.workflow.list({ query })) {
@@ -93,18 +101,33 @@ export async function estimateBackfill(
     for (const st of status.stages) {
       if (st.state !== 'succeeded' || !st.startedAt || !st.endedAt) continue;
       durations.get(st.id)?.push((Date.parse(st.endedAt) - Date.parse(st.startedAt)) / 1000);
+      const usd = stageCost(st.result?.usage, prices).usd;
+      if (usd !== undefined) costs.get(st.id)?.push(usd);
     }
     if (pastRuns >= ESTIMATE_PAST_RUNS) break;
   }
   const stages: StageEstimate[] = pipeline.stages.map((s) => {
     const xs = durations.get(s.id) ?? [];
     const m = median(xs);
-    return { id: s.id, kind: s.kind, ...(m !== undefined ? { medianSeconds: m } : {}), samples: xs.length };
+    const usd = median(costs.get(s.id) ?? []);
+    return {
+      id: s.id,
+      kind: s.kind,
+      ...(m !== undefined ? { medianSeconds: m } : {}),
+      samples: xs.length,
+      ...(usd !== undefined ? { medianUsd: usd } : {}),
+    };
   });
-  const cost = {
-    known: false as const,
-    reason: 'past runs record no usage figures for their stages yet, so cost is unknown (not 0)',
-  };
+  const priced = stages.filter((s) => s.medianUsd !== undefined);
+  const unpriced = stages.filter((s) => s.medianUsd === undefined).map((s) => s.id);
+  const perDateUsd = priced.reduce((t, s) => t + (s.medianUsd ?? 0), 0);
+  const cost = !priced.length
+    ? { note: 'unknown: no stage of the past runs reports usage figures (not 0)' }
+    : {
+        perDateUsd,
+        totalUsd: perDateUsd * dates,
+        note: `${prices.region} list prices of ${prices.asOf}${unpriced.length ? `; not counted (no usage figures): ${unpriced.join(', ')}` : ''}`,
+      };
   if (!pastRuns) return { pastRuns, stages, cost };
   const perDateSeconds = criticalPathSeconds(pipeline, new Map(stages.map((s) => [s.id, s.medianSeconds])));
   const medianRunSeconds = median(runSeconds);
@@ -124,6 +147,7 @@ export async function dryRunBackfill(
   client: Client,
   pipeline: PipelineDefinition,
   options: BackfillOptions,
+  prices: PriceTable = DEFAULT_PRICES,
 ): Promise<BackfillDryRun> {
   const known = await readDateRuns(client, pipeline.name, options.from, options.to);
   const plan = planBackfill(options, known);
@@ -135,7 +159,7 @@ export async function dryRunBackfill(
     options,
     run,
     skipped: plan.skipped,
-    estimate: await estimateBackfill(client, pipeline, run.length, options.concurrency),
+    estimate: await estimateBackfill(client, pipeline, run.length, options.concurrency, prices),
   };
 }
 
@@ -168,6 +192,10 @@ export function formatDryRun(d: BackfillDryRun): string {
       `  wall time: about ${secs(e.wallSeconds ?? 0)} for ${d.run.length} date${d.run.length === 1 ? '' : 's'} at concurrency ${o.concurrency}`,
     );
   }
-  lines.push(`  cost: unknown — ${e.cost.reason}`);
+  lines.push(
+    e.cost.totalUsd !== undefined
+      ? `  cost: about ${formatUsd(e.cost.totalUsd)} (${formatUsd(e.cost.perDateUsd ?? 0)} per date; ${e.cost.note})`
+      : `  cost: ${e.cost.note}`,
+  );
   return lines.join('\n');
 }

@@ -23,6 +23,8 @@ import {
   waitForBackfill,
 } from './backfills';
 import { dryRunBackfill, formatDryRun } from './backfill-plan';
+import { loadPrices, runCost } from './costs';
+import { formatUsd } from '../common/prices';
 import { listRuns, table } from './run-list';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
@@ -253,7 +255,8 @@ Examples:
         const subRuns = childStages.length
           ? await listSubRuns(client, workflowId, { since: desc.startTime, stageOrder: childStages })
           : [];
-        if (opts.json) return console.log(JSON.stringify(subRuns.length ? { ...status, subRuns } : status));
+        const cost = runCost(status, loadPrices());
+        if (opts.json) return console.log(JSON.stringify({ ...status, cost, ...(subRuns.length ? { subRuns } : {}) }));
         console.log(`${workflowId}: ${status.status} (generation ${status.generation})`);
         if (target.steps.length)
           console.log(
@@ -269,12 +272,17 @@ Examples:
         if (url) console.log(`Temporal UI: ${url}`);
         for (const s of status.stages) {
           console.log(stageLine(s));
+          const c = cost.stages[s.id];
+          if (c) console.log(`      cost: ${c.usd !== undefined ? `${formatUsd(c.usd)} (${c.note})` : c.note}`);
           const own = subRuns.filter((r) => r.stage === s.id || r.stage.startsWith(`${s.id}[`));
           for (const r of own.slice(0, SUB_RUNS_SHOWN))
             console.log(`      ↳ ${r.stage}: ${r.status.toLowerCase()} (${r.pipeline ?? '?'}, ${r.workflowId})`);
           if (own.length > SUB_RUNS_SHOWN)
             console.log(`      ↳ … ${own.length - SUB_RUNS_SHOWN} more (--json lists them all)`);
         }
+        console.log(
+          `cost of this run: ${cost.total.usd !== undefined ? `${formatUsd(cost.total.usd)} (${cost.total.note})` : cost.total.note}`,
+        );
         if (subRuns.length)
           console.log(
             `A sub-run's stages: sluice status ${target.pipeline} ${target.ds} --stage ${[...target.steps, subRuns[0]?.stage].join('/')}`,
@@ -414,7 +422,7 @@ function addBackfillCommands(program: Command): void {
         const params = runParams(pipeline, opts.param);
         await withClient(async (client, settings) => {
           if (opts.dryRun) {
-            const plan = await dryRunBackfill(client, pipeline, { ...options, ...withParams(params) });
+            const plan = await dryRunBackfill(client, pipeline, { ...options, ...withParams(params) }, loadPrices());
             return console.log(opts.json ? JSON.stringify(plan) : formatDryRun(plan));
           }
           const started = await startBackfill(client, settings, pipeline, {

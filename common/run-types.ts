@@ -75,8 +75,28 @@ export interface StageInput {
   deadlineMs?: number;
 }
 
+/**
+ * What a stage's job used, from the job's own figures as AWS reported them (only those it reports;
+ * see common/prices.ts for how they become money). Absent: the kind reports none.
+ */
+export interface StageUsage {
+  /**
+   * Glue: DPUSeconds when AWS reports it (auto-scaling, Flex); else the run's ExecutionTime and its
+   * DPUs (NumberOfWorkers × the worker type's DPUs, or MaxCapacity).
+   */
+  glue?: { dpuSeconds?: number; executionSeconds?: number; dpus?: number };
+  /** Athena: Statistics.DataScannedInBytes. */
+  athenaBytesScanned?: number;
+  /** EMR Serverless: billedResourceUtilization (else totalResourceUtilization). */
+  emrServerless?: { vCPUHour: number; memoryGBHour: number; storageGBHour: number };
+  /** What the figures rest on, for people, e.g. "ExecutionTime 62 s × 10 DPU (G.1X × 10)". */
+  basis: string;
+}
+
 export interface StageResult {
   jobId?: string;
+  /** The job's usage, from its own figures (kinds that report some). */
+  usage?: StageUsage;
   /** One line for people: what the stage did. */
   summary: string;
   /** Kind-specific output, e.g. Athena's row count and first rows. */

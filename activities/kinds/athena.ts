@@ -75,9 +75,13 @@ export const athenaQuery: JobHandler = {
         data = data.slice(1);
       return { columns, rows: data, ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
     });
+    const scanned = described.QueryExecution?.Statistics?.DataScannedInBytes;
     return {
       summary: `Athena query ${jobId} succeeded: ${describeRows(rows)}`,
       output: { queryExecutionId: jobId, ...rows, ...(resultLocation ? { resultLocation } : {}) },
+      ...(scanned !== undefined
+        ? { usage: { athenaBytesScanned: scanned, basis: `DataScannedInBytes ${scanned}, 10 MB minimum per query` } }
+        : {}),
     };
   },
 };

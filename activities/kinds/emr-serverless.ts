@@ -71,6 +71,7 @@ export const emrServerlessJob: JobHandler = {
     const out = await ctx.clients.emrServerless.send(new GetJobRunCommand({ applicationId: app, jobRunId: jobId }));
     const run = out.jobRun;
     const seconds = run?.totalExecutionDurationSeconds;
+    const billed = run?.billedResourceUtilization ?? run?.totalResourceUtilization;
     return {
       summary: `EMR Serverless job run ${jobId} on application ${app} succeeded${seconds !== undefined ? ` in ${seconds}s` : ''}`,
       output: {
@@ -80,6 +81,18 @@ export const emrServerlessJob: JobHandler = {
         ...(seconds !== undefined ? { executionSeconds: seconds } : {}),
         ...(run?.totalResourceUtilization ? { resourceUtilization: run.totalResourceUtilization } : {}),
       },
+      ...(billed
+        ? {
+            usage: {
+              emrServerless: {
+                vCPUHour: billed.vCPUHour ?? 0,
+                memoryGBHour: billed.memoryGBHour ?? 0,
+                storageGBHour: billed.storageGBHour ?? 0,
+              },
+              basis: `${run?.billedResourceUtilization ? 'billed' : 'total'}ResourceUtilization: ${billed.vCPUHour ?? 0} vCPU-h, ${billed.memoryGBHour ?? 0} GB-h, ${billed.storageGBHour ?? 0} storage GB-h`,
+            },
+          }
+        : {}),
     };
   },
 };

@@ -6,6 +6,7 @@
  * (GetJobRuns); a found run is adopted instead of starting a second one. Glue passes unknown
  * arguments to the script, where `getResolvedOptions` ignores them.
  */
+import { glueUsage } from '../../common/prices';
 import {
   BatchStopJobRunCommand,
   GetJobRunCommand,
@@ -76,7 +77,10 @@ export const glueJob: JobHandler = {
     const out = await ctx.clients.glue.send(
       new GetJobRunCommand({ JobName: jobName(ctx.params), RunId: jobId, PredecessorsIncluded: false }),
     );
-    return mapGlueState(out.JobRun ?? {});
+    const status = mapGlueState(out.JobRun ?? {});
+    // The last status call of a succeeded run carries its usage: no extra call to read it.
+    const usage = status.state === 'succeeded' && out.JobRun ? glueUsage(out.JobRun) : undefined;
+    return usage ? { ...status, usage } : status;
   },
   async stop(ctx, jobId) {
     const out = await ctx.clients.glue.send(

@@ -34,10 +34,10 @@ interface DryRun {
   skipped: { ds: string; reason: string }[];
   estimate: {
     pastRuns: number;
-    stages: { id: string; medianSeconds?: number; samples: number }[];
+    stages: { id: string; medianSeconds?: number; samples: number; medianUsd?: number }[];
     perDateSeconds?: number;
     wallSeconds?: number;
-    cost: { known: boolean; reason: string };
+    cost: { perDateUsd?: number; totalUsd?: number; note: string };
   };
 }
 
@@ -95,15 +95,19 @@ stages:
     const st = past?.stages.find((s) => s.id === id);
     return (Date.parse(st?.endedAt ?? '') - Date.parse(st?.startedAt ?? '')) / 1000;
   };
+  // Athena's 10 MB minimum per query at $5 per TB.
+  const perQuery = ((10 * 1024 * 1024) / 1024 ** 4) * 5;
   expect(plan.estimate.stages).toEqual([
-    { id: 'count', kind: 'athena.query', medianSeconds: took('count'), samples: 1 },
-    { id: 'after', kind: 'athena.query', medianSeconds: took('after'), samples: 1 },
+    { id: 'count', kind: 'athena.query', medianSeconds: took('count'), samples: 1, medianUsd: perQuery },
+    { id: 'after', kind: 'athena.query', medianSeconds: took('after'), samples: 1, medianUsd: perQuery },
   ]);
   expect(took('count')).toBeGreaterThanOrEqual(0.4);
   // Two stages in a chain; three dates at concurrency 2 are two waves.
   expect(plan.estimate.perDateSeconds).toBeCloseTo(took('count') + took('after'), 5);
   expect(plan.estimate.wallSeconds).toBeGreaterThanOrEqual(2 * (plan.estimate.perDateSeconds ?? 0));
-  expect(plan.estimate.cost.known).toBe(false);
+  // Two queries per date; three dates.
+  expect(plan.estimate.cost.perDateUsd).toBeCloseTo(2 * perQuery, 12);
+  expect(plan.estimate.cost.totalUsd).toBeCloseTo(3 * 2 * perQuery, 12);
 
   // Nothing started: no backfill, no new run.
   await expect(ctx.client.workflow.getHandle(plan.workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
@@ -117,7 +121,7 @@ stages:
   expect(text.stdout).toContain('2024-05-02  rerun (generation 1)');
   expect(text.stdout).toContain('2024-05-01  already succeeded');
   expect(text.stdout).toContain('Estimate from the latest 1 succeeded run of');
-  expect(text.stdout).toContain('cost: unknown');
+  expect(text.stdout).toContain('cost: about $');
 });
 
 test('--dry-run with no past run says there is nothing to estimate from; with --wait it is refused', async () => {

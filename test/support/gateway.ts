@@ -8,6 +8,8 @@ export interface Scenario {
   outcome?: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'HANG';
   message?: string;
   result?: { columns: string[]; rows: (string | null)[][] };
+  /** The emulated job's reported usage: athena `bytesScanned`; emr-serverless `vCPU`, `memoryGB`, `storageGB`. */
+  usage?: Record<string, number>;
 }
 
 async function control(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -92,7 +92,7 @@ function toQueryExecution(run: AthenaRun, now: number): JsonObject {
     Status: status,
     Statistics: {
       EngineExecutionTimeInMillis: end - run.startedAt - queued,
-      DataScannedInBytes: 0,
+      DataScannedInBytes: run.scenario.usage?.bytesScanned ?? 0,
       TotalExecutionTimeInMillis: end - run.startedAt,
       QueryQueueTimeInMillis: queued,
       ServicePreProcessingTimeInMillis: 0,

@@ -88,8 +88,10 @@ function toJobRun(run: ServerlessRun, now: number): JsonObject {
     mode: run.request.mode ?? 'BATCH',
     attempt: 1,
     totalExecutionDurationSeconds: seconds,
-    totalResourceUtilization: { vCPUHour: 0, memoryGBHour: 0, storageGBHour: 0 },
-    billedResourceUtilization: { vCPUHour: 0, memoryGBHour: 0, storageGBHour: 0 },
+    // The capacity the run held (the scenario's, else a default driver: 4 vCPU, 16 GB, 20 GB disk) ×
+    // its duration; billed with AWS's one-minute minimum.
+    totalResourceUtilization: utilization(run.scenario.usage, seconds),
+    billedResourceUtilization: utilization(run.scenario.usage, Math.max(60, seconds)),
   };
   if (run.request.name !== undefined) out.name = run.request.name;
   if (run.request.configurationOverrides !== undefined) out.configurationOverrides = run.request.configurationOverrides;
@@ -201,3 +203,13 @@ export const emrServerless: Emulator = {
     byToken.clear();
   },
 };
+
+function utilization(capacity: Record<string, number> | undefined, seconds: number): JsonObject {
+  const hours = seconds / 3600;
+  const round = (v: number) => Math.round(v * 1e6) / 1e6;
+  return {
+    vCPUHour: round((capacity?.vCPU ?? 4) * hours),
+    memoryGBHour: round((capacity?.memoryGB ?? 16) * hours),
+    storageGBHour: round((capacity?.storageGB ?? 20) * hours),
+  };
+}

@@ -25,6 +25,11 @@ export interface Scenario {
   outcome: Outcome;
   message?: string;
   result?: ResultTable;
+  /**
+   * What the emulated job reports of its usage: Athena `bytesScanned`; EMR Serverless the capacity
+   * it held (`vCPU`, `memoryGB`, `storageGB`), reported × its duration as resource utilization.
+   */
+  usage?: Record<string, number>;
 }
 
 export interface LifecycleSpec {

@@ -60,6 +60,16 @@ export function parseScenario(body: unknown, emulators: ReadonlyMap<string, Emul
   const entry: ScenarioEntry = { service: emulator.service, match: b.match, durationMs, outcome: outcome as Outcome };
   if (typeof b.message === 'string') entry.message = b.message;
 
+  if (b.usage !== undefined) {
+    if (
+      typeof b.usage !== 'object' ||
+      b.usage === null ||
+      Array.isArray(b.usage) ||
+      !Object.values(b.usage).every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)
+    )
+      return 'usage must be an object of numbers >= 0 (e.g. {"bytesScanned": 1048576})';
+    entry.usage = b.usage as Record<string, number>;
+  }
   if (b.result !== undefined) {
     if (!emulator.supportsResult) return `result is not supported for ${emulator.service}`;
     const result = parseResult(b.result);

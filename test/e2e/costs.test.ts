@@ -1,0 +1,148 @@
+/**
+ * What a date cost, through the CLI: each stage's usage from its job's own figures as the local
+ * gateway's emulated Glue, Athena and EMR Serverless report them, priced by common/prices.ts, in
+ * `sluice status` (text and --json), and the price table overridden by SLUICE_PRICES_FILE.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { CreateApplicationCommand, GetJobRunCommand as GetServerlessRunCommand } from '@aws-sdk/client-emr-serverless';
+import { GetJobRunCommand } from '@aws-sdk/client-glue';
+import { DEFAULT_PRICES } from '../../common/prices';
+import type { RunStatus } from '../../common/run-types';
+import type { RunCost } from '../../client/costs';
+import { awsClients, createGlueJob, uniqueName } from '../support/aws';
+import { sluice } from '../support/cli';
+import { gateway } from '../support/gateway';
+import { temporalTestContext, type TestContext } from '../support/temporal';
+
+let ctx: TestContext;
+let env: NodeJS.ProcessEnv;
+const dir = mkdtempSync(path.join(tmpdir(), 'sluice-costs-'));
+const DS = '2024-07-01';
+
+beforeAll(async () => {
+  ctx = await temporalTestContext('e2e-costs');
+  await ctx.startWorker();
+  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+test('sluice status gives each stage’s cost from its job’s own figures, the run’s total, and uses SLUICE_PRICES_FILE', async () => {
+  const name = uniqueName('cost');
+  const job = await createGlueJob();
+  const table = uniqueName('t');
+  const sparkName = uniqueName('spark');
+  const app = (
+    await awsClients().emrServerless.send(
+      new CreateApplicationCommand({ name: uniqueName('app'), releaseLabel: 'emr-7.0.0', type: 'SPARK' }),
+    )
+  ).applicationId as string;
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 1200 });
+  await gateway.setScenario({ service: 'athena', match: table, durationMs: 300, usage: { bytesScanned: 123_456_789 } });
+  await gateway.setScenario({
+    service: 'emr-serverless',
+    match: sparkName,
+    durationMs: 1500,
+    usage: { vCPU: 8, memoryGB: 32, storageGB: 40 },
+  });
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `name: ${name}
+defaults:
+  poll: { initial: 200ms, max: 500ms }
+stages:
+  - id: transform
+    kind: glue.job
+    params: { JobName: ${job}, WorkerType: G.2X, NumberOfWorkers: 5 }
+  - id: check
+    kind: athena.query
+    dependsOn: [transform]
+    params: { QueryString: "SELECT count(*) FROM ${table}" }
+  - id: spark
+    kind: emr-serverless.job
+    dependsOn: [transform]
+    params:
+      applicationId: ${app}
+      name: ${sparkName}
+      executionRoleArn: arn:aws:iam::123456789012:role/emr-serverless
+      jobDriver: { sparkSubmit: { entryPoint: "s3://lake/jobs/x.py" } }
+  - id: note
+    kind: s3.put
+    dependsOn: [check]
+    params: { Bucket: ${uniqueName('b')}, Key: k, Body: x }
+`,
+  );
+  const ran = await sluice(['run', '-p', file, '-d', DS, '--wait'], env);
+  // The s3.put fails (no such bucket): its cost is unknown, the others are known.
+  expect(ran.code).toBe(1);
+
+  const res = await sluice(['status', name, DS, '--json'], env);
+  expect(res.code).toBe(0);
+  const status = JSON.parse(res.stdout) as RunStatus & { cost: RunCost };
+  const stage = (id: string) => status.stages.find((s) => s.id === id);
+
+  // What the emulated jobs reported, read back with the AWS SDK.
+  const glueRun = (
+    await awsClients().glue.send(new GetJobRunCommand({ JobName: job, RunId: stage('transform')?.jobId }))
+  ).JobRun;
+  const query = (
+    await awsClients().athena.send(new GetQueryExecutionCommand({ QueryExecutionId: stage('check')?.jobId }))
+  ).QueryExecution;
+  const spark = (
+    await awsClients().emrServerless.send(
+      new GetServerlessRunCommand({ applicationId: app, jobRunId: stage('spark')?.jobId }),
+    )
+  ).jobRun;
+  expect(glueRun?.WorkerType).toBe('G.2X');
+  expect(query?.Statistics?.DataScannedInBytes).toBe(123_456_789);
+
+  const P = DEFAULT_PRICES;
+  // Glue: ExecutionTime under a minute is billed a minute; G.2X × 5 = 10 DPU.
+  const glueUsd = ((Math.max(60, glueRun?.ExecutionTime ?? NaN) * 10) / 3600) * P.glue.perDpuHour;
+  // Athena: rounded up to the megabyte.
+  const mb = 1024 * 1024;
+  const athenaUsd = ((Math.ceil(123_456_789 / mb) * mb) / 1024 ** 4) * P.athena.perTerabyteScanned;
+  const b = spark?.billedResourceUtilization;
+  const sparkUsd =
+    (b?.vCPUHour ?? NaN) * P.emrServerless.perVcpuHour +
+    (b?.memoryGBHour ?? NaN) * P.emrServerless.perMemoryGbHour +
+    (b?.storageGBHour ?? NaN) * P.emrServerless.perStorageGbHour;
+  expect(b?.vCPUHour).toBeCloseTo((8 * 60) / 3600, 6);
+  expect(status.cost.stages.transform?.usd).toBeCloseTo(glueUsd, 12);
+  expect(status.cost.stages.check?.usd).toBeCloseTo(athenaUsd, 12);
+  expect(status.cost.stages.spark?.usd).toBeCloseTo(sparkUsd, 12);
+  expect(status.cost.stages.note?.usd).toBeUndefined();
+  expect(status.cost.stages.note?.note).toContain('unknown');
+  // The total says it is a lower bound: one stage's figure is unknown, not 0.
+  expect(status.cost.total.usd).toBeCloseTo(glueUsd + athenaUsd + sparkUsd, 12);
+  expect(status.cost.total.note).toBe('at least: 1 of 4 stages report no usage figures');
+  expect(status.cost.prices).toEqual({ asOf: P.asOf, region: P.region });
+
+  const text = await sluice(['status', name, DS], env);
+  expect(text.stdout).toContain('ExecutionTime');
+  expect(text.stdout).toMatch(/cost of this run: \$[0-9.]+ \(at least: 1 of 4 stages/);
+
+  // Another price table: Glue at twice the price.
+  const prices = path.join(dir, 'prices.json');
+  writeFileSync(prices, JSON.stringify({ asOf: '2027-01-01', glue: { perDpuHour: 0.88 } }));
+  const over = JSON.parse(
+    (await sluice(['status', name, DS, '--json'], { ...env, SLUICE_PRICES_FILE: prices })).stdout,
+  ) as {
+    cost: RunCost;
+  };
+  expect(over.cost.stages.transform?.usd).toBeCloseTo(2 * glueUsd, 12);
+  expect(over.cost.stages.check?.usd).toBeCloseTo(athenaUsd, 12);
+  expect(over.cost.prices.asOf).toBe('2027-01-01');
+
+  // A bad price file is refused with the fix.
+  writeFileSync(prices, JSON.stringify({ gleu: {} }));
+  const bad = await sluice(['status', name, DS], { ...env, SLUICE_PRICES_FILE: prices });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('unknown key "gleu"');
+});
