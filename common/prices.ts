@@ -96,7 +96,7 @@ export function glueUsage(run: {
   if (run.ExecutionTime === undefined) return undefined;
   const perWorker = run.WorkerType ? DPU_PER_WORKER[run.WorkerType] : undefined;
   const byWorkers = run.NumberOfWorkers !== undefined && perWorker !== undefined;
-  const dpus = byWorkers ? (run.NumberOfWorkers as number) * (perWorker) : run.MaxCapacity;
+  const dpus = byWorkers ? (run.NumberOfWorkers as number) * perWorker : run.MaxCapacity;
   if (dpus === undefined)
     return {
       glue: { executionSeconds: run.ExecutionTime },
