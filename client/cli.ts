@@ -272,13 +272,14 @@ Examples:
         if (url) console.log(`Temporal UI: ${url}`);
         for (const s of status.stages) {
           console.log(stageLine(s));
-          const c = cost.stages[s.id];
-          if (c) console.log(`      cost: ${c.usd !== undefined ? `${formatUsd(c.usd)} (${c.note})` : c.note}`);
           const own = subRuns.filter((r) => r.stage === s.id || r.stage.startsWith(`${s.id}[`));
           for (const r of own.slice(0, SUB_RUNS_SHOWN))
             console.log(`      ↳ ${r.stage}: ${r.status.toLowerCase()} (${r.pipeline ?? '?'}, ${r.workflowId})`);
           if (own.length > SUB_RUNS_SHOWN)
             console.log(`      ↳ … ${own.length - SUB_RUNS_SHOWN} more (--json lists them all)`);
+          // Only figures: a stage whose kind reports none is counted in the total's note.
+          const c = cost.stages[s.id];
+          if (c?.usd !== undefined) console.log(`      cost: ${formatUsd(c.usd)} (${c.note})`);
         }
         console.log(
           `cost of this run: ${cost.total.usd !== undefined ? `${formatUsd(cost.total.usd)} (${cost.total.note})` : cost.total.note}`,
