@@ -3,7 +3,7 @@
  * same way by the worker, the CLI and `sluice codec-server`:
  *
  *   SLUICE_PAYLOAD_KEYS        keyId:base64key[,keyId:base64key…]  (each key 32 random bytes,
- *                              e.g. `openssl rand -base64 32`)
+ *                              e.g. `openssl rand -base64 32`), or the JSON {"keyId": "base64key", …}
  *   SLUICE_PAYLOAD_KEY_SECRET  or: a Secrets Manager secret (name or ARN) whose value is that same
  *                              text, fetched once at startup (AWS_REGION, AWS_ENDPOINT_URL, the
  *                              default credential chain)
@@ -61,10 +61,29 @@ export function parsePayloadKeys(
 ): PayloadKeys | undefined {
   const before = issues.length;
   const keys = new Map<string, KeyObject>();
-  const entries = text
-    .split(/[,\n]/)
-    .map((e) => e.trim())
-    .filter(Boolean);
+  let entries: string[];
+  if (text.trim().startsWith('{')) {
+    // The JSON form (what the CDK app's generated secret holds): {"keyId": "base64key", …}, first key encrypts.
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      obj = undefined;
+    }
+    if (!obj || typeof obj !== 'object' || Object.values(obj).some((v) => typeof v !== 'string')) {
+      issues.push({
+        variable,
+        problem: 'it starts with "{" but is not a JSON object of keyId: "base64key"',
+        fix: 'write {"k1": "<base64 key>"} or k1:<base64 key>',
+      });
+      return undefined;
+    }
+    entries = Object.entries(obj as Record<string, string>).map(([id, key]) => `${id}:${key}`);
+  } else
+    entries = text
+      .split(/[,\n]/)
+      .map((e) => e.trim())
+      .filter(Boolean);
   if (!entries.length)
     issues.push({
       variable,
