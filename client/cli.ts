@@ -50,6 +50,14 @@ function nonNegativeInt(flag: string) {
   };
 }
 
+function portNumber(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535)
+      throw new InvalidArgumentError(`${flag} must be a port between 1 and 65535 (received "${value}").`);
+    return Number(value);
+  };
+}
+
 function positiveInt(flag: string) {
   return (value: string): number => {
     if (!/^[1-9]\d*$/.test(value))
@@ -344,7 +352,10 @@ Configuration (environment; validated before connecting, a bad value exits 2):
   SLUICE_SHUTDOWN_GRACE (30s)                                 time running stages get after SIGTERM
   SLUICE_HTTP_PORT (off)                                      serve /metrics (Prometheus) and /healthz
   SLUICE_SDK_METRICS_PORT (SLUICE_HTTP_PORT + 1)              loopback port of the SDK exporter
-  SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)`,
+  SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)
+  SLUICE_PAYLOAD_KEYS (off)                                   encrypt payloads: keyId:base64key[,keyId:base64key…]
+  SLUICE_PAYLOAD_KEY_SECRET                                   or a Secrets Manager secret (name/ARN) holding them
+  SLUICE_PAYLOAD_KEY_ID (the first)                           the key that encrypts; all of them decrypt`,
     )
     .action(async (opts: { maxConcurrentStages?: number }) => {
       // Loaded only for this command: the worker (the SDK's native runtime, every AWS client) is
@@ -354,6 +365,37 @@ Configuration (environment; validated before connecting, a bad value exits 2):
       await runWorker(
         opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {},
       );
+    });
+
+  program
+    .command('codec-server')
+    .description(
+      "Serve Temporal's remote codec (POST /encode, /decode) with Sluice's payload keys, for the Web UI and the temporal CLI.",
+    )
+    .option('--port <port>', 'port to listen on', portNumber('--port'), 8888)
+    .option('--host <host>', 'address to bind (0.0.0.0 to serve other machines; put TLS in front)', '127.0.0.1')
+    .option(
+      '--origin <url>',
+      'a Web UI origin allowed to call it from the browser (CORS); repeat for several (default http://localhost:8233 and http://127.0.0.1:8233)',
+      (v: string, acc: string[]) => [...acc, v.replace(/\/+$/, '')],
+      [] as string[],
+    )
+    .option('--token-env <name>', 'environment variable holding a bearer token every request must carry')
+    .addHelpText(
+      'after',
+      `
+Keys: the worker's (SLUICE_PAYLOAD_KEYS, or SLUICE_PAYLOAD_KEY_SECRET naming a Secrets Manager secret).
+Use it: temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8888, the UI's codec server setting,
+or temporal workflow show -w <id> --codec-endpoint http://127.0.0.1:8888 [--codec-auth "Bearer <token>"].`,
+    )
+    .action(async (opts: { port: number; host: string; origin: string[]; tokenEnv?: string }) => {
+      const { serveCodec } = await import('../workers/codec-main.js');
+      await serveCodec({
+        port: opts.port,
+        host: opts.host,
+        origins: opts.origin.length ? opts.origin : ['http://localhost:8233', 'http://127.0.0.1:8233'],
+        ...(opts.tokenEnv ? { tokenEnv: opts.tokenEnv } : {}),
+      });
     });
 
   return program;

@@ -27,6 +27,7 @@ import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
 import type * as PluginModule from '../workers/plugin';
+import type * as PayloadKeysModule from '../workers/payload-keys';
 
 /**
  * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
@@ -54,11 +55,16 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): {
 
 /**
  * Sluice's plugin for the CLI's client, loaded when connecting: commands that never connect
- * (`sluice validate`) load nothing of workers/.
+ * (`sluice validate`) load nothing of workers/. Its payload keys are the worker's
+ * (SLUICE_PAYLOAD_KEYS or SLUICE_PAYLOAD_KEY_SECRET): a bad one is a PayloadKeyConfigError (exit 2).
  */
-function defaultPlugin(): PluginModule.SluicePlugin {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return new (require('../workers/plugin') as typeof PluginModule).SluicePlugin();
+async function defaultPlugin(): Promise<PluginModule.SluicePlugin> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { SluicePlugin } = require('../workers/plugin') as typeof PluginModule;
+  const { loadPayloadKeys } = require('../workers/payload-keys') as typeof PayloadKeysModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const keys = await loadPayloadKeys();
+  return new SluicePlugin({ payloads: keys ? { keys } : {} });
 }
 
 /**
@@ -68,8 +74,9 @@ function defaultPlugin(): PluginModule.SluicePlugin {
 export async function connectClient(
   settings: TemporalSettings,
   options?: ConnectionOptions,
-  plugin: PluginModule.SluicePlugin = defaultPlugin(),
+  plugin?: PluginModule.SluicePlugin,
 ): Promise<Client> {
+  plugin ??= await defaultPlugin();
   const connectOptions = options ?? {
     address: settings.address,
     ...(settings.apiKey ? { apiKey: settings.apiKey, tls: true } : {}),

@@ -48,6 +48,7 @@ export const SECRET_VARIABLES: readonly string[] = [
   'TEMPORAL_API_KEY',
   'TEMPORAL_TLS_CLIENT_KEY_DATA',
   'TEMPORAL_CODEC_AUTH',
+  'SLUICE_PAYLOAD_KEYS',
 ];
 
 /** Options for Connection.connect (client) and NativeConnection.connect (worker) alike. */

@@ -2,16 +2,19 @@
  * Worker process entrypoint (`sluice worker`, and the container's command).
  *
  * Start-up: validate the environment (loadWorkerConfig: a bad value exits 2 before connecting),
- * install the SDK Runtime (JSON logs, Prometheus), connect, create the worker, then serve
+ * read the payload keys (SLUICE_PAYLOAD_KEYS, or the Secrets Manager secret SLUICE_PAYLOAD_KEY_SECRET
+ * names: a bad or missing key exits 2 too), install the SDK Runtime (JSON logs, Prometheus), connect, create the worker, then serve
  * /metrics and /healthz. The Runtime turns SIGTERM/SIGINT into a graceful shutdown: no new tasks
  * are taken, running stages get SLUICE_SHUTDOWN_GRACE to finish, and a stage cut short leaves its
  * AWS job running for the next worker to reattach to (its job id is in the last heartbeat).
  */
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
+import { ConfigError } from '../common/connection';
 import { loadWorkerConfig, WorkerConfigError, type WorkerConfig } from './config';
 import { closeServer, startHttpEndpoint } from './http';
 import { installWorkerRuntime } from './runtime';
+import { describePayloadKeys, loadPayloadKeys } from './payload-keys';
 import { connectWorker, createSluiceWorker, type SluiceWorkerOptions } from './worker';
 
 export { WorkerConfigError };
@@ -24,6 +27,9 @@ export interface RunWorkerOptions extends SluiceWorkerOptions {
 export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   const { env, ...workerOpts } = opts;
   const config: WorkerConfig = loadWorkerConfig(env);
+  // Before anything connects: a wrong key must not start a worker that cannot read its histories.
+  const keys = workerOpts.payloads ? workerOpts.payloads.keys : await loadPayloadKeys(env ?? process.env);
+  const payloads = workerOpts.payloads ?? (keys ? { keys } : {});
   installWorkerRuntime(config);
   const logger = Runtime.instance().logger;
   const settings = workerOpts.settings ?? config.settings;
@@ -37,6 +43,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
       shutdownGraceTime: config.shutdownGraceMs,
       ...workerOpts,
+      payloads,
       settings,
       ...(ownConnection ? { connection: ownConnection } : {}),
     });
@@ -49,6 +56,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
     }
     logger.info('sluice worker started', {
       ...config.describe,
+      ...describePayloadKeys(keys),
       address: settings.address,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
@@ -67,7 +75,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
 
 if (require.main === module) {
   runWorker().catch((err: unknown) => {
-    console.error(err instanceof WorkerConfigError ? `error: ${err.message}` : err);
-    process.exit(err instanceof WorkerConfigError ? 2 : 1);
+    console.error(err instanceof ConfigError ? `error: ${err.message}` : err);
+    process.exit(err instanceof ConfigError ? 2 : 1);
   });
 }

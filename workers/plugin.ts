@@ -13,11 +13,18 @@
  *
  * Built on @temporalio/plugin's SimplePlugin, which the SDK marks experimental (1.24.0).
  */
+import type { BundleOptions } from '@temporalio/worker';
 import { SimplePlugin } from '@temporalio/plugin';
 import type * as ActivitiesModule from '../activities';
 import type { AwsClientOptions, AwsClients } from '../activities/aws-clients';
 import { sluiceActivityInterceptors } from './activity-interceptors';
-import { sluiceDataConverter, type SluicePayloadOptions } from './payloads';
+import {
+  ENCODED_FAILURES_PATH,
+  encodesFailures,
+  payloadOptionsFromEnv,
+  sluiceDataConverter,
+  type SluicePayloadOptions,
+} from './payloads';
 
 /** Sluice's workflow interceptor module: bundled with the workflows by the worker or by bundleWorkflowCode. */
 export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
@@ -35,7 +42,11 @@ export interface SluicePluginOptions {
    * Sluice's workflows but no stages. Default: Sluice's own.
    */
   activities?: object;
-  /** How Sluice's payloads are encoded (a payload codec goes here): see workers/payloads.ts. */
+  /**
+   * How Sluice's payloads are encoded (encryption keys, payload codecs): see workers/payloads.ts.
+   * Default: encrypted with the keys of SLUICE_PAYLOAD_KEYS when it is set, in clear otherwise
+   * (SLUICE_PAYLOAD_KEY_SECRET needs `{ keys: await loadPayloadKeys() }`: it is read asynchronously).
+   */
   payloads?: SluicePayloadOptions;
 }
 
@@ -69,8 +80,11 @@ function withSluiceActivities(existing: object | undefined, opts: SluicePluginOp
 }
 
 export class SluicePlugin extends SimplePlugin {
+  /** Whether failures are converted with encoded attributes: then a workflow bundle needs ENCODED_FAILURES_PATH. */
+  readonly encodesFailures: boolean;
+
   constructor(opts: SluicePluginOptions = {}) {
-    const payloads = opts.payloads ?? {};
+    const payloads = opts.payloads ?? payloadOptionsFromEnv();
     const encodes = sluiceDataConverter(undefined, payloads) !== undefined;
     super({
       name: 'sluice',
@@ -84,5 +98,17 @@ export class SluicePlugin extends SimplePlugin {
       // Only when Sluice adds something: the Client's or Worker's own converter is kept as it is.
       ...(encodes ? { dataConverter: (existing) => sluiceDataConverter(existing, payloads) ?? {} } : {}),
     });
+    this.encodesFailures = encodesFailures(payloads);
+  }
+
+  /**
+   * A bundle made with the plugin gets Sluice's workflow interceptor and, when payloads are
+   * encrypted, the failure converter that encodes failure messages (it runs in the sandbox).
+   */
+  override configureBundler(options: BundleOptions): BundleOptions {
+    const configured = super.configureBundler(options);
+    return this.encodesFailures && !configured.failureConverterPath
+      ? { ...configured, failureConverterPath: ENCODED_FAILURES_PATH }
+      : configured;
   }
 }

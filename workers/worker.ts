@@ -7,18 +7,23 @@ import path from 'node:path';
 import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
+import { encodedFailuresBundlePath } from './bundle-workflows';
 import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from './plugin';
 
 export interface SluiceWorkerOptions extends ActivityDeps {
   settings?: TemporalSettings;
   connection?: NativeConnection;
-  /** A workflow bundle built ahead of time (see scripts/bundle-workflows.ts); bundled at start otherwise. */
+  /**
+   * A workflow bundle built ahead of time (see workers/bundle-workflows.ts); bundled at start
+   * otherwise. With encrypted payloads the bundle beside it made with encoded failures is loaded
+   * (encoded-failures.<name>), or the workflows are bundled at start when there is none.
+   */
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   /** How long running stages get to finish after SIGTERM before they are cancelled (their jobs keep running and are adopted by another worker). */
   shutdownGraceTime?: string | number;
-  /** Payload encoding, as on SluicePlugin. */
+  /** Payload encoding (encryption keys, codecs), as on SluicePlugin; default SLUICE_PAYLOAD_KEYS. */
   payloads?: SluicePluginOptions['payloads'];
   /**
    * Extra WorkerOptions for embedders. `activities` replace Sluice's (tests: stand-ins); `plugins`
@@ -50,10 +55,16 @@ export async function connectWorker(
   );
 }
 
+/** The prebuilt bundle to load: the one with encoded failures when failures are encoded (none: bundle at start). */
+function workflowBundleFor(bundlePath: string | undefined, encodedFailures: boolean): string | undefined {
+  if (!bundlePath || !encodedFailures) return bundlePath;
+  const encoded = encodedFailuresBundlePath(bundlePath);
+  return existsSync(encoded) ? encoded : undefined;
+}
+
 export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promise<Worker> {
   const settings = opts.settings ?? temporalSettings();
   const connection = opts.connection ?? (await connectWorker(settings));
-  const bundlePath = opts.workflowBundlePath ?? defaultBundlePath();
   const { activities, plugins, ...workerOptions } = opts.workerOptions ?? {};
   // Activities and interceptors come from the plugin, as on any team's worker that adds Sluice.
   const sluice = new SluicePlugin({
@@ -62,6 +73,7 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     ...(activities ? { activities } : {}),
     ...(opts.payloads ? { payloads: opts.payloads } : {}),
   });
+  const bundlePath = workflowBundleFor(opts.workflowBundlePath ?? defaultBundlePath(), sluice.encodesFailures);
   return Worker.create({
     connection,
     namespace: settings.namespace,

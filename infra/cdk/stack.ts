@@ -4,7 +4,7 @@
  * Step Functions sub-flows, alarms and a dashboard.
  */
 import { readFileSync } from 'node:fs';
-import { Duration, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -49,6 +49,13 @@ export interface SluiceWorkersStackProps extends StackProps {
   readonly temporalSecret: string;
   /** @default 'apiKey' */
   readonly temporalAuth?: 'apiKey' | 'mtls';
+  /**
+   * Encrypted payloads (SLUICE_PAYLOAD_KEY_SECRET): the Secrets Manager secret with the keys
+   * (`keyId:base64key[,…]` or `{"keyId": "base64key"}`), read by the worker at startup with its
+   * task role. `'create'`: the stack makes one holding a generated 256-bit key `{"k1": …}`, kept
+   * when the stack is deleted (histories need it); a name or ARN: an existing one. @default off
+   */
+  readonly payloadKeySecret?: string;
   /** @default 'sluice' */
   readonly taskQueue?: string;
   /** An existing VPC (its private subnets host the tasks; they need a route to Temporal and AWS APIs). @default a new VPC, 2 AZs, 1 NAT gateway */
@@ -103,6 +110,8 @@ export function checkPinnedImage(image: string): void {
 export class SluiceWorkersStack extends Stack {
   readonly service: ecs.FargateService;
   readonly taskRole: iam.Role;
+  /** The secret with the payload keys, when payloadKeySecret is set. */
+  payloadKeySecret?: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly stateMachines: sfn.StateMachine[] = [];
 
@@ -175,6 +184,36 @@ export class SluiceWorkersStack extends Stack {
             TEMPORAL_TLS_CLIENT_KEY_DATA: ecs.Secret.fromSecretsManager(secret, 'tlsKey'),
           };
 
+    // The payload keys are fetched by the worker itself (loadPayloadKeys), so the task role reads
+    // them; an ECS-injected value would put the keys in the container's environment instead.
+    let payloadSecretEnv: Record<string, string> = {};
+    if (props.payloadKeySecret) {
+      const keys =
+        props.payloadKeySecret === 'create'
+          ? new secretsmanager.Secret(this, 'PayloadKeys', {
+              secretName: `sluice/${id}/payload-keys`,
+              description:
+                'Sluice payload encryption keys (AES-256-GCM): {"keyId": "base64 32-byte key", …}, the first encrypts',
+              // 43 characters of [A-Za-z0-9] read as base64: a 32-byte key (~256 bits of entropy).
+              generateSecretString: {
+                secretStringTemplate: '{}',
+                generateStringKey: 'k1',
+                passwordLength: 43,
+                excludePunctuation: true,
+                includeSpace: false,
+              },
+              removalPolicy: RemovalPolicy.RETAIN,
+            })
+          : props.payloadKeySecret.startsWith('arn:')
+            ? secretsmanager.Secret.fromSecretCompleteArn(this, 'PayloadKeys', props.payloadKeySecret)
+            : secretsmanager.Secret.fromSecretNameV2(this, 'PayloadKeys', props.payloadKeySecret);
+      keys.grantRead(this.taskRole);
+      this.payloadKeySecret = keys;
+      payloadSecretEnv = {
+        SLUICE_PAYLOAD_KEY_SECRET: props.payloadKeySecret === 'create' ? keys.secretArn : props.payloadKeySecret,
+      };
+    }
+
     const taskDef = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryMiB ?? 1024,
@@ -196,6 +235,7 @@ export class SluiceWorkersStack extends Stack {
         SLUICE_HTTP_PORT: String(HTTP_PORT),
         SLUICE_LOG_LEVEL: 'INFO',
         AWS_REGION: this.region,
+        ...payloadSecretEnv,
       },
       secrets,
       portMappings: [{ containerPort: HTTP_PORT, name: 'metrics' }],

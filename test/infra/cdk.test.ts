@@ -332,6 +332,56 @@ test('the service runs the pinned image with the Temporal secret, and stops with
   template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'sluice-notify-done' });
 });
 
+test('encrypted payloads: a created key secret (generated, retained) or an existing one, read by the task role, passed as SLUICE_PAYLOAD_KEY_SECRET', () => {
+  const created = synth({ payloadKeySecret: 'create' });
+  created.hasResource('AWS::SecretsManager::Secret', {
+    DeletionPolicy: 'Retain',
+    Properties: Match.objectLike({
+      Name: 'sluice/Sluice/payload-keys',
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'k1', PasswordLength: 43, ExcludePunctuation: true }),
+    }),
+  });
+  const secretId = Object.keys(created.findResources('AWS::SecretsManager::Secret'))[0]!;
+  created.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    ContainerDefinitions: [
+      Match.objectLike({
+        Environment: Match.arrayWith([{ Name: 'SLUICE_PAYLOAD_KEY_SECRET', Value: { Ref: secretId } }]),
+        // The keys themselves are not injected into the container's environment.
+        Secrets: [{ Name: 'TEMPORAL_API_KEY', ValueFrom: `${SECRET}:apiKey::` }],
+      }),
+    ],
+  });
+  const taskRoleId = Object.entries(created.findResources('AWS::IAM::Role')).find(([, r]) =>
+    JSON.stringify(r).includes('Sluice workers: the AWS calls'),
+  )![0];
+  const taskPolicies = Object.values(created.findResources('AWS::IAM::Policy')).filter((p) =>
+    JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(taskRoleId),
+  );
+  const reads = taskPolicies
+    .flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    )
+    .filter((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));
+  expect(reads).toEqual([expect.objectContaining({ Resource: { Ref: secretId } })]);
+
+  const existing = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:sluice/payload-keys-XyZ123`;
+  const imported = synth({ payloadKeySecret: existing });
+  expect(Object.keys(imported.findResources('AWS::SecretsManager::Secret'))).toEqual([]);
+  imported.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    ContainerDefinitions: [
+      Match.objectLike({ Environment: Match.arrayWith([{ Name: 'SLUICE_PAYLOAD_KEY_SECRET', Value: existing }]) }),
+    ],
+  });
+  expect(
+    statements(imported).filter(
+      (st) =>
+        actionsOf(st).includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource).includes('payload-keys'),
+    ),
+  ).toHaveLength(1);
+  // Off by default: no key secret, no variable.
+  expect(JSON.stringify(template.toJSON())).not.toContain('SLUICE_PAYLOAD_KEY_SECRET');
+});
+
 test('alarms: failed runs, late runs per pipeline, stage failures per kind used, worker tasks, schedule-to-start; and a dashboard', () => {
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
     (a) =>
