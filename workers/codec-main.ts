@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../common/connection';
 import { startCodecServer } from './codec-server';
+import { closeServer } from './http';
 import { AesGcmPayloadCodec } from './encryption';
 import { describePayloadKeys, loadPayloadKeys, PAYLOAD_KEY_VARIABLES, PayloadKeyConfigError } from './payload-keys';
 
@@ -63,8 +64,7 @@ export async function serveCodec(opts: ServeCodecOptions): Promise<void> {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      server.close(() => resolve());
-      server.closeAllConnections();
+      void closeServer(server).then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { listen } from './http';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
 export interface CodecServerOptions {
@@ -172,14 +172,5 @@ export function createCodecServer(opts: CodecServerOptions): Server {
 
 /** Starts the server; resolves once it listens (port 0: any free port, see `address()`). */
 export async function startCodecServer(opts: CodecServerOptions): Promise<Server> {
-  const server = createCodecServer(opts);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  return server;
-}
-
-export function codecServerPort(server: Server): number {
-  return (server.address() as AddressInfo).port;
+  return listen(createCodecServer(opts), opts.port, opts.host ?? '127.0.0.1');
 }

@@ -4,7 +4,6 @@
  * `/healthz` for the ECS / load-balancer health check (200 while the worker is RUNNING).
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export interface HttpEndpointOptions {
   port: number;
@@ -44,15 +43,16 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Serv
       res.writeHead(404, { 'content-type': 'text/plain' }).end('GET /metrics or /healthz\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
-  });
-  return server;
+  return listen(server, opts.port, opts.host ?? '0.0.0.0');
 }
 
-export function boundPort(server: Server): number {
-  return (server.address() as AddressInfo).port;
+/** Starts listening; resolves once it listens (port 0: any free port), rejects if it cannot. */
+export async function listen(server: Server, port: number, host: string): Promise<Server> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }
 
 export function closeServer(server: Server): Promise<void> {

@@ -3,19 +3,16 @@
  * and those skipped (the backfill's own plan over visibility), an estimate from past runs, and
  * nothing started.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { readRunStatus } from '../../client/runs';
 import { uniqueName } from '../support/aws';
-import { sluice } from '../support/cli';
+import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
 let env: NodeJS.ProcessEnv;
-const dir = mkdtempSync(path.join(tmpdir(), 'sluice-dry-run-'));
+const { file: pipelineFile } = pipelineDir('sluice-dry-run-');
 
 beforeAll(async () => {
   ctx = await temporalTestContext('e2e-dry-run');
@@ -47,9 +44,8 @@ test('--dry-run lists what would run and be skipped, estimates from past runs, a
   // Each date's query takes 400 ms; the one for 2024-05-02 fails.
   await gateway.setScenario({ service: 'athena', match: `${table} `, durationMs: 400 });
   await gateway.setScenario({ service: 'athena', match: `${table} 2024-05-02'`, durationMs: 100, outcome: 'FAILED' });
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
+  const file = pipelineFile(
+    name,
     `name: ${name}
 defaults:
   poll: { initial: 100ms, max: 500ms }
@@ -126,9 +122,8 @@ stages:
 
 test('--dry-run with no past run says there is nothing to estimate from; with --wait it is refused', async () => {
   const name = uniqueName('dry-new');
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
+  const file = pipelineFile(
+    name,
     `name: ${name}\nstages:\n  - id: q\n    kind: athena.query\n    params: { QueryString: "SELECT 1" }\n`,
   );
   const res = await sluice(['backfill', '-p', file, '--from', '2024-06-01', '--to', '2024-06-02', '--dry-run'], env);

@@ -1,15 +1,14 @@
 /** The `sluice` CLI as users run it (bin/sluice.js), against the local stack. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { addDays, localDate } from '../../common/dates';
-import { sluice } from '../support/cli';
+import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
-const dir = mkdtempSync(path.join(tmpdir(), 'sluice-cli-'));
+const { dir, file: pipelineFile } = pipelineDir('sluice-cli-');
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
@@ -21,12 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx?.close();
 });
-
-function pipelineFile(name: string, yaml: string): string {
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  return file;
-}
 
 async function runsOf(workflowId: string): Promise<number> {
   return (await ctx.client.workflow.count(`WorkflowId = "${workflowId}"`)).count;

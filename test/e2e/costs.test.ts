@@ -3,8 +3,7 @@
  * gateway's emulated Glue, Athena and EMR Serverless report them, priced by common/prices.ts, in
  * `sluice status` (text and --json), and the price table overridden by SLUICE_PRICES_FILE.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { CreateApplicationCommand, GetJobRunCommand as GetServerlessRunCommand } from '@aws-sdk/client-emr-serverless';
@@ -13,13 +12,13 @@ import { DEFAULT_PRICES } from '../../common/prices';
 import type { RunStatus } from '../../common/run-types';
 import type { RunCost } from '../../client/costs';
 import { awsClients, createGlueJob, uniqueName } from '../support/aws';
-import { sluice } from '../support/cli';
+import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
 let env: NodeJS.ProcessEnv;
-const dir = mkdtempSync(path.join(tmpdir(), 'sluice-costs-'));
+const { dir, file: pipelineFile } = pipelineDir('sluice-costs-');
 const DS = '2024-07-01';
 
 beforeAll(async () => {
@@ -50,9 +49,8 @@ test('sluice status gives each stage’s cost from its job’s own figures, the 
     durationMs: 1500,
     usage: { vCPU: 8, memoryGB: 32, storageGB: 40 },
   });
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
+  const file = pipelineFile(
+    name,
     `name: ${name}
 defaults:
   poll: { initial: 200ms, max: 500ms }

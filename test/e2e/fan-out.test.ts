@@ -3,19 +3,16 @@
  * S3 over HTTP to the local endpoint. Exactly one Glue run per item across a crash; a cancel stops
  * every running item's job; an S3 prefix fanned out in batches.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { GetJobRunsCommand } from '@aws-sdk/client-glue';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readRunStatus } from '../../client/runs';
 import { awsClients, createBucket, createGlueJob, uniqueName } from '../support/aws';
-import { sluice, spawnWorker } from '../support/cli';
+import { pipelineDir, sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
-const dir = mkdtempSync(path.join(tmpdir(), 'sluice-fanout-'));
+const { file } = pipelineDir('sluice-fanout-');
 let env: NodeJS.ProcessEnv;
 const DS = '2024-03-01';
 
@@ -27,12 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx?.close();
 });
-
-function file(name: string, yaml: string): string {
-  const f = path.join(dir, `${name}.yaml`);
-  writeFileSync(f, yaml);
-  return f;
-}
 
 async function glueRuns(job: string): Promise<{ id: string; state: string; args: Record<string, string> }[]> {
   const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));

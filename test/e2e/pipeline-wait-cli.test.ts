@@ -4,18 +4,15 @@
  * `sluice run`. The wait ends when that run succeeds; when it fails, the wait stage fails at once
  * with a message naming the upstream run and why it failed (it does not wait to its deadline).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createGlueJob, uniqueName } from '../support/aws';
-import { sluice, type CliResult } from '../support/cli';
+import { pipelineDir, sluice, type CliResult } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 const DS = '2024-03-01';
 let ctx: TestContext;
 let env: NodeJS.ProcessEnv;
-const dir = mkdtempSync(path.join(tmpdir(), 'sluice-wait-cli-'));
+const { file } = pipelineDir('sluice-wait-cli-');
 
 beforeAll(async () => {
   ctx = await temporalTestContext('e2e-wait-cli');
@@ -26,12 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx?.close();
 });
-
-function file(name: string, yaml: string): string {
-  const f = path.join(dir, `${name}.yaml`);
-  writeFileSync(f, yaml);
-  return f;
-}
 
 /** An upstream pipeline (one Glue job) and a downstream one waiting for its run of the date, then running its own job. */
 async function setup(outcome: 'SUCCEEDED' | 'FAILED') {

@@ -1,5 +1,7 @@
 /** Runs the real `bin/sluice.js` (the built CLI) as a user would, against the local stack. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -51,4 +53,17 @@ export function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => reject(new Error(`worker exited early (${code}): ${out}`)));
   });
+}
+
+/** A fresh temp folder for a test file's pipeline files, and the writer of `<name>.yaml` in it. */
+export function pipelineDir(prefix: string): { dir: string; file(name: string, yaml: string): string } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  return {
+    dir,
+    file(name, yaml) {
+      const f = path.join(dir, `${name}.yaml`);
+      writeFileSync(f, yaml);
+      return f;
+    },
+  };
 }
