@@ -17,6 +17,7 @@ import { QuickSightClient } from '@aws-sdk/client-quicksight';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface AwsClientOptions {
@@ -95,6 +96,12 @@ export class AwsClients {
   }
   get dataPipeline(): DataPipelineClient {
     return this.get('dataPipeline', () => new DataPipelineClient(this.common));
+  }
+
+  /** The stage-event queue's consumer (workers/stage-events.ts). */
+  get sqs(): SQSClient {
+    // The configured endpoint (AWS's, or AWS_ENDPOINT_URL locally) rather than the queue URL's host.
+    return this.get('sqs', () => new SQSClient({ ...this.common, useQueueUrlAsEndpoint: false }));
   }
 
   destroy(): void {

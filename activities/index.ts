@@ -7,6 +7,7 @@ import { createAwsClients, type AwsClientOptions, type AwsClients } from './aws-
 import { STAGE_HANDLERS } from './kinds';
 import { createFanOutActivities } from './fan-out';
 import { createRunActivities } from './runs';
+import { stageEventSettings, type StageEventsOptions } from './stage-events-config';
 import { runWithHandler, stageContext, stopAndConfirm } from './runner';
 import { stopRunJobs } from './stop';
 
@@ -14,16 +15,19 @@ export interface ActivityDeps {
   clients?: AwsClients;
   /** Options of the clients made when `clients` is not given. */
   aws?: AwsClientOptions;
+  /** Push completion (state-change events). Default: from SLUICE_EVENTS_QUEUE_URL / SLUICE_EVENTS / SLUICE_EVENTS_FALLBACK_POLL. */
+  stageEvents?: StageEventsOptions;
 }
 
 export function createActivities(deps: ActivityDeps = {}) {
   const clients = deps.clients ?? createAwsClients(deps.aws);
+  const stageEvents = deps.stageEvents ?? stageEventSettings();
   return {
     ...createRunActivities(),
     ...createFanOutActivities(clients),
     /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
     async runStage(input: StageInput): Promise<StageResult> {
-      return runWithHandler(STAGE_HANDLERS[input.kind], input, clients);
+      return runWithHandler(STAGE_HANDLERS[input.kind], input, clients, stageEvents);
     },
     /**
      * Stops the jobs of a run's stages (the run is cancelled, or a stage's attempts are gone with

@@ -17,7 +17,15 @@ import { renderDeep, templateContext } from '../common/templating';
 import type { AwsClients } from './aws-clients';
 import { awsCall, awsFailure, isTransientAwsError, jobEndedFailure } from './errors';
 import { nextPollDelayMs, pollBounds } from './polling';
+import { armWatch, awaitWatch, releaseWatch, type Watch } from './push';
+import type { StageEventsOptions } from './stage-events-config';
 import type { JobHandler, JobStatus, StageContext, StageHandler } from './stage-handler';
+
+/**
+ * After a job's terminal event, how long its status may still read running (AWS's APIs are
+ * eventually consistent) before the stage waits for events again: it polls at the initial rate.
+ */
+const EVENT_CONFIRM_WINDOW_MS = 30_000;
 
 /** How long to wait for AWS to confirm a stop before reporting the cancellation anyway. */
 const STOP_CONFIRM_TIMEOUT_MS = 120_000;
@@ -108,7 +116,12 @@ function terminalFailure(
   });
 }
 
-async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput): Promise<StageResult> {
+async function runJob(
+  handler: JobHandler,
+  sctx: StageContext,
+  input: StageInput,
+  events?: StageEventsOptions,
+): Promise<StageResult> {
   const ctx = Context.current();
   sctx.firstScheduledAtMs ??= ctx.info.scheduledTimestampMs;
   const prior = ctx.info.heartbeatDetails as StageHeartbeat | undefined;
@@ -133,8 +146,17 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
 
   const bounds = pollBounds(input.poll);
   let usage: StageUsage | undefined;
+  // Push completion: the key under which this job's state-change event is awaited.
+  const watchKey = events?.enabled && handler.watchKey ? handler.watchKey(sctx, jobId) : undefined;
+  let watch: Watch | undefined;
+  let confirmUntil = 0;
+  let noticedBy: 'event' | 'poll' = 'poll';
   try {
     for (;;) {
+      // The watch is armed before the status call: an end before it is seen by the call, one after
+      // it by the watch (also when this attempt reattaches after a worker restart).
+      if (watchKey && !watch && Date.now() >= confirmUntil)
+        watch = await armWatch(watchKey, { key: watchKey, stage: `${sctx.pipeline} ${sctx.ds} ${sctx.stageId}` });
       const status = await describeOnce(handler, sctx, jobId);
       hb.polls++;
       if (status?.state === 'succeeded') {
@@ -150,7 +172,19 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
           details: [{ jobId }],
         });
       }
-      let delay = nextPollDelayMs(Date.now() - hb.startedAtMs, bounds);
+      if (watch) {
+        const woke = await awaitWatch(watch, events!.fallbackPollMs, hb);
+        if (woke === 'timeout') continue; // the fallback poll
+        // The watch closed: the job's event, or (rarely) a watch released or timed out. Confirm.
+        watch = undefined;
+        if (woke !== null && woke !== 'error') {
+          noticedBy = 'event';
+          confirmUntil = Date.now() + EVENT_CONFIRM_WINDOW_MS;
+          log.info('job state-change event', { stage: sctx.stageId, jobId, awsState: woke.state });
+        }
+        continue;
+      }
+      let delay = Date.now() < confirmUntil ? bounds.initialMs : nextPollDelayMs(Date.now() - hb.startedAtMs, bounds);
       if (handler.sensor && input.deadlineMs !== undefined)
         delay = Math.max(0, Math.min(delay, input.deadlineMs - Date.now()));
       await waitWithHeartbeats(delay, hb);
@@ -169,6 +203,8 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
       throw new CancelledFailure(message, [{ jobId, awsState, message }]);
     }
     throw err;
+  } finally {
+    if (watch) await releaseWatch(watch);
   }
   const collected = handler.collect
     ? await awsCall({ service: handler.service, operation: 'results', jobId }, () => handler.collect!(sctx, jobId))
@@ -191,6 +227,7 @@ async function runJob(handler: JobHandler, sctx: StageContext, input: StageInput
     ...(collected?.usage || usage ? { usage: collected?.usage ?? usage } : {}),
     polls: hb.polls,
     reattached,
+    noticedBy,
   };
 }
 
@@ -199,6 +236,7 @@ export async function runWithHandler(
   handler: StageHandler,
   input: StageInput,
   clients: AwsClients,
+  events?: StageEventsOptions,
 ): Promise<StageResult> {
   const sctx = stageContext(input, clients);
   if (handler.mode === 'immediate') {
@@ -206,5 +244,5 @@ export async function runWithHandler(
     if (input.deadlineMs !== undefined) sctx.deadlineMs = input.deadlineMs;
     return awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));
   }
-  return runJob(handler, sctx, input);
+  return runJob(handler, sctx, input, events);
 }

@@ -63,6 +63,11 @@ export interface JobHandler {
   stop?(ctx: StageContext, jobId: string): Promise<void>;
   /** Builds the stage result once the job succeeded (e.g. reads query results). */
   collect?(ctx: StageContext, jobId: string): Promise<Omit<StageResult, 'jobId'>>;
+  /**
+   * The job's watch key when its service emits state-change events (common/stage-events.ts): the
+   * stage then waits for the event instead of polling. Absent: the kind is polled.
+   */
+  watchKey?(ctx: StageContext, jobId: string): string;
   /** Sensors wait for something to appear; past the deadline they fail instead of waiting on. */
   sensor?: boolean;
 }

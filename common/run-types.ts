@@ -105,6 +105,11 @@ export interface StageResult {
   polls?: number;
   /** True when the stage reattached to a job started by an earlier attempt. */
   reattached?: boolean;
+  /**
+   * How the job's end was noticed: from its state-change event (push completion) or by a status
+   * call (polling, the fallback poll). Absent for immediate kinds.
+   */
+  noticedBy?: 'event' | 'poll';
   /** A fan-out that was cancelled (its items' jobs stopped): the stage is cancelled, not succeeded. */
   cancelled?: boolean;
   /** Items of a cancelled fan-out whose jobs AWS did not confirm stopped. */

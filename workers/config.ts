@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { ConfigError, readConnectionConfig, SECRET_VARIABLES, type ConfigIssue } from '../common/connection';
 import { durationMs } from '../common/durations';
 import type { TemporalSettings } from '../common/env';
+import { stageEventSettings } from '../activities/stage-events-config';
 
 export { SECRET_VARIABLES, type ConfigIssue };
 
@@ -79,6 +80,21 @@ const SLUICE_VARS = {
     schema: port,
     fix: 'set a free loopback port for the SDK metrics exporter (default: SLUICE_HTTP_PORT + 1)',
   },
+  SLUICE_EVENTS_QUEUE_URL: {
+    schema: z.string().regex(/^https?:\/\/\S+$/, { message: 'expected an SQS queue URL' }),
+    fix: 'set the URL of the queue the stage-event rule fills (the CDK stack output StageEventsQueueUrl), or unset it to poll',
+  },
+  SLUICE_EVENTS: {
+    schema: z
+      .string()
+      .transform((s) => s.toLowerCase())
+      .pipe(z.enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { message: 'expected on or off' })),
+    fix: 'set on (wait for state-change events where SLUICE_EVENTS_QUEUE_URL is set) or off (poll)',
+  },
+  SLUICE_EVENTS_FALLBACK_POLL: {
+    schema: z.string().regex(DURATION, { message: 'expected a duration such as 10m' }),
+    fix: 'set how often a stage waiting for an event checks its job anyway, e.g. 10m',
+  },
   SLUICE_LOG_LEVEL: {
     schema: z
       .string()
@@ -121,6 +137,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     httpPort?: number;
     sdkPortRaw?: number;
     logLevel?: LogLevelName;
+    eventsQueue?: string;
   } = {};
   // The connection (TEMPORAL_*, SLUICE_TASK_QUEUE) is validated as the CLI's is; the worker's own
   // settings join the same list of problems.
@@ -131,6 +148,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     sluice.httpPort = readVar(env, 'SLUICE_HTTP_PORT', issues);
     sluice.sdkPortRaw = readVar(env, 'SLUICE_SDK_METRICS_PORT', issues);
     sluice.logLevel = readVar(env, 'SLUICE_LOG_LEVEL', issues);
+    sluice.eventsQueue = readVar(env, 'SLUICE_EVENTS_QUEUE_URL', issues);
+    readVar(env, 'SLUICE_EVENTS', issues);
+    readVar(env, 'SLUICE_EVENTS_FALLBACK_POLL', issues);
     const { httpPort, sdkPortRaw } = sluice;
     if (httpPort !== undefined && (sdkPortRaw ?? httpPort + 1) === httpPort) {
       issues.push({
@@ -165,6 +185,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       maxConcurrentWorkflowTasks,
       shutdownGraceMs: durationMs(grace),
       httpPort: httpPort ?? 'off',
+      stageEvents: stageEventSettings({}, env).enabled ? 'on' : 'off',
     },
   };
 }

@@ -13,10 +13,18 @@
  *
  * Built on @temporalio/plugin's SimplePlugin, which the SDK marks experimental (1.24.0).
  */
-import type { BundleOptions } from '@temporalio/worker';
+import type { BundleOptions, Worker } from '@temporalio/worker';
+import type * as WorkerModule from '@temporalio/worker';
 import { SimplePlugin } from '@temporalio/plugin';
 import type * as ActivitiesModule from '../activities';
 import type { AwsClientOptions, AwsClients } from '../activities/aws-clients';
+import type * as AwsClientsModule from '../activities/aws-clients';
+import {
+  stageEventSettings,
+  type StageEventSettings,
+  type StageEventsOptions,
+} from '../activities/stage-events-config';
+import type * as StageEventsModule from './stage-events';
 import { sluiceActivityInterceptors } from './activity-interceptors';
 import {
   ENCODED_FAILURES_PATH,
@@ -48,6 +56,13 @@ export interface SluicePluginOptions {
    * (SLUICE_PAYLOAD_KEY_SECRET needs `{ keys: await loadPayloadKeys() }`: it is read asynchronously).
    */
   payloads?: SluicePayloadOptions;
+  /**
+   * Push completion: stages wait for their jobs' state-change events, and the worker consumes the
+   * queue the EventBridge rule fills. Default: from SLUICE_EVENTS_QUEUE_URL (on when set),
+   * SLUICE_EVENTS=off and SLUICE_EVENTS_FALLBACK_POLL (10m). Every worker of the task queue must
+   * agree: a stage waits on events whichever worker consumes them.
+   */
+  stageEvents?: Partial<StageEventSettings>;
 }
 
 /**
@@ -59,17 +74,22 @@ function loadActivities(): typeof ActivitiesModule {
   return require('../activities') as typeof ActivitiesModule;
 }
 
-function sluiceActivities(opts: SluicePluginOptions): object {
+function sluiceActivities(opts: SluicePluginOptions, stageEvents: StageEventsOptions): object {
   if (opts.activities) return opts.activities;
   return loadActivities().createActivities({
     ...(opts.clients ? { clients: opts.clients } : {}),
     ...(opts.aws ? { aws: opts.aws } : {}),
+    stageEvents,
   });
 }
 
 /** The worker's activities plus Sluice's; a name both register is refused, not silently replaced. */
-function withSluiceActivities(existing: object | undefined, opts: SluicePluginOptions): object {
-  const ours = sluiceActivities(opts);
+function withSluiceActivities(
+  existing: object | undefined,
+  opts: SluicePluginOptions,
+  stageEvents: StageEventsOptions,
+): object {
+  const ours = sluiceActivities(opts, stageEvents);
   const clash = existing ? Object.keys(ours).filter((name) => Object.hasOwn(existing, name)) : [];
   if (clash.length)
     throw new Error(
@@ -82,13 +102,17 @@ function withSluiceActivities(existing: object | undefined, opts: SluicePluginOp
 export class SluicePlugin extends SimplePlugin {
   /** Whether failures are converted with encoded attributes: then a workflow bundle needs ENCODED_FAILURES_PATH. */
   readonly encodesFailures: boolean;
+  /** Push completion as this plugin's workers run it (see SluicePluginOptions.stageEvents). */
+  readonly stageEvents: StageEventSettings;
+  private readonly opts: SluicePluginOptions;
 
   constructor(opts: SluicePluginOptions = {}) {
     const payloads = opts.payloads ?? payloadOptionsFromEnv();
     const encodes = sluiceDataConverter(undefined, payloads) !== undefined;
+    const stageEvents = stageEventSettings(opts.stageEvents);
     super({
       name: 'sluice',
-      activities: (existing) => withSluiceActivities(existing, opts),
+      activities: (existing) => withSluiceActivities(existing, opts, stageEvents),
       // Appended to the worker's own. With a prebuilt workflowBundle the workflow module is not
       // added here: bundle with `bundleWorkflowCode({ workflowsPath, plugins: [thisPlugin] })`.
       workerInterceptors: {
@@ -99,6 +123,31 @@ export class SluicePlugin extends SimplePlugin {
       ...(encodes ? { dataConverter: (existing) => sluiceDataConverter(existing, payloads) ?? {} } : {}),
     });
     this.encodesFailures = encodesFailures(payloads);
+    this.stageEvents = stageEvents;
+    this.opts = opts;
+  }
+
+  /** While the worker runs, its stage-event consumer runs too (when push completion is on). */
+  override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    const { enabled, queueUrl } = this.stageEvents;
+    const client = worker.client;
+    if (!enabled || !queueUrl || !client || this.opts.activities) return super.runWorker(worker, next);
+    // Loaded here, not at import: a Client with the plugin never loads the AWS SDK or the runtime.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { startStageEventConsumer } = require('./stage-events') as typeof StageEventsModule;
+    const { Runtime } = require('@temporalio/worker') as typeof WorkerModule;
+    const { createAwsClients } = require('../activities/aws-clients') as typeof AwsClientsModule;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const clients = this.opts.clients ?? createAwsClients(this.opts.aws);
+    const logger = Runtime.instance().logger;
+    const consumer = startStageEventConsumer({ client, sqs: clients.sqs, queueUrl, logger });
+    logger.info('stage events: consuming', { queueUrl, fallbackPollMs: this.stageEvents.fallbackPollMs });
+    try {
+      await super.runWorker(worker, next);
+    } finally {
+      await consumer.stop();
+      logger.info('stage events: stopped', { ...consumer.counts });
+    }
   }
 
   /**

@@ -10,7 +10,7 @@ import { temporalSettings, type TemporalSettings } from '../common/env';
 import { encodedFailuresBundlePath } from './bundle-workflows';
 import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from './plugin';
 
-export interface SluiceWorkerOptions extends ActivityDeps {
+export interface SluiceWorkerOptions extends Omit<ActivityDeps, 'stageEvents'> {
   settings?: TemporalSettings;
   connection?: NativeConnection;
   /**
@@ -25,6 +25,8 @@ export interface SluiceWorkerOptions extends ActivityDeps {
   shutdownGraceTime?: string | number;
   /** Payload encoding (encryption keys, codecs), as on SluicePlugin; default SLUICE_PAYLOAD_KEYS. */
   payloads?: SluicePluginOptions['payloads'];
+  /** Push completion (state-change events), as on SluicePlugin; default from SLUICE_EVENTS_QUEUE_URL. */
+  stageEvents?: SluicePluginOptions['stageEvents'];
   /**
    * Extra WorkerOptions for embedders. `activities` replace Sluice's (tests: stand-ins); `plugins`
    * come after Sluice's.
@@ -72,6 +74,7 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     ...(opts.aws ? { aws: opts.aws } : {}),
     ...(activities ? { activities } : {}),
     ...(opts.payloads ? { payloads: opts.payloads } : {}),
+    ...(opts.stageEvents ? { stageEvents: opts.stageEvents } : {}),
   });
   const bundlePath = workflowBundleFor(opts.workflowBundlePath ?? defaultBundlePath(), sluice.encodesFailures);
   return Worker.create({

@@ -9,3 +9,4 @@ export {
 } from './backfill';
 export { scheduledPipeline } from './scheduled';
 export { fanOutStage, fanOutChunk } from './fan-out';
+export { watchJob } from './watch-job';

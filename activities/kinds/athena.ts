@@ -39,6 +39,7 @@ export const athenaQuery: JobHandler = {
   kind: 'athena.query',
   mode: 'job',
   service: 'Athena',
+  watchKey: (_ctx, jobId) => `athena.query/${jobId}`,
   async start(ctx) {
     const request = ctx.params as unknown as StartQueryExecutionCommandInput;
     const out = await ctx.clients.athena.send(

@@ -42,6 +42,7 @@ export const emrServerlessJob: JobHandler = {
   kind: 'emr-serverless.job',
   mode: 'job',
   service: 'EMR Serverless',
+  watchKey: (ctx, jobId) => `emr-serverless.job/${applicationId(ctx.params)}/${jobId}`,
   async start(ctx) {
     const request = ctx.params as unknown as StartJobRunCommandInput;
     const out = await ctx.clients.emrServerless.send(

@@ -65,6 +65,7 @@ export const emrStep: JobHandler = {
   kind: 'emr.step',
   mode: 'job',
   service: 'EMR',
+  watchKey: (ctx, jobId) => `emr.step/${clusterId(ctx.params)}/${jobId}`,
   async find(ctx) {
     const ClusterId = clusterId(ctx.params);
     const name = taggedStepName(theStep(ctx.params).Name, ctx.idempotencyKey);

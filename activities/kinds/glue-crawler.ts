@@ -105,6 +105,7 @@ export const glueCrawler: JobHandler = {
   kind: 'glue.crawler',
   mode: 'job',
   service: 'Glue crawler',
+  watchKey: (_ctx, jobId) => `glue.crawler/${parseCrawlerJobId(jobId).name}`,
   async find(ctx) {
     if (ctx.firstScheduledAtMs === undefined) return undefined;
     const name = crawlerName(ctx.params);

@@ -49,6 +49,7 @@ export const glueJob: JobHandler = {
   kind: 'glue.job',
   mode: 'job',
   service: 'Glue',
+  watchKey: (_ctx, jobId) => `glue.job/${jobId}`,
   async find(ctx) {
     let NextToken: string | undefined;
     for (let page = 0; page < FIND_PAGES; page++) {

@@ -53,18 +53,25 @@ export const redshiftSql: JobHandler = {
   kind: 'redshift.sql',
   mode: 'job',
   service: 'Redshift Data',
+  watchKey: (_ctx, jobId) => `redshift.sql/${jobId}`,
   async start(ctx) {
     const ClientToken = redshiftClientToken(ctx.idempotencyKey);
     const out =
       ctx.params.Sqls !== undefined
         ? await ctx.clients.redshiftData.send(
             new BatchExecuteStatementCommand({
+              // WithEvent: AWS emits the statement's state-change event (push completion).
+              WithEvent: true,
               ...(ctx.params as unknown as BatchExecuteStatementCommandInput),
               ClientToken,
             }),
           )
         : await ctx.clients.redshiftData.send(
-            new ExecuteStatementCommand({ ...(ctx.params as unknown as ExecuteStatementCommandInput), ClientToken }),
+            new ExecuteStatementCommand({
+              WithEvent: true,
+              ...(ctx.params as unknown as ExecuteStatementCommandInput),
+              ClientToken,
+            }),
           );
     if (!out.Id) throw new Error('Redshift Data returned no statement Id');
     return out.Id;

@@ -85,6 +85,7 @@ export const sfnExecution: JobHandler = {
   kind: 'sfn.execution',
   mode: 'job',
   service: 'Step Functions',
+  watchKey: (_ctx, jobId) => `sfn.execution/${jobId}`,
   async start(ctx) {
     const name = sfnExecutionName(ctx.idempotencyKey);
     const input = inputText(ctx.params.input);

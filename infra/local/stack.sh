@@ -215,11 +215,12 @@ Sluice local stack is up.
   Temporal Web UI http://$HOST:$TEMPORAL_UI_PORT
   AWS (gateway)   http://$HOST:$GATEWAY_PORT   (control API: http://$HOST:$GATEWAY_PORT/_sluice/)
   moto (direct)   http://$HOST:$MOTO_PORT
+  Stage events    http://$HOST:$MOTO_PORT/123456789012/sluice-stage-events   (EventBridge rule sluice-stage-events → SQS)
   Test server     $VENV/bin/temporal-test-server
   Logs            $LOG_DIR/
 
 Environment (or: source infra/local/env.sh):
-  export TEMPORAL_ADDRESS=$HOST:$TEMPORAL_PORT TEMPORAL_NAMESPACE=default AWS_ENDPOINT_URL=http://$HOST:$GATEWAY_PORT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  export TEMPORAL_ADDRESS=$HOST:$TEMPORAL_PORT TEMPORAL_NAMESPACE=default AWS_ENDPOINT_URL=http://$HOST:$GATEWAY_PORT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing SLUICE_EVENTS_QUEUE_URL=http://$HOST:$MOTO_PORT/123456789012/sluice-stage-events
 EOF
 }
 

@@ -10,6 +10,27 @@ export interface Scenario {
   result?: { columns: string[]; rows: (string | null)[][] };
   /** The emulated job's reported usage: athena `bytesScanned`; emr-serverless `vCPU`, `memoryGB`, `storageGB`. */
   usage?: Record<string, number>;
+  /** The run's state-change event: emitted (default) or dropped, as a lost event. */
+  events?: 'emit' | 'drop';
+  eventDelayMs?: number;
+}
+
+export interface CallRecordView {
+  service: string;
+  operation: string;
+  resource?: string;
+  at: string;
+}
+
+export interface EmittedEventView {
+  source: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+  endedAt: number;
+  emittedAt: number;
+  dropped: boolean;
+  eventId?: string;
+  error?: string;
 }
 
 async function control(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -41,6 +62,16 @@ export const gateway = {
     /** error: a 4xx HTTP status (default 400). */
     status?: number;
   }) => control('POST', 'faults', f),
+  async callLog(filter: { service?: string; operation?: string; resource?: string }): Promise<CallRecordView[]> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, v);
+    return ((await control('GET', `calls?${q.toString()}`)) as { calls: CallRecordView[] }).calls;
+  },
+  /** The state-change events the gateway emitted (or dropped) whose detail contains `contains`. */
+  async events(contains: string): Promise<EmittedEventView[]> {
+    const q = new URLSearchParams({ contains });
+    return ((await control('GET', `events?${q.toString()}`)) as { events: EmittedEventView[] }).events;
+  },
   async calls(filter: { service?: string; operation?: string; resource?: string }): Promise<number> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, v);

@@ -6,11 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { writeWorkflowBundle } from '../../workers/bundle-workflows';
-import { applyLocalEnv } from './env';
+import { applyLocalEnv, pollingByDefault } from './env';
 
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   applyLocalEnv();
+  pollingByDefault();
   if (!process.env.SLUICE_TEST_EXTERNAL_STACK) {
     execFileSync('bash', [path.join(root, 'infra/local/stack.sh'), 'up'], { stdio: 'inherit', cwd: root });
   }

@@ -23,6 +23,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { emitOnEnd, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -145,6 +146,19 @@ async function startQueryExecution(input: JsonObject, ctx: HandlerContext): Prom
   if (context !== undefined) run.context = context;
   if (input.ExecutionParameters !== undefined) run.executionParameters = input.ExecutionParameters;
   if (typeof outputLocation === 'string') run.outputLocation = outputLocation;
+  emitOnEnd(SPEC, run, ctx.headers, (view) => ({
+    source: 'aws.athena',
+    detailType: 'Athena Query State Change',
+    detail: {
+      currentState: view.state,
+      previousState: 'RUNNING',
+      queryExecutionId: run.id,
+      sequenceNumber: '3',
+      statementType: 'DML',
+      versionId: '0',
+      workgroupName: run.workGroup,
+    },
+  }));
   if (token !== undefined) {
     run.token = token;
     byToken.set(token, run);
@@ -195,7 +209,9 @@ async function listQueryExecutions(input: JsonObject, ctx: HandlerContext): Prom
 
 async function stopQueryExecution(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   // Like AWS: stopping a query that already finished is accepted and changes nothing.
-  requestStop(SPEC, requireRun(input, ctx), ctx.now);
+  const run = requireRun(input, ctx);
+  requestStop(SPEC, run, ctx.now);
+  runStopRequested(run);
   return {};
 }
 

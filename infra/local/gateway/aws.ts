@@ -29,7 +29,12 @@ export interface MotoJsonResponse {
 
 export interface Moto {
   /** Calls an awsJson operation on moto, e.g. target "AWSGlue.GetJob". */
-  json(target: string, input: JsonObject, headers: IncomingHttpHeaders): Promise<MotoJsonResponse>;
+  json(
+    target: string,
+    input: JsonObject,
+    headers: IncomingHttpHeaders,
+    contentType?: string,
+  ): Promise<MotoJsonResponse>;
   /** Calls a REST-JSON operation on moto, e.g. GET /jobs/<name> (DataBrew DescribeJob). */
   rest(
     method: string,

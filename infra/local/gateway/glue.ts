@@ -17,6 +17,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { emitOnEnd, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -110,6 +111,20 @@ async function startJobRun(input: JsonObject, ctx: HandlerContext): Promise<Json
     details,
   };
   runs.set(run.id, run);
+  emitOnEnd(SPEC, run, ctx.headers, (view) => ({
+    source: 'aws.glue',
+    detailType: 'Glue Job State Change',
+    detail: {
+      jobName: run.jobName,
+      severity: view.outcome === 'FAILED' ? 'ERROR' : view.outcome === 'TIMEOUT' ? 'WARN' : 'INFO',
+      state: view.state,
+      jobRunId: run.id,
+      message:
+        view.outcome === 'FAILED'
+          ? (run.scenario.message ?? 'Job run failed')
+          : `Job run ${view.state === 'SUCCEEDED' ? 'succeeded' : view.state.toLowerCase()}`,
+    },
+  }));
   return { JobRunId: run.id };
 }
 
@@ -158,6 +173,7 @@ async function batchStopJobRun(input: JsonObject, ctx: HandlerContext): Promise<
       continue;
     }
     const view = requestStop(SPEC, run, ctx.now);
+    runStopRequested(run);
     if (view.terminal) {
       // Real Glue refuses to stop a finished run and reports it per id, not as a request error.
       Errors.push({

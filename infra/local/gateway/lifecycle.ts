@@ -30,6 +30,10 @@ export interface Scenario {
    * it held (`vCPU`, `memoryGB`, `storageGB`), reported × its duration as resource utilization.
    */
   usage?: Record<string, number>;
+  /** The run's state-change event (events.ts): emitted (default) or dropped, as a lost event. */
+  events?: 'emit' | 'drop';
+  /** Delay between the run's end and its event. */
+  eventDelayMs?: number;
 }
 
 export interface LifecycleSpec {

@@ -60,6 +60,15 @@ export function parseScenario(body: unknown, emulators: ReadonlyMap<string, Emul
   const entry: ScenarioEntry = { service: emulator.service, match: b.match, durationMs, outcome: outcome as Outcome };
   if (typeof b.message === 'string') entry.message = b.message;
 
+  if (b.events !== undefined) {
+    if (b.events !== 'emit' && b.events !== 'drop') return 'events must be "emit" or "drop"';
+    entry.events = b.events;
+  }
+  if (b.eventDelayMs !== undefined) {
+    if (typeof b.eventDelayMs !== 'number' || !Number.isFinite(b.eventDelayMs) || b.eventDelayMs < 0)
+      return 'eventDelayMs must be a number >= 0';
+    entry.eventDelayMs = b.eventDelayMs;
+  }
   if (b.usage !== undefined) {
     if (
       typeof b.usage !== 'object' ||

@@ -27,6 +27,7 @@ import { quicksight } from './quicksight.js';
 import { redshiftData } from './redshift-data.js';
 import { sfn } from './sfn.js';
 import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
+import { initEvents, listEvents, resetEvents } from './events.js';
 
 /** The emulated services. Add EMR, DataBrew, Redshift Data, SFN... here. */
 const EMULATORS: readonly Emulator[] = [
@@ -75,9 +76,12 @@ export interface GatewayOptions {
   motoUrl: string;
 }
 
+export { createMotoClient };
+
 export function createGateway(options: GatewayOptions): http.Server {
   const moto = new URL(options.motoUrl);
   const motoClient = createMotoClient(moto);
+  initEvents(motoClient);
 
   return http.createServer((req, res) => {
     handle(req, res, moto, motoClient).catch((err: unknown) => {
@@ -237,11 +241,21 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
       clearCalls();
       return sendJson(res, 200, { ok: true });
 
+    case 'GET /_sluice/events': {
+      const filter: { source?: string; contains?: string } = {};
+      const source = url.searchParams.get('source');
+      const contains = url.searchParams.get('contains');
+      if (source) filter.source = source;
+      if (contains) filter.contains = contains;
+      return sendJson(res, 200, { events: listEvents(filter) });
+    }
+
     case 'POST /_sluice/reset':
       // Gateway state only; moto's resources are reset with POST /moto-api/reset.
       clearScenarios();
       clearFaults();
       clearCalls();
+      resetEvents();
       for (const e of EMULATORS) e.reset();
       return sendJson(res, 200, { ok: true });
 
@@ -253,6 +267,7 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
           'GET|POST|DELETE scenarios',
           'GET|POST|DELETE faults',
           'GET|DELETE calls',
+          'GET events',
           'POST reset',
         ].map((r) => `/_sluice/ ${r}`),
       });
@@ -339,11 +354,11 @@ function createMotoClient(moto: URL): Moto {
       if (original.authorization !== undefined) headers.authorization = original.authorization;
       return send(method, path, headers, payload);
     },
-    json: (target, input, original) =>
+    json: (target, input, original, contentType = 'application/x-amz-json-1.1') =>
       new Promise((resolve, reject) => {
         const payload = Buffer.from(JSON.stringify(input));
         const headers: http.OutgoingHttpHeaders = {
-          'content-type': 'application/x-amz-json-1.1',
+          'content-type': contentType,
           'content-length': payload.length,
           'x-amz-target': target,
         };
