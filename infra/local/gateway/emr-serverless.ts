@@ -21,6 +21,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { emitOnEnd, isoSeconds, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -139,6 +140,22 @@ async function startJobRun(input: JsonObject, ctx: HandlerContext): Promise<Json
   };
   runs.set(id, run);
   byToken.set(`${applicationId}/${token}`, run);
+  emitOnEnd(SPEC, run, ctx.headers, (view) => ({
+    source: 'aws.emr-serverless',
+    detailType: 'EMR Serverless Job Run State Change',
+    detail: {
+      jobRunId: run.id,
+      applicationId: run.applicationId,
+      arn: run.arn,
+      releaseLabel: run.releaseLabel,
+      state: view.state,
+      previousState: 'RUNNING',
+      createdBy: 'arn:aws:iam::123456789012:role/sluice',
+      updatedAt: isoSeconds(view.changedAt),
+      createdAt: isoSeconds(run.startedAt),
+    },
+    resources: [run.arn],
+  }));
   return { applicationId, jobRunId: id, arn: run.arn };
 }
 
@@ -149,6 +166,7 @@ async function getJobRun(input: JsonObject, ctx: HandlerContext): Promise<JsonOb
 async function cancelJobRun(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const run = requireRun(input, ctx);
   const view = requestStop(SPEC, run, ctx.now);
+  runStopRequested(run);
   if (view.terminal)
     throw new AwsError(VALIDATION, `Job run ${run.id} is in ${view.state} state and cannot be cancelled`);
   return { applicationId: run.applicationId, jobRunId: run.id };

@@ -30,6 +30,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { emitOnEnd, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -136,6 +137,19 @@ function addSteps(clusterId: string, list: unknown, now: number, executionRoleAr
       ...(executionRoleArn !== undefined ? { executionRoleArn } : {}),
     };
     steps.set(step.id, step);
+    emitOnEnd(SPEC, step, {}, (view) => ({
+      source: 'aws.emr',
+      detailType: 'EMR Step Status Change',
+      detail: {
+        severity: view.state === 'COMPLETED' ? 'INFO' : 'WARN',
+        actionOnFailure: step.actionOnFailure,
+        stepId: step.id,
+        name: step.name,
+        clusterId: step.clusterId,
+        state: view.state,
+        message: `Step ${step.id} (${step.name}) in Amazon EMR cluster ${step.clusterId} ${view.state.toLowerCase()}.`,
+      },
+    }));
     return step.id;
   });
 }
@@ -195,6 +209,7 @@ async function cancelSteps(input: JsonObject, ctx: HandlerContext): Promise<Json
     if (step === undefined || step.clusterId !== clusterId)
       return { StepId: id, Status: 'FAILED', Reason: `Step id '${id}' is not valid.` };
     const view = requestStop(SPEC, step, ctx.now);
+    runStopRequested(step);
     // Real EMR refuses per step, in the list, when the step can no longer be cancelled.
     if (view.terminal)
       return { StepId: id, Status: 'FAILED', Reason: `Step ${id} is in state ${view.state} and cannot be cancelled.` };

@@ -24,6 +24,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type RunView, type Scenario } from './lifecycle.js';
+import { emitOnEnd, isoSeconds, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 /** State names are the crawl history's (ListCrawls); GetCrawler's are derived from them. */
@@ -96,6 +97,23 @@ async function startCrawler(input: JsonObject, ctx: HandlerContext): Promise<Jso
     scenario: findScenario('glue-crawler', (m) => m === name) ?? DEFAULT_SCENARIO,
   };
   crawls.set(name, [...(crawls.get(name) ?? []), crawl]);
+  emitOnEnd(SPEC, crawl, ctx.headers, (view) =>
+    view.stopped
+      ? undefined // a stopped crawl: no state-change event
+      : {
+          source: 'aws.glue',
+          detailType: 'Glue Crawler State Change',
+          detail: {
+            crawlerName: name,
+            state: view.outcome === 'SUCCEEDED' ? 'Succeeded' : 'Failed',
+            message: view.outcome === 'SUCCEEDED' ? 'Crawler Succeeded' : 'Crawler Failed',
+            accountId: '123456789012',
+            ...(view.outcome === 'SUCCEEDED'
+              ? { completionDate: isoSeconds(view.changedAt) }
+              : { errorMessage: crawl.scenario.message ?? 'Internal Service Exception' }),
+          },
+        },
+  );
   return {};
 }
 
@@ -110,6 +128,7 @@ async function stopCrawler(input: JsonObject, ctx: HandlerContext): Promise<Json
     throw new AwsError('CrawlerStoppingException', `Crawler with name ${name} is stopping`);
   }
   const view = requestStop(SPEC, current, ctx.now);
+  runStopRequested(current);
   if (view.terminal) throw new AwsError('CrawlerNotRunningException', `Crawler with name ${name} isn't running`);
   return {};
 }

@@ -24,6 +24,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { emitOnEnd, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -198,6 +199,21 @@ function start(input: JsonObject, ctx: HandlerContext, sqls: string[], batch: bo
   };
   if (dbUser !== undefined) s.dbUser = dbUser;
   if (secretArn !== undefined) s.secretArn = secretArn;
+  // Like AWS: only statements run WithEvent emit their state change.
+  if (input.WithEvent === true)
+    emitOnEnd(SPEC, s, ctx.headers, (view) => ({
+      source: 'aws.redshift-data',
+      detailType: 'Redshift Data Statement Status Change',
+      detail: {
+        principal: 'arn:aws:iam::123456789012:role/sluice',
+        statementName: typeof input.StatementName === 'string' ? input.StatementName : '',
+        statementId: s.id,
+        redshiftQueryId: -1,
+        state: view.state,
+        rows: 0,
+        expireAt: Math.floor(s.startedAt / 1000) + 86_400,
+      },
+    }));
   if (statementName !== undefined) s.statementName = statementName;
   if (input.Parameters !== undefined) s.parameters = input.Parameters;
   if (token !== undefined) {
@@ -245,6 +261,7 @@ async function describeStatement(input: JsonObject, ctx: HandlerContext): Promis
 async function cancelStatement(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const { statement } = requireStatement(input, ctx);
   const view = requestStop(SPEC, statement, ctx.now);
+  runStopRequested(statement);
   if (view.terminal) throw new AwsError(INVALID, `Could not cancel a query that is already in ${view.state} state.`);
   return { Status: true };
 }

@@ -24,6 +24,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { emitOnEnd, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -148,6 +149,21 @@ async function startExecution(input: JsonObject, ctx: HandlerContext): Promise<J
     input: body,
   };
   executions.set(arn, e);
+  emitOnEnd(SPEC, e, ctx.headers, (view) => ({
+    source: 'aws.states',
+    detailType: 'Step Functions Execution Status Change',
+    detail: {
+      executionArn: e.id,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: view.state,
+      startDate: e.startedAt,
+      stopDate: view.endedAt ?? null,
+      input: e.input,
+      inputDetails: { included: true },
+    },
+    resources: [e.id],
+  }));
   return { executionArn: arn, startDate: epochSeconds(now) };
 }
 
@@ -158,6 +174,7 @@ async function describeExecution(input: JsonObject, ctx: HandlerContext): Promis
 async function stopExecution(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
   const e = requireExecution(input, ctx);
   const view = requestStop(SPEC, e, ctx.now);
+  runStopRequested(e);
   if (!view.terminal) {
     const error = optionalString(input, 'error', 'ValidationException');
     const cause = optionalString(input, 'cause', 'ValidationException');
