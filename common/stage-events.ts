@@ -54,6 +54,8 @@ export function watchWorkflowId(key: string): string {
 
 type Detail = Record<string, unknown>;
 interface EventType {
+  /** The stage kind whose jobs the event is about. */
+  kind: string;
   /** The watch key of the job the event is about, or undefined when the event lacks the ids. */
   key(detail: Detail): string | undefined;
   /** The event's state field. */
@@ -70,11 +72,13 @@ const joined = (...parts: unknown[]): string | undefined =>
 const EVENT_TYPES: Record<string, Record<string, EventType>> = {
   'aws.glue': {
     'Glue Job State Change': {
+      kind: 'glue.job',
       key: (d) => joined('glue.job', d.jobRunId),
       state: 'state',
       terminal: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'],
     },
     'Glue Crawler State Change': {
+      kind: 'glue.crawler',
       key: (d) => joined('glue.crawler', d.crawlerName),
       state: 'state',
       terminal: ['Succeeded', 'Failed', 'Cancelled', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
@@ -82,6 +86,7 @@ const EVENT_TYPES: Record<string, Record<string, EventType>> = {
   },
   'aws.athena': {
     'Athena Query State Change': {
+      kind: 'athena.query',
       key: (d) => joined('athena.query', d.queryExecutionId),
       state: 'currentState',
       terminal: ['SUCCEEDED', 'FAILED', 'CANCELLED'],
@@ -89,6 +94,7 @@ const EVENT_TYPES: Record<string, Record<string, EventType>> = {
   },
   'aws.emr': {
     'EMR Step Status Change': {
+      kind: 'emr.step',
       key: (d) => joined('emr.step', d.clusterId, d.stepId),
       state: 'state',
       terminal: ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'],
@@ -96,6 +102,7 @@ const EVENT_TYPES: Record<string, Record<string, EventType>> = {
   },
   'aws.emr-serverless': {
     'EMR Serverless Job Run State Change': {
+      kind: 'emr-serverless.job',
       key: (d) => joined('emr-serverless.job', d.applicationId, d.jobRunId),
       state: 'state',
       terminal: ['SUCCESS', 'FAILED', 'CANCELLED'],
@@ -103,6 +110,7 @@ const EVENT_TYPES: Record<string, Record<string, EventType>> = {
   },
   'aws.states': {
     'Step Functions Execution Status Change': {
+      kind: 'sfn.execution',
       key: (d) => joined('sfn.execution', d.executionArn),
       state: 'status',
       terminal: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
@@ -110,12 +118,33 @@ const EVENT_TYPES: Record<string, Record<string, EventType>> = {
   },
   'aws.redshift-data': {
     'Redshift Data Statement Status Change': {
+      kind: 'redshift.sql',
       key: (d) => joined('redshift.sql', d.statementId),
       state: 'state',
       terminal: ['FINISHED', 'FAILED', 'ABORTED'],
     },
   },
 };
+
+export interface StageEventRule {
+  kind: string;
+  source: string;
+  detailType: string;
+  /** The detail field holding the state, and the states that end a job: a rule can match only those. */
+  stateField: string;
+  terminal: readonly string[];
+}
+
+/** One rule per event type the given kinds wait on (the CDK stack makes exactly these). */
+export function stageEventRules(kinds: Iterable<string>): StageEventRule[] {
+  const wanted = new Set(kinds);
+  const rules: StageEventRule[] = [];
+  for (const [source, types] of Object.entries(EVENT_TYPES))
+    for (const [detailType, t] of Object.entries(types))
+      if (wanted.has(t.kind))
+        rules.push({ kind: t.kind, source, detailType, stateField: t.state, terminal: t.terminal });
+  return rules;
+}
 
 export type ParsedStageEvent =
   | { kind: 'terminal'; notice: JobEventNotice }

@@ -4,19 +4,23 @@
  * Step Functions sub-flows, alarms and a dashboard.
  */
 import { readFileSync } from 'node:fs';
-import { Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { DEFAULT_TASK_QUEUE } from '../../common/constants';
+import { stageEventRules } from '../../common/stage-events';
 import type { PipelineDefinition } from '../../common/pipeline';
 import { EMF_DIMENSIONS, EMF_METRICS, METRIC_NAMESPACE } from '../../workers/emf';
 import { kindsUsed, pipelineGrants } from './permissions';
@@ -84,6 +88,14 @@ export interface SluiceWorkersStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** A daily pipeline with no successful run in this many hours raises its "late" alarm. @default 24 */
   readonly lateAfterHours?: number;
+  /**
+   * Push completion: EventBridge rules for the state-change events of the kinds the pipelines use,
+   * to an SQS queue (with a dead-letter queue) the workers consume, so waiting stages are completed
+   * from the event instead of polling. Off: stages poll. @default true
+   */
+  readonly stageEvents?: boolean;
+  /** Push completion's fallback status call while an event is awaited (SLUICE_EVENTS_FALLBACK_POLL). @default 10 min */
+  readonly stageEventsFallbackPollMinutes?: number;
 }
 
 export const HTTP_PORT = 9464;
@@ -114,6 +126,9 @@ export class SluiceWorkersStack extends Stack {
   payloadKeySecret?: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly stateMachines: sfn.StateMachine[] = [];
+  /** Push completion's queue and dead-letter queue, when stageEvents is on and a pipeline waits on a kind with events. */
+  stageEventsQueue?: sqs.Queue;
+  stageEventsDeadLetterQueue?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: SluiceWorkersStackProps) {
     super(scope, id, props);
@@ -214,6 +229,46 @@ export class SluiceWorkersStack extends Stack {
       };
     }
 
+    // Push completion: one rule per state-change event type the pipelines' kinds wait on, matching
+    // terminal states only, into one queue. The queue policy lets only these rules send (the SQS
+    // target adds it, conditioned on each rule's ARN); the task role may only consume.
+    let stageEventsEnv: Record<string, string> = {};
+    const rules = props.stageEvents === false ? [] : stageEventRules(kindsUsed(props.pipelines));
+    if (rules.length) {
+      const dlq = new sqs.Queue(this, 'StageEventsDLQ', {
+        retentionPeriod: Duration.days(14),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      const queue = new sqs.Queue(this, 'StageEvents', {
+        // Events are worth little after a day: the fallback poll has noticed the job by then.
+        retentionPeriod: Duration.days(1),
+        visibilityTimeout: Duration.seconds(30),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
+      });
+      for (const r of rules) {
+        new events.Rule(this, `StageEvents-${r.kind}`, {
+          description: `Sluice push completion: ${r.detailType} (terminal states) → ${r.kind} stages`,
+          eventPattern: {
+            source: [r.source],
+            detailType: [r.detailType],
+            detail: { [r.stateField]: [...r.terminal] },
+          },
+          targets: [new eventTargets.SqsQueue(queue)],
+        });
+      }
+      queue.grantConsumeMessages(this.taskRole);
+      this.stageEventsQueue = queue;
+      this.stageEventsDeadLetterQueue = dlq;
+      stageEventsEnv = {
+        SLUICE_EVENTS_QUEUE_URL: queue.queueUrl,
+        SLUICE_EVENTS_FALLBACK_POLL: `${props.stageEventsFallbackPollMinutes ?? 10}m`,
+      };
+      new CfnOutput(this, 'StageEventsQueueUrl', { value: queue.queueUrl });
+    }
+
     const taskDef = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryMiB ?? 1024,
@@ -236,6 +291,7 @@ export class SluiceWorkersStack extends Stack {
         SLUICE_LOG_LEVEL: 'INFO',
         AWS_REGION: this.region,
         ...payloadSecretEnv,
+        ...stageEventsEnv,
       },
       secrets,
       portMappings: [{ containerPort: HTTP_PORT, name: 'metrics' }],
@@ -321,6 +377,28 @@ export class SluiceWorkersStack extends Stack {
       metric: m(EMF_METRICS.runFailed),
       ...atLeastOne,
     });
+    if (this.stageEventsQueue && this.stageEventsDeadLetterQueue) {
+      alarm('StageEventsAge', {
+        alarmName: `${this.stackName}-stage-events-age`,
+        alarmDescription:
+          'Stage events wait in the queue for over 5 minutes: no worker consumes them (stages are noticed at the fallback poll meanwhile).',
+        metric: this.stageEventsQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1) }),
+        threshold: 300,
+        evaluationPeriods: 5,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm('StageEventsDeadLetters', {
+        alarmName: `${this.stackName}-stage-events-dead-letters`,
+        alarmDescription:
+          'Stage events the workers could not deliver (Temporal unreachable, malformed bodies) are in the dead-letter queue.',
+        metric: this.stageEventsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        ...atLeastOne,
+      });
+    }
     const lateHours = props.lateAfterHours ?? 24;
     for (const p of props.pipelines) {
       alarm(`RunsFailed-${p.name}`, {

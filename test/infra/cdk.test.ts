@@ -412,6 +412,8 @@ test('alarms: failed runs, late runs per pipeline, stage failures per kind used,
       'Sluice-stage-failed-sfn.execution',
       'Sluice-worker-tasks-low',
       'Sluice-schedule-to-start-high',
+      'Sluice-stage-events-age',
+      'Sluice-stage-events-dead-letters',
     ].sort(),
   );
   const glue = alarms.find((a) => a.AlarmName === 'Sluice-stage-failed-glue.job');
@@ -472,4 +474,103 @@ test('the app reads pipeline YAML files and the environment; mTLS takes the cert
     },
   });
   expect(() => buildApp({})).toThrow(/missing SLUICE_PIPELINES, SLUICE_IMAGE/);
+});
+
+describe('push completion (stage events)', () => {
+  test('one rule per event type the pipelines wait on, terminal states only, into an encrypted queue with a dead-letter queue', () => {
+    // sales + spark use glue.job, athena.query, sfn.execution and emr-serverless.job.
+    const rules = template.findResources('AWS::Events::Rule');
+    const patterns = Object.values(rules).map(
+      (r) => (r as { Properties: { EventPattern: unknown } }).Properties.EventPattern,
+    );
+    expect(patterns).toHaveLength(4);
+    expect(patterns).toEqual(
+      expect.arrayContaining([
+        {
+          source: ['aws.glue'],
+          'detail-type': ['Glue Job State Change'],
+          detail: { state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'] },
+        },
+        {
+          source: ['aws.athena'],
+          'detail-type': ['Athena Query State Change'],
+          detail: { currentState: ['SUCCEEDED', 'FAILED', 'CANCELLED'] },
+        },
+        {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
+        },
+        {
+          source: ['aws.emr-serverless'],
+          'detail-type': ['EMR Serverless Job Run State Change'],
+          detail: { state: ['SUCCESS', 'FAILED', 'CANCELLED'] },
+        },
+      ]),
+    );
+    // Crawlers, EMR steps and Redshift are not used: no rule for them.
+    expect(JSON.stringify(patterns)).not.toMatch(/Crawler|EMR Step|Redshift/);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 86_400,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+  });
+
+  test('only the rules may send to the queue, the task role may only consume it, and the worker is told its URL', () => {
+    type Statement = { Effect: string; Principal: unknown; Condition?: Record<string, unknown> };
+    const statements = Object.values(template.findResources('AWS::SQS::QueuePolicy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    // One allow per rule, each for EventBridge and conditioned on that rule's ARN; the rest deny plain HTTP.
+    expect(allows).toHaveLength(4);
+    for (const st of allows) {
+      expect(st.Principal).toEqual({ Service: 'events.amazonaws.com' });
+      expect(st.Condition).toHaveProperty(['ArnEquals', 'aws:SourceArn']);
+    }
+    expect(statements.filter((st) => st.Effect === 'Deny')).toHaveLength(2);
+    const role = Object.values(template.findResources('AWS::IAM::Policy')).map((p) => JSON.stringify(p));
+    const sqsActions = role.flatMap((p) => [...p.matchAll(/"(sqs:[A-Za-z]+)"/g)].map((m) => m[1]));
+    expect(new Set(sqsActions)).toEqual(
+      new Set([
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ]),
+    );
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: Match.arrayWith([
+        Match.objectLike({
+          Environment: Match.arrayWith([
+            { Name: 'SLUICE_EVENTS_QUEUE_URL', Value: Match.anyValue() },
+            { Name: 'SLUICE_EVENTS_FALLBACK_POLL', Value: '10m' },
+          ]),
+        }),
+      ]),
+    });
+  });
+
+  test('alarms on the age of the oldest event and on dead letters', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Threshold: 300,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+    });
+  });
+
+  test('stageEvents: false (SLUICE_STAGE_EVENTS=off) leaves stages polling: no rule, no queue, no variable', () => {
+    const off = synth({ stageEvents: false });
+    off.resourceCountIs('AWS::Events::Rule', 0);
+    off.resourceCountIs('AWS::SQS::Queue', 0);
+    expect(JSON.stringify(off.findResources('AWS::ECS::TaskDefinition'))).not.toContain('SLUICE_EVENTS_QUEUE_URL');
+  });
 });
