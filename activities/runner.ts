@@ -121,7 +121,7 @@ async function runJob(
   sctx: StageContext,
   input: StageInput,
   events?: StageEventsOptions,
-): Promise<StageResult> {
+): Promise<StageResult & { watched?: boolean }> {
   const ctx = Context.current();
   sctx.firstScheduledAtMs ??= ctx.info.scheduledTimestampMs;
   const prior = ctx.info.heartbeatDetails as StageHeartbeat | undefined;
@@ -151,12 +151,14 @@ async function runJob(
   let watch: Watch | undefined;
   let confirmUntil = 0;
   let noticedBy: 'event' | 'poll' = 'poll';
+  let watched = false;
   try {
     for (;;) {
       // The watch is armed before the status call: an end before it is seen by the call, one after
       // it by the watch (also when this attempt reattaches after a worker restart).
       if (watchKey && !watch && Date.now() >= confirmUntil)
         watch = await armWatch(watchKey, { key: watchKey, stage: `${sctx.pipeline} ${sctx.ds} ${sctx.stageId}` });
+      watched ||= watch !== undefined;
       const status = await describeOnce(handler, sctx, jobId);
       hb.polls++;
       if (status?.state === 'succeeded') {
@@ -228,7 +230,19 @@ async function runJob(
     polls: hb.polls,
     reattached,
     noticedBy,
+    ...(watched ? { watched } : {}),
   };
+}
+
+/** The SDK's heartbeat throttle as the worker sets it (workers/worker.ts: maxHeartbeatThrottleInterval). */
+const MAX_HEARTBEAT_THROTTLE_MS = 120_000;
+
+/** Estimated Temporal actions of a stage: see StageResult.temporalActions. */
+function temporalActions(attemptStartedAt: number, watched: boolean): number {
+  const info = Context.current().info;
+  const throttle = Math.min(0.8 * (info.heartbeatTimeoutMs ?? Infinity), MAX_HEARTBEAT_THROTTLE_MS);
+  const heartbeats = info.heartbeatTimeoutMs ? 1 + Math.floor((Date.now() - attemptStartedAt) / throttle) : 0;
+  return info.attempt + heartbeats + (watched ? 2 : 0);
 }
 
 /** Runs one stage of one pipeline run. */
@@ -239,10 +253,13 @@ export async function runWithHandler(
   events?: StageEventsOptions,
 ): Promise<StageResult> {
   const sctx = stageContext(input, clients);
+  const startedAt = Date.now();
   if (handler.mode === 'immediate') {
     if (input.poll) sctx.poll = input.poll;
     if (input.deadlineMs !== undefined) sctx.deadlineMs = input.deadlineMs;
-    return awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));
+    const result = await awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));
+    return { ...result, temporalActions: temporalActions(startedAt, false) };
   }
-  return runJob(handler, sctx, input, events);
+  const { watched, ...result } = await runJob(handler, sctx, input, events);
+  return { ...result, temporalActions: temporalActions(startedAt, watched === true) };
 }

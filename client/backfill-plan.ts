@@ -102,7 +102,7 @@ export async function estimateBackfill(
     for (const st of status.stages) {
       if (st.state !== 'succeeded' || !st.startedAt || !st.endedAt) continue;
       durations.get(st.id)?.push((Date.parse(st.endedAt) - Date.parse(st.startedAt)) / 1000);
-      const usd = stageCost(st.result?.usage, prices).usd;
+      const usd = stageCost(st.result?.usage, prices, st.result?.temporalActions).usd;
       if (usd !== undefined) costs.get(st.id)?.push(usd);
     }
     if (pastRuns >= ESTIMATE_PAST_RUNS) break;

@@ -25,7 +25,7 @@ import {
 import { dryRunBackfill, formatDryRun } from './backfill-plan';
 import { loadPrices, runCost } from './costs';
 import { formatUsd } from '../common/prices';
-import { listRuns, table } from './run-list';
+import { costCell, listRuns, table } from './run-list';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import {
@@ -214,11 +214,12 @@ export function buildCli(): Command {
         if (!rows.length) return console.log(`No runs of ${opts.pipeline} found.`);
         console.log(
           table(
-            ['date', 'status', 'duration', 'started', 'link'],
+            ['date', 'status', 'duration', 'cost', 'started', 'link'],
             rows.map((r) => [
               r.ds,
               r.status,
               r.durationSeconds !== undefined ? `${r.durationSeconds}s` : '…',
+              costCell(r.cost),
               r.startedAt,
               r.url ?? r.workflowId,
             ]),
@@ -289,8 +290,11 @@ Examples:
           const c = cost.stages[s.id];
           if (c?.usd !== undefined) console.log(`      cost: ${formatUsd(c.usd)} (${c.note})`);
         }
+        const actions = cost.total.temporal
+          ? `; ${cost.total.temporal.actions} Temporal actions, ${formatUsd(cost.total.temporal.usd)}`
+          : '';
         console.log(
-          `cost of this run: ${cost.total.usd !== undefined ? `${formatUsd(cost.total.usd)} (${cost.total.note})` : cost.total.note}`,
+          `cost of this run: ${cost.total.usd !== undefined ? `${formatUsd(cost.total.usd)} (${cost.total.note}${actions})` : cost.total.note}`,
         );
         if (subRuns.length)
           console.log(

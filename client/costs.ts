@@ -49,7 +49,7 @@ export function runCost(status: RunStatus, prices: PriceTable = DEFAULT_PRICES):
     if (s.state === 'pending' || s.state === 'skipped') continue;
     stages[s.id] =
       s.state === 'succeeded'
-        ? stageCost(s.result?.usage, prices)
+        ? stageCost(s.result?.usage, prices, s.result?.temporalActions)
         : { note: `unknown: the stage ${s.state} (its job's figures are read when it succeeds)` };
   }
   return { stages, total: totalCost(Object.values(stages)), prices: { asOf: prices.asOf, region: prices.region } };

@@ -13,6 +13,9 @@ export interface PriceTable {
   glue: { perDpuHour: number; minimumSeconds: number };
   athena: { perTerabyteScanned: number; minimumBytes: number };
   emrServerless: { perVcpuHour: number; perMemoryGbHour: number; perStorageGbHour: number };
+  lambda: { perGbSecond: number; perRequest: number };
+  /** Temporal Cloud: what one action (an activity start, a heartbeat, a signal...) costs. */
+  temporal: { perAction: number };
 }
 
 /** us-east-1 list prices (Glue 2.0+ Spark/Python shell jobs, Athena SQL per data scanned, EMR Serverless x86). */
@@ -26,20 +29,39 @@ export const DEFAULT_PRICES: PriceTable = {
   athena: { perTerabyteScanned: 5, minimumBytes: 10 * 1024 * 1024 },
   // x86: $0.052624 per vCPU-hour, $0.0057785 per GB-hour, $0.000111 per storage GB-hour.
   emrServerless: { perVcpuHour: 0.052624, perMemoryGbHour: 0.0057785, perStorageGbHour: 0.000111 },
+  // x86: $0.0000166667 per GB-second of billed duration (1 ms granularity), $0.20 per million requests.
+  lambda: { perGbSecond: 0.0000166667, perRequest: 0.0000002 },
+  // Temporal Cloud: $50 per million actions (the first pricing tier); self-hosted: set 0.
+  temporal: { perAction: 0.00005 },
 };
 
 export interface StageCost {
-  /** Absent when unknown. */
+  /** Absent when unknown. Includes the Temporal actions' cost when that is known too. */
   usd?: number;
   /** Why it is unknown, or what it rests on. */
   note: string;
+  /** The stage's Temporal actions (an estimate, StageResult.temporalActions) and their price. */
+  temporal?: { actions: number; usd: number };
 }
 
 const MB = 1024 * 1024;
 const TB = 1024 ** 4;
 
 /** The cost of one stage's usage; unknown (with the reason) when its kind reports no figures. */
-export function stageCost(usage: StageUsage | undefined, prices: PriceTable = DEFAULT_PRICES): StageCost {
+export function stageCost(
+  usage: StageUsage | undefined,
+  prices: PriceTable = DEFAULT_PRICES,
+  temporalActions?: number,
+): StageCost {
+  const aws = awsCost(usage, prices);
+  if (temporalActions === undefined) return aws;
+  const temporal = { actions: temporalActions, usd: temporalActions * prices.temporal.perAction };
+  return aws.usd === undefined
+    ? { ...aws, temporal }
+    : { usd: aws.usd + temporal.usd, note: `${aws.note}; ${temporalActions} Temporal actions`, temporal };
+}
+
+function awsCost(usage: StageUsage | undefined, prices: PriceTable): StageCost {
   if (!usage) return { note: 'unknown: this kind reports no usage figures' };
   let usd = 0;
   let any = false;
@@ -65,6 +87,11 @@ export function stageCost(usage: StageUsage | undefined, prices: PriceTable = DE
       u.vCPUHour * prices.emrServerless.perVcpuHour +
       u.memoryGBHour * prices.emrServerless.perMemoryGbHour +
       u.storageGBHour * prices.emrServerless.perStorageGbHour;
+  }
+  if (usage.lambda) {
+    any = true;
+    const gbSeconds = (usage.lambda.billedMs / 1000) * (usage.lambda.memoryMB / 1024);
+    usd += gbSeconds * prices.lambda.perGbSecond + prices.lambda.perRequest;
   }
   if (!any) return { note: `unknown: ${usage.basis}` };
   return { usd, note: `${usage.basis}; ${prices.region} list prices of ${prices.asOf}` };
@@ -108,15 +135,33 @@ export function glueUsage(run: {
   };
 }
 
+/** A Lambda invocation's usage from its log tail's REPORT line (base64, as Invoke returns LogResult). */
+export function lambdaUsage(logResult: string | undefined): StageUsage | undefined {
+  if (!logResult) return undefined;
+  const tail = Buffer.from(logResult, 'base64').toString('utf8');
+  const report = tail.split('\n').find((l) => l.startsWith('REPORT '));
+  const billed = report && /Billed Duration: (\d+(?:\.\d+)?) ms/.exec(report);
+  const memory = report && /Memory Size: (\d+) MB/.exec(report);
+  if (!billed || !memory) return undefined;
+  const billedMs = Number(billed[1]);
+  const memoryMB = Number(memory[1]);
+  return { lambda: { billedMs, memoryMB }, basis: `Billed Duration ${billedMs} ms × ${memoryMB} MB` };
+}
+
 /** The sum of stage costs: unknown if any stage's is (saying how many), else the total. */
 export function totalCost(costs: StageCost[]): StageCost {
   const unknown = costs.filter((c) => c.usd === undefined).length;
-  const usd = costs.reduce((t, c) => t + (c.usd ?? 0), 0);
+  // Known stages' usd already include their Temporal actions; unknown ones add only theirs.
+  const usd = costs.reduce((t, c) => t + (c.usd ?? c.temporal?.usd ?? 0), 0);
+  const actions = costs.reduce((t, c) => t + (c.temporal?.actions ?? 0), 0);
+  const temporal = costs.some((c) => c.temporal)
+    ? { temporal: { actions, usd: costs.reduce((t, c) => t + (c.temporal?.usd ?? 0), 0) } }
+    : {};
   if (!costs.length) return { note: 'no stages' };
-  if (unknown === costs.length) return { note: 'unknown: no stage reports usage figures' };
+  if (unknown === costs.length && !actions) return { note: 'unknown: no stage reports usage figures' };
   return unknown
-    ? { usd, note: `at least: ${unknown} of ${costs.length} stages report no usage figures` }
-    : { usd, note: 'every stage from its own figures' };
+    ? { usd, note: `at least: ${unknown} of ${costs.length} stages report no usage figures`, ...temporal }
+    : { usd, note: 'every stage from its own figures', ...temporal };
 }
 
 export function formatUsd(usd: number): string {

@@ -89,6 +89,8 @@ export interface StageUsage {
   athenaBytesScanned?: number;
   /** EMR Serverless: billedResourceUtilization (else totalResourceUtilization). */
   emrServerless?: { vCPUHour: number; memoryGBHour: number; storageGBHour: number };
+  /** Lambda: the invocation's REPORT line (LogType Tail): Billed Duration and Memory Size. */
+  lambda?: { billedMs: number; memoryMB: number };
   /** What the figures rest on, for people, e.g. "ExecutionTime 62 s × 10 DPU (G.1X × 10)". */
   basis: string;
 }
@@ -110,6 +112,13 @@ export interface StageResult {
    * call (polling, the fallback poll). Absent for immediate kinds.
    */
   noticedBy?: 'event' | 'poll';
+  /**
+   * Temporal actions the stage spent, estimated by its last attempt: one start per attempt, the
+   * heartbeats that reached the server (the SDK sends at most one per min(80% of the heartbeat
+   * timeout, 2 min)), and push completion's watch start and signal. Earlier attempts' heartbeats
+   * are not known to the last one and are not counted.
+   */
+  temporalActions?: number;
   /** A fan-out that was cancelled (its items' jobs stopped): the stage is cancelled, not succeeded. */
   cancelled?: boolean;
   /** Items of a cancelled fan-out whose jobs AWS did not confirm stopped. */

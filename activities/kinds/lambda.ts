@@ -14,6 +14,7 @@
  * once can deduplicate on it.
  */
 import { InvokeCommand, type InvokeCommandInput } from '@aws-sdk/client-lambda';
+import { lambdaUsage } from '../../common/prices';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../../common/constants';
 import { stageInputFailure } from '../errors';
@@ -100,6 +101,8 @@ export const lambdaInvoke: ImmediateHandler = {
     const clientContext = clientContextWithKey(ClientContext, ctx.idempotencyKey);
     const payload = encodePayload(Payload);
     const input: InvokeCommandInput = {
+      // Tail: the answer carries the log tail, whose REPORT line gives the billed duration (usage).
+      LogType: 'Tail',
       ...(rest as unknown as InvokeCommandInput),
       InvocationType: 'RequestResponse',
       ...(payload ? { Payload: payload } : {}),
@@ -128,7 +131,10 @@ export const lambdaInvoke: ImmediateHandler = {
       });
     }
     const result = payloadOutput(out.Payload);
+    // Only the REPORT line's figures are kept: the log tail itself may hold the function's data.
+    const usage = lambdaUsage(out.LogResult);
     return {
+      ...(usage ? { usage } : {}),
       summary: `invoked ${fn}${out.ExecutedVersion ? ` (version ${out.ExecutedVersion})` : ''}: status ${out.StatusCode}, ${result.payloadBytes} bytes returned`,
       output: {
         functionName: fn,

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { GetQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { CreateApplicationCommand, GetJobRunCommand as GetServerlessRunCommand } from '@aws-sdk/client-emr-serverless';
 import { GetJobRunCommand } from '@aws-sdk/client-glue';
-import { DEFAULT_PRICES } from '../../common/prices';
+import { DEFAULT_PRICES, formatUsd } from '../../common/prices';
 import type { RunStatus } from '../../common/run-types';
 import type { RunCost } from '../../client/costs';
-import { awsClients, createGlueJob, uniqueName } from '../support/aws';
+import { awsClients, createGlueJob, createLambdaFunction, uniqueName } from '../support/aws';
 import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
@@ -112,13 +112,21 @@ stages:
     (b?.memoryGBHour ?? NaN) * P.emrServerless.perMemoryGbHour +
     (b?.storageGBHour ?? NaN) * P.emrServerless.perStorageGbHour;
   expect(b?.vCPUHour).toBeCloseTo((8 * 60) / 3600, 6);
-  expect(status.cost.stages.transform?.usd).toBeCloseTo(glueUsd, 12);
-  expect(status.cost.stages.check?.usd).toBeCloseTo(athenaUsd, 12);
-  expect(status.cost.stages.spark?.usd).toBeCloseTo(sparkUsd, 12);
+  // Each stage adds its Temporal actions (one start and at least its first heartbeat).
+  const actionsUsd = (id: string) => {
+    const actions = stage(id)?.result?.temporalActions ?? NaN;
+    expect(actions).toBeGreaterThanOrEqual(2);
+    expect(status.cost.stages[id]?.temporal).toEqual({ actions, usd: actions * P.temporal.perAction });
+    return actions * P.temporal.perAction;
+  };
+  const temporalUsd = actionsUsd('transform') + actionsUsd('check') + actionsUsd('spark');
+  expect(status.cost.stages.transform?.usd).toBeCloseTo(glueUsd + actionsUsd('transform'), 12);
+  expect(status.cost.stages.check?.usd).toBeCloseTo(athenaUsd + actionsUsd('check'), 12);
+  expect(status.cost.stages.spark?.usd).toBeCloseTo(sparkUsd + actionsUsd('spark'), 12);
   expect(status.cost.stages.note?.usd).toBeUndefined();
   expect(status.cost.stages.note?.note).toContain('unknown');
   // The total says it is a lower bound: one stage's figure is unknown, not 0.
-  expect(status.cost.total.usd).toBeCloseTo(glueUsd + athenaUsd + sparkUsd, 12);
+  expect(status.cost.total.usd).toBeCloseTo(glueUsd + athenaUsd + sparkUsd + temporalUsd, 12);
   expect(status.cost.total.note).toBe('at least: 1 of 4 stages report no usage figures');
   expect(status.cost.prices).toEqual({ asOf: P.asOf, region: P.region });
 
@@ -134,8 +142,8 @@ stages:
   ) as {
     cost: RunCost;
   };
-  expect(over.cost.stages.transform?.usd).toBeCloseTo(2 * glueUsd, 12);
-  expect(over.cost.stages.check?.usd).toBeCloseTo(athenaUsd, 12);
+  expect(over.cost.stages.transform?.usd).toBeCloseTo(2 * glueUsd + actionsUsd('transform'), 12);
+  expect(over.cost.stages.check?.usd).toBeCloseTo(athenaUsd + actionsUsd('check'), 12);
   expect(over.cost.prices.asOf).toBe('2027-01-01');
 
   // A bad price file is refused with the fix.
@@ -143,4 +151,55 @@ stages:
   const bad = await sluice(['status', name, DS], { ...env, SLUICE_PRICES_FILE: prices });
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('unknown key "gleu"');
+});
+
+test('a Lambda stage’s cost from its billed duration and memory (the REPORT line), and each date’s cost in sluice runs', async () => {
+  const name = uniqueName('costl');
+  const fn = await createLambdaFunction();
+  const job = await createGlueJob();
+  await gateway.setScenario({ service: 'lambda', match: fn, durationMs: 250 });
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 800 });
+  const file = pipelineFile(
+    name,
+    `name: ${name}
+defaults:
+  poll: { initial: 200ms, max: 500ms }
+stages:
+  - id: notify
+    kind: lambda.invoke
+    params: { FunctionName: ${fn}, Payload: { day: "{{ ds }}" } }
+  - id: transform
+    kind: glue.job
+    dependsOn: [notify]
+    params: { JobName: ${job}, WorkerType: G.1X, NumberOfWorkers: 2 }
+`,
+  );
+  for (const ds of ['2024-07-02', '2024-07-03']) {
+    const ran = await sluice(['run', '-p', file, '-d', ds, '--wait'], env);
+    expect(ran.code).toBe(0);
+  }
+  const status = JSON.parse((await sluice(['status', name, '2024-07-02', '--json'], env)).stdout) as RunStatus & {
+    cost: RunCost;
+  };
+  const notify = status.stages.find((s) => s.id === 'notify');
+  // The gateway's function ran 250.37 ms: billed 251 ms at its configured 128 MB.
+  expect(notify?.result?.usage?.lambda).toEqual({ billedMs: 251, memoryMB: 128 });
+  const P = DEFAULT_PRICES;
+  const lambdaUsd = (251 / 1000) * (128 / 1024) * P.lambda.perGbSecond + P.lambda.perRequest;
+  const actions = notify?.result?.temporalActions ?? NaN;
+  expect(status.cost.stages.notify?.usd).toBeCloseTo(lambdaUsd + actions * P.temporal.perAction, 15);
+  // No log lines of the function in the result: only the REPORT line's figures.
+  expect(JSON.stringify(notify?.result)).not.toMatch(/RequestId|START|END/);
+  expect(status.cost.total.note).toBe('every stage from its own figures');
+
+  const runs = JSON.parse((await sluice(['runs', '--pipeline', name, '--json'], env)).stdout) as {
+    ds: string;
+    cost: { usd?: number; note: string };
+  }[];
+  expect(runs.map((r) => r.ds)).toEqual(['2024-07-02', '2024-07-03']);
+  expect(runs[0]?.cost.usd).toBeCloseTo(status.cost.total.usd ?? NaN, 15);
+  expect(runs[1]?.cost.usd).toBeGreaterThan(0);
+  const text = await sluice(['runs', '--pipeline', name], env);
+  expect(text.stdout).toMatch(/date\s+status\s+duration\s+cost/);
+  expect(text.stdout).toContain(formatUsd(runs[0]?.cost.usd ?? NaN));
 });

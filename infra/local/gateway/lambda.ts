@@ -36,10 +36,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function requireFunction(name: string, qualifier: string | null, ctx: HandlerContext): Promise<void> {
+/** The function's configured memory (MB), from moto's GetFunction; throws AWS's errors for an unknown one. */
+async function requireFunction(name: string, qualifier: string | null, ctx: HandlerContext): Promise<number> {
   const path = `/2015-03-31/functions/${encodeURIComponent(name)}${qualifier ? `?Qualifier=${encodeURIComponent(qualifier)}` : ''}`;
   const { status, body } = await ctx.moto.rest('GET', path, undefined, ctx.headers);
-  if (status === 200) return;
+  if (status === 200) {
+    const config = isObject(body) && isObject(body.Configuration) ? body.Configuration : {};
+    return typeof config.MemorySize === 'number' ? config.MemorySize : 128;
+  }
   const said = isObject(body) ? (body.message ?? body.Message) : undefined;
   const message = typeof said === 'string' ? said : `Function not found: ${name}`;
   if (status === 404) throw new AwsError('ResourceNotFoundException', message, 404);
@@ -67,14 +71,31 @@ const invoke: RawHandler = async (request, ctx) => {
   ctx.call.resource = name;
   const qualifier = request.query.get('Qualifier');
   // moto 5.2.5 without docker answers 200 even for a function that does not exist.
-  await requireFunction(name, qualifier, ctx);
+  const memoryMB = await requireFunction(name, qualifier, ctx);
   const scenario = findScenario('lambda', (match) => match === name);
-  if (scenario === undefined) return undefined;
-  if (scenario.outcome === 'SUCCEEDED') {
-    await sleep(scenario.durationMs);
-    return undefined;
-  }
   const version = qualifier !== null && /^\d+$/.test(qualifier) ? qualifier : '$LATEST';
+  if (scenario === undefined || scenario.outcome === 'SUCCEEDED') {
+    await sleep(scenario?.durationMs ?? 0);
+    // moto's function echoes its input; answered here to add what Lambda adds: the log tail with
+    // its REPORT line when LogType is Tail.
+    const requestId = randomUUID();
+    // The scenario's duration as the function's (billed rounded up to the millisecond), so tests can check the cost.
+    const durationMs = (scenario?.durationMs ?? 0) + 0.37;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(request.body.length),
+      'x-amz-executed-version': version,
+      'x-amzn-requestid': requestId,
+    };
+    if (String(ctx.headers['x-amz-log-type'] ?? '').toLowerCase() === 'tail') {
+      const tail =
+        `START RequestId: ${requestId} Version: ${version}\n` +
+        `END RequestId: ${requestId}\n` +
+        `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${memoryMB} MB\tMax Memory Used: ${Math.min(memoryMB, 64)} MB\t\n`;
+      headers['x-amz-log-result'] = Buffer.from(tail).toString('base64');
+    }
+    return { status: 200, headers, body: request.body };
+  }
   if (scenario.outcome === 'FAILED') {
     await sleep(scenario.durationMs);
     const message = scenario.message ?? 'Function failed';
