@@ -194,10 +194,10 @@ export function estimate(p: BackfillProgress, ran: number, nowMs = Date.now()): 
 }
 
 /** A live progress bar on stderr: dates done / total, running, failed, ETA. */
-export function progressBar(): { update(p: BackfillProgress): void; stop(): void } {
+export function progressBar(cost?: () => string): { update(p: BackfillProgress): void; stop(): void } {
   const bar = new SingleBar({
     format:
-      'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{state}',
+      'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{cost}{state}',
     hideCursor: true,
     etaBuffer: 20,
     stream: process.stderr,
@@ -215,6 +215,7 @@ export function progressBar(): { update(p: BackfillProgress): void; stop(): void
         failed: c.failed,
         skipped: c.skipped,
         etaText: estimate(p, c.succeeded + c.failed + c.cancelled),
+        cost: cost ? ` | cost ${cost()}` : '',
         state: p.paused ? ' (paused)' : p.cancelling ? ' (cancelling)' : '',
       };
       if (p.total === 0) return; // still reading the plan from visibility

@@ -15,6 +15,7 @@ import { parseRunWorkflowId, runWorkflowId, subRunWorkflowId } from '../common/n
 import {
   backfillHandle,
   backfillProgress,
+  backfillReport,
   formatReport,
   progressBar,
   startBackfill,
@@ -23,7 +24,7 @@ import {
   waitForBackfill,
 } from './backfills';
 import { dryRunBackfill, formatDryRun } from './backfill-plan';
-import { loadPrices, runCost } from './costs';
+import { BackfillCosts, formatBackfillCost, loadPrices, runCost } from './costs';
 import { formatUsd } from '../common/prices';
 import { costCell, listRuns, table } from './run-list';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
@@ -485,13 +486,31 @@ function addBackfillCommands(program: Command): void {
             if (started.url) console.log(`Temporal UI: ${started.url}`);
           }
           if (!opts.wait) return;
-          const bar = opts.json ? undefined : progressBar();
-          const outcome = await waitForBackfill(started.handle, bar ? (p) => bar.update(p) : undefined);
+          // What the succeeded dates cost so far: read from their runs every 10 s, each date once.
+          const costs = new BackfillCosts(client, pipeline.name, loadPrices());
+          let costRead = 0;
+          const costText = () => {
+            const c = costs.total();
+            return c.usd === undefined ? '…' : `${c.partial ? '≥ ' : ''}${formatUsd(c.usd)}`;
+          };
+          const bar = opts.json ? undefined : progressBar(costText);
+          const outcome = await waitForBackfill(started.handle, (p) => {
+            bar?.update(p);
+            if (Date.now() - costRead < 10_000 || !p.counts.succeeded) return;
+            costRead = Date.now();
+            void backfillReport(started.handle)
+              .then((r) => costs.add(r.succeeded))
+              .catch(() => undefined);
+          });
           bar?.stop();
-          if (opts.json) console.log(JSON.stringify({ ...info, ...outcome }));
+          await costs.add(outcome.report?.succeeded ?? []);
+          const cost = costs.total();
+          if (opts.json) console.log(JSON.stringify({ ...info, ...outcome, cost }));
           else
             console.log(
-              outcome.report ? formatReport(outcome.report) : `Backfill ${outcome.status}: ${outcome.message ?? ''}`,
+              outcome.report
+                ? `${formatReport(outcome.report)}\n  cost of the succeeded dates: ${formatBackfillCost(cost)}`
+                : `Backfill ${outcome.status}: ${outcome.message ?? ''}`,
             );
           if (outcome.status !== 'succeeded') process.exitCode = EXIT.failed;
         });

@@ -174,10 +174,14 @@ stages:
     params: { JobName: ${job}, WorkerType: G.1X, NumberOfWorkers: 2 }
 `,
   );
-  for (const ds of ['2024-07-02', '2024-07-03']) {
-    const ran = await sluice(['run', '-p', file, '-d', ds, '--wait'], env);
-    expect(ran.code).toBe(0);
-  }
+  // Two dates as a backfill: its report sums what they cost.
+  const bf = await sluice(
+    ['backfill', '--pipeline', file, '--from', '2024-07-02', '--to', '2024-07-03', '--wait', '--json'],
+    env,
+  );
+  expect(bf.code).toBe(0);
+  const backfillCost = (JSON.parse(bf.stdout) as { cost: { usd?: number; dates: number; partial: number } }).cost;
+  expect(backfillCost).toMatchObject({ dates: 2, partial: 0 });
   const status = JSON.parse((await sluice(['status', name, '2024-07-02', '--json'], env)).stdout) as RunStatus & {
     cost: RunCost;
   };
@@ -199,6 +203,7 @@ stages:
   expect(runs.map((r) => r.ds)).toEqual(['2024-07-02', '2024-07-03']);
   expect(runs[0]?.cost.usd).toBeCloseTo(status.cost.total.usd ?? NaN, 15);
   expect(runs[1]?.cost.usd).toBeGreaterThan(0);
+  expect(backfillCost.usd).toBeCloseTo((runs[0]?.cost.usd ?? NaN) + (runs[1]?.cost.usd ?? NaN), 15);
   const text = await sluice(['runs', '--pipeline', name], env);
   expect(text.stdout).toMatch(/date\s+status\s+duration\s+cost/);
   expect(text.stdout).toContain(formatUsd(runs[0]?.cost.usd ?? NaN));
