@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { runWorkflowId } from '../common/naming';
-import { DEFAULT_PRICES, formatUsd, stageCost, totalCost, type PriceTable, type StageCost } from '../common/prices';
+import { DEFAULT_PRICES, formatUsd, runCost, type PriceTable, type StageCost } from '../common/prices';
 import type { RunStatus } from '../common/run-types';
 import { UserInputError } from './errors';
 
@@ -38,24 +38,7 @@ export function loadPrices(env: NodeJS.ProcessEnv = process.env): PriceTable {
   return merged as unknown as PriceTable;
 }
 
-export interface RunCost {
-  /** Per stage that ran (not skipped or pending). */
-  stages: Record<string, StageCost>;
-  total: StageCost;
-  prices: { asOf: string; region: string };
-}
-
-export function runCost(status: RunStatus, prices: PriceTable = DEFAULT_PRICES): RunCost {
-  const stages: Record<string, StageCost> = {};
-  for (const s of status.stages) {
-    if (s.state === 'pending' || s.state === 'skipped') continue;
-    stages[s.id] =
-      s.state === 'succeeded'
-        ? stageCost(s.result?.usage, prices, s.result?.temporalActions)
-        : { note: `unknown: the stage ${s.state} (its job's figures are read when it succeeds)` };
-  }
-  return { stages, total: totalCost(Object.values(stages)), prices: { asOf: prices.asOf, region: prices.region } };
-}
+export { runCost, type RunCost } from '../common/prices';
 
 /** What a backfill's succeeded dates cost, read from each date's run (cached: each date is read once). */
 export interface BackfillCost {

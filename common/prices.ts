@@ -3,7 +3,7 @@
  * of the same shape (`SLUICE_PRICES_FILE`, read by the CLI). Pure: the figures come from the
  * job (StageUsage), the prices from here; a figure a kind does not report stays unknown, never 0.
  */
-import type { StageUsage } from './run-types';
+import type { RunStatus, StageUsage } from './run-types';
 
 export interface PriceTable {
   /** When these prices were read from AWS's pricing pages. */
@@ -135,19 +135,6 @@ export function glueUsage(run: {
   };
 }
 
-/** A Lambda invocation's usage from its log tail's REPORT line (base64, as Invoke returns LogResult). */
-export function lambdaUsage(logResult: string | undefined): StageUsage | undefined {
-  if (!logResult) return undefined;
-  const tail = Buffer.from(logResult, 'base64').toString('utf8');
-  const report = tail.split('\n').find((l) => l.startsWith('REPORT '));
-  const billed = report && /Billed Duration: (\d+(?:\.\d+)?) ms/.exec(report);
-  const memory = report && /Memory Size: (\d+) MB/.exec(report);
-  if (!billed || !memory) return undefined;
-  const billedMs = Number(billed[1]);
-  const memoryMB = Number(memory[1]);
-  return { lambda: { billedMs, memoryMB }, basis: `Billed Duration ${billedMs} ms × ${memoryMB} MB` };
-}
-
 /** The sum of stage costs: unknown if any stage's is (saying how many), else the total. */
 export function totalCost(costs: StageCost[]): StageCost {
   const unknown = costs.filter((c) => c.usd === undefined).length;
@@ -166,4 +153,24 @@ export function totalCost(costs: StageCost[]): StageCost {
 
 export function formatUsd(usd: number): string {
   return usd >= 1 ? `$${usd.toFixed(2)}` : usd >= 0.01 ? `$${usd.toFixed(3)}` : `$${usd.toFixed(6)}`;
+}
+
+export interface RunCost {
+  /** Per stage that ran (not skipped or pending). */
+  stages: Record<string, StageCost>;
+  total: StageCost;
+  prices: { asOf: string; region: string };
+}
+
+/** What a run cost: each stage that ran, priced from its own figures, and the total. */
+export function runCost(status: RunStatus, prices: PriceTable = DEFAULT_PRICES): RunCost {
+  const stages: Record<string, StageCost> = {};
+  for (const s of status.stages) {
+    if (s.state === 'pending' || s.state === 'skipped') continue;
+    stages[s.id] =
+      s.state === 'succeeded'
+        ? stageCost(s.result?.usage, prices, s.result?.temporalActions)
+        : { note: `unknown: the stage ${s.state} (its job's figures are read when it succeeds)` };
+  }
+  return { stages, total: totalCost(Object.values(stages)), prices: { asOf: prices.asOf, region: prices.region } };
 }

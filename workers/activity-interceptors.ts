@@ -8,6 +8,7 @@ import type { MetricCounter, MetricHistogram, MetricMeter } from '@temporalio/co
 import type { ActivityInterceptors } from '@temporalio/worker';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/constants';
 import type { StageInput, StageResult } from '../common/run-types';
+import { DEFAULT_PRICES, stageCost } from '../common/prices';
 import { EMF_DIMENSIONS, EMF_METRICS, emfFields, SLUICE_METRICS } from './emf';
 
 /** How an attempt ended: a retried error is `error`, a stage that will not be retried is `failed`. */
@@ -46,6 +47,18 @@ function instrumentsOf(meter: MetricMeter): Instruments {
   return i;
 }
 
+/** A succeeded stage's cost (when its kind reports figures) and Temporal actions, as EMF metrics. */
+function costMetrics(result: StageResult | undefined): Record<string, { value: number; unit: 'None' | 'Count' }> {
+  if (!result) return {};
+  const cost = stageCost(result.usage, DEFAULT_PRICES, result.temporalActions);
+  return {
+    ...(result.usage && cost.usd !== undefined ? { [EMF_METRICS.stageCost]: { value: cost.usd, unit: 'None' } } : {}),
+    ...(result.temporalActions !== undefined
+      ? { [EMF_METRICS.stageTemporalActions]: { value: result.temporalActions, unit: 'Count' } }
+      : {}),
+  };
+}
+
 export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
   if (ctx.info.activityType !== 'runStage') return {};
   // The factory runs once per activity execution: this attempt's stage, for its log lines.
@@ -80,8 +93,9 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
         let outcome: AttemptOutcome = 'succeeded';
         let jobId: string | undefined;
         let error: { error: string; errorType?: string } | undefined;
+        let result: StageResult | undefined;
         try {
-          const result = (await next(input)) as StageResult;
+          result = (await next(input)) as StageResult;
           jobId = result.jobId;
           return result;
         } catch (err) {
@@ -118,6 +132,7 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
                   [EMF_METRICS.stageSucceeded]: { value: outcome === 'succeeded' ? 1 : 0, unit: 'Count' },
                   [EMF_METRICS.stageFailed]: { value: outcome === 'failed' ? 1 : 0, unit: 'Count' },
                   [EMF_METRICS.stageDuration]: { value: seconds, unit: 'Seconds' },
+                  ...costMetrics(result),
                 },
               )
             : {};

@@ -41,12 +41,16 @@ export const EMF_METRICS = {
   stageDuration: 'StageDuration',
   /** Milliseconds a stage attempt waited for a worker: the fleet is too small when it grows. */
   scheduleToStart: 'StageScheduleToStart',
+  /** A succeeded stage's cost in USD at list prices (common/prices.ts), when its kind reports figures. */
+  stageCost: 'StageCostUSD',
+  /** A succeeded stage's Temporal actions (estimate: StageResult.temporalActions). */
+  stageTemporalActions: 'StageTemporalActions',
 } as const;
 
 /** Dimension names (also the log line's fields carrying their values). */
 export const EMF_DIMENSIONS = { pipeline: 'Pipeline', kind: 'StageKind' } as const;
 
-type Unit = 'Count' | 'Seconds' | 'Milliseconds';
+type Unit = 'Count' | 'Seconds' | 'Milliseconds' | 'None';
 
 /**
  * The fields to merge into one log line so it carries `metrics` under each set of dimensions.

@@ -46,6 +46,7 @@ import {
   type RunStatusValue,
 } from '../common/constants';
 import { durationMs } from '../common/durations';
+import { formatUsd, runCost } from '../common/prices';
 import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
 import { resolveParams } from '../common/params';
@@ -210,6 +211,18 @@ export function stageLine(s: StageStatus): string {
   return `${mark} ${s.id} (${s.kind}): ${s.state}${why}${job}`;
 }
 
+/**
+ * The Temporal UI's summary of what the run cost so far (list prices of common/prices.ts; the CLI
+ * applies SLUICE_PRICES_FILE). Only once a stage reports figures: metadata, no history event.
+ */
+function costLine(run: RunStatus): string[] {
+  if (!run.stages.some((s) => s.state === 'succeeded' && s.result?.usage)) return [];
+  const { total, prices } = runCost(run);
+  return total.usd === undefined
+    ? []
+    : [`cost: ${formatUsd(total.usd)} (${total.note}; ${prices.region} list prices of ${prices.asOf})`];
+}
+
 /** The run without stage outputs (query rows can be large): what a failure or the memo carries. */
 function withoutOutputs(run: RunStatus): RunStatus {
   // A fan-out's counts and first failures stay: they are small, and what a reader needs most.
@@ -266,7 +279,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   }
 
   const showProgress = (): void => {
-    setCurrentDetails(run.stages.map(stageLine).join('\n'));
+    setCurrentDetails([...run.stages.map(stageLine), ...costLine(run)].join('\n'));
   };
 
   let cancelRequested = false;

@@ -14,7 +14,7 @@
  * once can deduplicate on it.
  */
 import { InvokeCommand, type InvokeCommandInput } from '@aws-sdk/client-lambda';
-import { lambdaUsage } from '../../common/prices';
+import type { StageUsage } from '../../common/run-types';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../../common/constants';
 import { stageInputFailure } from '../errors';
@@ -85,6 +85,19 @@ export function functionErrorOf(bytes: Uint8Array | undefined): { errorType?: st
     // not JSON: keep the text
   }
   return { errorMessage: text.slice(0, PAYLOAD_OUTPUT_LIMIT) || '(no error payload)' };
+}
+
+/** A Lambda invocation's usage from its log tail's REPORT line (base64, as Invoke returns LogResult). */
+export function lambdaUsage(logResult: string | undefined): StageUsage | undefined {
+  if (!logResult) return undefined;
+  const tail = Buffer.from(logResult, 'base64').toString('utf8');
+  const report = tail.split('\n').find((l) => l.startsWith('REPORT '));
+  const billed = report && /Billed Duration: (\d+(?:\.\d+)?) ms/.exec(report);
+  const memory = report && /Memory Size: (\d+) MB/.exec(report);
+  if (!billed || !memory) return undefined;
+  const billedMs = Number(billed[1]);
+  const memoryMB = Number(memory[1]);
+  return { lambda: { billedMs, memoryMB }, basis: `Billed Duration ${billedMs} ms × ${memoryMB} MB` };
 }
 
 export const lambdaInvoke: ImmediateHandler = {

@@ -196,6 +196,14 @@ stages:
   expect(JSON.stringify(notify?.result)).not.toMatch(/RequestId|START|END/);
   expect(status.cost.total.note).toBe('every stage from its own figures');
 
+  // The run's summary in the Temporal UI (its current details) ends with what it cost.
+  const meta = await ctx.client.workflow
+    .getHandle(`${name}/2024-07-02`)
+    .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  expect(meta.currentDetails).toContain('✔ notify (lambda.invoke): succeeded');
+  expect(meta.currentDetails).toMatch(
+    /\ncost: \$[0-9.]+ \(every stage from its own figures; us-east-1 list prices of 2026-12-01\)$/,
+  );
   const runs = JSON.parse((await sluice(['runs', '--pipeline', name, '--json'], env)).stdout) as {
     ds: string;
     cost: { usd?: number; note: string };

@@ -76,7 +76,12 @@ test('after a run, /metrics serves Sluice metrics by kind and outcome; /healthz 
     },
     stages: [
       { id: 'land', kind: 's3.put', params: { Bucket: bucket, Key: 'raw/{{ ds }}.csv', Body: 'a,b\n' } },
-      { id: 'transform', kind: 'glue.job', dependsOn: ['land'], params: { JobName: job } },
+      {
+        id: 'transform',
+        kind: 'glue.job',
+        dependsOn: ['land'],
+        params: { JobName: job, WorkerType: 'G.1X', NumberOfWorkers: 2 },
+      },
     ],
   });
   const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
@@ -123,6 +128,14 @@ test('after a run, /metrics serves Sluice metrics by kind and outcome; /healthz 
     _aws: { CloudWatchMetrics: [{ Namespace: 'Sluice', Dimensions: [['Pipeline', 'StageKind'], ['StageKind']] }] },
   });
   expect(typeof stageEmf?.StageDuration).toBe('number');
+  // What the stage cost (G.1X × 2 = 2 DPU, billed at least a minute) and its Temporal actions.
+  expect(stageEmf?.StageTemporalActions).toBeGreaterThanOrEqual(2);
+  expect(stageEmf?.StageCostUSD).toBeGreaterThanOrEqual(((60 * 2) / 3600) * 0.44);
+  expect(
+    (stageEmf?._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics.map(
+      (m) => m.Name,
+    ),
+  ).toEqual(expect.arrayContaining(['StageCostUSD', 'StageTemporalActions']));
   const runEmf = await waitFor('the run EMF record', async () =>
     lines.find((l) => l.Pipeline === pipeline.name && l.RunSucceeded === 1),
   );
