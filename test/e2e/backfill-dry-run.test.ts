@@ -6,6 +6,7 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { readRunStatus } from '../../client/runs';
 import { uniqueName } from '../support/aws';
+import { DEFAULT_PRICES } from '../../common/prices';
 import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
@@ -91,12 +92,27 @@ stages:
     const st = past?.stages.find((s) => s.id === id);
     return (Date.parse(st?.endedAt ?? '') - Date.parse(st?.startedAt ?? '')) / 1000;
   };
-  // Athena's 10 MB minimum per query at $5 per TB.
-  const perQuery = ((10 * 1024 * 1024) / 1024 ** 4) * 5;
+  // Athena's 10 MB minimum per query at $5 per TB, plus the stage's Temporal actions.
+  const actionsUsd = (id: string) =>
+    (past?.stages.find((s) => s.id === id)?.result?.temporalActions ?? NaN) * DEFAULT_PRICES.temporal.perAction;
+  const athena = ((10 * 1024 * 1024) / 1024 ** 4) * 5;
   expect(plan.estimate.stages).toEqual([
-    { id: 'count', kind: 'athena.query', medianSeconds: took('count'), samples: 1, medianUsd: perQuery },
-    { id: 'after', kind: 'athena.query', medianSeconds: took('after'), samples: 1, medianUsd: perQuery },
+    {
+      id: 'count',
+      kind: 'athena.query',
+      medianSeconds: took('count'),
+      samples: 1,
+      medianUsd: athena + actionsUsd('count'),
+    },
+    {
+      id: 'after',
+      kind: 'athena.query',
+      medianSeconds: took('after'),
+      samples: 1,
+      medianUsd: athena + actionsUsd('after'),
+    },
   ]);
+  const perQuery = athena + (actionsUsd('count') + actionsUsd('after')) / 2;
   expect(took('count')).toBeGreaterThanOrEqual(0.4);
   // Two stages in a chain; three dates at concurrency 2 are two waves.
   expect(plan.estimate.perDateSeconds).toBeCloseTo(took('count') + took('after'), 5);
