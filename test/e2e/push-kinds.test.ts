@@ -136,6 +136,9 @@ test('a crawl, an EMR step, an EMR Serverless run, an execution and a Redshift s
           Database: 'dev',
           DbUser: 'etl',
           Sql: `INSERT INTO ${table} SELECT * FROM staging WHERE dt = '{{ ds }}'`,
+          // Sluice runs its statements WithEvent whatever the params say: without the event the
+          // stage would wait for its fallback poll (10 min here).
+          WithEvent: false,
         },
       },
     ],
