@@ -17,6 +17,8 @@ export interface StageEventSettings extends StageEventsOptions {
 }
 
 export const DEFAULT_FALLBACK_POLL_MS = 600_000;
+/** A waiting stage makes a status call each fallback period: a shorter one (0) would call without pause. */
+export const MIN_FALLBACK_POLL_MS = 1000;
 
 /**
  * The settings given, else the environment's: SLUICE_EVENTS_QUEUE_URL (push completion is on when
@@ -30,9 +32,23 @@ export function stageEventSettings(
   const queueUrl = given.queueUrl ?? (env.SLUICE_EVENTS_QUEUE_URL?.trim() || undefined);
   const switchedOff = ['off', 'false', '0', 'no'].includes((env.SLUICE_EVENTS ?? '').trim().toLowerCase());
   const fallback = env.SLUICE_EVENTS_FALLBACK_POLL?.trim();
+  const fallbackPollMs = given.fallbackPollMs ?? (fallback ? fallbackFromEnv(fallback) : DEFAULT_FALLBACK_POLL_MS);
+  if (!Number.isFinite(fallbackPollMs) || fallbackPollMs < MIN_FALLBACK_POLL_MS) {
+    throw new Error(
+      `stage events: the fallback poll must be at least ${MIN_FALLBACK_POLL_MS} ms (received ${fallbackPollMs}): a stage waiting for an event makes a status call each period; use e.g. 600000 (10 min)`,
+    );
+  }
   return {
     enabled: given.enabled ?? (queueUrl !== undefined && !switchedOff),
-    fallbackPollMs: given.fallbackPollMs ?? (fallback ? durationMs(fallback) : DEFAULT_FALLBACK_POLL_MS),
+    fallbackPollMs,
     ...(queueUrl ? { queueUrl } : {}),
   };
+}
+
+function fallbackFromEnv(raw: string): number {
+  try {
+    return durationMs(raw);
+  } catch {
+    throw new Error(`SLUICE_EVENTS_FALLBACK_POLL: expected a duration such as 10m (received ${JSON.stringify(raw)})`);
+  }
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { ConfigError, readConnectionConfig, SECRET_VARIABLES, type ConfigIssue } from '../common/connection';
 import { durationMs } from '../common/durations';
 import type { TemporalSettings } from '../common/env';
-import { stageEventSettings } from '../activities/stage-events-config';
+import { MIN_FALLBACK_POLL_MS, stageEventSettings } from '../activities/stage-events-config';
 
 export { SECRET_VARIABLES, type ConfigIssue };
 
@@ -92,8 +92,13 @@ const SLUICE_VARS = {
     fix: 'set on (wait for state-change events where SLUICE_EVENTS_QUEUE_URL is set) or off (poll)',
   },
   SLUICE_EVENTS_FALLBACK_POLL: {
-    schema: z.string().regex(DURATION, { message: 'expected a duration such as 10m' }),
-    fix: 'set how often a stage waiting for an event checks its job anyway, e.g. 10m',
+    schema: z
+      .string()
+      .regex(DURATION, { message: 'expected a duration such as 10m' })
+      .refine((s) => !DURATION.test(s) || durationMs(s) >= MIN_FALLBACK_POLL_MS, {
+        message: 'expected at least 1s',
+      }),
+    fix: 'set how often a stage waiting for an event checks its job anyway, e.g. 10m (at least 1s)',
   },
   SLUICE_LOG_LEVEL: {
     schema: z

@@ -60,16 +60,18 @@ export const redshiftSql: JobHandler = {
       ctx.params.Sqls !== undefined
         ? await ctx.clients.redshiftData.send(
             new BatchExecuteStatementCommand({
-              // WithEvent: AWS emits the statement's state-change event (push completion).
-              WithEvent: true,
               ...(ctx.params as unknown as BatchExecuteStatementCommandInput),
+              // WithEvent: AWS emits the statement's state-change event, which push completion
+              // waits for (set after the params: a WithEvent false there would leave the stage
+              // waiting until the fallback poll). It has no other effect.
+              WithEvent: true,
               ClientToken,
             }),
           )
         : await ctx.clients.redshiftData.send(
             new ExecuteStatementCommand({
-              WithEvent: true,
               ...(ctx.params as unknown as ExecuteStatementCommandInput),
+              WithEvent: true,
               ClientToken,
             }),
           );
