@@ -20,6 +20,8 @@ import { waitFor } from '../support/temporal';
 const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
 const SEARCH_ATTRIBUTES = ['SluicePipeline=Keyword', 'SluiceDate=Datetime', 'SluiceStatus=Keyword'];
 const KEYS = newKeyEntry('ui1');
+/** `binary/encrypted`, base64 as in a stored payload's metadata. */
+const ENCRYPTED_B64 = Buffer.from('binary/encrypted').toString('base64');
 
 let temporalPort: number;
 let uiPort: number;
@@ -33,11 +35,19 @@ let browser: Browser;
 let env: NodeJS.ProcessEnv;
 
 /** A child process of the test, its output kept for the failure message. */
-function start(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: () => string } {
+function start(
+  cmd: string,
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; out: () => string } {
   let out = '';
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   children.push(child);
   return { child, out: () => out };
 }
@@ -68,7 +78,16 @@ beforeAll(async () => {
   address = `127.0.0.1:${temporalPort}`;
   uiOrigin = `http://127.0.0.1:${uiPort}`;
   // In-memory store: the server goes away with the test.
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--ui-port', String(uiPort)];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(temporalPort),
+    '--ui-port',
+    String(uiPort),
+  ];
   args.push('--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`, '--ui-disable-news-fetch', '--log-level', 'warn');
   for (const sa of SEARCH_ATTRIBUTES) args.push('--search-attribute', sa);
   const server = start(TEMPORAL_BIN, args);
@@ -87,7 +106,12 @@ beforeAll(async () => {
   );
   await startCodecServer();
   const taskQueue = uniqueName('e2e-codec-ui');
-  env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', SLUICE_TASK_QUEUE: taskQueue, SLUICE_PAYLOAD_KEYS: KEYS };
+  env = {
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: 'default',
+    SLUICE_TASK_QUEUE: taskQueue,
+    SLUICE_PAYLOAD_KEYS: KEYS,
+  };
   const worker = await spawnWorker(env);
   children.push(worker);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox'] });
@@ -120,7 +144,10 @@ stages:
     params: { Bucket: ${bucket}, Key: "raw/{{ ds }}/note.txt", Body: "{{ params.note }}" }
 `,
   );
-  const res = await sluice(['run', '-p', file, '-d', '2024-05-01', '--param', `note=${marker}`, '--wait', '--json'], env);
+  const res = await sluice(
+    ['run', '-p', file, '-d', '2024-05-01', '--param', `note=${marker}`, '--wait', '--json'],
+    env,
+  );
   expect(res.code).toBe(0);
   const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { workflowId: string; runId?: string; ok: boolean };
   expect(out.ok).toBe(true);
@@ -145,8 +172,7 @@ stages:
   expect(runId).toMatch(/^[0-9a-f-]{36}$/);
 });
 
-const historyUrl = () =>
-  `${uiOrigin}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
+const historyUrl = () => `${uiOrigin}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
 
 /** The page's visible text once the run's input has rendered: decoded (the marker) or not (its ciphertext). */
 async function openHistory(page: Page, shot: string): Promise<string> {
@@ -175,6 +201,7 @@ test('the Web UI with --ui-codec-endpoint shows the marker decoded', async () =>
     const text = await openHistory(page, 'decoded');
     expect(text).toContain(`"note": "${marker}"`);
     expect(text).not.toContain(inputCiphertext);
+    expect(text).not.toContain(ENCRYPTED_B64);
     expect(text).not.toContain('Codec Server could not connect');
     // The browser really called the codec server (from the UI's origin, through CORS).
     expect(codecLogs()).toContain('"path":"/decode"');
@@ -189,6 +216,7 @@ test('with the codec server stopped the same page shows the ciphertext as stored
   try {
     const text = await openHistory(page, 'encrypted');
     expect(text).toContain(inputCiphertext);
+    expect(text).toContain(ENCRYPTED_B64); // the payload's encoding metadata, as stored
     expect(text).toContain('Codec Server could not connect');
     expect(text).not.toContain(marker);
   } finally {
