@@ -73,7 +73,8 @@ async function startCodecServer(): Promise<void> {
 }
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM)).toBe(true); // scripts/ensure-browser.sh installs it
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no browser at ${CHROMIUM}: run bash scripts/ensure-browser.sh (or set SLUICE_CHROMIUM)`);
   [temporalPort, uiPort, codecPort] = [await freePort(), await freePort(), await freePort()];
   address = `127.0.0.1:${temporalPort}`;
   uiOrigin = `http://127.0.0.1:${uiPort}`;
