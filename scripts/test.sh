@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 NODE_BIN_DIR="$(bash scripts/ensure-node.sh)"
+# The machine's own node, for test/e2e/node-version.test.ts's check that an older Node does warn.
+SLUICE_SYSTEM_NODE="$(command -v node || true)"
+export SLUICE_SYSTEM_NODE
 export PATH="$NODE_BIN_DIR:$PATH"
 echo "[sluice] node $(node --version) ($NODE_BIN_DIR)" >&2
 bash scripts/ensure-browser.sh >/dev/null

@@ -4,8 +4,9 @@
  * clients without the SDK's NodeVersionSupportWarning. `sluice codec-server` reading its key from a
  * Secrets Manager secret (moto) is the command: it constructs an SDK client and calls it before it
  * listens, which is where the SDK warns on Node < 22; the check that it really encrypts with that
- * key proves the SDK ran. The same command on the Node running jest warns exactly when that Node
- * is older than 22 (the detector is right).
+ * key proves the SDK ran. The same command on the machine's own node (SLUICE_SYSTEM_NODE, set by
+ * scripts/test.sh before it puts Node 24 first on PATH; else the Node running jest) warns exactly
+ * when that Node is older than 22 (the detector is right).
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -93,8 +94,10 @@ test('on Node 24 the CLI uses the AWS SDK without its Node version warning', asy
   expect(stderr).not.toMatch(WARNING);
 });
 
-test('on the Node running the tests the warning shows exactly when that Node is older than 22', async () => {
-  const major = Number(process.versions.node.split('.')[0]);
-  const stderr = await codecServerOn(process.execPath);
+test("on the machine's own node the warning shows exactly when that Node is older than 22", async () => {
+  const node = process.env.SLUICE_SYSTEM_NODE || process.execPath;
+  const { stdout } = await run(node, ['--version']);
+  const major = Number(/^v(\d+)\./.exec(stdout.trim())![1]);
+  const stderr = await codecServerOn(node);
   expect(WARNING.test(stderr)).toBe(major < 22);
 });
