@@ -175,14 +175,17 @@ stages:
 
 const historyUrl = () => `${uiOrigin}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
 
-/** The page's visible text once the run's input has rendered: decoded (the marker) or not (its ciphertext). */
-async function openHistory(page: Page, shot: string): Promise<string> {
+/**
+ * The page's visible text once `ready` holds for it. The UI first renders the stored payloads and
+ * replaces them when the codec server has answered, so each side waits for its own end state.
+ */
+async function openHistory(page: Page, shot: string, ready: (text: string) => boolean): Promise<string> {
   await page.goto(historyUrl(), { waitUntil: 'domcontentloaded', timeout: 60_000 });
   const text = await waitFor(
-    'the history page to render the input',
+    `the history page (${shot})`,
     async () => {
       const t = await page.locator('body').innerText();
-      return (t.includes(marker) || t.includes(inputCiphertext)) && t;
+      return ready(t) && t;
     },
     90_000,
     500,
@@ -199,7 +202,12 @@ const shotDir = mkdtempSync(path.join(tmpdir(), 'sluice-codec-ui-shots-'));
 test('the Web UI with --ui-codec-endpoint shows the marker decoded', async () => {
   const page = await browser.newPage();
   try {
-    const text = await openHistory(page, 'decoded');
+    // Every payload decoded: the marker shown, no stored payload left.
+    const text = await openHistory(
+      page,
+      'decoded',
+      (t) => t.includes(marker) && !t.includes(inputCiphertext) && !t.includes(ENCRYPTED_B64),
+    );
     expect(text).toContain(`"note": "${marker}"`);
     expect(text).not.toContain(inputCiphertext);
     expect(text).not.toContain(ENCRYPTED_B64);
@@ -215,7 +223,11 @@ test('with the codec server stopped the same page shows the ciphertext as stored
   await stop(codec);
   const page = await browser.newPage();
   try {
-    const text = await openHistory(page, 'encrypted');
+    const text = await openHistory(
+      page,
+      'encrypted',
+      (t) => t.includes('Codec Server could not connect') && t.includes(inputCiphertext),
+    );
     expect(text).toContain(inputCiphertext);
     expect(text).toContain(ENCRYPTED_B64); // the payload's encoding metadata, as stored
     expect(text).toContain('Codec Server could not connect');
