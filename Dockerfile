@@ -3,7 +3,8 @@
 # dependencies only) → runtime (node, the compiled code, a non-root user). See the README's
 # deployment guide for building and pushing it to ECR.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS (the AWS SDK requires 22+ from January 2027); keep scripts/ensure-node.sh on the same major.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

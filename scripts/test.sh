@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # npm test: type-check, lint and format-check everything, then jest (whose globalSetup starts the local stack
 # and builds the project). Extra arguments go to jest.
+# All of it runs on the Node the image ships (Node 24 LTS): scripts/ensure-node.sh installs it from the
+# npm registry when the machine's node is older. The Web UI codec test needs Debian's chromium
+# (scripts/ensure-browser.sh installs it with apt-get when it is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+NODE_BIN_DIR="$(bash scripts/ensure-node.sh)"
+# The machine's own node, for test/e2e/node-version.test.ts's check that an older Node does warn.
+SLUICE_SYSTEM_NODE="$(command -v node || true)"
+export SLUICE_SYSTEM_NODE
+export PATH="$NODE_BIN_DIR:$PATH"
+echo "[sluice] node $(node --version) ($NODE_BIN_DIR)" >&2
+bash scripts/ensure-browser.sh >/dev/null
 bash scripts/ensure-deps.sh
 echo "[sluice] typecheck" >&2
 npx tsc -p tsconfig.json --noEmit
