@@ -18,6 +18,7 @@ import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { traceAwsClient } from '../common/tracing';
 
 export interface AwsClientOptions {
   region?: string;
@@ -50,7 +51,8 @@ export class AwsClients {
   private get<T extends Destroyable>(name: string, make: () => T): T {
     let c = this.made.get(name) as T | undefined;
     if (!c) {
-      c = make();
+      // With tracing on, one span per AWS call (activities/aws-tracing.ts); a no-op otherwise.
+      c = traceAwsClient(make());
       this.made.set(name, c);
     }
     return c;

@@ -26,6 +26,7 @@ import { dryRunBackfill, formatDryRun } from './backfill-plan';
 import { loadPrices, runCost } from './costs';
 import { formatUsd } from '../common/prices';
 import { listRuns, table } from './run-list';
+import { runTraced } from './cli-tracing';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import {
@@ -720,7 +721,7 @@ function addScheduleCommands(program: Command): void {
 export async function main(argv: string[]): Promise<number> {
   const program = buildCli();
   try {
-    await program.parseAsync(argv);
+    await runTraced(program, argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };

@@ -13,7 +13,8 @@
  *
  * Built on @temporalio/plugin's SimplePlugin, which the SDK marks experimental (1.24.0).
  */
-import type { BundleOptions } from '@temporalio/worker';
+import type { ClientOptions } from '@temporalio/client';
+import type { BundleOptions, ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
 import { SimplePlugin } from '@temporalio/plugin';
 import type * as ActivitiesModule from '../activities';
 import type { AwsClientOptions, AwsClients } from '../activities/aws-clients';
@@ -25,6 +26,7 @@ import {
   sluiceDataConverter,
   type SluicePayloadOptions,
 } from './payloads';
+import { sluiceTracingFromEnv, type SluiceTracing } from './tracing-load';
 
 /** Sluice's workflow interceptor module: bundled with the workflows by the worker or by bundleWorkflowCode. */
 export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
@@ -48,6 +50,12 @@ export interface SluicePluginOptions {
    * (SLUICE_PAYLOAD_KEY_SECRET needs `{ keys: await loadPayloadKeys() }`: it is read asynchronously).
    */
   payloads?: SluicePayloadOptions;
+  /**
+   * OpenTelemetry tracing (workers/tracing.ts): Temporal's OpenTelemetryPlugin is composed in, its
+   * interceptors before Sluice's. Default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set (the OTel
+   * modules are not even loaded otherwise); `false`: off whatever the environment says.
+   */
+  tracing?: SluiceTracing | false;
 }
 
 /**
@@ -82,6 +90,8 @@ function withSluiceActivities(existing: object | undefined, opts: SluicePluginOp
 export class SluicePlugin extends SimplePlugin {
   /** Whether failures are converted with encoded attributes: then a workflow bundle needs ENCODED_FAILURES_PATH. */
   readonly encodesFailures: boolean;
+  /** The tracing this plugin adds, if any: then a prebuilt workflow bundle must be a traced one. */
+  readonly tracing: SluiceTracing | undefined;
 
   constructor(opts: SluicePluginOptions = {}) {
     const payloads = opts.payloads ?? payloadOptionsFromEnv();
@@ -99,6 +109,23 @@ export class SluicePlugin extends SimplePlugin {
       ...(encodes ? { dataConverter: (existing) => sluiceDataConverter(existing, payloads) ?? {} } : {}),
     });
     this.encodesFailures = encodesFailures(payloads);
+    this.tracing = opts.tracing === false ? undefined : (opts.tracing ?? sluiceTracingFromEnv());
+  }
+
+  // With tracing, Temporal's OpenTelemetry plugin configures first: its interceptors wrap Sluice's,
+  // so a stage's activity span is active when Sluice's interceptor annotates it.
+  override configureClient(options: ClientOptions): ClientOptions {
+    return super.configureClient(this.tracing ? this.tracing.temporalPlugin().configureClient(options) : options);
+  }
+
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    return super.configureWorker(this.tracing ? this.tracing.temporalPlugin().configureWorker(options) : options);
+  }
+
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    return super.configureReplayWorker(
+      this.tracing ? this.tracing.temporalPlugin().configureReplayWorker(options) : options,
+    );
   }
 
   /**
@@ -106,7 +133,9 @@ export class SluicePlugin extends SimplePlugin {
    * encrypted, the failure converter that encodes failure messages (it runs in the sandbox).
    */
   override configureBundler(options: BundleOptions): BundleOptions {
-    const configured = super.configureBundler(options);
+    const configured = super.configureBundler(
+      this.tracing ? this.tracing.temporalPlugin().configureBundler(options) : options,
+    );
     return this.encodesFailures && !configured.failureConverterPath
       ? { ...configured, failureConverterPath: ENCODED_FAILURES_PATH }
       : configured;

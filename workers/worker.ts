@@ -7,7 +7,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
-import { encodedFailuresBundlePath } from './bundle-workflows';
+import { bundleVariantPath } from './bundle-workflows';
 import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from './plugin';
 
 export interface SluiceWorkerOptions extends ActivityDeps {
@@ -25,6 +25,8 @@ export interface SluiceWorkerOptions extends ActivityDeps {
   shutdownGraceTime?: string | number;
   /** Payload encoding (encryption keys, codecs), as on SluicePlugin; default SLUICE_PAYLOAD_KEYS. */
   payloads?: SluicePluginOptions['payloads'];
+  /** Tracing, as on SluicePlugin; default on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: SluicePluginOptions['tracing'];
   /**
    * Extra WorkerOptions for embedders. `activities` replace Sluice's (tests: stand-ins); `plugins`
    * come after Sluice's.
@@ -55,11 +57,14 @@ export async function connectWorker(
   );
 }
 
-/** The prebuilt bundle to load: the one with encoded failures when failures are encoded (none: bundle at start). */
-function workflowBundleFor(bundlePath: string | undefined, encodedFailures: boolean): string | undefined {
-  if (!bundlePath || !encodedFailures) return bundlePath;
-  const encoded = encodedFailuresBundlePath(bundlePath);
-  return existsSync(encoded) ? encoded : undefined;
+/**
+ * The prebuilt bundle to load: the variant with encoded failures when failures are encoded, the
+ * traced one when tracing is on (none beside it: bundle at start).
+ */
+function workflowBundleFor(bundlePath: string | undefined, encodedFailures: boolean, traced: boolean): string | undefined {
+  if (!bundlePath || (!encodedFailures && !traced)) return bundlePath;
+  const variant = bundleVariantPath(bundlePath, { encodedFailures, traced });
+  return existsSync(variant) ? variant : undefined;
 }
 
 export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promise<Worker> {
@@ -72,8 +77,13 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     ...(opts.aws ? { aws: opts.aws } : {}),
     ...(activities ? { activities } : {}),
     ...(opts.payloads ? { payloads: opts.payloads } : {}),
+    ...(opts.tracing !== undefined ? { tracing: opts.tracing } : {}),
   });
-  const bundlePath = workflowBundleFor(opts.workflowBundlePath ?? defaultBundlePath(), sluice.encodesFailures);
+  const bundlePath = workflowBundleFor(
+    opts.workflowBundlePath ?? defaultBundlePath(),
+    sluice.encodesFailures,
+    sluice.tracing !== undefined,
+  );
   return Worker.create({
     connection,
     namespace: settings.namespace,
