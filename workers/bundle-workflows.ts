@@ -11,7 +11,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { otelWorkflowInterceptorsPath } from '../common/tracing';
 import { ENCODED_FAILURES_PATH } from './payloads';
-import { SluicePlugin } from './plugin';
+import { SluicePlugin, WORKFLOW_TRACING_PATH } from './plugin';
 
 export interface BundleVariant {
   encodedFailures?: boolean;
@@ -34,8 +34,8 @@ async function bundle(out: string, v: BundleVariant): Promise<void> {
     workflowsPath: require.resolve('../workflows'),
     // The plugin adds Sluice's workflow interceptor module, as it does for a team bundling its own
     // workflows. Its options are explicit: the build never reads SLUICE_PAYLOAD_KEYS or OTEL_*.
-    // The OpenTelemetry interceptors come first, as when a traced worker bundles at start.
-    ...(v.traced ? { workflowInterceptorModules: [otelWorkflowInterceptorsPath()] } : {}),
+    // The OpenTelemetry interceptors come first, then Sluice's, as when a traced worker bundles at start.
+    ...(v.traced ? { workflowInterceptorModules: [otelWorkflowInterceptorsPath(), WORKFLOW_TRACING_PATH] } : {}),
     plugins: [new SluicePlugin({ payloads: {}, tracing: false })],
     ...(v.encodedFailures ? { failureConverterPath: ENCODED_FAILURES_PATH } : {}),
     logger: new DefaultLogger('WARN'),

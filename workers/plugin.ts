@@ -30,6 +30,8 @@ import { sluiceTracingFromEnv, type SluiceTracing } from './tracing-load';
 
 /** Sluice's workflow interceptor module: bundled with the workflows by the worker or by bundleWorkflowCode. */
 export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
+/** With tracing: the run's pipeline and date on its workflow span (after the OpenTelemetry interceptors). */
+export const WORKFLOW_TRACING_PATH = require.resolve('./workflow-tracing');
 
 export interface SluicePluginOptions {
   /**
@@ -96,6 +98,7 @@ export class SluicePlugin extends SimplePlugin {
   constructor(opts: SluicePluginOptions = {}) {
     const payloads = opts.payloads ?? payloadOptionsFromEnv();
     const encodes = sluiceDataConverter(undefined, payloads) !== undefined;
+    const tracing = opts.tracing === false ? undefined : (opts.tracing ?? sluiceTracingFromEnv());
     super({
       name: 'sluice',
       activities: (existing) => withSluiceActivities(existing, opts),
@@ -103,13 +106,13 @@ export class SluicePlugin extends SimplePlugin {
       // added here: bundle with `bundleWorkflowCode({ workflowsPath, plugins: [thisPlugin] })`.
       workerInterceptors: {
         activity: [sluiceActivityInterceptors],
-        workflowModules: [WORKFLOW_INTERCEPTORS_PATH],
+        workflowModules: tracing ? [WORKFLOW_TRACING_PATH, WORKFLOW_INTERCEPTORS_PATH] : [WORKFLOW_INTERCEPTORS_PATH],
       },
       // Only when Sluice adds something: the Client's or Worker's own converter is kept as it is.
       ...(encodes ? { dataConverter: (existing) => sluiceDataConverter(existing, payloads) ?? {} } : {}),
     });
     this.encodesFailures = encodesFailures(payloads);
-    this.tracing = opts.tracing === false ? undefined : (opts.tracing ?? sluiceTracingFromEnv());
+    this.tracing = tracing;
   }
 
   // With tracing, Temporal's OpenTelemetry plugin configures first: its interceptors wrap Sluice's,

@@ -177,7 +177,11 @@ test('one trace from `sluice run` through the workflow and each stage to every A
 
   // The workflow's own spans (made in the sandbox, exported through the sink) are in the same trace.
   expect(named('RunWorkflow:runPipeline')).toHaveLength(1);
-  expect(named('RunWorkflow:runPipeline')[0]!.service).toBe('sluice-worker');
+  expect(named('RunWorkflow:runPipeline')[0]).toMatchObject({
+    service: 'sluice-worker',
+    parentSpanId: named('StartWorkflow:runPipeline')[0]?.spanId,
+    attrs: { 'sluice.pipeline': name, 'sluice.ds': '2024-05-06' },
+  });
   expect(named('StartActivity:runStage').length).toBeGreaterThanOrEqual(2);
 
   const stageSpan = (stage: string) => {
