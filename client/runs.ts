@@ -129,7 +129,11 @@ export async function startRun(
   opts: StartRunOptions = {},
 ): Promise<StartedRun> {
   const workflowId = runWorkflowId(pipeline.name, ds);
-  traceAttributes({ [TRACE_ATTRIBUTES.pipeline]: pipeline.name, [TRACE_ATTRIBUTES.ds]: ds, [TRACE_ATTRIBUTES.workflowId]: workflowId });
+  traceAttributes({
+    [TRACE_ATTRIBUTES.pipeline]: pipeline.name,
+    [TRACE_ATTRIBUTES.ds]: ds,
+    [TRACE_ATTRIBUTES.workflowId]: workflowId,
+  });
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
   try {
     const handle = await client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {

@@ -61,7 +61,11 @@ export async function connectWorker(
  * The prebuilt bundle to load: the variant with encoded failures when failures are encoded, the
  * traced one when tracing is on (none beside it: bundle at start).
  */
-function workflowBundleFor(bundlePath: string | undefined, encodedFailures: boolean, traced: boolean): string | undefined {
+function workflowBundleFor(
+  bundlePath: string | undefined,
+  encodedFailures: boolean,
+  traced: boolean,
+): string | undefined {
   if (!bundlePath || (!encodedFailures && !traced)) return bundlePath;
   const variant = bundleVariantPath(bundlePath, { encodedFailures, traced });
   return existsSync(variant) ? variant : undefined;

@@ -11,6 +11,10 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { GetJobCommand } from '@aws-sdk/client-glue';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AwsClients } from '../../activities/aws-clients';
+import { installTracing } from '../../workers/tracing';
 import { createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { pipelineDir, sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
@@ -144,7 +148,15 @@ test('one trace from `sluice run` through the workflow and each stage to every A
   const [bucket, job] = [await createBucket(), await createGlueJob()];
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 1500 });
   const res = await sluice(
-    ['run', '--pipeline', pipelineFile(name, twoStagePipeline(name, bucket, job)), '--date', '2024-05-06', '--wait', '--json'],
+    [
+      'run',
+      '--pipeline',
+      pipelineFile(name, twoStagePipeline(name, bucket, job)),
+      '--date',
+      '2024-05-06',
+      '--wait',
+      '--json',
+    ],
     { ...otel, NODE_OPTIONS: `--require ${PROBE}` },
   );
   expect(res.code).toBe(0);
@@ -203,7 +215,7 @@ test('one trace from `sluice run` through the workflow and each stage to every A
     'sluice.kind': 'glue.job',
     'sluice.job_id': glueRunId,
     'sluice.outcome': 'succeeded',
-    'temporalWorkflowId': out.workflowId,
+    temporalWorkflowId: out.workflowId,
   });
 
   // Every AWS call is a client span below its stage's activity span.
@@ -256,4 +268,34 @@ test('a malformed endpoint is refused before anything starts', async () => {
   expect(res.stderr).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
   expect(res.stderr).toContain('"localhost:4318"');
   expect(res.stderr).toContain('Fix:');
+});
+
+// Last: it installs tracing in this process, with an in-process exporter.
+test('an AWS call that fails is an error span with its request id and HTTP status', async () => {
+  const memory = new InMemorySpanExporter();
+  const tracing = installTracing({ serviceName: 'e2e', spanProcessor: new SimpleSpanProcessor(memory) });
+  const clients = new AwsClients();
+  const missing = uniqueName('no-such-job');
+  try {
+    await tracing.inSpan('stage', {}, async () => {
+      await expect(clients.glue.send(new GetJobCommand({ JobName: missing }))).rejects.toThrow(missing);
+    });
+  } finally {
+    clients.destroy();
+  }
+  const finished = memory.getFinishedSpans();
+  const call = finished.find((s) => s.name === 'Glue.GetJob');
+  const stage = finished.find((s) => s.name === 'stage');
+  expect(call).toBeDefined();
+  expect(call!.parentSpanId).toBe(stage!.spanContext().spanId);
+  expect(call!.status.code).toBe(2); // SpanStatusCode.ERROR
+  expect(call!.status.message).toContain('EntityNotFoundException');
+  expect(call!.attributes).toMatchObject({
+    'rpc.system': 'aws-api',
+    'rpc.method': 'GetJob',
+    'http.response.status_code': 400,
+  });
+  expect(typeof call!.attributes['aws.request_id']).toBe('string');
+  expect(call!.events.map((e) => e.name)).toContain('exception');
+  await tracing.shutdown();
 });
