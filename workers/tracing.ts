@@ -74,7 +74,7 @@ export function installTracing(opts: TracingOptions): SluiceTracing {
     tracer,
     spanProcessor,
     resource,
-    temporalPlugin: () => (plugin ??= new OpenTelemetryPlugin({ resource: resource as Resource, spanProcessor })),
+    temporalPlugin: () => (plugin ??= new OpenTelemetryPlugin({ resource, spanProcessor })),
     inSpan: (name, attrs, fn) =>
       tracer.startActiveSpan(name, { attributes: attrs }, context.active(), async (span) => {
         try {

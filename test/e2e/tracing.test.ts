@@ -8,8 +8,10 @@
  * no OpenTelemetry module is loaded in either process (a preloaded probe reads require.cache).
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetJobCommand } from '@aws-sdk/client-glue';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -48,7 +50,21 @@ interface Span {
   attrs: Record<string, string | number | boolean | undefined>;
 }
 
-const PROBE = path.resolve(__dirname, '..', 'support', 'otel-probe.js');
+/**
+ * Preloaded (node --require) into the CLI and worker processes: when the process exits it says on
+ * stderr whether any OpenTelemetry module was ever loaded.
+ */
+const PROBE = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-otel-probe-')), 'otel-probe.js');
+writeFileSync(
+  PROBE,
+  `'use strict';
+const marker = ${JSON.stringify(`${path.sep}@opentelemetry${path.sep}`)};
+process.on('exit', () => {
+  const loaded = Object.keys(require.cache).some((k) => k.includes(marker));
+  process.stderr.write('\\nsluice-otel-probe: opentelemetry loaded=' + loaded + '\\n');
+});
+`,
+);
 const { file: pipelineFile } = pipelineDir('sluice-tracing-');
 const spans: Span[] = [];
 let requests = 0;
