@@ -356,7 +356,8 @@ Configuration (environment; validated before connecting, a bad value exits 2):
   SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)
   SLUICE_PAYLOAD_KEYS (off)                                   encrypt payloads: keyId:base64key[,keyId:base64key…]
   SLUICE_PAYLOAD_KEY_SECRET                                   or a Secrets Manager secret (name/ARN) holding them
-  SLUICE_PAYLOAD_KEY_ID (the first)                           the key that encrypts; all of them decrypt`,
+  SLUICE_PAYLOAD_KEY_ID (the first)                           the key that encrypts; all of them decrypt
+  OTEL_EXPORTER_OTLP_ENDPOINT (off)                           export OpenTelemetry traces (OTLP/HTTP)`,
     )
     .action(async (opts: { maxConcurrentStages?: number }) => {
       // Loaded only for this command: the worker (the SDK's native runtime, every AWS client) is
