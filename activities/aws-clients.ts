@@ -19,6 +19,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { traceAwsClient } from '../common/tracing';
 
 export interface AwsClientOptions {
   region?: string;
@@ -51,7 +52,8 @@ export class AwsClients {
   private get<T extends Destroyable>(name: string, make: () => T): T {
     let c = this.made.get(name) as T | undefined;
     if (!c) {
-      c = make();
+      // With tracing on, one span per AWS call (activities/aws-tracing.ts); a no-op otherwise.
+      c = traceAwsClient(make());
       this.made.set(name, c);
     }
     return c;

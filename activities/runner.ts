@@ -14,6 +14,7 @@ import { failedExpectations } from '../common/checks';
 import { ERROR_TYPES } from '../common/constants';
 import type { StageHeartbeat, StageInput, StageResult, StageUsage } from '../common/run-types';
 import { renderDeep, templateContext } from '../common/templating';
+import { TRACE_ATTRIBUTES, traceAttributes } from '../common/tracing';
 import type { AwsClients } from './aws-clients';
 import { awsCall, awsFailure, isTransientAwsError, jobEndedFailure } from './errors';
 import { nextPollDelayMs, pollBounds } from './polling';
@@ -142,6 +143,7 @@ async function runJob(
   };
   // Heartbeat the job id at once: the first heartbeat is sent without throttling.
   ctx.heartbeat(hb);
+  traceAttributes({ [TRACE_ATTRIBUTES.jobId]: jobId });
   log.info(reattached ? 'reattached to job' : 'job started', { stage: sctx.stageId, kind: handler.kind, jobId });
 
   const bounds = pollBounds(input.poll);

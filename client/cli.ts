@@ -27,6 +27,7 @@ import { dryRunBackfill, formatDryRun } from './backfill-plan';
 import { BackfillCosts, formatBackfillCost, loadPrices, runCost } from './costs';
 import { formatUsd } from '../common/prices';
 import { costCell, listRuns, table } from './run-list';
+import { runTraced } from './cli-tracing';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import {
@@ -360,7 +361,8 @@ Configuration (environment; validated before connecting, a bad value exits 2):
   SLUICE_LOG_LEVEL (INFO)                                     TRACE, DEBUG, INFO, WARN, ERROR (JSON lines)
   SLUICE_PAYLOAD_KEYS (off)                                   encrypt payloads: keyId:base64key[,keyId:base64key…]
   SLUICE_PAYLOAD_KEY_SECRET                                   or a Secrets Manager secret (name/ARN) holding them
-  SLUICE_PAYLOAD_KEY_ID (the first)                           the key that encrypts; all of them decrypt`,
+  SLUICE_PAYLOAD_KEY_ID (the first)                           the key that encrypts; all of them decrypt
+  OTEL_EXPORTER_OTLP_ENDPOINT (off)                           export OpenTelemetry traces (OTLP/HTTP)`,
     )
     .action(async (opts: { maxConcurrentStages?: number }) => {
       // Loaded only for this command: the worker (the SDK's native runtime, every AWS client) is
@@ -743,7 +745,7 @@ function addScheduleCommands(program: Command): void {
 export async function main(argv: string[]): Promise<number> {
   const program = buildCli();
   try {
-    await program.parseAsync(argv);
+    await runTraced(program, argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };

@@ -23,6 +23,7 @@ import { isDirectSubRun, runWorkflowId } from '../common/naming';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunStatus, StageStatus } from '../common/run-types';
 import { runStartOptions } from '../common/run-start';
+import { TRACE_ATTRIBUTES, traceAttributes } from '../common/tracing';
 import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
 import { statusQuery } from '../workflows/run-pipeline';
@@ -128,6 +129,11 @@ export async function startRun(
   opts: StartRunOptions = {},
 ): Promise<StartedRun> {
   const workflowId = runWorkflowId(pipeline.name, ds);
+  traceAttributes({
+    [TRACE_ATTRIBUTES.pipeline]: pipeline.name,
+    [TRACE_ATTRIBUTES.ds]: ds,
+    [TRACE_ATTRIBUTES.workflowId]: workflowId,
+  });
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
   try {
     const handle = await client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {

@@ -9,6 +9,7 @@ import type { ActivityInterceptors } from '@temporalio/worker';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/constants';
 import type { StageInput, StageResult } from '../common/run-types';
 import { DEFAULT_PRICES, stageCost } from '../common/prices';
+import { TRACE_ATTRIBUTES as A, traceAttributes } from '../common/tracing';
 import { EMF_DIMENSIONS, EMF_METRICS, emfFields, SLUICE_METRICS } from './emf';
 
 /** How an attempt ended: a retried error is `error`, a stage that will not be retried is `failed`. */
@@ -83,6 +84,14 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
       async execute(input, next) {
         const stage = input.args[0] as StageInput;
         s = stage;
+        // On the stage's activity span when tracing is on (its interceptor wraps this one).
+        traceAttributes({
+          [A.pipeline]: stage.pipeline,
+          [A.ds]: stage.ds,
+          [A.stage]: stage.stageId,
+          [A.kind]: stage.kind,
+          [A.attempt]: ctx.info.attempt,
+        });
         const waitedMs = Math.max(0, Date.now() - ctx.info.currentAttemptScheduledTimestampMs);
         ctx.log.info('stage attempt started', {
           ...emfFields(Date.now(), { [EMF_DIMENSIONS.kind]: stage.kind }, [[], [EMF_DIMENSIONS.kind]], {
@@ -111,6 +120,7 @@ export function sluiceActivityInterceptors(ctx: Context): ActivityInterceptors {
           };
           throw err;
         } finally {
+          traceAttributes({ [A.outcome]: outcome, ...(jobId ? { [A.jobId]: jobId } : {}) });
           const now = Date.now();
           const seconds = (now - ctx.info.scheduledTimestampMs) / 1000;
           const tags = { pipeline: stage.pipeline, kind: stage.kind, outcome };

@@ -15,6 +15,7 @@ import { loadWorkerConfig, WorkerConfigError, type WorkerConfig } from './config
 import { closeServer, startHttpEndpoint } from './http';
 import { installWorkerRuntime } from './runtime';
 import { describePayloadKeys, loadPayloadKeys } from './payload-keys';
+import { sluiceTracingFromEnv } from './tracing-load';
 import { connectWorker, createSluiceWorker, type SluiceWorkerOptions } from './worker';
 
 export { WorkerConfigError };
@@ -30,6 +31,8 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   // Before anything connects: a wrong key must not start a worker that cannot read its histories.
   const keys = workerOpts.payloads ? workerOpts.payloads.keys : await loadPayloadKeys(env ?? process.env);
   const payloads = workerOpts.payloads ?? (keys ? { keys } : {});
+  // OTEL_EXPORTER_OTLP_ENDPOINT set: traces exported (a malformed one exits 2 here); unset: no OTel module loads.
+  const tracing = workerOpts.tracing ?? sluiceTracingFromEnv('sluice-worker', env ?? process.env);
   installWorkerRuntime(config);
   const logger = Runtime.instance().logger;
   const settings = workerOpts.settings ?? config.settings;
@@ -44,6 +47,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
       shutdownGraceTime: config.shutdownGraceMs,
       ...workerOpts,
       payloads,
+      ...(tracing !== undefined ? { tracing } : {}),
       settings,
       ...(ownConnection ? { connection: ownConnection } : {}),
     });
@@ -70,6 +74,8 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
   } finally {
     if (server) await closeServer(server);
     await ownConnection?.close();
+    // The spans of the last stages and workflow tasks, exported before the process ends.
+    if (tracing) await tracing.shutdown();
   }
 }
 

@@ -13,7 +13,8 @@
  *
  * Built on @temporalio/plugin's SimplePlugin, which the SDK marks experimental (1.24.0).
  */
-import type { BundleOptions, Worker } from '@temporalio/worker';
+import type { ClientOptions } from '@temporalio/client';
+import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import type * as WorkerModule from '@temporalio/worker';
 import { SimplePlugin } from '@temporalio/plugin';
 import type * as ActivitiesModule from '../activities';
@@ -33,9 +34,12 @@ import {
   sluiceDataConverter,
   type SluicePayloadOptions,
 } from './payloads';
+import { sluiceTracingFromEnv, type SluiceTracing } from './tracing-load';
 
 /** Sluice's workflow interceptor module: bundled with the workflows by the worker or by bundleWorkflowCode. */
 export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
+/** With tracing: the run's pipeline and date on its workflow span (after the OpenTelemetry interceptors). */
+export const WORKFLOW_TRACING_PATH = require.resolve('./workflow-tracing');
 
 export interface SluicePluginOptions {
   /**
@@ -63,6 +67,12 @@ export interface SluicePluginOptions {
    * agree: a stage waits on events whichever worker consumes them.
    */
   stageEvents?: Partial<StageEventSettings>;
+  /**
+   * OpenTelemetry tracing (workers/tracing.ts): Temporal's OpenTelemetryPlugin is composed in, its
+   * interceptors before Sluice's. Default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set (the OTel
+   * modules are not even loaded otherwise); `false`: off whatever the environment says.
+   */
+  tracing?: SluiceTracing | false;
 }
 
 /**
@@ -105,11 +115,14 @@ export class SluicePlugin extends SimplePlugin {
   /** Push completion as this plugin's workers run it (see SluicePluginOptions.stageEvents). */
   readonly stageEvents: StageEventSettings;
   private readonly opts: SluicePluginOptions;
+  /** The tracing this plugin adds, if any: then a prebuilt workflow bundle must be a traced one. */
+  readonly tracing: SluiceTracing | undefined;
 
   constructor(opts: SluicePluginOptions = {}) {
     const payloads = opts.payloads ?? payloadOptionsFromEnv();
     const encodes = sluiceDataConverter(undefined, payloads) !== undefined;
     const stageEvents = stageEventSettings(opts.stageEvents);
+    const tracing = opts.tracing === false ? undefined : (opts.tracing ?? sluiceTracingFromEnv());
     super({
       name: 'sluice',
       activities: (existing) => withSluiceActivities(existing, opts, stageEvents),
@@ -117,7 +130,7 @@ export class SluicePlugin extends SimplePlugin {
       // added here: bundle with `bundleWorkflowCode({ workflowsPath, plugins: [thisPlugin] })`.
       workerInterceptors: {
         activity: [sluiceActivityInterceptors],
-        workflowModules: [WORKFLOW_INTERCEPTORS_PATH],
+        workflowModules: tracing ? [WORKFLOW_TRACING_PATH, WORKFLOW_INTERCEPTORS_PATH] : [WORKFLOW_INTERCEPTORS_PATH],
       },
       // Only when Sluice adds something: the Client's or Worker's own converter is kept as it is.
       ...(encodes ? { dataConverter: (existing) => sluiceDataConverter(existing, payloads) ?? {} } : {}),
@@ -125,6 +138,7 @@ export class SluicePlugin extends SimplePlugin {
     this.encodesFailures = encodesFailures(payloads);
     this.stageEvents = stageEvents;
     this.opts = opts;
+    this.tracing = tracing;
   }
 
   /** While the worker runs, its stage-event consumer runs too (when push completion is on). */
@@ -150,12 +164,30 @@ export class SluicePlugin extends SimplePlugin {
     }
   }
 
+  // With tracing, Temporal's OpenTelemetry plugin configures first: its interceptors wrap Sluice's,
+  // so a stage's activity span is active when Sluice's interceptor annotates it.
+  override configureClient(options: ClientOptions): ClientOptions {
+    return super.configureClient(this.tracing ? this.tracing.temporalPlugin().configureClient(options) : options);
+  }
+
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    return super.configureWorker(this.tracing ? this.tracing.temporalPlugin().configureWorker(options) : options);
+  }
+
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    return super.configureReplayWorker(
+      this.tracing ? this.tracing.temporalPlugin().configureReplayWorker(options) : options,
+    );
+  }
+
   /**
    * A bundle made with the plugin gets Sluice's workflow interceptor and, when payloads are
    * encrypted, the failure converter that encodes failure messages (it runs in the sandbox).
    */
   override configureBundler(options: BundleOptions): BundleOptions {
-    const configured = super.configureBundler(options);
+    const configured = super.configureBundler(
+      this.tracing ? this.tracing.temporalPlugin().configureBundler(options) : options,
+    );
     return this.encodesFailures && !configured.failureConverterPath
       ? { ...configured, failureConverterPath: ENCODED_FAILURES_PATH }
       : configured;

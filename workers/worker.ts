@@ -7,7 +7,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
-import { encodedFailuresBundlePath } from './bundle-workflows';
+import { bundleVariantPath } from './bundle-workflows';
 import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from './plugin';
 
 export interface SluiceWorkerOptions extends Omit<ActivityDeps, 'stageEvents'> {
@@ -27,6 +27,8 @@ export interface SluiceWorkerOptions extends Omit<ActivityDeps, 'stageEvents'> {
   payloads?: SluicePluginOptions['payloads'];
   /** Push completion (state-change events), as on SluicePlugin; default from SLUICE_EVENTS_QUEUE_URL. */
   stageEvents?: SluicePluginOptions['stageEvents'];
+  /** Tracing, as on SluicePlugin; default on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: SluicePluginOptions['tracing'];
   /**
    * Extra WorkerOptions for embedders. `activities` replace Sluice's (tests: stand-ins); `plugins`
    * come after Sluice's.
@@ -57,11 +59,18 @@ export async function connectWorker(
   );
 }
 
-/** The prebuilt bundle to load: the one with encoded failures when failures are encoded (none: bundle at start). */
-function workflowBundleFor(bundlePath: string | undefined, encodedFailures: boolean): string | undefined {
-  if (!bundlePath || !encodedFailures) return bundlePath;
-  const encoded = encodedFailuresBundlePath(bundlePath);
-  return existsSync(encoded) ? encoded : undefined;
+/**
+ * The prebuilt bundle to load: the variant with encoded failures when failures are encoded, the
+ * traced one when tracing is on (none beside it: bundle at start).
+ */
+function workflowBundleFor(
+  bundlePath: string | undefined,
+  encodedFailures: boolean,
+  traced: boolean,
+): string | undefined {
+  if (!bundlePath || (!encodedFailures && !traced)) return bundlePath;
+  const variant = bundleVariantPath(bundlePath, { encodedFailures, traced });
+  return existsSync(variant) ? variant : undefined;
 }
 
 export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promise<Worker> {
@@ -75,8 +84,13 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     ...(activities ? { activities } : {}),
     ...(opts.payloads ? { payloads: opts.payloads } : {}),
     ...(opts.stageEvents ? { stageEvents: opts.stageEvents } : {}),
+    ...(opts.tracing !== undefined ? { tracing: opts.tracing } : {}),
   });
-  const bundlePath = workflowBundleFor(opts.workflowBundlePath ?? defaultBundlePath(), sluice.encodesFailures);
+  const bundlePath = workflowBundleFor(
+    opts.workflowBundlePath ?? defaultBundlePath(),
+    sluice.encodesFailures,
+    sluice.tracing !== undefined,
+  );
   return Worker.create({
     connection,
     namespace: settings.namespace,

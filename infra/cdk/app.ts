@@ -10,6 +10,7 @@
  *   SLUICE_SUBFLOWS_DIR       folder of <name>.asl.json state machines (default: none)
  *   SLUICE_PAYLOAD_KEY_SECRET encrypted payloads: "create" (a new secret with a generated key) or an existing secret name/ARN
  *   SLUICE_STAGE_EVENTS       off: no EventBridge rules / queue for push completion; stages poll (default on)
+ *   SLUICE_OTLP_ENDPOINT      tracing: the OTLP/HTTP collector the workers export to (default: off)
  *   SLUICE_VPC_ID, SLUICE_VPC_AZS, SLUICE_PRIVATE_SUBNET_IDS   an existing VPC (default: a new one)
  *   SLUICE_MIN_TASKS, SLUICE_MAX_TASKS, SLUICE_SHUTDOWN_GRACE_SECONDS, SLUICE_ALARM_EMAIL, SLUICE_STACK_NAME
  *   CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION  set by the CDK CLI; placeholders offline
@@ -53,6 +54,7 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir?: string):
     ...(['off', 'false', '0', 'no'].includes((env.SLUICE_STAGE_EVENTS ?? '').toLowerCase())
       ? { stageEvents: false }
       : {}),
+    ...(env.SLUICE_OTLP_ENDPOINT ? { otlpEndpoint: env.SLUICE_OTLP_ENDPOINT } : {}),
     ...(env.SLUICE_VPC_ID
       ? {
           vpc: {

@@ -24,6 +24,14 @@ import { stageEventRules } from '../../common/stage-events';
 import type { PipelineDefinition } from '../../common/pipeline';
 import { EMF_DIMENSIONS, EMF_METRICS, METRIC_NAMESPACE } from '../../workers/emf';
 import { kindsUsed, pipelineGrants } from './permissions';
+import { tracingEndpoint } from '../../common/tracing';
+
+/** The task's tracing variables; a malformed endpoint is refused at synth (TracingConfigError). */
+function otlpEnv(endpoint: string | undefined): Record<string, string> {
+  if (!endpoint) return {};
+  tracingEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'sluice-worker' };
+}
 
 /** An AWS-native sub-flow: a Step Functions state machine the pipelines start with `sfn.execution`. */
 export interface SubFlowProps {
@@ -60,6 +68,12 @@ export interface SluiceWorkersStackProps extends StackProps {
    * when the stack is deleted (histories need it); a name or ARN: an existing one. @default off
    */
   readonly payloadKeySecret?: string;
+  /**
+   * Tracing: the OTLP/HTTP collector the workers export traces to (OTEL_EXPORTER_OTLP_ENDPOINT on
+   * the task, service name sluice-worker), e.g. `http://localhost:4318` for an ADOT collector
+   * sidecar you add to the task. @default off (no OpenTelemetry module is loaded)
+   */
+  readonly otlpEndpoint?: string;
   /** @default 'sluice' */
   readonly taskQueue?: string;
   /** An existing VPC (its private subnets host the tasks; they need a route to Temporal and AWS APIs). @default a new VPC, 2 AZs, 1 NAT gateway */
@@ -292,6 +306,7 @@ export class SluiceWorkersStack extends Stack {
         AWS_REGION: this.region,
         ...payloadSecretEnv,
         ...stageEventsEnv,
+        ...otlpEnv(props.otlpEndpoint),
       },
       secrets,
       portMappings: [{ containerPort: HTTP_PORT, name: 'metrics' }],

@@ -574,3 +574,19 @@ describe('push completion (stage events)', () => {
     expect(JSON.stringify(off.findResources('AWS::ECS::TaskDefinition'))).not.toContain('SLUICE_EVENTS_QUEUE_URL');
   });
 });
+
+test('tracing: otlpEndpoint sets OTEL_EXPORTER_OTLP_ENDPOINT on the task; a malformed one is refused; off by default', () => {
+  synth({ otlpEndpoint: 'http://localhost:4318' }).hasResourceProperties('AWS::ECS::TaskDefinition', {
+    ContainerDefinitions: [
+      Match.objectLike({
+        Environment: Match.arrayWith([
+          { Name: 'OTEL_EXPORTER_OTLP_ENDPOINT', Value: 'http://localhost:4318' },
+          { Name: 'OTEL_SERVICE_NAME', Value: 'sluice-worker' },
+        ]),
+      }),
+    ],
+  });
+  expect(() => synth({ otlpEndpoint: 'localhost:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT.*"localhost:4318"/);
+  const env = synth({}).findResources('AWS::ECS::TaskDefinition');
+  expect(JSON.stringify(env)).not.toContain('OTEL_');
+});
