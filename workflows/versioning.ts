@@ -1,0 +1,29 @@
+/**
+ * Worker Versioning: how each Sluice workflow behaves when its worker declares a Worker Deployment
+ * Version (SLUICE_DEPLOYMENT_NAME + SLUICE_BUILD_ID on Sluice's worker, or a team's own
+ * `workerDeploymentOptions`):
+ *
+ * - PINNED: `runPipeline` (a date run, also as a backfill's, a schedule's or a sub-pipeline's
+ *   child), `fanOutStage` and `fanOutChunk`. A run finishes on the build it started on, so a
+ *   change to these workflows needs no `patched()`: its runs in flight never see the new code.
+ * - AUTO_UPGRADE: `backfillPipeline` and `scheduledPipeline`. A backfill lasts days and a
+ *   schedule's launcher waits on its date run; pinned, either would hold its build's workers alive
+ *   until it closed. They move to the deployment's current version at their next workflow task
+ *   (between two date runs, or at continue-as-new), so changes to them still need `patched()`.
+ *   Their date runs are children started by them: each is pinned to the build current when it starts.
+ *
+ * The behavior is declared only when the run's first workflow task ran on a versioned worker
+ * (`workflowInfo().currentDeploymentVersion`): an unversioned worker must not send one (the server
+ * rejects a versioning behavior from a worker without a deployment version), and runs recorded
+ * unversioned replay as before. This sends no command: histories of unversioned runs are unchanged.
+ */
+import type { VersioningBehavior } from '@temporalio/common';
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+
+export const PINNED: VersioningBehavior = 'PINNED';
+export const AUTO_UPGRADE: VersioningBehavior = 'AUTO_UPGRADE';
+
+/** Declares `behavior` for `fn`'s runs on versioned workers, nothing on unversioned ones. */
+export function versioned<A extends unknown[], R>(behavior: VersioningBehavior, fn: (...args: A) => Promise<R>): void {
+  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion ? { versioningBehavior: behavior } : {}), fn);
+}
