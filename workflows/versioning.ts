@@ -13,9 +13,12 @@
  *   Their date runs are children started by them: each is pinned to the build current when it starts.
  *
  * The behavior is declared only when the run's first workflow task ran on a versioned worker
- * (`workflowInfo().currentDeploymentVersion`): an unversioned worker must not send one (the server
- * rejects a versioning behavior from a worker without a deployment version), and runs recorded
- * unversioned replay as before. This sends no command: histories of unversioned runs are unchanged.
+ * (`workflowInfo().currentDeploymentVersion` has a deployment name: the worker's version or, on
+ * replay, the history's): an unversioned worker sends none, as the server refuses a completion that
+ * carries one ("versioning behavior cannot be specified without deployment options being set with
+ * versioned mode", the workflow task fails and retries forever), so unversioned workers complete
+ * tasks exactly as before. The behavior is not a command:
+ * histories and replay of unversioned runs are unchanged (test/workflow/replay.test.ts).
  */
 import type { VersioningBehavior } from '@temporalio/common';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
@@ -25,5 +28,9 @@ export const AUTO_UPGRADE: VersioningBehavior = 'AUTO_UPGRADE';
 
 /** Declares `behavior` for `fn`'s runs on versioned workers, nothing on unversioned ones. */
 export function versioned<A extends unknown[], R>(behavior: VersioningBehavior, fn: (...args: A) => Promise<R>): void {
-  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion ? { versioningBehavior: behavior } : {}), fn);
+  // An unversioned worker reports its bundle's checksum as build ID and no deployment name.
+  setWorkflowOptions(
+    () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: behavior } : {}),
+    fn,
+  );
 }
