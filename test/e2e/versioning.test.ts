@@ -1,6 +1,7 @@
 /**
  * Worker Versioning on the dev server: two real Sluice workers of one Worker Deployment, build A
- * and build B, on a task queue of the test's own. Build B is made current with the same
+ * and build B, on a task queue of the test's own (in the first test B is `sluice worker` configured
+ * by its environment, as on ECS). Build B is made current with the same
  * `temporal worker deployment set-current-version` command as the README's rollout guide.
  *
  * - A date run (PINNED) started on A finishes on A, every workflow task of it completed by A,
@@ -10,7 +11,7 @@
  *
  * A run is held by an `s3.wait` stage until the test writes the object it waits for.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +23,7 @@ import { startRun, waitForRun } from '../../client/runs';
 import { runWorkflowId } from '../../common/naming';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import { awsClients, createBucket, uniqueName } from '../support/aws';
+import { spawnWorker } from '../support/cli';
 import { TEMPORAL_BIN } from '../support/codec';
 import { temporalTestContext, waitFor, type RunningWorker, type TestContext } from '../support/temporal';
 
@@ -37,6 +39,7 @@ const temporalBin = existsSync(TEMPORAL_BIN)
 let ctx: TestContext;
 let bucket: string;
 const workers: RunningWorker[] = [];
+const processes: ChildProcess[] = [];
 
 beforeAll(async () => {
   ctx = await temporalTestContext('e2e-versioning');
@@ -44,6 +47,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(
+    processes.map(
+      (p) =>
+        new Promise((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve(undefined);
+          p.once('exit', resolve);
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
   await Promise.all(workers.map((w) => w.stop()));
   await ctx?.close();
 });
@@ -148,7 +161,14 @@ test('a date run started on build A finishes on A while runs started after B is 
   const first = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-01', { generation: 0 });
   await waitFor('the run on A to start its stage', () => stageRunning(ctx.client, first.workflowId), 60_000);
 
-  await startVersionedWorker(deployment, 'build-b');
+  // Build B is `sluice worker` as deployed: the version comes from SLUICE_DEPLOYMENT_NAME + SLUICE_BUILD_ID.
+  processes.push(
+    await spawnWorker({
+      SLUICE_TASK_QUEUE: ctx.settings.taskQueue,
+      SLUICE_DEPLOYMENT_NAME: deployment,
+      SLUICE_BUILD_ID: 'build-b',
+    }),
+  );
   await setCurrent(deployment, 'build-b');
   await release('pinned', '2024-03-02');
   const second = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-02', { generation: 0 });
