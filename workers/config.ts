@@ -7,6 +7,7 @@
  * Every problem is reported at once, each with the variable, the value received (never a secret's)
  * and the fix; the worker then exits 2 without connecting.
  */
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { ConfigError, readConnectionConfig, SECRET_VARIABLES, type ConfigIssue } from '../common/connection';
@@ -32,6 +33,11 @@ export interface WorkerConfig {
   /** Loopback port the SDK runtime's Prometheus exporter binds to; /metrics serves it with Sluice's. */
   sdkMetricsPort?: number;
   logLevel: LogLevelName;
+  /**
+   * The Worker Deployment Version this worker declares (SLUICE_DEPLOYMENT_NAME + SLUICE_BUILD_ID);
+   * undefined: an unversioned worker. See workflows/versioning.ts for each workflow's behavior.
+   */
+  deployment?: WorkerDeploymentVersion;
   /** What may be logged about the connection: no secrets. */
   describe: Record<string, unknown>;
 }
@@ -107,6 +113,21 @@ const SLUICE_VARS = {
       .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })),
     fix: `set one of ${LOG_LEVELS.join(', ')}`,
   },
+  SLUICE_DEPLOYMENT_NAME: {
+    // The server names a version `<deployment>.<build id>`: a dot in the name is refused.
+    schema: z
+      .string()
+      .max(255, { message: 'expected at most 255 characters' })
+      .regex(/^[^.\s]+$/, { message: 'expected a name without dots or spaces' }),
+    fix: 'set the Worker Deployment name, e.g. sluice (the same for every build), together with SLUICE_BUILD_ID',
+  },
+  SLUICE_BUILD_ID: {
+    schema: z
+      .string()
+      .max(255, { message: 'expected at most 255 characters' })
+      .regex(/^\S+$/, { message: 'expected a build ID without spaces' }),
+    fix: 'set the build ID, e.g. the image tag 1.4.0, together with SLUICE_DEPLOYMENT_NAME',
+  },
 } as const;
 type SluiceVar = keyof typeof SLUICE_VARS;
 
@@ -143,6 +164,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     sdkPortRaw?: number;
     logLevel?: LogLevelName;
     eventsQueue?: string;
+    deploymentName?: string;
+    buildId?: string;
   } = {};
   // The connection (TEMPORAL_*, SLUICE_TASK_QUEUE) is validated as the CLI's is; the worker's own
   // settings join the same list of problems.
@@ -156,6 +179,21 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     sluice.eventsQueue = readVar(env, 'SLUICE_EVENTS_QUEUE_URL', issues);
     readVar(env, 'SLUICE_EVENTS', issues);
     readVar(env, 'SLUICE_EVENTS_FALLBACK_POLL', issues);
+    sluice.deploymentName = readVar(env, 'SLUICE_DEPLOYMENT_NAME', issues);
+    sluice.buildId = readVar(env, 'SLUICE_BUILD_ID', issues);
+    // Both or neither: a deployment name without a build ID (or the reverse) is a half-done rollout.
+    for (const [given, missing] of [
+      ['SLUICE_DEPLOYMENT_NAME', 'SLUICE_BUILD_ID'],
+      ['SLUICE_BUILD_ID', 'SLUICE_DEPLOYMENT_NAME'],
+    ] as const) {
+      if (env[given]?.trim() && !env[missing]?.trim())
+        issues.push({
+          variable: missing,
+          received: '(unset)',
+          problem: `${given} is set (${JSON.stringify(env[given])}) but ${missing} is not: Worker Versioning needs both`,
+          fix: `set ${missing} too, or unset ${given} for an unversioned worker`,
+        });
+    }
     const { httpPort, sdkPortRaw } = sluice;
     if (httpPort !== undefined && (sdkPortRaw ?? httpPort + 1) === httpPort) {
       issues.push({
@@ -174,6 +212,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const httpPort = sluice.httpPort;
   const sdkMetricsPort = httpPort !== undefined ? (sluice.sdkPortRaw ?? httpPort + 1) : undefined;
   const logLevel = sluice.logLevel ?? 'INFO';
+  const deployment =
+    sluice.deploymentName && sluice.buildId
+      ? { deploymentName: sluice.deploymentName.trim(), buildId: sluice.buildId.trim() }
+      : undefined;
   const { settings, describe } = shared;
   const connection: NativeConnectionOptions = shared.connection;
   return {
@@ -184,6 +226,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: durationMs(grace),
     ...(httpPort !== undefined ? { httpPort, sdkMetricsPort } : {}),
     logLevel,
+    ...(deployment ? { deployment } : {}),
     describe: {
       ...describe,
       maxConcurrentStages,
@@ -191,6 +234,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       shutdownGraceMs: durationMs(grace),
       httpPort: httpPort ?? 'off',
       stageEvents: stageEventSettings({}, env).enabled ? 'on' : 'off',
+      workerVersion: deployment ? `${deployment.deploymentName}.${deployment.buildId}` : 'unversioned',
     },
   };
 }

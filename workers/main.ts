@@ -45,6 +45,7 @@ export async function runWorker(opts: RunWorkerOptions = {}): Promise<void> {
       maxConcurrentActivityTaskExecutions: config.maxConcurrentStages,
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
       shutdownGraceTime: config.shutdownGraceMs,
+      ...(config.deployment ? { deployment: config.deployment } : {}),
       ...workerOpts,
       payloads,
       ...(tracing !== undefined ? { tracing } : {}),

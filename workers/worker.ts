@@ -4,7 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
+import {
+  NativeConnection,
+  Worker,
+  type NativeConnectionOptions,
+  type WorkerDeploymentOptions,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
 import { bundleVariantPath } from './bundle-workflows';
@@ -23,6 +30,12 @@ export interface SluiceWorkerOptions extends Omit<ActivityDeps, 'stageEvents'> {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** How long running stages get to finish after SIGTERM before they are cancelled (their jobs keep running and are adopted by another worker). */
   shutdownGraceTime?: string | number;
+  /**
+   * The Worker Deployment Version to declare (SLUICE_DEPLOYMENT_NAME + SLUICE_BUILD_ID): the worker
+   * then polls with Worker Versioning, and each workflow declares its behavior (workflows/versioning.ts).
+   * Undefined: an unversioned worker, as before.
+   */
+  deployment?: WorkerDeploymentVersion;
   /** Payload encoding (encryption keys, codecs), as on SluicePlugin; default SLUICE_PAYLOAD_KEYS. */
   payloads?: SluicePluginOptions['payloads'];
   /** Push completion (state-change events), as on SluicePlugin; default from SLUICE_EVENTS_QUEUE_URL. */
@@ -73,6 +86,17 @@ function workflowBundleFor(
   return existsSync(variant) ? variant : undefined;
 }
 
+/**
+ * Worker Versioning options of Sluice's own worker. Every Sluice workflow declares its behavior;
+ * the default (PINNED) applies only to a run whose first task ran unversioned and that a versioned
+ * worker picks up later (a run from before the switch to versioning): it stays on that build.
+ * The plugin sets none of this: a team's worker declares its own deployment and Sluice's workflows
+ * in its bundle follow it.
+ */
+export function deploymentOptions(version: WorkerDeploymentVersion): WorkerDeploymentOptions {
+  return { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' };
+}
+
 export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promise<Worker> {
   const settings = opts.settings ?? temporalSettings();
   const connection = opts.connection ?? (await connectWorker(settings));
@@ -108,6 +132,7 @@ export async function createSluiceWorker(opts: SluiceWorkerOptions = {}): Promis
     // this long, instead of the SDK's 10 s: half of the cancel's 10 s budget.
     stickyQueueScheduleToStartTimeout: '5s',
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+    ...(opts.deployment ? { workerDeploymentOptions: deploymentOptions(opts.deployment) } : {}),
     ...workerOptions,
   });
 }

@@ -37,6 +37,7 @@ import { planBackfill } from '../common/backfill-plan';
 import { runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
 import { awaitRun, listDateRuns, runDate } from './date-run';
+import { AUTO_UPGRADE, versioned } from './versioning';
 
 export { planBackfill };
 
@@ -105,6 +106,8 @@ function clampConcurrency(n: number): number {
   return Math.max(1, Math.min(BACKFILL_LIMITS.maxConcurrency, Math.floor(n)));
 }
 
+// On a versioned worker: AUTO_UPGRADE (moves to the current build at its next workflow task; see workflows/versioning.ts).
+versioned(AUTO_UPGRADE, backfillPipeline);
 export async function backfillPipeline(input: BackfillInput): Promise<BackfillReport> {
   const { pipeline } = input;
   // Carried across continue-as-new, or empty until the plan is read from visibility (below): queries

@@ -40,6 +40,7 @@ import type { StageDefinition } from '../common/pipeline';
 import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
 import { templateContext, TemplateError } from '../common/templating';
 import { activityOptions, jobMayOutlive, lastHeartbeatJob, stageError, timeouts } from './run-pipeline';
+import { PINNED, versioned } from './versioning';
 
 const { listKeyChunks, listKeyRange } = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30m',
@@ -64,6 +65,8 @@ function sizeOf(v: unknown): number {
   return JSON.stringify(v ?? null).length;
 }
 
+// On a versioned worker: PINNED (finishes on the build it started on; see workflows/versioning.ts).
+versioned(PINNED, fanOutChunk);
 /** The items of one chunk, run with a window of `concurrency`. */
 export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   const { stage, pipeline, ds, generation } = input;
@@ -272,6 +275,8 @@ async function planChunks(input: FanOutInput): Promise<{ source: ChunkInput['sou
   }));
 }
 
+// On a versioned worker: PINNED (finishes on the build it started on; see workflows/versioning.ts).
+versioned(PINNED, fanOutStage);
 /** A forEach stage: its items in chunks, a few chunks at once; the stage's output sums them up. */
 export async function fanOutStage(input: FanOutInput): Promise<StageResult> {
   const { stage } = input;

@@ -66,6 +66,7 @@ import type {
   StopTarget,
 } from '../common/run-types';
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
+import { PINNED, versioned } from './versioning';
 
 export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
 
@@ -238,6 +239,8 @@ function withoutOutputs(run: RunStatus): RunStatus {
   };
 }
 
+// On a versioned worker: PINNED (finishes on the build it started on; see workflows/versioning.ts).
+versioned(PINNED, runPipeline);
 export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   const { pipeline, ds } = input;
   // A pipeline started without the CLI (another workflow, a script) gets the CLI's checks of its

@@ -10,11 +10,14 @@ import { addDays, localDate } from '../common/dates';
 import { listDateRuns, runDate } from './date-run';
 import { ERROR_TYPES } from '../common/constants';
 import { SA_SCHEDULED_START_TIME } from '../common/search-attributes';
+import { AUTO_UPGRADE, versioned } from './versioning';
 
 export function scheduledDate(scheduledAtMs: number, timezone: string, dateOffsetDays: number): string {
   return addDays(localDate(scheduledAtMs, timezone), -dateOffsetDays);
 }
 
+// On a versioned worker: AUTO_UPGRADE (moves to the current build at its next workflow task; see workflows/versioning.ts).
+versioned(AUTO_UPGRADE, scheduledPipeline);
 export async function scheduledPipeline(input: ScheduledRunInput): Promise<{ ds: string; outcome: DateOutcome }> {
   const info = workflowInfo();
   const scheduledAt = info.typedSearchAttributes.get(SA_SCHEDULED_START_TIME) ?? info.startTime;

@@ -34,3 +34,6 @@ export async function watchJob(input: WatchJobInput): Promise<JobEventNotice | n
   await condition(() => notice !== undefined || released);
   return notice ?? null;
 }
+// A watch has nothing to keep from its build: it moves to the current one, so a retired build
+// never strands an event it was signalled.
+versioned(AUTO_UPGRADE, watchJob);

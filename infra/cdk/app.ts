@@ -11,6 +11,8 @@
  *   SLUICE_PAYLOAD_KEY_SECRET encrypted payloads: "create" (a new secret with a generated key) or an existing secret name/ARN
  *   SLUICE_STAGE_EVENTS       off: no EventBridge rules / queue for push completion; stages poll (default on)
  *   SLUICE_OTLP_ENDPOINT      tracing: the OTLP/HTTP collector the workers export to (default: off)
+ *   SLUICE_DEPLOYMENT_NAME    the Worker Deployment the workers declare (default: the stack name); the image tag is the build ID
+ *   SLUICE_DRAINING_IMAGES    comma-separated earlier images kept running (one task each) until their pinned runs drain
  *   SLUICE_VPC_ID, SLUICE_VPC_AZS, SLUICE_PRIVATE_SUBNET_IDS   an existing VPC (default: a new one)
  *   SLUICE_MIN_TASKS, SLUICE_MAX_TASKS, SLUICE_SHUTDOWN_GRACE_SECONDS, SLUICE_ALARM_EMAIL, SLUICE_STACK_NAME
  *   CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION  set by the CDK CLI; placeholders offline
@@ -50,6 +52,14 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir?: string):
     ...(env.SLUICE_TEMPORAL_AUTH === 'mtls' ? { temporalAuth: 'mtls' as const } : {}),
     ...(env.SLUICE_TASK_QUEUE ? { taskQueue: env.SLUICE_TASK_QUEUE } : {}),
     // 'create' or an existing secret's name/ARN: encrypted payloads (see the README).
+    ...(env.SLUICE_DEPLOYMENT_NAME ? { deploymentName: env.SLUICE_DEPLOYMENT_NAME } : {}),
+    ...(env.SLUICE_DRAINING_IMAGES
+      ? {
+          drainingImages: env.SLUICE_DRAINING_IMAGES.split(',')
+            .map((i) => i.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(env.SLUICE_PAYLOAD_KEY_SECRET ? { payloadKeySecret: env.SLUICE_PAYLOAD_KEY_SECRET } : {}),
     ...(['off', 'false', '0', 'no'].includes((env.SLUICE_STAGE_EVENTS ?? '').toLowerCase())
       ? { stageEvents: false }

@@ -76,6 +76,18 @@ export interface SluiceWorkersStackProps extends StackProps {
   readonly otlpEndpoint?: string;
   /** @default 'sluice' */
   readonly taskQueue?: string;
+  /**
+   * The Worker Deployment the workers declare (SLUICE_DEPLOYMENT_NAME); each image's tag (or
+   * digest) is its build ID (SLUICE_BUILD_ID). No dots. @default the stack's id
+   */
+  readonly deploymentName?: string;
+  /**
+   * Earlier builds kept running (one task each, their own service) until their pinned runs drain:
+   * a date run finishes on the build it started on, and an ECS rolling update of the main service
+   * would stop that build's workers. Remove an image from the list once
+   * `temporal worker deployment describe-version` shows it DRAINED. @default none
+   */
+  readonly drainingImages?: readonly string[];
   /** An existing VPC (its private subnets host the tasks; they need a route to Temporal and AWS APIs). @default a new VPC, 2 AZs, 1 NAT gateway */
   readonly vpc?: { vpcId: string; availabilityZones: string[]; privateSubnetIds: string[] };
   /** @default 1 */
@@ -133,8 +145,17 @@ export function checkPinnedImage(image: string): void {
   }
 }
 
+/** The build ID of a pinned image: its tag, or its digest. */
+export function buildIdOf(image: string): string {
+  checkPinnedImage(image);
+  const digest = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1];
+  return digest ?? (/:([\w][\w.-]{0,127})$/.exec(image.split('/').pop() ?? '')?.[1] as string);
+}
+
 export class SluiceWorkersStack extends Stack {
   readonly service: ecs.FargateService;
+  /** The services of `drainingImages`, one task each, by build ID. */
+  readonly drainingServices: Record<string, ecs.FargateService> = {};
   readonly taskRole: iam.Role;
   /** The secret with the payload keys, when payloadKeySecret is set. */
   payloadKeySecret?: secretsmanager.ISecret;
@@ -157,6 +178,21 @@ export class SluiceWorkersStack extends Stack {
     const minTasks = props.minTasks ?? 1;
     const maxTasks = props.maxTasks ?? 4;
     const taskQueue = props.taskQueue ?? DEFAULT_TASK_QUEUE;
+    const deploymentName = props.deploymentName ?? id;
+    if (!/^[^.\s]{1,255}$/.test(deploymentName)) {
+      throw new Error(
+        `deploymentName must be 1-255 characters without dots or spaces (received "${deploymentName}"). Fix: e.g. sluice-prod`,
+      );
+    }
+    const buildId = buildIdOf(props.image);
+    const draining = (props.drainingImages ?? []).map((image) => ({ image, buildId: buildIdOf(image) }));
+    const ids = [buildId, ...draining.map((d) => d.buildId)];
+    const dup = ids.find((b, i) => ids.indexOf(b) !== i);
+    if (dup) {
+      throw new Error(
+        `drainingImages must be earlier builds than image, each once (build ${dup} appears twice). Fix: list each earlier image once, not the one being deployed`,
+      );
+    }
 
     const vpc = props.vpc
       ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
@@ -283,77 +319,92 @@ export class SluiceWorkersStack extends Stack {
       new CfnOutput(this, 'StageEventsQueueUrl', { value: queue.queueUrl });
     }
 
-    const taskDef = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: props.cpu ?? 512,
-      memoryLimitMiB: props.memoryMiB ?? 1024,
-      taskRole: this.taskRole,
-      runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
-    });
-    taskDef.addContainer('worker', {
-      image: ecs.ContainerImage.fromRegistry(props.image),
-      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'worker' }),
-      environment: {
-        TEMPORAL_ADDRESS: props.temporalAddress,
-        TEMPORAL_NAMESPACE: props.temporalNamespace,
-        SLUICE_TASK_QUEUE: taskQueue,
-        SLUICE_SHUTDOWN_GRACE: `${grace}s`,
-        SLUICE_MAX_CONCURRENT_STAGES: String(props.maxConcurrentStages ?? 100),
-        SLUICE_HTTP_PORT: String(HTTP_PORT),
-        SLUICE_LOG_LEVEL: 'INFO',
-        AWS_REGION: this.region,
-        ...payloadSecretEnv,
-        ...stageEventsEnv,
-        ...otlpEnv(props.otlpEndpoint),
-      },
-      secrets,
-      portMappings: [{ containerPort: HTTP_PORT, name: 'metrics' }],
-      // SIGTERM → graceful shutdown within the grace time; ECS waits stopTimeout before SIGKILL.
-      stopTimeout: Duration.seconds(stopTimeout),
-      linuxParameters: new ecs.LinuxParameters(this, 'Linux', { initProcessEnabled: true }),
-      readonlyRootFilesystem: true,
-      user: '1000:1000',
-      healthCheck: {
-        command: [
-          'CMD',
-          'node',
-          '-e',
-          `fetch('http://127.0.0.1:${HTTP_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-        ],
-        interval: Duration.seconds(30),
-        timeout: Duration.seconds(5),
-        startPeriod: Duration.seconds(30),
-        retries: 3,
-      },
-    });
-    // Private ECR images: the execution role may pull from that repository only.
-    const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(props.image);
-    if (ecr) {
-      taskDef.obtainExecutionRole().addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-          resources: [`arn:${this.partition}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`],
-        }),
-      );
-      // GetAuthorizationToken has no resource-level permissions.
-      taskDef
-        .obtainExecutionRole()
-        .addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
-    }
+    const workerService = (suffix: string, image: string, build: string, desiredCount: number): ecs.FargateService => {
+      const taskDef = new ecs.FargateTaskDefinition(this, `Task${suffix}`, {
+        cpu: props.cpu ?? 512,
+        memoryLimitMiB: props.memoryMiB ?? 1024,
+        taskRole: this.taskRole,
+        runtimePlatform: {
+          cpuArchitecture: ecs.CpuArchitecture.X86_64,
+          operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+        },
+      });
+      taskDef.addContainer('worker', {
+        image: ecs.ContainerImage.fromRegistry(image),
+        logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'worker' }),
+        environment: {
+          TEMPORAL_ADDRESS: props.temporalAddress,
+          TEMPORAL_NAMESPACE: props.temporalNamespace,
+          SLUICE_TASK_QUEUE: taskQueue,
+          SLUICE_SHUTDOWN_GRACE: `${grace}s`,
+          SLUICE_MAX_CONCURRENT_STAGES: String(props.maxConcurrentStages ?? 100),
+          SLUICE_HTTP_PORT: String(HTTP_PORT),
+          SLUICE_LOG_LEVEL: 'INFO',
+          // Worker Versioning: runs are pinned to (or move between) these builds (workflows/versioning.ts).
+          SLUICE_DEPLOYMENT_NAME: deploymentName,
+          SLUICE_BUILD_ID: build,
+          AWS_REGION: this.region,
+          ...payloadSecretEnv,
+          ...stageEventsEnv,
+          ...otlpEnv(props.otlpEndpoint),
+        },
+        secrets,
+        portMappings: [{ containerPort: HTTP_PORT, name: 'metrics' }],
+        // SIGTERM → graceful shutdown within the grace time; ECS waits stopTimeout before SIGKILL.
+        stopTimeout: Duration.seconds(stopTimeout),
+        linuxParameters: new ecs.LinuxParameters(this, `Linux${suffix}`, { initProcessEnabled: true }),
+        readonlyRootFilesystem: true,
+        user: '1000:1000',
+        healthCheck: {
+          command: [
+            'CMD',
+            'node',
+            '-e',
+            `fetch('http://127.0.0.1:${HTTP_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+          ],
+          interval: Duration.seconds(30),
+          timeout: Duration.seconds(5),
+          startPeriod: Duration.seconds(30),
+          retries: 3,
+        },
+      });
+      // Private ECR images: the execution role may pull from that repository only.
+      const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
+      if (ecr) {
+        taskDef.obtainExecutionRole().addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+            resources: [`arn:${this.partition}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`],
+          }),
+        );
+        // GetAuthorizationToken has no resource-level permissions.
+        taskDef
+          .obtainExecutionRole()
+          .addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+      }
 
-    this.service = new ecs.FargateService(this, 'Service', {
-      cluster,
-      taskDefinition: taskDef,
-      desiredCount: minTasks,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      // Rolling deploys: new tasks start before old ones drain, so stages keep running.
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { rollback: true },
-      enableExecuteCommand: false,
-    });
+      return new ecs.FargateService(this, `Service${suffix}`, {
+        cluster,
+        taskDefinition: taskDef,
+        desiredCount,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        // Rolling deploys: new tasks start before old ones drain, so stages keep running.
+        minHealthyPercent: 100,
+        maxHealthyPercent: 200,
+        circuitBreaker: { rollback: true },
+        enableExecuteCommand: false,
+      });
+    };
+    this.service = workerService('', props.image, buildId, minTasks);
+    for (const d of draining) {
+      // Construct ids from the build ID: the same build keeps the same service across deploys.
+      this.drainingServices[d.buildId] = workerService(
+        `-${d.buildId.replace(/[^A-Za-z0-9]/g, '')}`,
+        d.image,
+        d.buildId,
+        1,
+      );
+    }
     this.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: maxTasks }).scaleOnCpuUtilization('Cpu', {
       targetUtilizationPercent: props.targetCpuPercent ?? 60,
       scaleInCooldown: Duration.minutes(5),

@@ -309,6 +309,9 @@ test('the service runs the pinned image with the Temporal secret, and stops with
           { Name: 'TEMPORAL_ADDRESS', Value: 'prod.a1b2c.tmprl.cloud:7233' },
           { Name: 'SLUICE_SHUTDOWN_GRACE', Value: '60s' },
           { Name: 'SLUICE_HTTP_PORT', Value: '9464' },
+          // Worker Versioning: the stack's id is the deployment name, the image tag the build ID.
+          { Name: 'SLUICE_DEPLOYMENT_NAME', Value: 'Sluice' },
+          { Name: 'SLUICE_BUILD_ID', Value: '1.4.0' },
         ]),
         HealthCheck: Match.objectLike({ Command: Match.arrayWith([Match.stringLikeRegexp('/healthz')]) }),
         LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
@@ -330,6 +333,42 @@ test('the service runs the pinned image with the Temporal secret, and stops with
   });
   template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'sluice-notify-done' });
+});
+
+test('Worker Versioning: draining builds keep their own one-task service with their image and build ID; bad names are refused', () => {
+  const previous = IMAGE.replace(':1.4.0', ':1.3.2');
+  const t = synth({ deploymentName: 'sluice-prod', drainingImages: [previous], minTasks: 2 });
+  const containers = Object.values(t.findResources('AWS::ECS::TaskDefinition')).map(
+    (r) =>
+      (
+        r as {
+          Properties: { ContainerDefinitions: { Image: string; Environment: { Name: string; Value: string }[] }[] };
+        }
+      ).Properties.ContainerDefinitions[0]!,
+  );
+  const env = (c: (typeof containers)[number], name: string) => c.Environment.find((e) => e.Name === name)?.Value;
+  expect(containers.map((c) => [c.Image, env(c, 'SLUICE_DEPLOYMENT_NAME'), env(c, 'SLUICE_BUILD_ID')])).toEqual([
+    [IMAGE, 'sluice-prod', '1.4.0'],
+    [previous, 'sluice-prod', '1.3.2'],
+  ]);
+  const services = Object.values(t.findResources('AWS::ECS::Service')).map(
+    (r) => (r as { Properties: { DesiredCount: number } }).Properties.DesiredCount,
+  );
+  expect(services).toEqual([2, 1]);
+  // Only the main service autoscales.
+  expect(Object.keys(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget'))).toHaveLength(1);
+
+  const digest = `${IMAGE.replace(':1.4.0', '')}@sha256:${'a'.repeat(64)}`;
+  const byDigest = Object.values(synth({ image: digest }).findResources('AWS::ECS::TaskDefinition'))[0] as {
+    Properties: { ContainerDefinitions: { Environment: { Name: string; Value: string }[] }[] };
+  };
+  expect(byDigest.Properties.ContainerDefinitions[0]!.Environment).toContainEqual({
+    Name: 'SLUICE_BUILD_ID',
+    Value: `sha256:${'a'.repeat(64)}`,
+  });
+  expect(() => synth({ deploymentName: 'sluice.prod' })).toThrow(/deploymentName .*received "sluice.prod".*Fix/);
+  expect(() => synth({ drainingImages: [IMAGE] })).toThrow(/build 1.4.0 appears twice.*Fix/);
+  expect(() => synth({ drainingImages: [IMAGE.replace(':1.4.0', ':latest')] })).toThrow(/must be pinned/);
 });
 
 test('encrypted payloads: a created key secret (generated, retained) or an existing one, read by the task role, passed as SLUICE_PAYLOAD_KEY_SECRET', () => {

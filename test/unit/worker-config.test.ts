@@ -131,6 +131,33 @@ test('all problems are reported at once', () => {
   expect(err.message).toContain('3 problems');
 });
 
+test('Worker Versioning: SLUICE_DEPLOYMENT_NAME and SLUICE_BUILD_ID give the deployment version; unset: unversioned', () => {
+  const c = loadWorkerConfig(base({ SLUICE_DEPLOYMENT_NAME: 'sluice', SLUICE_BUILD_ID: ' 1.4.0 ' }));
+  expect(c.deployment).toEqual({ deploymentName: 'sluice', buildId: '1.4.0' });
+  expect(c.describe.workerVersion).toBe('sluice.1.4.0');
+  const u = loadWorkerConfig(base());
+  expect(u.deployment).toBeUndefined();
+  expect(u.describe.workerVersion).toBe('unversioned');
+});
+
+test.each([
+  [{ SLUICE_DEPLOYMENT_NAME: 'sluice' }, 'SLUICE_BUILD_ID', '(unset)', 'SLUICE_DEPLOYMENT_NAME is set ("sluice")'],
+  [{ SLUICE_BUILD_ID: '1.4.0' }, 'SLUICE_DEPLOYMENT_NAME', '(unset)', 'SLUICE_BUILD_ID is set ("1.4.0")'],
+  [
+    { SLUICE_DEPLOYMENT_NAME: 'sluice.prod', SLUICE_BUILD_ID: '1.4.0' },
+    'SLUICE_DEPLOYMENT_NAME',
+    'sluice.prod',
+    'without dots',
+  ],
+  [{ SLUICE_DEPLOYMENT_NAME: 'sluice', SLUICE_BUILD_ID: 'build 7' }, 'SLUICE_BUILD_ID', 'build 7', 'without spaces'],
+])('Worker Versioning %j is rejected naming %s', (vars, variable, received, problem) => {
+  const err = problems(base(vars));
+  expect(err.issues).toHaveLength(1);
+  expect(err.issues[0]).toMatchObject({ variable, received });
+  expect(err.issues[0]?.problem).toContain(problem);
+  expect(err.message).toMatch(/Fix: \S/);
+});
+
 test('a certificate without its key (and the reverse) is rejected', () => {
   expect(problems(base({ TEMPORAL_TLS_CLIENT_CERT_PATH: certPath })).issues[0]).toMatchObject({
     variable: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
