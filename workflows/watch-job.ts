@@ -10,6 +10,7 @@
  * by a stage whose worker died and whose next attempt starts a new watch.
  */
 import { condition, defineSignal, setHandler } from '@temporalio/workflow';
+import { AUTO_UPGRADE, versioned } from './versioning';
 import {
   JOB_EVENT_SIGNAL,
   RELEASE_WATCH_SIGNAL,
