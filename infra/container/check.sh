@@ -64,7 +64,9 @@ grep -q 'sluice worker started' "$LOG" || { cat "$LOG" >&2; echo "the worker did
 grep -q '"payloadEncryption":"AES-256-GCM"' "$LOG" || { cat "$LOG" >&2; echo "the worker did not read its payload key from Secrets Manager" >&2; exit 1; }
 code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")"
 [[ "$code" == 200 ]] || { echo "/healthz answered $code" >&2; exit 1; }
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^temporal_' || { echo "/metrics serves no SDK metrics" >&2; exit 1; }
+# The SDK's exporter lists a metric once it was first recorded (the pollers' first requests): wait for it.
+for _ in $(seq 1 40); do curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^temporal_' && break; sleep 0.5; done
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^temporal_' || { echo "/metrics serves no SDK metrics after 20 s" >&2; exit 1; }
 kill -TERM "$WORKER_PID"
 wait "$WORKER_PID" && rc=0 || rc=$?
 WORKER_PID=""
