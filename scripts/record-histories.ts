@@ -25,6 +25,7 @@ import { temporalSettings } from '../common/env';
 import { definePipeline, type PipelineDefinition } from '../common/pipeline';
 import type { StageInput, StageResult } from '../common/run-types';
 import { createRunActivities } from '../activities/runs';
+import { JOB_EVENT_SIGNAL, RELEASE_WATCH_SIGNAL, WATCH_WORKFLOW_TYPE, watchWorkflowId } from '../common/stage-events';
 import { createSluiceWorker } from '../workers/worker';
 
 const [outDir = 'test/fixtures/histories', label = 'current'] = process.argv.slice(2);
@@ -188,6 +189,23 @@ async function main(): Promise<void> {
         ['run-pipeline', `${p.name}/${ds}`],
       ] as const)
         record(kind, 'scheduled', workflowId);
+    }
+    // Push completion's watch: one closed by the job's event signal, one released by its stage.
+    for (const [name, signal, arg] of [
+      ['event', JOB_EVENT_SIGNAL, { key: `glue.job/jr_event-${suffix}`, state: 'SUCCEEDED', eventId: 'e-1' }],
+      ['released', RELEASE_WATCH_SIGNAL, undefined],
+    ] as const) {
+      const key = `glue.job/jr_${name}-${suffix}`;
+      const handle = await client.workflow.start(WATCH_WORKFLOW_TYPE, {
+        workflowId: watchWorkflowId(key),
+        taskQueue: settings.taskQueue,
+        args: [{ key, stage: `replay ${name}` }],
+      });
+      // A duplicate of the event changes nothing: recorded too.
+      if (arg) for (let i = 0; i < 2; i++) await handle.signal(signal, arg);
+      else await handle.signal(signal);
+      await handle.result();
+      record('watch-job', name, handle.workflowId);
     }
     for (const [name, second, cancel, build] of [
       ['succeeded', 'ok', false, pipeline],
