@@ -11,20 +11,6 @@
  * Pure and free of Node built-ins: the watch workflow imports the names.
  */
 
-/** The sources and detail types the EventBridge rule forwards (infra/cdk/stack.ts, the local gateway). */
-export const STAGE_EVENT_PATTERN = {
-  source: ['aws.glue', 'aws.athena', 'aws.emr', 'aws.emr-serverless', 'aws.states', 'aws.redshift-data'],
-  'detail-type': [
-    'Glue Job State Change',
-    'Glue Crawler State Change',
-    'Athena Query State Change',
-    'EMR Step Status Change',
-    'EMR Serverless Job Run State Change',
-    'Step Functions Execution Status Change',
-    'Redshift Data Statement Status Change',
-  ],
-} as const;
-
 export const WATCH_WORKFLOW_TYPE = 'watchJob';
 /** The consumer's signal: a watched job reached a terminal state. */
 export const JOB_EVENT_SIGNAL = 'sluiceJobEvent';
@@ -47,6 +33,11 @@ export interface WatchJobInput {
   stage?: string;
 }
 
+/** A job's watch key: its kind and the ids that name it (the handler's and the event's side alike). */
+export function watchKey(kind: string, ...ids: string[]): string {
+  return [kind, ...ids].join('/');
+}
+
 /** The watch workflow's ID for a key. */
 export function watchWorkflowId(key: string): string {
   return `sluice-watch/${key}`;
@@ -65,8 +56,9 @@ interface EventType {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const joined = (...parts: unknown[]): string | undefined =>
-  parts.every((p) => str(p) !== undefined) ? parts.join('/') : undefined;
+/** The key from the event's ids, when it has them all. */
+const joined = (kind: string, ...ids: unknown[]): string | undefined =>
+  ids.every((p) => str(p) !== undefined) ? watchKey(kind, ...(ids as string[])) : undefined;
 
 /** `source` → `detail-type` → how to read it. Shapes from the EventBridge event reference. */
 const EVENT_TYPES: Record<string, Record<string, EventType>> = {
@@ -124,6 +116,12 @@ const EVENT_TYPES: Record<string, Record<string, EventType>> = {
       terminal: ['FINISHED', 'FAILED', 'ABORTED'],
     },
   },
+};
+
+/** The sources and detail types Sluice reads, for an EventBridge rule on all of them (the local route). */
+export const STAGE_EVENT_PATTERN = {
+  source: Object.keys(EVENT_TYPES),
+  'detail-type': Object.values(EVENT_TYPES).flatMap((types) => Object.keys(types)),
 };
 
 export interface StageEventRule {

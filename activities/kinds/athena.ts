@@ -3,6 +3,7 @@
  * GetQueryExecution → StopQueryExecution; on success the output carries the row count, the rows
  * (up to a bound, see result-rows.ts), the first value and the result location in S3.
  */
+import { watchKey } from '../../common/stage-events';
 import { createHash } from 'node:crypto';
 import {
   GetQueryExecutionCommand,
@@ -39,7 +40,7 @@ export const athenaQuery: JobHandler = {
   kind: 'athena.query',
   mode: 'job',
   service: 'Athena',
-  watchKey: (_ctx, jobId) => `athena.query/${jobId}`,
+  watchKey: (_ctx, jobId) => watchKey('athena.query', jobId),
   async start(ctx) {
     const request = ctx.params as unknown as StartQueryExecutionCommandInput;
     const out = await ctx.clients.athena.send(

@@ -3,6 +3,7 @@
  * CancelJobRun. The same token always names the same job run, so a retried attempt gets the run
  * the first attempt started instead of a second one.
  */
+import { watchKey } from '../../common/stage-events';
 import { createHash } from 'node:crypto';
 import {
   CancelJobRunCommand,
@@ -42,7 +43,7 @@ export const emrServerlessJob: JobHandler = {
   kind: 'emr-serverless.job',
   mode: 'job',
   service: 'EMR Serverless',
-  watchKey: (ctx, jobId) => `emr-serverless.job/${applicationId(ctx.params)}/${jobId}`,
+  watchKey: (ctx, jobId) => watchKey('emr-serverless.job', applicationId(ctx.params), jobId),
   async start(ctx) {
     const request = ctx.params as unknown as StartJobRunCommandInput;
     const out = await ctx.clients.emrServerless.send(

@@ -6,6 +6,7 @@
  * cluster (ListSteps, newest first, back to the moment the stage was first scheduled). A found step
  * is adopted, whatever its state, instead of adding another.
  */
+import { watchKey } from '../../common/stage-events';
 import { createHash } from 'node:crypto';
 import {
   AddJobFlowStepsCommand,
@@ -65,7 +66,7 @@ export const emrStep: JobHandler = {
   kind: 'emr.step',
   mode: 'job',
   service: 'EMR',
-  watchKey: (ctx, jobId) => `emr.step/${clusterId(ctx.params)}/${jobId}`,
+  watchKey: (ctx, jobId) => watchKey('emr.step', clusterId(ctx.params), jobId),
   async find(ctx) {
     const ClusterId = clusterId(ctx.params);
     const name = taggedStepName(theStep(ctx.params).Name, ctx.idempotencyKey);

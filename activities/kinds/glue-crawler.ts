@@ -17,6 +17,7 @@
  *    CrawlerRunningException: the attempt fails as transient and the stage's retry policy waits for
  *    the crawler to be free (give crawlers shared with other schedules a generous retry).
  */
+import { watchKey } from '../../common/stage-events';
 import {
   GetCrawlerCommand,
   ListCrawlsCommand,
@@ -105,7 +106,7 @@ export const glueCrawler: JobHandler = {
   kind: 'glue.crawler',
   mode: 'job',
   service: 'Glue crawler',
-  watchKey: (_ctx, jobId) => `glue.crawler/${parseCrawlerJobId(jobId).name}`,
+  watchKey: (_ctx, jobId) => watchKey('glue.crawler', parseCrawlerJobId(jobId).name),
   async find(ctx) {
     if (ctx.firstScheduledAtMs === undefined) return undefined;
     const name = crawlerName(ctx.params);

@@ -6,6 +6,7 @@
  * (GetJobRuns); a found run is adopted instead of starting a second one. Glue passes unknown
  * arguments to the script, where `getResolvedOptions` ignores them.
  */
+import { watchKey } from '../../common/stage-events';
 import { glueUsage } from '../../common/prices';
 import {
   BatchStopJobRunCommand,
@@ -49,7 +50,7 @@ export const glueJob: JobHandler = {
   kind: 'glue.job',
   mode: 'job',
   service: 'Glue',
-  watchKey: (_ctx, jobId) => `glue.job/${jobId}`,
+  watchKey: (_ctx, jobId) => watchKey('glue.job', jobId),
   async find(ctx) {
     let NextToken: string | undefined;
     for (let page = 0; page < FIND_PAGES; page++) {

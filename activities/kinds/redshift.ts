@@ -4,6 +4,7 @@
  * on success, when the statement has a result set, GetStatementResult gives the row count, the
  * column names and the first rows (so `expect` checks work as on athena.query).
  */
+import { watchKey } from '../../common/stage-events';
 import { createHash } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
@@ -53,7 +54,7 @@ export const redshiftSql: JobHandler = {
   kind: 'redshift.sql',
   mode: 'job',
   service: 'Redshift Data',
-  watchKey: (_ctx, jobId) => `redshift.sql/${jobId}`,
+  watchKey: (_ctx, jobId) => watchKey('redshift.sql', jobId),
   async start(ctx) {
     const ClientToken = redshiftClientToken(ctx.idempotencyKey);
     const out =

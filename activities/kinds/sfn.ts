@@ -7,6 +7,7 @@
  * when the execution has ended (or the input changed), StartExecution answers
  * ExecutionAlreadyExists and Sluice adopts the execution of that name instead of failing.
  */
+import { watchKey } from '../../common/stage-events';
 import { createHash } from 'node:crypto';
 import {
   DescribeExecutionCommand,
@@ -85,7 +86,7 @@ export const sfnExecution: JobHandler = {
   kind: 'sfn.execution',
   mode: 'job',
   service: 'Step Functions',
-  watchKey: (_ctx, jobId) => `sfn.execution/${jobId}`,
+  watchKey: (_ctx, jobId) => watchKey('sfn.execution', jobId),
   async start(ctx) {
     const name = sfnExecutionName(ctx.idempotencyKey);
     const input = inputText(ctx.params.input);
