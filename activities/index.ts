@@ -6,6 +6,7 @@ import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInp
 import { createAwsClients, type AwsClientOptions, type AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
 import { createFanOutActivities } from './fan-out';
+import { createPoolActivities } from './pools';
 import { createRunActivities } from './runs';
 import { stageEventSettings, type StageEventsOptions } from './stage-events-config';
 import { runWithHandler, stageContext, stopAndConfirm } from './runner';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   return {
     ...createRunActivities(),
     ...createFanOutActivities(clients),
+    ...createPoolActivities(clients),
     /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
     async runStage(input: StageInput): Promise<StageResult> {
       return runWithHandler(STAGE_HANDLERS[input.kind], input, clients, stageEvents);

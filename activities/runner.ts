@@ -64,6 +64,59 @@ async function waitWithHeartbeats(ms: number, details: StageHeartbeat): Promise<
   }
 }
 
+/** The first wait after a start refused for capacity, and the longest (AWS gives no retry-after). */
+const CAPACITY_WAIT_MIN_MS = 1_000;
+const CAPACITY_WAIT_MAX_MS = 30_000;
+
+/** Whether AWS refused the start because a limit is full (the kind's capacityErrors). */
+export function isCapacityRefusal(handler: Pick<StageHandler, 'capacityErrors'>, err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && (handler.capacityErrors ?? []).includes(name);
+}
+
+/** The wait before the n-th start again (0-based): doubling from 1 s to 30 s, with jitter so waiters do not start in step. */
+export function capacityWaitMs(refused: number, random: () => number = Math.random): number {
+  const base = Math.min(CAPACITY_WAIT_MAX_MS, CAPACITY_WAIT_MIN_MS * 2 ** Math.min(refused, 10));
+  return Math.round(base * (0.5 + random() / 2));
+}
+
+/** What waiting for capacity cost a stage: refused starts and the time waited (reported apart from the job's time). */
+interface CapacityWait {
+  refused: number;
+  waitedMs: number;
+}
+
+/**
+ * Runs the start call; a refusal for capacity is waiting, never failing: heartbeat, wait, start
+ * again, within the same attempt (no retry attempt is spent; a cancel ends the wait, no job exists).
+ */
+async function startWhenCapacity<T>(
+  handler: StageHandler,
+  sctx: StageContext,
+  wait: CapacityWait,
+  start: () => Promise<T>,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!isCapacityRefusal(handler, err)) throw err;
+      const ms = capacityWaitMs(wait.refused);
+      wait.refused++;
+      log.info('start refused for capacity; waiting', {
+        stage: sctx.stageId,
+        kind: handler.kind,
+        code: (err as { name?: string }).name,
+        refused: wait.refused,
+        waitMs: ms,
+      });
+      const t0 = Date.now();
+      await waitWithHeartbeats(ms, { waitingForCapacity: wait.refused } as unknown as StageHeartbeat);
+      wait.waitedMs += Date.now() - t0;
+    }
+  }
+}
+
 /** Describe, tolerating transient errors: a throttled status call is not a failed job. */
 async function describeOnce(handler: JobHandler, sctx: StageContext, jobId: string): Promise<JobStatus | undefined> {
   try {
@@ -121,6 +174,7 @@ async function runJob(
   handler: JobHandler,
   sctx: StageContext,
   input: StageInput,
+  capacity: CapacityWait,
   events?: StageEventsOptions,
 ): Promise<StageResult & { watched?: boolean }> {
   const ctx = Context.current();
@@ -133,7 +187,9 @@ async function runJob(
     reattached = jobId !== undefined;
   }
   if (!jobId) {
-    jobId = await awsCall({ service: handler.service, operation: 'start' }, () => handler.start(sctx));
+    jobId = await awsCall({ service: handler.service, operation: 'start' }, () =>
+      startWhenCapacity(handler, sctx, capacity, () => handler.start(sctx)),
+    );
   }
   const hb: StageHeartbeat = {
     jobId,
@@ -256,12 +312,17 @@ export async function runWithHandler(
 ): Promise<StageResult> {
   const sctx = stageContext(input, clients);
   const startedAt = Date.now();
+  const capacity: CapacityWait = { refused: 0, waitedMs: 0 };
+  const waited = (): Partial<StageResult> =>
+    capacity.refused ? { refusedStarts: capacity.refused, capacityWaitMs: capacity.waitedMs } : {};
   if (handler.mode === 'immediate') {
     if (input.poll) sctx.poll = input.poll;
     if (input.deadlineMs !== undefined) sctx.deadlineMs = input.deadlineMs;
-    const result = await awsCall({ service: handler.service, operation: handler.kind }, () => handler.run(sctx));
-    return { ...result, temporalActions: temporalActions(startedAt, false) };
+    const result = await awsCall({ service: handler.service, operation: handler.kind }, () =>
+      startWhenCapacity(handler, sctx, capacity, () => handler.run(sctx)),
+    );
+    return { ...result, ...waited(), temporalActions: temporalActions(startedAt, false) };
   }
-  const { watched, ...result } = await runJob(handler, sctx, input, events);
-  return { ...result, temporalActions: temporalActions(startedAt, watched === true) };
+  const { watched, ...result } = await runJob(handler, sctx, input, capacity, events);
+  return { ...result, ...waited(), temporalActions: temporalActions(startedAt, watched === true) };
 }

@@ -120,8 +120,11 @@ export function createRunActivities() {
      * it returns that run instead of starting another. A run already there from elsewhere is not ours.
      */
     async startDateRun(req: StartDateRunRequest): Promise<StartedDateRun> {
-      const { pipeline, ds, generation, params } = req.input;
-      const start = runStartOptions(pipeline, ds, generation ?? 0, params);
+      const { pipeline, ds, generation, params, priority, fairnessKey } = req.input;
+      const start = runStartOptions(pipeline, ds, generation ?? 0, params, {
+        ...(priority !== undefined ? { priority } : {}),
+        ...(fairnessKey !== undefined ? { fairnessKey } : {}),
+      });
       const { workflowId } = start;
       const client = getClient();
       const mine = async (): Promise<StartedDateRun | undefined> => {

@@ -5,6 +5,7 @@
  */
 import type { StageKind } from '../common/constants';
 import type { PollSpec } from '../common/pipeline';
+import type { PoolCapacity } from '../common/pools';
 import type { StageResult, StageUsage } from '../common/run-types';
 import type { AwsClients } from './aws-clients';
 
@@ -37,8 +38,19 @@ export type JobStatus =
   | { state: 'succeeded'; awsState: string; usage?: StageUsage }
   | { state: 'failed' | 'stopped' | 'timeout'; awsState: string; message?: string };
 
+/** What every handler may say about the limits AWS puts on it (pools, common/pools.ts). */
+interface CapacityAware {
+  /**
+   * AWS error names (the SDK exception's `name`) by which the start call says a limit is full: the
+   * stage waits for capacity inside its attempt (no retry attempt is spent) and starts again.
+   */
+  capacityErrors?: readonly string[];
+  /** The slots of the kind's default pool, as AWS states them for the resource (GetJob, ...). */
+  capacity?(ctx: StageContext): Promise<PoolCapacity | undefined>;
+}
+
 /** A kind whose work is one idempotent call (s3.put). */
-export interface ImmediateHandler {
+export interface ImmediateHandler extends CapacityAware {
   kind: StageKind;
   mode: 'immediate';
   service: string;
@@ -46,7 +58,7 @@ export interface ImmediateHandler {
 }
 
 /** A kind that starts an AWS job and waits for it. */
-export interface JobHandler {
+export interface JobHandler extends CapacityAware {
   kind: StageKind;
   mode: 'job';
   /** Service name for messages, e.g. "Glue". */

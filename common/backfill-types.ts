@@ -13,6 +13,8 @@ export interface BackfillOptions {
   order: BackfillOrder;
   /** Run parameters for every date (`--param`); the pipeline's defaults fill in the rest. */
   params?: Record<string, unknown>;
+  /** Priority key of the dates' waits for pools (`--priority`); default one lower than the pipeline's. */
+  priority?: number;
 }
 
 export interface BackfillInput extends BackfillOptions {

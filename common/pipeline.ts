@@ -16,6 +16,7 @@ import { FAN_OUT_LIMITS, type ForEachSpec } from './fan-out';
 import { PARAM_TYPES, paramDefinitionIssues, type ParamDefinitions } from './params';
 import { TRIGGER_RULES, type TriggerRule } from './scheduling';
 import { templateIssues } from './pipeline-templates';
+import { NO_POOL, POOL_NAME, PRIORITY } from './pools';
 
 /** `90s`, `5m`, `2h`, `1d`, `500ms`, or a number of milliseconds. */
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
@@ -93,6 +94,14 @@ const stageSchema = z.strictObject({
   if: z.string().optional(),
   /** Fan-out: the stage runs once per item (common/fan-out.ts). */
   forEach: forEachSchema.optional(),
+  /** The pool whose slot the stage holds while its job runs (common/pools.ts); `none`: no pool. */
+  pool: z
+    .string()
+    .regex(POOL_NAME, {
+      message:
+        'expected a pool name of letters, digits, "_", ".", ":", "/", "@" or "-", starting with a letter or digit',
+    })
+    .optional(),
 });
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -126,6 +135,13 @@ const pipelineSchema = z.strictObject({
     )
     .optional(),
   stages: z.array(stageSchema).min(1, { message: 'a pipeline needs at least one stage' }),
+  /** Priority key of this pipeline's runs when they wait for a pool: 1 first … 5 last (common/pools.ts). */
+  priority: z
+    .number()
+    .int()
+    .min(PRIORITY.min, { message: `expected ${PRIORITY.min} (first) to ${PRIORITY.max} (last)` })
+    .max(PRIORITY.max, { message: `expected ${PRIORITY.min} (first) to ${PRIORITY.max} (last)` })
+    .optional(),
 });
 
 export interface StageDefinition {
@@ -146,6 +162,8 @@ export interface StageDefinition {
   if?: string;
   /** Fan-out: the stage runs once per item, `{{ item }}` in its params. */
   forEach?: ForEachSpec;
+  /** The pool the stage takes a slot of; default: its kind's (defaultPool); `none`: no pool. */
+  pool?: string;
 }
 
 export interface PipelineDefinition {
@@ -155,6 +173,8 @@ export interface PipelineDefinition {
   /** Run parameters, by name. */
   params?: ParamDefinitions;
   stages: StageDefinition[];
+  /** Priority of its runs' waits for pools (1 first … 5 last); backfill dates default to one lower. */
+  priority?: number;
 }
 
 /**
@@ -281,6 +301,15 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
   const issues: PipelineIssue[] = structureIssues(doc.stages);
   for (const stage of doc.stages) {
     if (isKind(stage.kind)) checkParams(stage as StageDefinition, KIND_RULES[stage.kind], issues);
+    if (stage.pool !== undefined && stage.pool !== NO_POOL && isKind(stage.kind) && KIND_RULES[stage.kind].noPool) {
+      issues.push({
+        stage: stage.id,
+        field: 'pool',
+        received: stage.pool,
+        problem: `${stage.kind} cannot take a pool: ${KIND_RULES[stage.kind].noPool}`,
+        fix: 'remove pool from this stage',
+      });
+    }
     if (stage.expect) {
       if (!RESULT_KINDS.includes(stage.kind)) {
         issues.push({

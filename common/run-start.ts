@@ -14,8 +14,17 @@ export function runStartOptions(
   ds: string,
   generation: number,
   params?: Record<string, unknown>,
+  /** How the run's stages wait for pools: its priority key and fairness key (common/pools.ts). */
+  turn?: Pick<RunPipelineInput, 'priority' | 'fairnessKey'>,
 ) {
-  const input: RunPipelineInput = { pipeline, ds, generation, ...(params ? { params } : {}) };
+  const input: RunPipelineInput = {
+    pipeline,
+    ds,
+    generation,
+    ...(params ? { params } : {}),
+    ...(turn?.priority !== undefined ? { priority: turn.priority } : {}),
+    ...(turn?.fairnessKey !== undefined ? { fairnessKey: turn.fairnessKey } : {}),
+  };
   return {
     workflowId: runWorkflowId(pipeline.name, ds),
     args: [input] as [RunPipelineInput],

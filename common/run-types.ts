@@ -2,6 +2,7 @@
 import type { StageKind } from './constants';
 import type { ExpectSpec } from './checks';
 import type { PipelineDefinition, PollSpec } from './pipeline';
+import type { StagePool } from './pools';
 
 export interface RunPipelineInput {
   pipeline: PipelineDefinition;
@@ -19,6 +20,10 @@ export interface RunPipelineInput {
    * stages' idempotency keys, so sub-runs of one pipeline for one date never share a job.
    */
   keyScope?: string;
+  /** Priority key of the run's waits for pools (1 first … 5 last; common/pools.ts runPriority). */
+  priority?: number;
+  /** Runs with the same key share a pool's turns among themselves: a backfill's dates carry its ID. */
+  fairnessKey?: string;
 }
 
 export type StageStateName = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
@@ -36,6 +41,8 @@ export interface StageStatus {
   error?: StageError;
   /** Why a skipped stage did not run (its condition was false, an upstream stage failed, ...). */
   reason?: string;
+  /** The pool whose slot the stage waits for or holds (common/pools.ts); waiting while `grantedAt` is absent. */
+  pool?: StagePool;
 }
 
 export interface StageError {
@@ -119,6 +126,10 @@ export interface StageResult {
    * are not known to the last one and are not counted.
    */
   temporalActions?: number;
+  /** Starts AWS refused because a limit was full (the stage waited and started again, in the same attempt). */
+  refusedStarts?: number;
+  /** Time spent waiting after those refusals (ms): waiting, not the job's running time. */
+  capacityWaitMs?: number;
   /** A fan-out that was cancelled (its items' jobs stopped): the stage is cancelled, not succeeded. */
   cancelled?: boolean;
   /** Items of a cancelled fan-out whose jobs AWS did not confirm stopped. */

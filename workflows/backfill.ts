@@ -37,6 +37,7 @@ import { planBackfill } from '../common/backfill-plan';
 import { runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
 import { awaitRun, listDateRuns, runDate } from './date-run';
+import { runPriority } from '../common/pools';
 import { AUTO_UPGRADE, versioned } from './versioning';
 
 export { planBackfill };
@@ -110,6 +111,15 @@ function clampConcurrency(n: number): number {
 versioned(AUTO_UPGRADE, backfillPipeline);
 export async function backfillPipeline(input: BackfillInput): Promise<BackfillReport> {
   const { pipeline } = input;
+  // The dates' turn at pools: below the pipeline's scheduled and manual runs, shared evenly with other backfills.
+  const turn = {
+    priority: runPriority({
+      ...(input.priority !== undefined ? { explicit: input.priority } : {}),
+      ...(pipeline.priority !== undefined ? { pipeline: pipeline.priority } : {}),
+      backfill: true,
+    }),
+    fairnessKey: workflowInfo().workflowId,
+  };
   // Carried across continue-as-new, or empty until the plan is read from visibility (below): queries
   // and signals are answered from the start. Dates carried still running join the window below.
   const { running: carried = [], ...carriedState } = input.carry ?? { running: [] };
@@ -289,7 +299,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
       if (r.ours) entry.runId = r.runId;
     };
     const params = input.params ? { params: input.params } : {};
-    track(entry, runDate(pipeline, ds, generation, { abandon: carriable, onStarted, ...params }));
+    track(entry, runDate(pipeline, ds, generation, { abandon: carriable, onStarted, turn, ...params }));
   };
   const launch = (index: number): void => start(st.queue[index] as string, st.generations[index] ?? 0);
 
@@ -326,7 +336,7 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
     const entry: RunningDate = { ds, generation, ours: true, known: false, carriable: true, carried: false };
     const { workflowId, runId, taskQueue } = workflowInfo();
     const request = {
-      input: { pipeline, ds, generation, ...(input.params ? { params: input.params } : {}) },
+      input: { pipeline, ds, generation, ...(input.params ? { params: input.params } : {}), ...turn },
       taskQueue,
       startedBy: `${workflowId}/${runId}/${ds}/g${generation}`,
     };

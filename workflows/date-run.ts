@@ -12,6 +12,7 @@ import type { DateOutcome } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
 import { failureOutcome } from '../common/outcomes';
 import type { PipelineDefinition } from '../common/pipeline';
+import type { RunPipelineInput } from '../common/run-types';
 import { runStartOptions } from '../common/run-start';
 
 const { awaitRun } = proxyActivities<SluiceActivities>({
@@ -44,6 +45,8 @@ export interface RunDateOptions {
   onStarted?: (run: { ours: true; runId: string } | { ours: false }) => void;
   /** Run parameters of the date's run. */
   params?: Record<string, unknown>;
+  /** Its stages' turn at pools: priority key and fairness key. */
+  turn?: Pick<RunPipelineInput, 'priority' | 'fairnessKey'>;
 }
 
 export async function runDate(
@@ -52,7 +55,7 @@ export async function runDate(
   generation: number,
   opts: RunDateOptions = {},
 ): Promise<DateOutcome> {
-  const start = runStartOptions(pipeline, ds, generation, opts.params);
+  const start = runStartOptions(pipeline, ds, generation, opts.params, opts.turn);
   const { workflowId } = start;
   try {
     const child = await startChild(WORKFLOW_TYPES.runPipeline, {

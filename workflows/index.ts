@@ -10,3 +10,4 @@ export {
 export { scheduledPipeline } from './scheduled';
 export { fanOutStage, fanOutChunk } from './fan-out';
 export { watchJob } from './watch-job';
+export { sluicePool } from './pool';

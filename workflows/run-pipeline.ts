@@ -66,6 +66,9 @@ import type {
   StopTarget,
 } from '../common/run-types';
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
+import { KINDS } from '../common/kinds';
+import { poolWaitLine, runPriority, stagePool } from '../common/pools';
+import { withPoolSlot, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
 
 export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
@@ -94,6 +97,8 @@ export const PATCHES = {
   cancelSweep: 'sluice-cancel-sweep-1',
   /** Failure: stop, in one stopRunJobs, the jobs of stages that failed while their job may still run. */
   stopFailed: 'sluice-stop-failed-1',
+  /** Pools: a stage holds a slot of its pool while its job runs (workflows/pool-slot.ts). */
+  pools: 'sluice-pools-1',
 } as const;
 
 /** A sensor's activity may outlive its own deadline by this much, so its clear error wins the race. */
@@ -209,6 +214,7 @@ export function stageLine(s: StageStatus): string {
         ? ` — ${s.reason}`
         : '';
   const job = s.jobId && !why.includes(s.jobId) ? ` [job ${s.jobId}]` : '';
+  if (s.state === 'running' && s.pool && !s.pool.grantedAt) return `⧗ ${s.id} (${s.kind}): ${poolWaitLine(s.pool)}`;
   return `${mark} ${s.id} (${s.kind}): ${s.state}${why}${job}`;
 }
 
@@ -384,6 +390,22 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     return (await child.result()) as StageResult;
   };
 
+  /** The stage's pool ask: its own pool, or its kind's default (learned from AWS); none for runs of before pools. */
+  const poolAsk = (stage: StageDefinition, params: Record<string, unknown>): SlotAsk | undefined => {
+    const byDefault = KINDS[stage.kind].defaultPool;
+    const pool = stagePool(stage, byDefault, params);
+    if (pool === undefined || !patched(PATCHES.pools)) return undefined;
+    return {
+      pool,
+      ...(byDefault?.(params) === pool ? { learn: { kind: stage.kind, params } } : {}),
+      pipeline: pipeline.name,
+      ds,
+      stage: stage.id,
+      priority: input.priority ?? runPriority({ ...(pipeline.priority ? { pipeline: pipeline.priority } : {}) }),
+      fairnessKey: input.fairnessKey ?? workflowInfo().workflowId,
+    };
+  };
+
   const launch = (stage: StageDefinition): void => {
     const status = statusOf(stage.id);
     let params: Record<string, unknown>;
@@ -412,6 +434,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     renderedParams.set(stage.id, params);
     status.state = 'running';
     status.startedAt = new Date().toISOString();
+    const ask = fanOut || CHILD_RUN_KINDS.includes(stage.kind) ? undefined : poolAsk(stage, params);
     const opts = activityOptions(stage, pipeline.defaults);
     const { runStage } = proxyActivities<SluiceActivities>(opts);
     const t = { ...timeouts(pipeline.defaults?.timeout), ...timeouts(stage.timeout) };
@@ -421,22 +444,24 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
           ? runFanOut(stage, fanOut)
           : CHILD_RUN_KINDS.includes(stage.kind)
             ? runSubPipeline(params, ds, generation, `${workflowInfo().workflowId}/${stage.id}`)
-            : runStage({
-                pipeline: pipeline.name,
-                ds,
-                stageId: stage.id,
-                kind: stage.kind,
-                params,
-                rendered: true,
-                idempotencyKey: keyOf(stage),
-                ...((stage.poll ?? pipeline.defaults?.poll)
-                  ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
-                  : {}),
-                ...(stage.expect ? { expect: stage.expect } : {}),
-                ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-                  ? { deadlineMs: Date.now() + durationMs(t.total) }
-                  : {}),
-              }),
+            : withPoolSlot(ask, status, showProgress, () =>
+                runStage({
+                  pipeline: pipeline.name,
+                  ds,
+                  stageId: stage.id,
+                  kind: stage.kind,
+                  params,
+                  rendered: true,
+                  idempotencyKey: keyOf(stage),
+                  ...((stage.poll ?? pipeline.defaults?.poll)
+                    ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
+                    : {}),
+                  ...(stage.expect ? { expect: stage.expect } : {}),
+                  ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+                    ? { deadlineMs: Date.now() + durationMs(t.total) }
+                    : {}),
+                }),
+              ),
       )
       .then(
         (result) => {

@@ -36,11 +36,21 @@ export function mapAthenaState(status: QueryExecutionStatus | undefined): JobSta
   }
 }
 
+/** Athena's quota of active DML queries per account and Region is Region-specific; the lowest common default. */
+export const ATHENA_DEFAULT_ACTIVE_QUERIES = 20;
+
 export const athenaQuery: JobHandler = {
   kind: 'athena.query',
   mode: 'job',
   service: 'Athena',
   watchKey: (_ctx, jobId) => watchKey('athena.query', jobId),
+  // Active DML queries (running and queued) over the account's quota in this Region.
+  capacityErrors: ['TooManyRequestsException'],
+  capacity: () =>
+    Promise.resolve({
+      slots: ATHENA_DEFAULT_ACTIVE_QUERIES,
+      source: `Athena's default quota of active DML queries (${ATHENA_DEFAULT_ACTIVE_QUERIES}; it varies by Region: sluice pool set athena --slots N)`,
+    }),
   async start(ctx) {
     const request = ctx.params as unknown as StartQueryExecutionCommandInput;
     const out = await ctx.clients.athena.send(

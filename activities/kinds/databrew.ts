@@ -51,6 +51,7 @@ export function mapDataBrewState(run: Pick<JobRun, 'State' | 'ErrorMessage'>): J
 export const databrewJob: JobHandler = {
   kind: 'databrew.job',
   mode: 'job',
+  capacityErrors: ['ServiceQuotaExceededException'],
   service: 'DataBrew',
   async find(ctx) {
     const since = ctx.firstScheduledAtMs;

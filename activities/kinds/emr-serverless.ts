@@ -43,6 +43,7 @@ export const emrServerlessJob: JobHandler = {
   kind: 'emr-serverless.job',
   mode: 'job',
   service: 'EMR Serverless',
+  capacityErrors: ['ServiceQuotaExceededException'],
   watchKey: (ctx, jobId) => watchKey('emr-serverless.job', applicationId(ctx.params), jobId),
   async start(ctx) {
     const request = ctx.params as unknown as StartJobRunCommandInput;

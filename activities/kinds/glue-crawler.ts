@@ -107,6 +107,8 @@ export const glueCrawler: JobHandler = {
   mode: 'job',
   service: 'Glue crawler',
   watchKey: (_ctx, jobId) => watchKey('glue.crawler', parseCrawlerJobId(jobId).name),
+  capacityErrors: ['CrawlerRunningException'],
+  capacity: () => Promise.resolve({ slots: 1, source: 'a Glue crawler runs one crawl at a time' }),
   async find(ctx) {
     if (ctx.firstScheduledAtMs === undefined) return undefined;
     const name = crawlerName(ctx.params);

@@ -10,6 +10,7 @@ import { watchKey } from '../../common/stage-events';
 import { glueUsage } from '../../common/prices';
 import {
   BatchStopJobRunCommand,
+  GetJobCommand,
   GetJobRunCommand,
   GetJobRunsCommand,
   StartJobRunCommand,
@@ -51,6 +52,15 @@ export const glueJob: JobHandler = {
   mode: 'job',
   service: 'Glue',
   watchKey: (_ctx, jobId) => watchKey('glue.job', jobId),
+  // The job's MaxConcurrentRuns, or the account's concurrent job runs (the same exception).
+  capacityErrors: ['ConcurrentRunsExceededException'],
+  async capacity(ctx) {
+    const out = await ctx.clients.glue.send(new GetJobCommand({ JobName: jobName(ctx.params) }));
+    const set = out.Job?.ExecutionProperty?.MaxConcurrentRuns;
+    return set !== undefined && set > 0
+      ? { slots: set, source: 'Glue GetJob ExecutionProperty.MaxConcurrentRuns' }
+      : { slots: 1, source: "Glue's default MaxConcurrentRuns (1)" };
+  },
   async find(ctx) {
     let NextToken: string | undefined;
     for (let page = 0; page < FIND_PAGES; page++) {

@@ -13,7 +13,13 @@
  * `context.client_context.custom['sluiceIdempotencyKey']`), so a function whose effect must happen
  * once can deduplicate on it.
  */
-import { InvokeCommand, type InvokeCommandInput } from '@aws-sdk/client-lambda';
+import { lambdaFunctionName } from '../../common/kinds/lambda';
+import {
+  GetAccountSettingsCommand,
+  GetFunctionConcurrencyCommand,
+  InvokeCommand,
+  type InvokeCommandInput,
+} from '@aws-sdk/client-lambda';
 import type { StageUsage } from '../../common/run-types';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../../common/constants';
@@ -104,6 +110,26 @@ export const lambdaInvoke: ImmediateHandler = {
   kind: 'lambda.invoke',
   mode: 'immediate',
   service: 'Lambda',
+  // Reserved concurrency reached, the account's concurrency reached, or invocations too fast.
+  capacityErrors: ['TooManyRequestsException'],
+  async capacity(ctx) {
+    const FunctionName = lambdaFunctionName(String(ctx.params.FunctionName));
+    const out = await ctx.clients.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName }));
+    if (out.ReservedConcurrentExecutions !== undefined && out.ReservedConcurrentExecutions > 0)
+      return {
+        slots: out.ReservedConcurrentExecutions,
+        source: 'Lambda GetFunctionConcurrency ReservedConcurrentExecutions',
+      };
+    try {
+      const account = await ctx.clients.lambda.send(new GetAccountSettingsCommand({}));
+      const unreserved = account.AccountLimit?.UnreservedConcurrentExecutions;
+      if (unreserved !== undefined && unreserved > 0)
+        return { slots: unreserved, source: 'Lambda GetAccountSettings UnreservedConcurrentExecutions' };
+    } catch {
+      // Not allowed or not answered (an older role, a local endpoint): Lambda's default account concurrency.
+    }
+    return { slots: 1000, source: "Lambda's default account concurrency (1000)" };
+  },
   async run(ctx) {
     const { Payload, ClientContext, ...rest } = ctx.params;
     if (typeof rest.FunctionName !== 'string' || rest.FunctionName === '') {

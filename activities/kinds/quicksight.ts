@@ -60,6 +60,8 @@ async function describe(ctx: StageContext, jobId: string): Promise<Partial<Inges
 export const quicksightRefresh: JobHandler = {
   kind: 'quicksight.refresh',
   mode: 'job',
+  // Ingestions of one dataset run one at a time, and per account within a quota.
+  capacityErrors: ['LimitExceededException'],
   service: 'QuickSight',
   async start(ctx) {
     const request = ctx.params as unknown as CreateIngestionCommandInput;

@@ -54,6 +54,7 @@ export const redshiftSql: JobHandler = {
   kind: 'redshift.sql',
   mode: 'job',
   service: 'Redshift Data',
+  capacityErrors: ['ActiveStatementsExceededException', 'ActiveSessionsExceededException'],
   watchKey: (_ctx, jobId) => watchKey('redshift.sql', jobId),
   async start(ctx) {
     const ClientToken = redshiftClientToken(ctx.idempotencyKey);

@@ -86,6 +86,7 @@ export const sfnExecution: JobHandler = {
   kind: 'sfn.execution',
   mode: 'job',
   service: 'Step Functions',
+  capacityErrors: ['ExecutionLimitExceeded'],
   watchKey: (_ctx, jobId) => watchKey('sfn.execution', jobId),
   async start(ctx) {
     const name = sfnExecutionName(ctx.idempotencyKey);

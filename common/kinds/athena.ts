@@ -2,6 +2,8 @@ import { defineKind, type Grant } from './types';
 
 export const athenaQuery = defineKind({
   kind: 'athena.query',
+  // Active DML queries are a quota of the account in its Region, shared by every workgroup.
+  defaultPool: () => 'athena',
   api: 'Athena StartQueryExecution',
   outputs: [
     'queryExecutionId',

@@ -4,6 +4,7 @@ import { defineKind, type CheckContext, type ParamProblem } from './types';
 
 export const pipelineRun = defineKind({
   kind: 'pipeline.run',
+  noPool: 'it runs another pipeline, whose stages take their own pools (set pool on those stages)',
   api: 'Temporal (a child run of another pipeline; no AWS calls of its own)',
   outputs: ['workflowId', 'runId', 'status', 'stages'],
   required: [

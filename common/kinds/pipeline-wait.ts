@@ -3,6 +3,7 @@ import { defineKind, PIPELINE_NAME, type ParamProblem } from './types';
 
 export const pipelineWait = defineKind({
   kind: 'pipeline.wait',
+  noPool: 'it waits for another run and starts no AWS job',
   api: 'Temporal (no AWS calls)',
   outputs: ['workflowId', 'runId', 'status', 'closedAt'],
   required: [{ field: 'pipeline', hint: 'the name of the pipeline whose run to wait for, e.g. clickstream-ingest' }],

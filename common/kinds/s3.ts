@@ -14,6 +14,7 @@ export const s3Put = defineKind({
 
 export const s3Wait = defineKind({
   kind: 's3.wait',
+  noPool: 'it waits for an object to appear and starts no AWS job',
   api: 'S3 HeadObject / ListObjectsV2',
   outputs: ['uri'],
   required: [{ field: 'Bucket', hint: 'the bucket name' }],

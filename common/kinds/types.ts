@@ -89,6 +89,14 @@ export interface KindDescriptor<K extends string = string> {
   resultRows?: true;
   /** Runs as a child workflow, not an activity (cancelling the run cancels the child). */
   childRun?: true;
+  /**
+   * The stage's default pool (common/pools.ts): the resource whose limit AWS enforces, named
+   * `<service>:<resource>` (e.g. `glue:<JobName>`), from the params as rendered for the run. The
+   * pool learns its slots from AWS (the handler's `capacity`). Absent: no default pool.
+   */
+  defaultPool?: (params: Record<string, unknown>) => string | undefined;
+  /** Why a `pool` cannot apply to this kind (it waits on something else, or is a child run). */
+  noPool?: string;
   /** The worker role's permissions for one stage: the exact actions its handler calls, on the narrowest resources. */
   grants: (ctx: GrantContext) => Grant[];
 }

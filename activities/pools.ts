@@ -1,0 +1,80 @@
+/**
+ * The pools' activities (workflows/pool.ts, workflows/pool-slot.ts): start a pool with a stage's
+ * ask, learn a default pool's slots from AWS, and tell which holders' runs have closed.
+ */
+import { Context, log } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  POOL_SIGNALS,
+  POOL_WORKFLOW_TYPE,
+  poolWorkflowId,
+  type PoolCapacity,
+  type PoolLearn,
+  type PoolRequest,
+} from '../common/pools';
+import type { StageKind } from '../common/constants';
+import type { AwsClients } from './aws-clients';
+import { STAGE_HANDLERS } from './kinds';
+import { stageContext } from './runner';
+
+export interface EnsurePoolInput {
+  name: string;
+  learn?: PoolLearn;
+  request: PoolRequest;
+}
+
+/** How many holders' runs are described at once. */
+const DESCRIBE_CONCURRENCY = 16;
+
+export function createPoolActivities(clients: AwsClients) {
+  return {
+    /** Starts the pool if it is not running, with the stage's ask (signal-with-start: one call either way). */
+    async ensurePool(input: EnsurePoolInput): Promise<void> {
+      const ctx = Context.current();
+      await ctx.client.workflow.signalWithStart(POOL_WORKFLOW_TYPE, {
+        workflowId: poolWorkflowId(ctx.info.taskQueue, input.name),
+        taskQueue: ctx.info.taskQueue,
+        args: [{ name: input.name, ...(input.learn ? { learn: input.learn } : {}) }],
+        signal: POOL_SIGNALS.acquire,
+        signalArgs: [input.request],
+        staticSummary: `Pool ${input.name}: slots shared by every Sluice stage that uses it`,
+      });
+    },
+
+    /** The slots AWS states for a default pool's resource; undefined when the kind says nothing. */
+    async learnPoolCapacity(input: { name: string; learn: PoolLearn }): Promise<PoolCapacity | undefined> {
+      const kind = input.learn.kind as StageKind;
+      const handler = STAGE_HANDLERS[kind] as (typeof STAGE_HANDLERS)[StageKind] | undefined;
+      if (!handler?.capacity) return undefined;
+      const sctx = stageContext(
+        { pipeline: '', ds: '', stageId: input.name, params: input.learn.params, rendered: true, idempotencyKey: '' },
+        clients,
+      );
+      const learned = await handler.capacity(sctx);
+      log.info('pool slots learned', { pool: input.name, ...learned });
+      return learned;
+    },
+
+    /** The ids of holders whose runs are no longer open (cancelled, terminated, timed out, gone). */
+    async closedPoolHolders(input: {
+      holders: { id: string; workflowId: string; runId: string }[];
+    }): Promise<string[]> {
+      const client = Context.current().client;
+      const closed: string[] = [];
+      const queue = [...input.holders];
+      const next = async (): Promise<void> => {
+        for (let h = queue.shift(); h; h = queue.shift()) {
+          try {
+            const d = await client.workflow.getHandle(h.workflowId, h.runId).describe();
+            if (d.status.name !== 'RUNNING') closed.push(h.id);
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) closed.push(h.id);
+            else throw err;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY, queue.length) }, next));
+      return closed;
+    },
+  };
+}

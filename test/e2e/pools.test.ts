@@ -1,0 +1,72 @@
+/**
+ * Pools end to end: the real worker and server, Glue over HTTP on the local gateway, which refuses
+ * StartJobRun past a job's MaxConcurrentRuns as AWS does (ConcurrentRunsExceededException).
+ */
+import { GetJobRunsCommand } from '@aws-sdk/client-glue';
+import { backfillProgress, startBackfill, waitForBackfill } from '../../client/backfills';
+import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
+import { awsClients, createGlueJob, uniqueName } from '../support/aws';
+import { gateway } from '../support/gateway';
+import { temporalTestContext, type TestContext } from '../support/temporal';
+
+let ctx: TestContext;
+
+beforeAll(async () => {
+  ctx = await temporalTestContext('e2e-pools');
+  await ctx.startWorker();
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+function gluePipeline(prefix: string, job: string): PipelineDefinition {
+  return definePipeline({
+    name: uniqueName(prefix),
+    defaults: { poll: { initial: '200ms', max: '500ms' }, timeout: { heartbeat: '5s' } },
+    stages: [{ id: 'transform', kind: 'glue.job', params: { JobName: job, Arguments: { '--ds': '{{ ds }}' } } }],
+  });
+}
+
+/** The most runs of `job` that were at AWS at once, from Glue's own StartedOn/CompletedOn. */
+async function peakConcurrentRuns(job: string): Promise<{ runs: number; peak: number }> {
+  const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));
+  const edges: [number, number][] = [];
+  for (const r of out.JobRuns ?? []) {
+    edges.push([r.StartedOn!.getTime(), 1]);
+    edges.push([(r.CompletedOn ?? new Date()).getTime(), -1]);
+  }
+  // An end and a start at the same instant: the end first.
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (now += d));
+  return { runs: out.JobRuns?.length ?? 0, peak };
+}
+
+test('a backfill at concurrency 10 over a Glue job allowing 2 runs: every date succeeds, never more than 2 at AWS, few starts refused', async () => {
+  const job = await createGlueJob(undefined, 2);
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 4000 });
+  const pipeline = gluePipeline('pool-bf', job);
+  const t0 = Date.now();
+  const started = await startBackfill(ctx.client, ctx.settings, pipeline, {
+    from: '2024-01-01',
+    to: '2024-01-20',
+    concurrency: 10,
+    only: 'all',
+    order: 'oldest',
+  });
+  const outcome = await waitForBackfill(started.handle);
+  const wallMs = Date.now() - t0;
+  expect(outcome.status).toBe('succeeded');
+  const progress = await backfillProgress(started.handle);
+  expect(progress.counts).toMatchObject({ succeeded: 20, failed: 0 });
+  const { runs, peak } = await peakConcurrentRuns(job);
+  expect(runs).toBe(20);
+  expect(peak).toBeLessThanOrEqual(2);
+  const starts = await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job });
+  // The pool learned the job's 2 from GetJob: at most a few starts can be refused (here none).
+  expect(starts - 20).toBeLessThanOrEqual(1);
+  // The limit's own time is 20 × 4 s ÷ 2 = 40 s; a generous bound, the bench (bench:pools) measures it.
+  expect(wallMs).toBeLessThan(3 * 40_000);
+}, 240_000);

@@ -1,0 +1,151 @@
+/**
+ * The waiting side of a pool (workflows/pool.ts), for any workflow that starts stages: ask the
+ * pool for a slot with a signal, wait for its grant (a signal back: no timer, no poll), give the
+ * slot back when the stage's job has ended. A pool that is not running yet is started by an
+ * activity (signal-with-start), with the same ask.
+ *
+ * Cancelled while waiting, the ask is withdrawn; a run that closes without giving its slot back
+ * (terminated) has it reclaimed by the pool. Deterministic: workflow APIs and pure helpers only.
+ */
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SluiceActivities } from '../activities';
+import {
+  poolWorkflowId,
+  type PoolGrant,
+  type PoolLearn,
+  type PoolQueued,
+  type PoolRequest,
+  type StagePool,
+} from '../common/pools';
+import { acquireSignal, grantedSignal, queuedSignal, releaseSignal } from './pool';
+
+/** Per workflow run (each run has its own module state): grants received, and who awaits a notice. */
+const grants = new Map<string, PoolGrant>();
+const onQueued = new Map<string, (q: PoolQueued) => void>();
+let installed = false;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  setHandler(grantedSignal, (g) => {
+    grants.set(g.id, g);
+  });
+  setHandler(queuedSignal, (q) => {
+    onQueued.get(q.id)?.(q);
+  });
+}
+
+export interface SlotAsk {
+  pool: string;
+  /** For a kind's default pool: how the pool learns its slots from AWS. */
+  learn?: PoolLearn;
+  pipeline: string;
+  ds: string;
+  /** The stage (a fan-out item: `<stage>[<i>]`); unique within the run. */
+  stage: string;
+  priority: number;
+  fairnessKey: string;
+}
+
+export interface Slot {
+  id: string;
+  pool: string;
+  grant: PoolGrant;
+}
+
+const { ensurePool } = proxyActivities<SluiceActivities>({
+  startToCloseTimeout: '1m',
+  // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+  summary: 'start the pool',
+});
+
+/** Asks `ask.pool` for a slot and waits for it. `queued` hears once that the ask waits, with the pool's counts. */
+export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => void): Promise<Slot> {
+  install();
+  const { workflowId, runId, taskQueue } = workflowInfo();
+  const id = `${workflowId}/${runId}/${ask.stage}`;
+  const request: PoolRequest = {
+    id,
+    workflowId,
+    runId,
+    pipeline: ask.pipeline,
+    ds: ask.ds,
+    stage: ask.stage,
+    priority: ask.priority,
+    fairnessKey: ask.fairnessKey,
+    requestedAt: Date.now(),
+  };
+  if (queued) onQueued.set(id, queued);
+  try {
+    // The ask itself is not cancelled halfway: once sent it is withdrawn below.
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await getExternalWorkflowHandle(poolWorkflowId(taskQueue, ask.pool)).signal(acquireSignal, request);
+      } catch {
+        await ensurePool({ name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request });
+      }
+    });
+    await condition(() => grants.has(id));
+  } catch (err) {
+    await releasePoolSlot({ id, pool: ask.pool });
+    throw err;
+  } finally {
+    onQueued.delete(id);
+  }
+  return { id, pool: ask.pool, grant: grants.get(id) as PoolGrant };
+}
+
+/** Gives a slot back (or withdraws an ask). Never fails the stage: a pool that missed it reclaims the slot. */
+export async function releasePoolSlot(slot: Pick<Slot, 'id' | 'pool'>): Promise<void> {
+  grants.delete(slot.id);
+  await CancellationScope.nonCancellable(() =>
+    getExternalWorkflowHandle(poolWorkflowId(workflowInfo().taskQueue, slot.pool))
+      .signal(releaseSignal, { id: slot.id })
+      .catch(() => undefined),
+  );
+}
+
+/**
+ * Runs `fn` (a stage's activity) holding a slot of `ask.pool`; without an ask, just `fn`. The stage's
+ * status says what it waits for (`pool`), and its `startedAt` is when the slot was granted: waiting
+ * is reported apart from the job's running time. The slot is given back once `fn` has settled:
+ * its job has ended (succeeded, failed, stopped), not earlier and not later.
+ */
+export async function withPoolSlot<T>(
+  ask: SlotAsk | undefined,
+  status: { pool?: StagePool; startedAt?: string },
+  changed: () => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!ask) return fn();
+  const requestedAt = Date.now();
+  status.pool = { name: ask.pool, requestedAt: new Date(requestedAt).toISOString() };
+  changed();
+  const slot = await acquirePoolSlot(ask, (q) => {
+    status.pool = { ...(status.pool as StagePool), slots: q.slots, held: q.held };
+    changed();
+  });
+  const now = Date.now();
+  status.pool = {
+    ...(status.pool),
+    grantedAt: new Date(now).toISOString(),
+    waitedMs: now - requestedAt,
+    slots: slot.grant.slots,
+    held: slot.grant.held,
+  };
+  status.startedAt = new Date(now).toISOString();
+  changed();
+  try {
+    return await fn();
+  } finally {
+    await releasePoolSlot(slot);
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * `sluicePool`: one pool's slots, holders and waiters (common/pools.ts). One workflow per pool,
+ * `sluice-pool/<name>`, shared by every run, backfill, schedule and worker of the namespace.
+ *
+ * - Stages ask with a signal and are granted with a signal back: a waiting stage costs no timer
+ *   and no poll. The pool's work is batched: each workflow task grants as many as are free.
+ * - Slots are learned from AWS (the kind's `capacity`, by an activity) when the pool starts and
+ *   again every LEARN_EVERY while it is in use; `sluice pool set` overrides them at once.
+ * - A slot is never leaked: a holder whose run closed (cancelled, terminated, timed out) is found
+ *   when a grant to it fails, and, while others wait on a full pool, by a sweep every SWEEP_EVERY
+ *   that asks Temporal which holders' runs are still open.
+ * - The history stays short: the pool continues as new every CONTINUE_AFTER events, carrying its state.
+ *
+ * Deterministic: imports only @temporalio/workflow, pure helpers and activity types.
+ */
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SluiceActivities } from '../activities';
+import {
+  POOL_QUERY,
+  POOL_SIGNALS,
+  enqueue,
+  grantNext,
+  newPoolState,
+  poolSlots,
+  poolView,
+  releaseRequest,
+  type PoolGrant,
+  type PoolLearn,
+  type PoolQueued,
+  type PoolRequest,
+  type PoolState,
+  type PoolView,
+} from '../common/pools';
+import { AUTO_UPGRADE, versioned } from './versioning';
+
+export interface PoolInput {
+  name: string;
+  /** How to learn the slots from AWS (a kind's default pool); absent for a pool named by hand. */
+  learn?: PoolLearn;
+  /** Carried across continue-as-new. */
+  state?: PoolState;
+}
+
+export const acquireSignal = defineSignal<[PoolRequest]>(POOL_SIGNALS.acquire);
+export const releaseSignal = defineSignal<[{ id: string }]>(POOL_SIGNALS.release);
+export const setSlotsSignal = defineSignal<[{ slots: number | null }]>(POOL_SIGNALS.setSlots);
+export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
+export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
+export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
+
+/** While others wait on a full pool, how often to look for holders whose runs have closed. */
+const SWEEP_EVERY_MS = 60_000;
+/** How often a pool in use asks AWS again for its slots (a job's MaxConcurrentRuns may change). */
+const LEARN_EVERY_MS = 10 * 60_000;
+/** An idle pool (no holder, no waiter, nothing set by hand) ends after this; the next ask starts it anew. */
+const IDLE_END_MS = 60 * 60_000;
+/** Events before the pool continues as new (replay of a pool's history stays cheap). */
+const CONTINUE_AFTER_EVENTS = 4_000;
+
+versioned(AUTO_UPGRADE, sluicePool);
+export async function sluicePool(input: PoolInput): Promise<void> {
+  const state = input.state ?? newPoolState(input.name);
+  const { learnPoolCapacity, closedPoolHolders } = proxyActivities<SluiceActivities>({
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+    summary: `pool ${input.name}`,
+  });
+  let dirty = true;
+  let deleted = false;
+  /** Requests told they wait (once each); grants and notices not yet confirmed by the server. */
+  const told = new Set<string>(state.waiters.map((w) => w.id));
+  const sending = new Set<Promise<void>>();
+  /** Holders that asked again (a replayed ask): the grant is sent to them once more. */
+  const regrant = new Set<string>();
+
+  setHandler(acquireSignal, (req) => {
+    const how = enqueue(state, req);
+    // Asked again while holding (a replayed ask): the grant may not have reached it; send it again.
+    if (how === 'held') regrant.add(req.id);
+    dirty = true;
+  });
+  setHandler(releaseSignal, ({ id }) => {
+    releaseRequest(state, id);
+    told.delete(id);
+    dirty = true;
+  });
+  setHandler(setSlotsSignal, ({ slots }) => {
+    if (slots === null) {
+      delete state.override;
+      deleted = true;
+    } else {
+      state.override = slots;
+      deleted = false;
+    }
+    dirty = true;
+  });
+  setHandler(poolQuery, () => poolView(state, Date.now()));
+
+  const learn = async (): Promise<void> => {
+    if (!input.learn) return;
+    try {
+      const learned = await learnPoolCapacity({ name: input.name, learn: input.learn });
+      if (learned) state.learned = { ...learned, at: Date.now() };
+    } catch (err) {
+      // The pool keeps what it knew (or the default) and tries again later.
+      log.warn('pool could not learn its slots from AWS', { pool: input.name, error: String(err) });
+      if (state.learned) state.learned.at = Date.now();
+      else state.learned = { ...poolSlots(state), at: Date.now() };
+    }
+    dirty = true;
+  };
+
+  const send = (p: Promise<void>): void => {
+    const tracked = p.finally(() => sending.delete(tracked));
+    sending.add(tracked);
+  };
+
+  /** Tells a holder its grant; a run that has closed cannot take it, so its slot is free again. */
+  const tellGranted = (h: PoolRequest, waitedMs: number): void => {
+    const grant: PoolGrant = {
+      id: h.id,
+      pool: input.name,
+      slots: poolSlots(state).slots,
+      held: state.holders.length,
+      waitedMs,
+    };
+    send(
+      getExternalWorkflowHandle(h.workflowId, h.runId)
+        .signal(grantedSignal, grant)
+        .catch(() => {
+          if (releaseRequest(state, h.id) !== 'unknown') state.stats.reclaimed++;
+          dirty = true;
+        }),
+    );
+  };
+
+  const tellQueued = (w: PoolRequest): void => {
+    const notice: PoolQueued = {
+      id: w.id,
+      pool: input.name,
+      slots: poolSlots(state).slots,
+      held: state.holders.length,
+      waiting: state.waiters.length,
+    };
+    send(
+      getExternalWorkflowHandle(w.workflowId, w.runId)
+        .signal(queuedSignal, notice)
+        .catch(() => {
+          releaseRequest(state, w.id);
+          dirty = true;
+        }),
+    );
+  };
+
+  /** Frees the slots of holders whose runs have closed (the pool is full and others wait). */
+  const sweep = async (): Promise<void> => {
+    const holders = state.holders.map((h) => ({ id: h.id, workflowId: h.workflowId, runId: h.runId }));
+    try {
+      const closed = await closedPoolHolders({ holders });
+      for (const id of closed) if (releaseRequest(state, id) === 'released') state.stats.reclaimed++;
+      if (closed.length) log.info('pool reclaimed the slots of closed runs', { pool: input.name, ids: closed });
+    } catch (err) {
+      log.warn('pool could not check its holders', { pool: input.name, error: String(err) });
+    }
+    dirty = true;
+  };
+
+  const showDetails = (): void => {
+    const { slots, source } = poolSlots(state);
+    setCurrentDetails(`${state.holders.length}/${slots} held (${source}), ${state.waiters.length} waiting`);
+  };
+
+  if (!state.learned || Date.now() - state.learned.at >= LEARN_EVERY_MS) await learn();
+  let sweepTimer: Promise<void> | undefined;
+  let sweepDue = false;
+  let learnTimer: Promise<void> | undefined;
+  let learnDue = false;
+
+  for (;;) {
+    if (dirty) {
+      dirty = false;
+      const now = Date.now();
+      for (const h of grantNext(state, now)) {
+        told.delete(h.id);
+        tellGranted(h, h.grantedAt - h.requestedAt);
+      }
+      for (const id of regrant) {
+        const h = state.holders.find((x) => x.id === id);
+        if (h) tellGranted(h, h.grantedAt - h.requestedAt);
+      }
+      regrant.clear();
+      for (const w of state.waiters) {
+        if (told.has(w.id)) continue;
+        told.add(w.id);
+        tellQueued(w);
+      }
+      showDetails();
+    }
+    const busy = state.holders.length > 0 || state.waiters.length > 0;
+    const full = state.waiters.length > 0 && state.holders.length >= poolSlots(state).slots;
+    if (full && !sweepTimer) {
+      sweepTimer = sleep(SWEEP_EVERY_MS).then(() => {
+        sweepDue = true;
+        sweepTimer = undefined;
+      });
+    }
+    if (busy && input.learn && !learnTimer) {
+      learnTimer = sleep(LEARN_EVERY_MS).then(() => {
+        learnDue = true;
+        learnTimer = undefined;
+      });
+    }
+    if (sweepDue) {
+      sweepDue = false;
+      if (full) await sweep();
+      continue;
+    }
+    if (learnDue) {
+      learnDue = false;
+      if (busy) await learn();
+      continue;
+    }
+    if (workflowInfo().historyLength >= CONTINUE_AFTER_EVENTS || workflowInfo().continueAsNewSuggested) {
+      // Every grant and notice confirmed (or failed and handled) before the state is carried over.
+      while (sending.size > 0) await Promise.allSettled([...sending]);
+      if (!dirty) {
+        await continueAsNew<typeof sluicePool>({
+          name: input.name,
+          ...(input.learn ? { learn: input.learn } : {}),
+          state,
+        });
+      }
+      continue;
+    }
+    if (!busy && state.override === undefined) {
+      // Idle and set by nobody: end after a while; a `sluice pool delete` ends it at once.
+      const woke = deleted ? false : await condition(() => dirty, IDLE_END_MS);
+      if (!woke && !dirty && state.holders.length === 0 && state.waiters.length === 0) {
+        while (sending.size > 0) await Promise.allSettled([...sending]);
+        if (!dirty) return;
+      }
+      continue;
+    }
+    await condition(() => dirty || sweepDue || learnDue);
+  }
+}
