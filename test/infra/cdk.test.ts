@@ -112,7 +112,7 @@ test('the task role holds exactly the calls of each stage kind, on the resources
     expect.arrayContaining([
       { actions: ['s3:PutObject'], resource: 'arn:aws:s3:::lake/raw/*/orders.csv' },
       {
-        actions: ['glue:BatchStopJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:StartJobRun'],
+        actions: ['glue:BatchStopJobRun', 'glue:GetJob', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:StartJobRun'],
         resource: arn('glue', 'job/sales-etl'),
       },
       {
@@ -189,11 +189,17 @@ test('every kind maps to named actions; wildcard resources only where AWS has no
     }).stages[0]!,
     c,
   );
+  // Invoke on the qualified function; its pool's slots read from the function's concurrency and the account's.
   expect(lambda).toEqual([
     expect.objectContaining({
       actions: ['lambda:InvokeFunction'],
       resources: [`arn:aws:lambda:${REGION}:${ACCOUNT}:function:enrich:live`],
     }),
+    expect.objectContaining({
+      actions: ['lambda:GetFunctionConcurrency'],
+      resources: [`arn:aws:lambda:${REGION}:${ACCOUNT}:function:enrich`],
+    }),
+    expect.objectContaining({ actions: ['lambda:GetAccountSettings'], resources: ['*'] }),
   ]);
 });
 
