@@ -7,6 +7,12 @@
  * column names (as Athena returns for SELECT), then the data rows, all VarCharValue ('varchar').
  * Without a `result`, a query succeeds with an empty result: a single header row with zero
  * columns and no ColumnInfo.
+ *
+ * Quotas: Athena refuses StartQueryExecution with TooManyRequestsException (Reason
+ * CONCURRENT_QUERY_LIMIT_EXCEEDED) when the account's active (running + queued) DML queries, or
+ * DDL queries, in the Region are at its quota. No API sets a quota, so tests do
+ * (capacity.ts: athena.activeQueries / activeDdlQueries); unlimited unless set. A
+ * ClientRequestToken retry of a query already started returns that query whatever the quota.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,7 +29,8 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
-import { emitOnEnd, runStopRequested } from './events.js';
+import { countRefusal, countStart, limitFor, registerActive } from './capacity.js';
+import { emitOnEnd, regionOf, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
 const SPEC: LifecycleSpec = {
@@ -39,6 +46,8 @@ const INVALID = 'InvalidRequestException';
 interface AthenaRun extends Run {
   query: string;
   workGroup: string;
+  /** The quota the query counts towards: "DML/<region>" or "DDL/<region>". */
+  quota: string;
   context?: JsonObject;
   executionParameters?: unknown;
   outputLocation?: string;
@@ -47,6 +56,20 @@ interface AthenaRun extends Run {
 
 const runs = new Map<string, AthenaRun>();
 const byToken = new Map<string, AthenaRun>();
+
+/** AWS's words, as StartQueryExecution answers past the quota. */
+const QUOTA_MESSAGE =
+  'You have exceeded the limit for the number of queries you can run concurrently. Please reduce the number of concurrent queries submitted by this account. Contact customer support to request a concurrent query limit increase.';
+
+/** Active (queued or running) queries per quota, for the limits and the capacity counters. */
+function activeQueries(now: number): Map<string, number> {
+  const active = new Map<string, number>();
+  for (const run of runs.values()) {
+    if (!describeRun(SPEC, run, now).terminal) active.set(run.quota, (active.get(run.quota) ?? 0) + 1);
+  }
+  return active;
+}
+registerActive('athena', activeQueries);
 
 /** Athena's InvalidRequestException carries an AthenaErrorCode member. */
 function invalid(message: string): AwsError {
@@ -63,6 +86,9 @@ function requireRun(input: JsonObject, ctx: HandlerContext): AthenaRun {
 
 function statementType(query: string): { StatementType: string; SubstatementType: string } {
   const word = (/^\s*(\w+)/.exec(query)?.[1] ?? '').toUpperCase();
+  // CREATE TABLE AS SELECT is DML for Athena (it counts towards the DML quota).
+  if (/^\s*CREATE\s+TABLE\b[\s\S]*\bAS\s*\(?\s*(SELECT|WITH)\b/i.test(query))
+    return { StatementType: 'DML', SubstatementType: 'CREATE_TABLE_AS_SELECT' };
   if (['CREATE', 'DROP', 'ALTER', 'MSCK', 'SHOW', 'DESCRIBE'].includes(word))
     return { StatementType: 'DDL', SubstatementType: word };
   if (word === 'WITH') return { StatementType: 'DML', SubstatementType: 'SELECT' };
@@ -132,15 +158,28 @@ async function startQueryExecution(input: JsonObject, ctx: HandlerContext): Prom
     }
   }
 
+  // The quota check, like the token check, is synchronous with the insert below.
+  const now = Date.now();
+  const ddl = statementType(query).StatementType === 'DDL';
+  const region = regionOf(ctx.headers) ?? 'us-east-1';
+  const quota = `${ddl ? 'DDL' : 'DML'}/${region}`;
+  const limit = limitFor(region, 'athena', ddl ? 'activeDdlQueries' : 'activeQueries');
+  const active = activeQueries(now).get(quota) ?? 0;
+  if (limit !== undefined && active >= limit) {
+    countRefusal('athena', quota, limit);
+    throw new AwsError('TooManyRequestsException', QUOTA_MESSAGE, 400, { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' });
+  }
+
   const wgConfig = isObject(wgBody.Configuration) ? wgBody.Configuration : {};
   const wgResult = isObject(wgConfig.ResultConfiguration) ? wgConfig.ResultConfiguration : {};
   const outputLocation = resultConfig?.OutputLocation ?? wgResult.OutputLocation;
   const run: AthenaRun = {
     id: randomUUID(),
-    startedAt: Date.now(),
+    startedAt: now,
     scenario: findScenario('athena', (match) => query.includes(match)) ?? DEFAULT_SCENARIO,
     query,
     workGroup,
+    quota,
   };
   const context = optionalObject(input, 'QueryExecutionContext', INVALID);
   if (context !== undefined) run.context = context;
@@ -164,6 +203,7 @@ async function startQueryExecution(input: JsonObject, ctx: HandlerContext): Prom
     byToken.set(token, run);
   }
   runs.set(run.id, run);
+  countStart('athena', quota, active + 1, limit);
   ctx.call.resource = run.id;
   return { QueryExecutionId: run.id };
 }

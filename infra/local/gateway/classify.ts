@@ -39,6 +39,9 @@ const REST_OPERATIONS: Record<string, [string, string, string][]> = {
   lambda: [
     ['POST', '/2015-03-31/functions/{FunctionName}/invocations', 'Invoke'],
     ['GET', '/2015-03-31/functions/{FunctionName}', 'GetFunction'],
+    ['PUT', '/2017-10-31/functions/{FunctionName}/concurrency', 'PutFunctionConcurrency'],
+    ['GET', '/2019-09-30/functions/{FunctionName}/concurrency', 'GetFunctionConcurrency'],
+    ['DELETE', '/2017-10-31/functions/{FunctionName}/concurrency', 'DeleteFunctionConcurrency'],
   ],
   'emr-serverless': [
     ['POST', '/applications/{applicationId}/jobruns', 'StartJobRun'],

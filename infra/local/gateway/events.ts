@@ -63,7 +63,7 @@ function scopedHeaders(service: string, region = process.env.AWS_REGION ?? 'us-e
 }
 
 /** The region of a request's credential scope. */
-function regionOf(headers: IncomingHttpHeaders): string | undefined {
+export function regionOf(headers: IncomingHttpHeaders): string | undefined {
   return /Credential=[^/]+\/\d+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1];
 }
 

@@ -2,6 +2,8 @@
  * Glue job runs. moto keeps the job definitions (CreateJob/GetJob/... are forwarded to it), but its
  * run lifecycle is unusable for an orchestrator (SUCCEEDED on the first poll, no BatchStopJobRun,
  * no FAILED path), so the gateway owns StartJobRun / GetJobRun / GetJobRuns / BatchStopJobRun.
+ * moto 5.2.5 has no UpdateJob at all (HTML 500, a SyntaxError in the SDK), so the gateway answers
+ * it too, on moto's definitions: a changed MaxConcurrentRuns then holds for the next StartJobRun.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -17,6 +19,7 @@ import {
   type JsonObject,
 } from './aws.js';
 import { describeRun, requestStop, type LifecycleSpec, type Run, type Scenario } from './lifecycle.js';
+import { countRefusal, countStart, registerActive } from './capacity.js';
 import { emitOnEnd, runStopRequested } from './events.js';
 import { findScenario } from './scenarios.js';
 
@@ -93,6 +96,7 @@ async function startJobRun(input: JsonObject, ctx: HandlerContext): Promise<Json
     if (run.jobName === jobName && !describeRun(SPEC, run, now).terminal) active++;
   }
   if (active >= maxConcurrent) {
+    countRefusal('glue', jobName, maxConcurrent);
     throw new AwsError('ConcurrentRunsExceededException', `Concurrent runs exceeded for ${jobName}`);
   }
 
@@ -111,6 +115,7 @@ async function startJobRun(input: JsonObject, ctx: HandlerContext): Promise<Json
     details,
   };
   runs.set(run.id, run);
+  countStart('glue', jobName, active + 1, maxConcurrent);
   emitOnEnd(SPEC, run, ctx.headers, (view) => ({
     source: 'aws.glue',
     detailType: 'Glue Job State Change',
@@ -191,6 +196,41 @@ async function batchStopJobRun(input: JsonObject, ctx: HandlerContext): Promise<
   return { SuccessfulSubmissions, Errors };
 }
 
+/**
+ * UpdateJob: AWS overwrites the whole definition with JobUpdate. moto has no UpdateJob, so the
+ * definition is replaced on moto with DeleteJob + CreateJob (its tags, kept by ARN, survive; its
+ * CreatedOn becomes the update's time). Role and Command are checked first, so a JobUpdate moto
+ * could not create from never leaves the job deleted.
+ */
+async function updateJob(input: JsonObject, ctx: HandlerContext): Promise<JsonObject> {
+  const jobName = requireString(input, 'JobName', INVALID);
+  ctx.call.resource = jobName;
+  const update = optionalObject(input, 'JobUpdate', INVALID);
+  if (update === undefined) throw new AwsError(INVALID, 'JobUpdate is required');
+  requireString(update, 'Role', INVALID);
+  if (optionalObject(update, 'Command', INVALID) === undefined)
+    throw new AwsError(INVALID, 'Command is required and must be an object');
+  await getJob(jobName, ctx); // EntityNotFoundException for an unknown job
+  const { Name: _ignored, ...definition } = update;
+  const deleted = await ctx.moto.json('AWSGlue.DeleteJob', { JobName: jobName }, ctx.headers);
+  if (deleted.status !== 200)
+    throw new AwsError('InternalServiceException', `DeleteJob on moto failed with HTTP ${deleted.status}`, 500);
+  const created = await ctx.moto.json('AWSGlue.CreateJob', { ...definition, Name: jobName }, ctx.headers);
+  if (created.status !== 200)
+    throw new AwsError('InternalServiceException', `CreateJob on moto failed with HTTP ${created.status}`, 500);
+  return { JobName: jobName };
+}
+
+/** Non-terminal runs per job name, for the capacity counters. */
+function activeRuns(now: number): Map<string, number> {
+  const active = new Map<string, number>();
+  for (const run of runs.values()) {
+    if (!describeRun(SPEC, run, now).terminal) active.set(run.jobName, (active.get(run.jobName) ?? 0) + 1);
+  }
+  return active;
+}
+registerActive('glue', activeRuns);
+
 export const glue: Emulator = {
   service: 'glue',
   targetPrefix: 'AWSGlue',
@@ -203,6 +243,7 @@ export const glue: Emulator = {
     GetJobRun: getJobRun,
     GetJobRuns: getJobRuns,
     BatchStopJobRun: batchStopJobRun,
+    UpdateJob: updateJob,
   },
   reset: () => runs.clear(),
 };

@@ -1,6 +1,6 @@
 /**
  * The gateway: one HTTP endpoint (AWS_ENDPOINT_URL) in front of moto.
- *  - /_sluice/*           control API for tests (scenarios, faults, call log, reset, health)
+ *  - /_sluice/*           control API for tests (scenarios, faults, call log, limits, capacity, reset, health)
  *  - /moto-api/*          moto's own API, forwarded untouched and not counted
  *  - owned operations     job lifecycles moto gets wrong (see EMULATORS), answered here
  *  - everything else      forwarded to moto verbatim (bodies streamed both ways)
@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { athena } from './athena.js';
 import { AwsError, isObject, type Emulator, type JsonObject, type Moto } from './aws.js';
 import { clearCalls, queryCalls, recordCall, type CallFilter } from './calls.js';
+import { applyLimits, capacityReport, clearCounters, clearLimits, listLimits } from './capacity.js';
 import { classify, jsonResource, type Classified } from './classify.js';
 import { addFault, clearFaults, listFaults, parseFault, takeFault, type Fault } from './faults.js';
 import { glue } from './glue.js';
@@ -250,11 +251,33 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
       return sendJson(res, 200, { events: listEvents(filter) });
     }
 
+    case 'GET /_sluice/limits':
+      return sendJson(res, 200, { limits: listLimits() });
+    case 'POST /_sluice/limits': {
+      const body = await bodyOr400();
+      if (!body.ok) return;
+      const error = applyLimits(body.value);
+      if (error !== undefined) return sendJson(res, 400, { error });
+      return sendJson(res, 200, { ok: true, limits: listLimits() });
+    }
+    case 'DELETE /_sluice/limits':
+      clearLimits();
+      return sendJson(res, 200, { ok: true });
+
+    case 'GET /_sluice/capacity':
+      return sendJson(res, 200, { capacity: capacityReport(Date.now()) });
+    case 'DELETE /_sluice/capacity':
+      // The counters only: limits stay, and runs still active keep counting as active.
+      clearCounters();
+      return sendJson(res, 200, { ok: true });
+
     case 'POST /_sluice/reset':
       // Gateway state only; moto's resources are reset with POST /moto-api/reset.
       clearScenarios();
       clearFaults();
       clearCalls();
+      clearLimits();
+      clearCounters();
       resetEvents();
       for (const e of EMULATORS) e.reset();
       return sendJson(res, 200, { ok: true });
@@ -268,6 +291,8 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
           'GET|POST|DELETE faults',
           'GET|DELETE calls',
           'GET events',
+          'GET|POST|DELETE limits',
+          'GET|DELETE capacity',
           'POST reset',
         ].map((r) => `/_sluice/ ${r}`),
       });
