@@ -14,6 +14,11 @@ import { DEFAULT_PRICES, formatUsd, stageCost, type PriceTable } from '../common
 import type { PipelineDefinition } from '../common/pipeline';
 import { backfillWorkflowId } from './backfills';
 import type { runPipeline } from '../workflows';
+import type { TemporalSettings } from '../common/env';
+import { KINDS } from '../common/kinds';
+import { stagePool } from '../common/pools';
+import { renderDeep, templateContext } from '../common/templating';
+import { describePool } from './pools';
 
 /** How many of the latest succeeded runs an estimate reads (one result each). */
 export const ESTIMATE_PAST_RUNS = 20;
@@ -36,13 +41,28 @@ export interface BackfillEstimate {
   perDateSeconds?: number;
   /** Median of the past runs' own durations (start to close): orchestration included. */
   medianRunSeconds?: number;
-  /** Dates to run in waves of `concurrency`, each wave as long as a date. */
+  /**
+   * Dates to run in waves of `concurrency`, each wave as long as a date; or longer when a stage's
+   * pool lets fewer of its runs go at once (dates × its median ÷ its slots): `limitedBy` says which.
+   */
   wallSeconds?: number;
+  /** The pools the stages hold while their job runs, with their slots of now (absent: not running yet). */
+  pools: StagePoolEstimate[];
+  /** The stage whose pool bounds the wall time (absent: the backfill's concurrency does). */
+  limitedBy?: { stage: string; pool: string; slots: number };
   /**
    * The sum of the stages' median costs per date, and × the dates to run. Absent when no stage
    * reports usage figures (never shown as 0); `note` says which stages are not counted.
    */
   cost: { perDateUsd?: number; totalUsd?: number; note: string };
+}
+
+export interface StagePoolEstimate {
+  stage: string;
+  pool: string;
+  /** The pool's slots now; absent when it does not run yet (it learns them from AWS at its first stage). */
+  slots?: number;
+  source?: string;
 }
 
 export interface BackfillDryRun {
@@ -85,6 +105,7 @@ export async function estimateBackfill(
   dates: number,
   concurrency: number,
   prices: PriceTable = DEFAULT_PRICES,
+  pools: StagePoolEstimate[] = [],
 ): Promise<BackfillEstimate> {
   const query = `${runsQuery(pipeline.name)} AND ${SEARCH_ATTRIBUTE_NAMES.status} = "${RUN_STATUS.succeeded}"`;
   const durations = new Map<string, number[]>(pipeline.stages.map((s) => [s.id, []]));
@@ -129,18 +150,71 @@ export async function estimateBackfill(
         totalUsd: perDateUsd * dates,
         note: `${prices.region} list prices of ${prices.asOf}${unpriced.length ? `; not counted (no usage figures): ${unpriced.join(', ')}` : ''}`,
       };
-  if (!pastRuns) return { pastRuns, stages, cost };
+  if (!pastRuns) return { pastRuns, stages, cost, pools };
   const perDateSeconds = criticalPathSeconds(pipeline, new Map(stages.map((s) => [s.id, s.medianSeconds])));
   const medianRunSeconds = median(runSeconds);
   const perDate = Math.max(perDateSeconds, medianRunSeconds ?? 0);
+  const bound = poolBound(pools, stages, dates, concurrency);
+  const waves = Math.ceil(dates / concurrency) * perDate;
   return {
     pastRuns,
     stages,
     perDateSeconds,
     ...(medianRunSeconds !== undefined ? { medianRunSeconds } : {}),
-    wallSeconds: Math.ceil(dates / concurrency) * perDate,
+    wallSeconds: bound && bound.seconds > waves ? bound.seconds : waves,
     cost,
+    pools,
+    ...(bound && bound.seconds > waves ? { limitedBy: bound.limitedBy } : {}),
   };
+}
+
+/**
+ * The slowest pool: a stage whose pool has fewer slots than the concurrency runs at most `slots`
+ * dates at once, so its dates take dates × median ÷ slots (in waves) whatever the concurrency.
+ */
+export function poolBound(
+  pools: StagePoolEstimate[],
+  stages: StageEstimate[],
+  dates: number,
+  concurrency: number,
+): { seconds: number; limitedBy: { stage: string; pool: string; slots: number } } | undefined {
+  let worst: ReturnType<typeof poolBound>;
+  for (const p of pools) {
+    const m = stages.find((s) => s.id === p.stage)?.medianSeconds;
+    if (p.slots === undefined || m === undefined || p.slots >= concurrency) continue;
+    // Stages sharing one pool share its slots: their medians add up.
+    const shared = pools
+      .filter((q) => q.pool === p.pool)
+      .reduce((t, q) => t + (stages.find((s) => s.id === q.stage)?.medianSeconds ?? 0), 0);
+    const seconds = Math.ceil(dates / p.slots) * shared;
+    if (!worst || seconds > worst.seconds)
+      worst = { seconds, limitedBy: { stage: p.stage, pool: p.pool, slots: p.slots } };
+  }
+  return worst;
+}
+
+/** Each pooled stage's pool (as its first date would render it) and the pool's slots of now. */
+export async function stagePools(
+  client: Client,
+  settings: Pick<TemporalSettings, 'taskQueue'>,
+  pipeline: PipelineDefinition,
+  ds: string,
+): Promise<StagePoolEstimate[]> {
+  const ctx = templateContext(pipeline.name, ds);
+  const out: StagePoolEstimate[] = [];
+  for (const s of pipeline.stages) {
+    if (s.forEach !== undefined) continue; // fan-out items do not hold a pool
+    let pool: string | undefined;
+    try {
+      pool = stagePool(s, KINDS[s.kind].defaultPool, renderDeep<Record<string, unknown>>(s.params, ctx));
+    } catch {
+      pool = undefined;
+    }
+    if (!pool) continue;
+    const view = await describePool(client, settings, pool).catch(() => undefined);
+    out.push({ stage: s.id, pool, ...(view ? { slots: view.slots, source: view.source } : {}) });
+  }
+  return out;
 }
 
 /** The plan and the estimate of a backfill, without starting it. */
@@ -149,10 +223,12 @@ export async function dryRunBackfill(
   pipeline: PipelineDefinition,
   options: BackfillOptions,
   prices: PriceTable = DEFAULT_PRICES,
+  settings?: Pick<TemporalSettings, 'taskQueue'>,
 ): Promise<BackfillDryRun> {
   const known = await readDateRuns(client, pipeline.name, options.from, options.to);
   const plan = planBackfill(options, known);
   const run = plan.queue.map((ds, i) => ({ ds, generation: plan.generations[i] ?? 0 }));
+  const pools = settings ? await stagePools(client, settings, pipeline, run[0]?.ds ?? options.from) : [];
   return {
     dryRun: true,
     workflowId: backfillWorkflowId(pipeline.name, options.from, options.to),
@@ -160,7 +236,7 @@ export async function dryRunBackfill(
     options,
     run,
     skipped: plan.skipped,
-    estimate: await estimateBackfill(client, pipeline, run.length, options.concurrency, prices),
+    estimate: await estimateBackfill(client, pipeline, run.length, options.concurrency, prices, pools),
   };
 }
 
@@ -190,9 +266,13 @@ export function formatDryRun(d: BackfillDryRun): string {
       );
     lines.push(
       `  per date: ${secs(e.perDateSeconds ?? 0)} through the stages' critical path${e.medianRunSeconds !== undefined ? `, ${secs(e.medianRunSeconds)} per run end to end` : ''}`,
-      `  wall time: about ${secs(e.wallSeconds ?? 0)} for ${d.run.length} date${d.run.length === 1 ? '' : 's'} at concurrency ${o.concurrency}`,
+      `  wall time: about ${secs(e.wallSeconds ?? 0)} for ${d.run.length} date${d.run.length === 1 ? '' : 's'} at concurrency ${o.concurrency}${e.limitedBy ? ` — bound by pool ${e.limitedBy.pool} (${e.limitedBy.slots} slot${e.limitedBy.slots === 1 ? '' : 's'}) of stage ${e.limitedBy.stage}` : ''}`,
     );
   }
+  for (const p of e.pools)
+    lines.push(
+      `  pool ${p.pool} (stage ${p.stage}): ${p.slots !== undefined ? `${p.slots} slot${p.slots === 1 ? '' : 's'}, ${p.source ?? ''}` : 'not running yet — learns its slots from AWS when its first stage asks'}`,
+    );
   lines.push(
     e.cost.totalUsd !== undefined
       ? `  cost: about ${formatUsd(e.cost.totalUsd)} (${formatUsd(e.cost.perDateUsd ?? 0)} per date; ${e.cost.note})`

@@ -30,6 +30,9 @@ import { costCell, listRuns, table } from './run-list';
 import { runTraced } from './cli-tracing';
 import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, startRun, waitForRun } from './runs';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
+import { poolWaitLine, priorityProblem } from '../common/pools';
+import { addPoolCommands } from './pool-cli';
+import { checkNamedPools, livePool, namedPools } from './pools';
 import {
   createDailySchedule,
   defaultScheduleId,
@@ -68,6 +71,15 @@ function positiveInt(flag: string) {
   };
 }
 
+function priorityArg(value: string): number {
+  const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
+  const problem = priorityProblem(n);
+  if (problem) throw new InvalidArgumentError(`--priority: ${problem} (received "${value}").`);
+  return n;
+}
+const PRIORITY_HELP =
+  "when stages wait for a pool: 1 goes first … 5 last (default the pipeline's priority, else 3; backfills one lower)";
+
 function withParams(params: Record<string, unknown>): { params?: Record<string, unknown> } {
   return Object.keys(params).length ? { params } : {};
 }
@@ -79,6 +91,7 @@ function collectParam(value: string, previous: string[]): string[] {
 const PARAM_HELP = 'a run parameter, name=value (repeatable; JSON for arrays and objects)';
 
 function stageLine(s: StageStatus): string {
+  if (s.state === 'running' && s.pool && !s.pool.grantedAt) return `  ⧗ ${s.id} (${s.kind}) ${poolWaitLine(s.pool)}`;
   const mark = { running: '▶', succeeded: '✔', failed: '✘', cancelled: '■', skipped: '–', pending: '·' }[s.state];
   const detail =
     s.state === 'succeeded'
@@ -144,6 +157,7 @@ export function buildCli(): Command {
       nonNegativeInt('--generation'),
     )
     .option('--param <name=value>', PARAM_HELP, collectParam, [])
+    .option('--priority <n>', PRIORITY_HELP, priorityArg)
     .option('--json', 'print JSON instead of text')
     .action(
       async (opts: {
@@ -152,6 +166,7 @@ export function buildCli(): Command {
         wait?: boolean;
         generation?: number;
         param: string[];
+        priority?: number;
         json?: boolean;
       }) => {
         // Validate everything before connecting, so bad input starts nothing.
@@ -161,8 +176,10 @@ export function buildCli(): Command {
         const { settings, options } = clientSettings();
         const client = await connectClient(settings, options);
         try {
+          await checkNamedPools(client, settings, pipeline, opts.pipeline);
           const started = await startRun(client, settings, pipeline, ds, {
             ...(opts.generation !== undefined ? { generation: opts.generation } : {}),
+            ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
             ...withParams(params),
           });
           const { handle: _h, ...info } = started;
@@ -198,6 +215,7 @@ export function buildCli(): Command {
 
   addBackfillCommands(program);
   addScheduleCommands(program);
+  addPoolCommands(program, withClient);
 
   program
     .command('runs')
@@ -252,7 +270,14 @@ Examples:
       const target = parseRunWorkflowId(workflowId) as NonNullable<ReturnType<typeof parseRunWorkflowId>>;
       await withClient(async (client, settings) => {
         const handle = client.workflow.getHandle(workflowId);
-        const status = await readRunStatus(client.workflow, workflowId);
+        const read = await readRunStatus(client.workflow, workflowId);
+        // A stage waiting for a pool: the pool's counts of now.
+        const status = read && {
+          ...read,
+          stages: await Promise.all(
+            read.stages.map(async (s) => (s.pool ? { ...s, pool: await livePool(client, settings, s.pool) } : s)),
+          ),
+        };
         if (!status) {
           const run = runWorkflowId(target.pipeline, target.ds);
           throw new UserInputError(
@@ -330,8 +355,26 @@ Examples:
     .command('validate')
     .description('Check a pipeline file without running it.')
     .requiredOption('-p, --pipeline <file>', 'pipeline definition (YAML)')
-    .action((opts: { pipeline: string }) => {
+    .action(async (opts: { pipeline: string }) => {
       const def = loadPipelineFile(opts.pipeline);
+      // Pools named by hand must exist (a typo would share nothing); checked when Temporal answers.
+      if (namedPools(def).length) {
+        const { settings, options } = clientSettings();
+        const client = await connectClient(settings, options).catch(() => undefined);
+        if (!client)
+          console.log(
+            `note: pools ${namedPools(def)
+              .map((n) => n.pool)
+              .join(', ')} not checked: Temporal at ${settings.address} did not answer.`,
+          );
+        else {
+          try {
+            await checkNamedPools(client, settings, def, opts.pipeline);
+          } finally {
+            await client.connection.close();
+          }
+        }
+      }
       console.log(`${opts.pipeline}: pipeline "${def.name}" with ${def.stages.length} stage(s) is valid.`);
     });
 
@@ -431,6 +474,7 @@ function addBackfillCommands(program: Command): void {
     .option('--order <order>', 'oldest or newest first', 'oldest')
     .option('--force', `allow more than ${BACKFILL_LIMITS.maxDatesWithoutForce} dates`)
     .option('--param <name=value>', PARAM_HELP, collectParam, [])
+    .option('--priority <n>', PRIORITY_HELP, priorityArg)
     .option('-w, --wait', 'show a live progress bar and the final report; exit 1 if any date failed')
     .option(
       '--dry-run',
@@ -447,6 +491,7 @@ function addBackfillCommands(program: Command): void {
         order: string;
         force?: boolean;
         param: string[];
+        priority?: number;
         wait?: boolean;
         dryRun?: boolean;
         json?: boolean;
@@ -468,15 +513,24 @@ function addBackfillCommands(program: Command): void {
         );
         if (opts.dryRun && opts.wait)
           throw new UserInputError('--dry-run starts nothing, so there is nothing to --wait for.\n  Fix: drop --wait.');
-        const pipeline = loadPipelineFile(opts.pipeline);
+        const file = opts.pipeline;
+        const pipeline = loadPipelineFile(file);
         const params = runParams(pipeline, opts.param);
         await withClient(async (client, settings) => {
+          await checkNamedPools(client, settings, pipeline, file);
           if (opts.dryRun) {
-            const plan = await dryRunBackfill(client, pipeline, { ...options, ...withParams(params) }, loadPrices());
+            const plan = await dryRunBackfill(
+              client,
+              pipeline,
+              { ...options, ...withParams(params) },
+              loadPrices(),
+              settings,
+            );
             return console.log(opts.json ? JSON.stringify(plan) : formatDryRun(plan));
           }
           const started = await startBackfill(client, settings, pipeline, {
             ...options,
+            ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
             ...withParams(params),
           });
           const { handle: _h, ...info } = started;

@@ -106,6 +106,8 @@ export interface StartRunOptions {
   generation?: number;
   /** Run parameters (checked with runParams); the pipeline's defaults fill in the rest. */
   params?: Record<string, unknown>;
+  /** Priority key of the run's waits for pools (1 first … 5 last); default the pipeline's, else 3. */
+  priority?: number;
 }
 
 /**
@@ -137,7 +139,13 @@ export async function startRun(
   const generation = opts.generation ?? (await previousRuns(client, workflowId));
   try {
     const handle = await client.workflow.start<typeof runPipeline>(WORKFLOW_TYPES.runPipeline, {
-      ...runStartOptions(pipeline, ds, generation, opts.params),
+      ...runStartOptions(
+        pipeline,
+        ds,
+        generation,
+        opts.params,
+        opts.priority !== undefined ? { priority: opts.priority } : undefined,
+      ),
       taskQueue: settings.taskQueue,
       workflowIdConflictPolicy: 'FAIL',
     });

@@ -135,7 +135,7 @@ export async function withPoolSlot<T>(
   });
   const now = Date.now();
   status.pool = {
-    ...(status.pool),
+    ...status.pool,
     grantedAt: new Date(now).toISOString(),
     waitedMs: now - requestedAt,
     slots: slot.grant.slots,
