@@ -1,6 +1,7 @@
 /**
  * `sluicePool`: one pool's slots, holders and waiters (common/pools.ts). One workflow per pool,
- * `sluice-pool/<name>`, shared by every run, backfill, schedule and worker of the namespace.
+ * `sluice-pool/<task queue>/<name>`, shared by every run, backfill, schedule and worker of the
+ * namespace that runs its stages on that task queue.
  *
  * - Stages ask with a signal and are granted with a signal back: a waiting stage costs no timer
  *   and no poll. The pool's work is batched: each workflow task grants as many as are free.
@@ -60,8 +61,11 @@ export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
 export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
 export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
 
-/** While others wait on a full pool, how often to look for holders whose runs have closed. */
-const SWEEP_EVERY_MS = 60_000;
+/**
+ * While others wait on a full pool, how often to look for holders whose runs have closed (one
+ * visibility read of the holders; a terminated run gives its slot back within this).
+ */
+const SWEEP_EVERY_MS = 15_000;
 /** How often a pool in use asks AWS again for its slots (a job's MaxConcurrentRuns may change). */
 const LEARN_EVERY_MS = 10 * 60_000;
 /** An idle pool (no holder, no waiter, nothing set by hand) ends after this; the next ask starts it anew. */

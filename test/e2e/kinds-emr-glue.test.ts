@@ -195,9 +195,8 @@ async function withJobStartedWhileScheduled(
   try {
     await late.startWorker({ workerOptions: { activities: {} } });
     const started = await startRun(late.client, late.settings, pipeline, DS, { generation: 0 });
-    await waitFor(
-      'the stage to be scheduled',
-      async () => ((await started.handle.describe()).raw.pendingActivities?.length ?? 0) > 0,
+    await waitFor('the stage to be scheduled', async () =>
+      ((await started.handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'runStage'),
     );
     await between();
     await late.startWorker();
@@ -273,7 +272,14 @@ describe('glue.crawler', () => {
   test('a crawl started after the stage was scheduled (an attempt that died after StartCrawler) is adopted: no second StartCrawler', async () => {
     const crawler = await createCrawler();
     await gateway.setScenario({ service: 'glue-crawler', match: crawler, durationMs: 1500, outcome: 'SUCCEEDED' });
-    const pipeline = onePipeline('crawlfind', { id: 'catalog', kind: 'glue.crawler', params: { Name: crawler } });
+    // No pool: the worker without activities could not ask the crawler's pool, and the window under
+    // test (scheduled, not yet attempted) is that of the stage's own activity.
+    const pipeline = onePipeline('crawlfind', {
+      id: 'catalog',
+      kind: 'glue.crawler',
+      params: { Name: crawler },
+      pool: 'none',
+    });
     const outcome = await withJobStartedWhileScheduled(pipeline, async () => {
       await awsClients().glue.send(new StartCrawlerCommand({ Name: crawler }));
     });

@@ -20,6 +20,7 @@ import { runWorkflowId } from '../../common/naming';
 import { cancelSignal } from '../../workflows/backfill';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { testPoolActivities } from '../support/pools';
 
 interface Span {
   ds: string;
@@ -45,6 +46,7 @@ beforeAll(async () => {
   await ctx.startWorker({
     workerOptions: {
       activities: {
+        ...testPoolActivities(),
         ...runActivities,
         async startDateRun(req: StartDateRunRequest): Promise<StartedDateRun> {
           const hook = startHook.get(req.input.pipeline.name);

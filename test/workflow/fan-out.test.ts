@@ -13,6 +13,7 @@ import { readRunStatus } from '../../client/runs';
 import type { runPipeline } from '../../workflows';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { testPoolActivities } from '../support/pools';
 
 let ctx: TestContext;
 const inputs: StageInput[] = [];
@@ -26,6 +27,7 @@ beforeAll(async () => {
   await ctx.startWorker({
     workerOptions: {
       activities: {
+        ...testPoolActivities(),
         async runStage(input: StageInput): Promise<StageResult> {
           inputs.push(input);
           const n = (live.get(input.pipeline) ?? 0) + 1;

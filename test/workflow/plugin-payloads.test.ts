@@ -11,6 +11,7 @@ import type { StageInput, StageResult } from '../../common/run-types';
 import { SluicePlugin } from '../../workers/plugin';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, type TestContext } from '../support/temporal';
+import { testPoolActivities } from '../support/pools';
 
 const ENCODING = 'binary/sluice-test';
 const enc = new TextEncoder();
@@ -56,6 +57,7 @@ beforeAll(async () => {
     payloads: { codecs: [wrapping] },
     workerOptions: {
       activities: {
+        ...testPoolActivities(),
         async runStage(input: StageInput): Promise<StageResult> {
           seen.push(input);
           return { summary: 'landed', output: { rows: 3 } };

@@ -18,6 +18,7 @@ import type { RunStatus, StageInput, StageResult, StopOutcome, StopRunJobsInput 
 import { SA_DATE, SA_PIPELINE, SA_STATUS } from '../../common/search-attributes';
 import type { runPipeline } from '../../workflows';
 import { uniqueName } from '../support/aws';
+import { testPoolActivities } from '../support/pools';
 
 /** Installed by infra/local/stack.sh; the SDK's own download does not work offline. */
 const TEST_SERVER = path.resolve(__dirname, '..', '..', '.sluice', 'venv', 'bin', 'temporal-test-server');
@@ -62,6 +63,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: { codePath: bundle },
     activities: {
+      ...testPoolActivities(),
       async runStage(input: StageInput): Promise<StageResult> {
         const info = Context.current().info;
         if (input.stageId === 'stuck') {

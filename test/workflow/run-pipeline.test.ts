@@ -12,6 +12,7 @@ import { readRunStatus } from '../../client/runs';
 import type { runPipeline } from '../../workflows';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { testPoolActivities } from '../support/pools';
 
 interface Span {
   id: string;
@@ -25,6 +26,7 @@ const behaviour = new Map<string, (input: StageInput) => Promise<StageResult>>()
 const stops: StopRunJobsInput[] = [];
 
 const mockActivities = {
+  ...testPoolActivities(),
   async runStage(input: StageInput): Promise<StageResult> {
     const start = Date.now();
     try {

@@ -1,0 +1,239 @@
+/**
+ * Pools in their awkward windows, end to end (real worker, real server, Glue over HTTP on the local
+ * gateway): two backfills sharing one job, a daily run started while a backfill holds the pool, a
+ * backfill cancelled while its dates wait, a holder terminated (no cleanup code runs), and a worker
+ * killed with -9 while its stage holds the slot. In none of them may a slot stay held.
+ */
+import { GetJobRunsCommand } from '@aws-sdk/client-glue';
+import { startBackfill, steer, waitForBackfill } from '../../client/backfills';
+import { describePool, setPoolSlots } from '../../client/pools';
+import { startRun, waitForRun } from '../../client/runs';
+import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
+import type { PoolView } from '../../common/pools';
+import { awsClients, createGlueJob, glueRunStates, uniqueName } from '../support/aws';
+import { spawnWorker } from '../support/cli';
+import { gateway } from '../support/gateway';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+
+let ctx: TestContext;
+
+beforeAll(async () => {
+  ctx = await temporalTestContext('e2e-pool-win');
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const fast = {
+  poll: { initial: '200ms', max: '500ms' },
+  timeout: { heartbeat: '2s' },
+  retry: { initialInterval: '200ms' },
+} as const;
+
+function gluePipeline(prefix: string, job: string, pool?: string): PipelineDefinition {
+  return definePipeline({
+    name: uniqueName(prefix),
+    defaults: fast,
+    stages: [
+      {
+        id: 'transform',
+        kind: 'glue.job',
+        params: { JobName: job, Arguments: { '--ds': '{{ ds }}' } },
+        ...(pool ? { pool } : {}),
+      },
+    ],
+  });
+}
+
+/** The job's runs in the order AWS started them: their `--ds` and state. */
+async function startOrder(job: string): Promise<{ ds: string; state: string }[]> {
+  const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));
+  return (out.JobRuns ?? [])
+    .sort((a, b) => a.StartedOn!.getTime() - b.StartedOn!.getTime())
+    .map((r) => ({ ds: r.Arguments?.['--ds'] ?? '', state: r.JobRunState! }));
+}
+
+async function peakConcurrent(job: string): Promise<number> {
+  const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));
+  const edges: [number, number][] = [];
+  for (const r of out.JobRuns ?? [])
+    edges.push([r.StartedOn!.getTime(), 1], [(r.CompletedOn ?? new Date()).getTime(), -1]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (now += d));
+  return peak;
+}
+
+const pool = (name: string): Promise<PoolView | undefined> => describePool(ctx.client, ctx.settings, name);
+
+async function poolDrained(name: string): Promise<PoolView> {
+  return waitFor(`pool ${name} to hold and queue nothing`, async () => {
+    const v = await pool(name);
+    return v && v.held === 0 && v.waiting === 0 ? v : undefined;
+  });
+}
+
+describe('with a worker in this process', () => {
+  beforeAll(async () => {
+    await ctx.startWorker();
+  });
+
+  test('two backfills over one Glue job (2 runs allowed) share its pool fairly: all succeed, never more than 2 at AWS, interleaved', async () => {
+    const job = await createGlueJob(undefined, 2);
+    await gateway.setScenario({ service: 'glue', match: job, durationMs: 1500 });
+    const a = gluePipeline('pool-fair-a', job);
+    const b = gluePipeline('pool-fair-b', job);
+    const range = { from: '2024-01-01', to: '2024-01-06', concurrency: 5, only: 'all', order: 'oldest' } as const;
+    const first = await startBackfill(ctx.client, ctx.settings, a, range);
+    await waitFor('the first backfill to hold the pool', async () => ((await pool(`glue:${job}`))?.held ?? 0) >= 2);
+    const second = await startBackfill(ctx.client, ctx.settings, b, range);
+    const [oa, ob] = await Promise.all([waitForBackfill(first.handle), waitForBackfill(second.handle)]);
+    expect([oa.status, ob.status]).toEqual(['succeeded', 'succeeded']);
+    expect(await peakConcurrent(job)).toBeLessThanOrEqual(2);
+    const order = await startOrder(job);
+    expect(order).toHaveLength(12);
+    expect(order.every((r) => r.state === 'SUCCEEDED')).toBe(true);
+    // Fairness: once the second backfill asks, the pool grants it before the first's next dates, so
+    // the first cannot take all of the first 6 grants (first come, first served would give it them).
+    // Both use the same dates: tell them apart by each run's own grant time.
+    const granted = async (p: PipelineDefinition): Promise<number[]> => {
+      const times: number[] = [];
+      for (let d = 1; d <= 6; d++) {
+        const st = (await ctx.client.workflow.getHandle(`${p.name}/2024-01-0${d}`).result()) as {
+          stages: { pool?: { grantedAt?: string } }[];
+        };
+        times.push(Date.parse(st.stages[0]?.pool?.grantedAt ?? ''));
+      }
+      return times;
+    };
+    const [ta, tb] = await Promise.all([granted(a), granted(b)]);
+    const sixth = [...ta, ...tb].sort((x, y) => x - y)[5]!;
+    expect(tb.filter((t) => t <= sixth).length).toBeGreaterThanOrEqual(2);
+    await poolDrained(`glue:${job}`);
+  }, 120_000);
+
+  test('a daily run started while a backfill holds a pool of 1 goes before the backfill dates still waiting', async () => {
+    const name = uniqueName('pool-prio');
+    await setPoolSlots(ctx.client, ctx.settings, name, 1);
+    const job = await createGlueJob(undefined, 5);
+    await gateway.setScenario({ service: 'glue', match: job, durationMs: 1000 });
+    const pipeline = gluePipeline('pool-prio', job, name);
+    const bf = await startBackfill(ctx.client, ctx.settings, pipeline, {
+      from: '2024-01-01',
+      to: '2024-01-08',
+      concurrency: 4,
+      only: 'all',
+      order: 'oldest',
+    });
+    await waitFor('the backfill to hold the pool and queue behind it', async () => {
+      const v = await pool(name);
+      return v && v.held === 1 && v.waiting >= 3;
+    });
+    const daily = await startRun(ctx.client, ctx.settings, pipeline, '2024-02-01', { generation: 0 });
+    const outcome = await waitForRun(daily.handle);
+    if (!outcome.ok) throw new Error(outcome.message);
+    expect((await waitForBackfill(bf.handle)).status).toBe('succeeded');
+    const order = (await startOrder(job)).map((r) => r.ds);
+    expect(order).toHaveLength(9);
+    // At most the holder and one date granted in the instant the run asked went before it.
+    expect(order.indexOf('2024-02-01')).toBeLessThanOrEqual(2);
+    const v = await poolDrained(name);
+    expect(v.slots).toBe(1);
+  }, 120_000);
+
+  test('a backfill cancelled while its dates wait on a pool: its holder stops its job, nothing stays held or queued', async () => {
+    const name = uniqueName('pool-cancel');
+    await setPoolSlots(ctx.client, ctx.settings, name, 1);
+    const job = await createGlueJob(undefined, 5);
+    await gateway.setScenario({ service: 'glue', match: job, durationMs: 60_000 });
+    const pipeline = gluePipeline('pool-cancel', job, name);
+    const bf = await startBackfill(ctx.client, ctx.settings, pipeline, {
+      from: '2024-01-01',
+      to: '2024-01-03',
+      concurrency: 3,
+      only: 'all',
+      order: 'oldest',
+    });
+    await waitFor('one date holding the pool, two waiting', async () => {
+      const v = await pool(name);
+      return v && v.held === 1 && v.waiting === 2 && (await glueRunStates(job)).includes('RUNNING');
+    });
+    await steer.cancel(bf.handle);
+    expect((await waitForBackfill(bf.handle)).status).toBe('cancelled');
+    const v = await poolDrained(name);
+    expect(v.stats.granted).toBe(1);
+    expect(
+      await waitFor('the held job to be stopped', async () => {
+        const states = await glueRunStates(job);
+        return states.length === 1 && states[0] !== 'RUNNING' && states[0] !== 'STOPPING' ? states : undefined;
+      }),
+    ).toEqual(['STOPPED']);
+  }, 120_000);
+
+  test('a holder terminated (no cleanup runs) gives its slot back: the pool finds its run closed and grants the next', async () => {
+    const name = uniqueName('pool-term');
+    await setPoolSlots(ctx.client, ctx.settings, name, 1);
+    const slow = await createGlueJob(undefined, 2);
+    const quick = await createGlueJob(undefined, 2);
+    await gateway.setScenario({ service: 'glue', match: slow, durationMs: 120_000 });
+    await gateway.setScenario({ service: 'glue', match: quick, durationMs: 500 });
+    const holder = await startRun(ctx.client, ctx.settings, gluePipeline('pool-term-a', slow, name), '2024-01-01', {
+      generation: 0,
+    });
+    await waitFor('the first run to hold the pool', async () => (await pool(name))?.held === 1);
+    const waiter = await startRun(ctx.client, ctx.settings, gluePipeline('pool-term-b', quick, name), '2024-01-01', {
+      generation: 0,
+    });
+    await waitFor('the second run to wait', async () => (await pool(name))?.waiting === 1);
+    await holder.handle.terminate('test: a holder that dies without cleanup');
+    const outcome = await waitForRun(waiter.handle);
+    if (!outcome.ok) throw new Error(outcome.message);
+    const v = await poolDrained(name);
+    expect(v.stats.reclaimed).toBe(1);
+    expect(v.stats.granted).toBe(2);
+  }, 120_000);
+});
+
+test('a worker killed with -9 while its stage holds the pool of a Glue job (1 run allowed): both dates run once each, one at a time, and the slot comes back', async () => {
+  const job = await createGlueJob(undefined, 1);
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 5000 });
+  const pipeline = gluePipeline('pool-kill', job);
+  const crashCtx = await temporalTestContext('e2e-pool-kill');
+  try {
+    const doomed = await spawnWorker({ SLUICE_TASK_QUEUE: crashCtx.settings.taskQueue });
+    const runs = await Promise.all(
+      ['2024-01-01', '2024-01-02'].map((ds) =>
+        startRun(crashCtx.client, crashCtx.settings, pipeline, ds, { generation: 0 }),
+      ),
+    );
+    const poolName = `glue:${job}`;
+    await waitFor('one date to hold the pool and poll its run, the other to wait', async () => {
+      const v = await describePool(crashCtx.client, crashCtx.settings, poolName);
+      return (
+        v?.held === 1 &&
+        v.waiting === 1 &&
+        (await gateway.calls({ service: 'glue', operation: 'GetJobRun', resource: job })) >= 2
+      );
+    });
+    const exited = new Promise((r) => doomed.once('exit', r));
+    doomed.kill('SIGKILL');
+    await exited;
+    await crashCtx.startWorker();
+    for (const r of runs) {
+      const outcome = await waitForRun(r.handle);
+      if (!outcome.ok) throw new Error(outcome.message);
+    }
+    expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(2);
+    expect(await glueRunStates(job)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(await peakConcurrent(job)).toBe(1);
+    const v = await waitFor('the pool to hold nothing', async () => {
+      const p = await describePool(crashCtx.client, crashCtx.settings, poolName);
+      return p && p.held === 0 && p.waiting === 0 ? p : undefined;
+    });
+    expect(v.stats.granted).toBe(2);
+  } finally {
+    await crashCtx.close();
+  }
+}, 120_000);
