@@ -194,10 +194,13 @@ export function estimate(p: BackfillProgress, ran: number, nowMs = Date.now()): 
 }
 
 /** A live progress bar on stderr: dates done / total, running, failed, ETA. */
-export function progressBar(cost?: () => string): { update(p: BackfillProgress): void; stop(): void } {
+export function progressBar(
+  cost?: () => string,
+  pools?: () => string,
+): { update(p: BackfillProgress): void; stop(): void } {
   const bar = new SingleBar({
     format:
-      'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{cost}{state}',
+      'dates {bar} {value}/{total} | running {running} | succeeded {succeeded} | failed {failed} | skipped {skipped} | ETA {etaText}{cost}{pools}{state}',
     hideCursor: true,
     etaBuffer: 20,
     stream: process.stderr,
@@ -216,6 +219,7 @@ export function progressBar(cost?: () => string): { update(p: BackfillProgress):
         skipped: c.skipped,
         etaText: estimate(p, c.succeeded + c.failed + c.cancelled),
         cost: cost ? ` | cost ${cost()}` : '',
+        pools: pools?.() ? ` | ${pools()}` : '',
         state: p.paused ? ' (paused)' : p.cancelling ? ' (cancelling)' : '',
       };
       if (p.total === 0) return; // still reading the plan from visibility

@@ -32,7 +32,7 @@ import { cancelRun, clientSettings, connectClient, listSubRuns, readRunStatus, s
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import { poolWaitLine, priorityProblem } from '../common/pools';
 import { addPoolCommands } from './pool-cli';
-import { checkNamedPools, livePool, namedPools } from './pools';
+import { checkNamedPools, livePool, namedPools, poolShares, poolSharesLine } from './pools';
 import {
   createDailySchedule,
   defaultScheduleId,
@@ -549,9 +549,18 @@ function addBackfillCommands(program: Command): void {
             const c = costs.total();
             return c.usd === undefined ? '…' : `${c.partial ? '≥ ' : ''}${formatUsd(c.usd)}`;
           };
-          const bar = opts.json ? undefined : progressBar(costText);
+          // The pools its dates wait on: read every 5 s (one query per pool of the task queue).
+          let poolText = '';
+          let poolRead = 0;
+          const bar = opts.json ? undefined : progressBar(costText, () => poolText);
           const outcome = await waitForBackfill(started.handle, (p) => {
             bar?.update(p);
+            if (bar && Date.now() - poolRead >= 5_000) {
+              poolRead = Date.now();
+              void poolShares(client, settings, started.workflowId)
+                .then((s) => (poolText = poolSharesLine(s)))
+                .catch(() => undefined);
+            }
             if (Date.now() - costRead < 10_000 || !p.counts.succeeded) return;
             costRead = Date.now();
             void backfillReport(started.handle)
@@ -582,7 +591,8 @@ function addBackfillCommands(program: Command): void {
       await withClient(async (client, settings) => {
         const handle = backfillHandle(client, id);
         const p = await backfillProgress(handle);
-        if (opts.json) return console.log(JSON.stringify(p));
+        const pools = await poolShares(client, settings, id).catch(() => []);
+        if (opts.json) return console.log(JSON.stringify({ ...p, pools }));
         const c = p.counts;
         const url = runUiUrl(settings, id);
         console.log(
@@ -593,6 +603,10 @@ function addBackfillCommands(program: Command): void {
           `  ${datesDone(c)}/${p.total} done: succeeded ${c.succeeded}, failed ${c.failed}, skipped ${c.skipped}, cancelled ${c.cancelled}; running ${c.running}, pending ${c.pending}`,
         );
         if (p.running.length) console.log(`  running: ${p.running.join(', ')}`);
+        for (const s of pools)
+          console.log(
+            `  pool ${s.name}: ${s.held}/${s.slots} held (${s.heldHere} by this backfill), ${s.waitingHere} of its dates waiting${s.waiting > s.waitingHere ? ` (${s.waiting} in all)` : ''}`,
+          );
         for (const f of p.failed) console.log(`  ✘ ${f.ds}${f.stage ? ` stage ${f.stage}` : ''}: ${f.message}`);
       });
     });

@@ -158,3 +158,37 @@ export async function livePool(
   const view = await describePool(client, settings, pool.name).catch(() => undefined);
   return view ? { ...pool, slots: view.slots, held: view.held } : pool;
 }
+
+/** A pool's share that one backfill (or run) holds and waits for: its fairness key's requests. */
+export interface PoolShare {
+  name: string;
+  slots: number;
+  held: number;
+  waiting: number;
+  /** Of these, this backfill's. */
+  heldHere: number;
+  waitingHere: number;
+}
+
+/** The pools where `fairnessKey` (a backfill's workflow ID) holds or waits, read from every pool of the task queue. */
+export async function poolShares(
+  client: Client,
+  settings: Pick<TemporalSettings, 'taskQueue'>,
+  fairnessKey: string,
+): Promise<PoolShare[]> {
+  const views = await listPools(client, settings);
+  return views.flatMap((v) => {
+    const heldHere = v.holders.filter((h) => h.fairnessKey === fairnessKey).length;
+    const waitingHere = v.waiters.filter((w) => w.fairnessKey === fairnessKey).length;
+    if (!heldHere && !waitingHere) return [];
+    return [{ name: v.name, slots: v.slots, held: v.held, waiting: v.waiting, heldHere, waitingHere }];
+  });
+}
+
+/** "waiting for pool glue:my-job (2/2 held): 8 dates" — the pools a backfill's dates wait on, for its progress line. */
+export function poolSharesLine(shares: PoolShare[]): string {
+  return shares
+    .filter((s) => s.waitingHere > 0)
+    .map((s) => `waiting for pool ${s.name} (${s.held}/${s.slots} held): ${s.waitingHere}`)
+    .join('; ');
+}

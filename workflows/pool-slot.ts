@@ -60,12 +60,14 @@ export interface Slot {
   grant: PoolGrant;
 }
 
-const { ensurePool } = proxyActivities<SluiceActivities>({
-  startToCloseTimeout: '1m',
-  // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-  summary: 'start the pool',
-});
+/** Starts the pool (with the ask) when it is not running; its summary in the UI names the pool and the stage. */
+const ensurePoolFor = (ask: SlotAsk) =>
+  proxyActivities<SluiceActivities>({
+    startToCloseTimeout: '1m',
+    // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
+    retry: { initialInterval: '1s', maximumInterval: '1m' },
+    summary: `start pool ${ask.pool} for ${ask.stage}`,
+  }).ensurePool;
 
 /** Asks `ask.pool` for a slot and waits for it. `queued` hears once that the ask waits, with the pool's counts. */
 export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => void): Promise<Slot> {
@@ -90,7 +92,7 @@ export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => 
       try {
         await getExternalWorkflowHandle(poolWorkflowId(taskQueue, ask.pool)).signal(acquireSignal, request);
       } catch {
-        await ensurePool({ name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request });
+        await ensurePoolFor(ask)({ name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request });
       }
     });
     await condition(() => grants.has(id));

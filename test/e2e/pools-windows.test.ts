@@ -10,7 +10,7 @@ import { describePool, setPoolSlots } from '../../client/pools';
 import { startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import type { PoolView } from '../../common/pools';
-import { awsClients, createGlueJob, glueRunStates, uniqueName } from '../support/aws';
+import { awsClients, createGlueJob, glueRunPeak, glueRunStates, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
@@ -54,18 +54,6 @@ async function startOrder(job: string): Promise<{ ds: string; state: string }[]>
     .map((r) => ({ ds: r.Arguments?.['--ds'] ?? '', state: r.JobRunState! }));
 }
 
-async function peakConcurrent(job: string): Promise<number> {
-  const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));
-  const edges: [number, number][] = [];
-  for (const r of out.JobRuns ?? [])
-    edges.push([r.StartedOn!.getTime(), 1], [(r.CompletedOn ?? new Date()).getTime(), -1]);
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let peak = 0;
-  for (const [, d] of edges) peak = Math.max(peak, (now += d));
-  return peak;
-}
-
 const pool = (name: string): Promise<PoolView | undefined> => describePool(ctx.client, ctx.settings, name);
 
 async function poolDrained(name: string): Promise<PoolView> {
@@ -91,7 +79,7 @@ describe('with a worker in this process', () => {
     const second = await startBackfill(ctx.client, ctx.settings, b, range);
     const [oa, ob] = await Promise.all([waitForBackfill(first.handle), waitForBackfill(second.handle)]);
     expect([oa.status, ob.status]).toEqual(['succeeded', 'succeeded']);
-    expect(await peakConcurrent(job)).toBeLessThanOrEqual(2);
+    expect((await glueRunPeak(job)).peak).toBeLessThanOrEqual(2);
     const order = await startOrder(job);
     expect(order).toHaveLength(12);
     expect(order.every((r) => r.state === 'SUCCEEDED')).toBe(true);
@@ -114,7 +102,7 @@ describe('with a worker in this process', () => {
     await poolDrained(`glue:${job}`);
   }, 120_000);
 
-  test('a daily run started while a backfill holds a pool of 1 goes before the backfill dates still waiting', async () => {
+  test("a daily run started while a 200-date backfill holds a pool of 1 starts its stage before that backfill's next dates", async () => {
     const name = uniqueName('pool-prio');
     await setPoolSlots(ctx.client, ctx.settings, name, 1);
     const job = await createGlueJob(undefined, 5);
@@ -122,7 +110,7 @@ describe('with a worker in this process', () => {
     const pipeline = gluePipeline('pool-prio', job, name);
     const bf = await startBackfill(ctx.client, ctx.settings, pipeline, {
       from: '2024-01-01',
-      to: '2024-01-08',
+      to: '2024-07-18',
       concurrency: 4,
       only: 'all',
       order: 'oldest',
@@ -131,16 +119,19 @@ describe('with a worker in this process', () => {
       const v = await pool(name);
       return v && v.held === 1 && v.waiting >= 3;
     });
-    const daily = await startRun(ctx.client, ctx.settings, pipeline, '2024-02-01', { generation: 0 });
+    const daily = await startRun(ctx.client, ctx.settings, pipeline, '2024-12-01', { generation: 0 });
     const outcome = await waitForRun(daily.handle);
     if (!outcome.ok) throw new Error(outcome.message);
-    expect((await waitForBackfill(bf.handle)).status).toBe('succeeded');
     const order = (await startOrder(job)).map((r) => r.ds);
-    expect(order).toHaveLength(9);
-    // At most the holder and one date granted in the instant the run asked went before it.
-    expect(order.indexOf('2024-02-01')).toBeLessThanOrEqual(2);
-    const v = await poolDrained(name);
-    expect(v.slots).toBe(1);
+    // At most the holder and one date granted in the instant the run asked went before it; the
+    // backfill's next dates (priority 4) waited behind the daily run (priority 3).
+    expect(order.indexOf('2024-12-01')).toBeGreaterThanOrEqual(1);
+    expect(order.indexOf('2024-12-01')).toBeLessThanOrEqual(2);
+    const v = await pool(name);
+    expect(v?.waiters.every((w) => w.priority === 4 && w.fairnessKey === bf.workflowId)).toBe(true);
+    await steer.cancel(bf.handle);
+    expect((await waitForBackfill(bf.handle)).status).toBe('cancelled');
+    expect((await poolDrained(name)).slots).toBe(1);
   }, 120_000);
 
   test('a backfill cancelled while its dates wait on a pool: its holder stops its job, nothing stays held or queued', async () => {
@@ -227,7 +218,7 @@ test('a worker killed with -9 while its stage holds the pool of a Glue job (1 ru
     }
     expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(2);
     expect(await glueRunStates(job)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
-    expect(await peakConcurrent(job)).toBe(1);
+    expect((await glueRunPeak(job)).peak).toBe(1);
     const v = await waitFor('the pool to hold nothing', async () => {
       const p = await describePool(crashCtx.client, crashCtx.settings, poolName);
       return p && p.held === 0 && p.waiting === 0 ? p : undefined;

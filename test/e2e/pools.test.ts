@@ -2,10 +2,9 @@
  * Pools end to end: the real worker and server, Glue over HTTP on the local gateway, which refuses
  * StartJobRun past a job's MaxConcurrentRuns as AWS does (ConcurrentRunsExceededException).
  */
-import { GetJobRunsCommand } from '@aws-sdk/client-glue';
 import { backfillProgress, startBackfill, waitForBackfill } from '../../client/backfills';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import { awsClients, createGlueJob, uniqueName } from '../support/aws';
+import { createGlueJob, glueRunPeak, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
 
@@ -28,22 +27,6 @@ function gluePipeline(prefix: string, job: string): PipelineDefinition {
   });
 }
 
-/** The most runs of `job` that were at AWS at once, from Glue's own StartedOn/CompletedOn. */
-async function peakConcurrentRuns(job: string): Promise<{ runs: number; peak: number }> {
-  const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));
-  const edges: [number, number][] = [];
-  for (const r of out.JobRuns ?? []) {
-    edges.push([r.StartedOn!.getTime(), 1]);
-    edges.push([(r.CompletedOn ?? new Date()).getTime(), -1]);
-  }
-  // An end and a start at the same instant: the end first.
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let peak = 0;
-  for (const [, d] of edges) peak = Math.max(peak, (now += d));
-  return { runs: out.JobRuns?.length ?? 0, peak };
-}
-
 test('a backfill at concurrency 10 over a Glue job allowing 2 runs: every date succeeds, never more than 2 at AWS, few starts refused', async () => {
   const job = await createGlueJob(undefined, 2);
   await gateway.setScenario({ service: 'glue', match: job, durationMs: 4000 });
@@ -61,7 +44,7 @@ test('a backfill at concurrency 10 over a Glue job allowing 2 runs: every date s
   expect(outcome.status).toBe('succeeded');
   const progress = await backfillProgress(started.handle);
   expect(progress.counts).toMatchObject({ succeeded: 20, failed: 0 });
-  const { runs, peak } = await peakConcurrentRuns(job);
+  const { runs, peak } = await glueRunPeak(job);
   expect(runs).toBe(20);
   expect(peak).toBeLessThanOrEqual(2);
   const starts = await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job });

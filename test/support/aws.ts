@@ -40,6 +40,29 @@ export async function glueRunState(jobName: string, runId: string): Promise<stri
 }
 
 /** States of every run of a Glue job, newest first. */
+/** A Glue job's runs and the most of them at AWS at once, from Glue's own StartedOn/CompletedOn. */
+export async function glueRunPeak(job: string): Promise<{ runs: number; peak: number }> {
+  const edges: [number, number][] = [];
+  let runs = 0;
+  let token: string | undefined;
+  do {
+    const out = await awsClients().glue.send(
+      new GetJobRunsCommand({ JobName: job, MaxResults: 200, NextToken: token }),
+    );
+    for (const r of out.JobRuns ?? []) {
+      runs++;
+      edges.push([r.StartedOn!.getTime(), 1], [(r.CompletedOn ?? new Date()).getTime(), -1]);
+    }
+    token = out.NextToken;
+  } while (token);
+  // An end and a start at the same instant: the end first.
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (now += d));
+  return { runs, peak };
+}
+
 export async function glueRunStates(jobName: string): Promise<string[]> {
   const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: jobName }));
   return (out.JobRuns ?? []).map((r) => r.JobRunState ?? 'UNKNOWN');

@@ -190,3 +190,50 @@ stages:
     expect(def.stages[1]?.dependsOn).toEqual(['land']);
   });
 });
+
+describe('pools and priority in a pipeline file', () => {
+  test('pool on a kind that holds none, and on a forEach stage: both, with how to fix it', () => {
+    const err = rejection(() =>
+      definePipeline({
+        name: 'pooled',
+        stages: [
+          { id: 'landed', kind: 's3.wait', params: { Bucket: 'b', Key: 'k' }, pool: 'warehouse' },
+          { id: 'each', kind: 'glue.job', forEach: { items: ['a'] }, params: { JobName: 'j' }, pool: 'warehouse' },
+        ],
+      }),
+    );
+    expect(err.issues.map((i) => [i.stage, i.field, i.received])).toEqual([
+      ['landed', 'pool', 'warehouse'],
+      ['each', 'pool', 'warehouse'],
+    ]);
+    expect(err.issues[0]?.problem).toMatch(/^s3\.wait cannot take a pool/);
+    expect(err.issues[0]?.fix).toBe('remove pool from this stage');
+    expect(err.issues[1]?.problem).toMatch(/forEach stage's items do not hold pool slots/);
+  });
+
+  test('a pool name with a space and a priority of 9: the accepted forms', () => {
+    const err = rejection(() =>
+      definePipeline({
+        name: 'pooled',
+        priority: 9,
+        stages: [{ id: 'named', kind: 'glue.job', params: { JobName: 'j' }, pool: 'has space' }],
+      }),
+    );
+    expect(err.issues.find((i) => i.field.includes('pool'))?.problem).toMatch(/expected a pool name/);
+    expect(err.issues.find((i) => i.field === 'priority')?.problem).toMatch(/1 \(first\) to 5 \(last\)|1.*5/);
+  });
+
+  test('pool: none opts a stage out of its default pool; a named pool and a priority load', () => {
+    const p = definePipeline({
+      name: 'pooled',
+      priority: 2,
+      stages: [
+        { id: 'a', kind: 'glue.job', params: { JobName: 'j' }, pool: 'none' },
+        { id: 'b', kind: 'glue.job', params: { JobName: 'j' }, pool: 'warehouse' },
+        { id: 'c', kind: 's3.wait', params: { Bucket: 'b', Key: 'k' }, pool: 'none' },
+      ],
+    });
+    expect(p.stages.map((s) => s.pool)).toEqual(['none', 'warehouse', 'none']);
+    expect(p.priority).toBe(2);
+  });
+});
