@@ -6,7 +6,7 @@ import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInp
 import { createAwsClients, type AwsClientOptions, type AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
 import { createFanOutActivities } from './fan-out';
-import { createPoolActivities } from './pools';
+import { createPoolActivities, releaseSlotFromActivity } from './pools';
 import { createRunActivities } from './runs';
 import { stageEventSettings, type StageEventsOptions } from './stage-events-config';
 import { runWithHandler, stageContext, stopAndConfirm } from './runner';
@@ -29,7 +29,12 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createPoolActivities(clients),
     /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
     async runStage(input: StageInput): Promise<StageResult> {
-      return runWithHandler(STAGE_HANDLERS[input.kind], input, clients, stageEvents);
+      const result = await runWithHandler(STAGE_HANDLERS[input.kind], input, clients, stageEvents);
+      // Its job has ended and the stage succeeded: the slot goes back now (on failure the run gives it
+      // back once no attempt is left, since a retried attempt holds it too).
+      return input.poolSlot && (await releaseSlotFromActivity(input.poolSlot))
+        ? { ...result, poolReleased: true }
+        : result;
     },
     /**
      * Stops the jobs of a run's stages (the run is cancelled, or a stage's attempts are gone with

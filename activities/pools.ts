@@ -78,3 +78,17 @@ export function createPoolActivities(clients: AwsClients) {
     },
   };
 }
+
+/** A stage's activity gives its slot back itself (one signal, none in the run's history). False: the run will. */
+export async function releaseSlotFromActivity(slot: { pool: string; id: string }): Promise<boolean> {
+  const ctx = Context.current();
+  try {
+    await ctx.client.workflow
+      .getHandle(poolWorkflowId(ctx.info.taskQueue, slot.pool))
+      .signal(POOL_SIGNALS.release, { id: slot.id });
+    return true;
+  } catch (err) {
+    log.warn('could not give the pool slot back from the activity; the run will', { ...slot, error: String(err) });
+    return false;
+  }
+}

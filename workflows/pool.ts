@@ -68,6 +68,8 @@ export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
 const SWEEP_EVERY_MS = 15_000;
 /** How often a pool in use asks AWS again for its slots (a job's MaxConcurrentRuns may change). */
 const LEARN_EVERY_MS = 10 * 60_000;
+/** A waiter told the pool's counts ("waiting for pool X (2/2 held)") once it has waited this long. */
+const NOTICE_AFTER_MS = 5_000;
 /** An idle pool (no holder, no waiter, nothing set by hand) ends after this; the next ask starts it anew. */
 const IDLE_END_MS = 60 * 60_000;
 /** Events before the pool continues as new (replay of a pool's history stays cheap). */
@@ -191,6 +193,8 @@ export async function sluicePool(input: PoolInput): Promise<void> {
   let sweepDue = false;
   let learnTimer: Promise<void> | undefined;
   let learnDue = false;
+  let noticeTimer: Promise<void> | undefined;
+  let noticeDue = false;
 
   for (;;) {
     if (dirty) {
@@ -205,14 +209,28 @@ export async function sluicePool(input: PoolInput): Promise<void> {
         if (h) tellGranted(h, h.grantedAt - h.requestedAt);
       }
       regrant.clear();
-      for (const w of state.waiters) {
-        if (told.has(w.id)) continue;
-        told.add(w.id);
-        tellQueued(w);
-      }
       showDetails();
     }
     const busy = state.holders.length > 0 || state.waiters.length > 0;
+    // Waiters hear the pool's counts once they have waited NOTICE_AFTER (one signal each): most
+    // waits of a busy pool are shorter, and a notice costs the waiting run a workflow task.
+    const untold = state.waiters.some((w) => !told.has(w.id));
+    if (untold && !noticeTimer) {
+      noticeTimer = sleep(NOTICE_AFTER_MS).then(() => {
+        noticeDue = true;
+        noticeTimer = undefined;
+      });
+    }
+    if (noticeDue) {
+      noticeDue = false;
+      const now = Date.now();
+      for (const w of state.waiters) {
+        if (told.has(w.id) || now - w.requestedAt < NOTICE_AFTER_MS) continue;
+        told.add(w.id);
+        tellQueued(w);
+      }
+      continue;
+    }
     const full = state.waiters.length > 0 && state.holders.length >= poolSlots(state).slots;
     if (full && !sweepTimer) {
       sweepTimer = sleep(SWEEP_EVERY_MS).then(() => {
@@ -257,6 +275,6 @@ export async function sluicePool(input: PoolInput): Promise<void> {
       }
       continue;
     }
-    await condition(() => dirty || sweepDue || learnDue);
+    await condition(() => dirty || sweepDue || learnDue || noticeDue);
   }
 }

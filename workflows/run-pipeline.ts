@@ -444,8 +444,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
           ? runFanOut(stage, fanOut)
           : CHILD_RUN_KINDS.includes(stage.kind)
             ? runSubPipeline(params, ds, generation, `${workflowInfo().workflowId}/${stage.id}`)
-            : withPoolSlot(ask, status, showProgress, () =>
+            : withPoolSlot(ask, status, showProgress, (slot) =>
                 runStage({
+                  ...(slot ? { poolSlot: slot } : {}),
                   pipeline: pipeline.name,
                   ds,
                   stageId: stage.id,

@@ -7,7 +7,7 @@
 import { GetJobRunsCommand } from '@aws-sdk/client-glue';
 import { startBackfill, steer, waitForBackfill } from '../../client/backfills';
 import { describePool, setPoolSlots } from '../../client/pools';
-import { startRun, waitForRun } from '../../client/runs';
+import { queryStatus, startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import type { PoolView } from '../../common/pools';
 import { awsClients, createGlueJob, glueRunPeak, glueRunStates, uniqueName } from '../support/aws';
@@ -106,7 +106,8 @@ describe('with a worker in this process', () => {
     const name = uniqueName('pool-prio');
     await setPoolSlots(ctx.client, ctx.settings, name, 1);
     const job = await createGlueJob(undefined, 5);
-    await gateway.setScenario({ service: 'glue', match: job, durationMs: 1000 });
+    // Jobs of 3 s: the daily run's ask reaches the pool within one job even on a loaded machine.
+    await gateway.setScenario({ service: 'glue', match: job, durationMs: 3000 });
     const pipeline = gluePipeline('pool-prio', job, name);
     const bf = await startBackfill(ctx.client, ctx.settings, pipeline, {
       from: '2024-01-01',
@@ -178,6 +179,17 @@ describe('with a worker in this process', () => {
       generation: 0,
     });
     await waitFor('the second run to wait', async () => (await pool(name))?.waiting === 1);
+    // What people see of the waiting stage: in the run's UI details and its status (`sluice status`,
+    // --json), with the pool's counts once it has waited a few seconds; not counted as running.
+    const details = await waitFor('the waiting line with counts', async () => {
+      const meta = await waiter.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return meta.currentDetails?.includes(`waiting for pool ${name} (1/1 held)`) && meta.currentDetails;
+    });
+    expect(details).toContain('⧗');
+    const waiting = (await queryStatus(waiter.handle))?.stages[0];
+    expect(waiting?.pool).toMatchObject({ name, slots: 1, held: 1 });
+    expect(waiting?.pool?.grantedAt).toBeUndefined();
+    expect(waiting?.pool?.requestedAt).toBeDefined();
     await holder.handle.terminate('test: a holder that dies without cleanup');
     const outcome = await waitForRun(waiter.handle);
     if (!outcome.ok) throw new Error(outcome.message);
