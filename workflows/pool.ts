@@ -8,7 +8,7 @@
  * - Slots are learned from AWS (the kind's `capacity`, by an activity) when the pool starts and
  *   again every LEARN_EVERY while it is in use; `sluice pool set` overrides them at once.
  * - A slot is never leaked: a holder whose run closed (cancelled, terminated, timed out) is found
- *   when a grant to it fails, and, while others wait on a full pool, by a sweep every SWEEP_EVERY
+ *   when a grant to it fails, and, while any slot is held, by a sweep every SWEEP_EVERY
  *   that asks Temporal which holders' runs are still open.
  * - The history stays short: the pool continues as new every CONTINUE_AFTER events, carrying its state.
  *
@@ -62,7 +62,7 @@ export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
 export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
 
 /**
- * While others wait on a full pool, how often to look for holders whose runs have closed (one
+ * While any slot is held, how often to look for holders whose runs have closed (one
  * visibility read of the holders; a terminated run gives its slot back within this).
  */
 const SWEEP_EVERY_MS = 15_000;
@@ -231,8 +231,9 @@ export async function sluicePool(input: PoolInput): Promise<void> {
       }
       continue;
     }
-    const full = state.waiters.length > 0 && state.holders.length >= poolSlots(state).slots;
-    if (full && !sweepTimer) {
+    // Holders are checked every SWEEP_EVERY while any hold a slot: a holder whose run closed
+    // without giving it back (terminated; a cancel that raced its grant) loses it within that.
+    if (state.holders.length > 0 && !sweepTimer) {
       sweepTimer = sleep(SWEEP_EVERY_MS).then(() => {
         sweepDue = true;
         sweepTimer = undefined;
@@ -246,7 +247,7 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     }
     if (sweepDue) {
       sweepDue = false;
-      if (full) await sweep();
+      if (state.holders.length > 0) await sweep();
       continue;
     }
     if (learnDue) {

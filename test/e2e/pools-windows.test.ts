@@ -57,10 +57,20 @@ async function startOrder(job: string): Promise<{ ds: string; state: string }[]>
 const pool = (name: string): Promise<PoolView | undefined> => describePool(ctx.client, ctx.settings, name);
 
 async function poolDrained(name: string): Promise<PoolView> {
-  return waitFor(`pool ${name} to hold and queue nothing`, async () => {
-    const v = await pool(name);
-    return v && v.held === 0 && v.waiting === 0 ? v : undefined;
-  });
+  let last: PoolView | undefined;
+  try {
+    // Within one sweep of the pool's holders (15 s) at most, and a margin for a loaded machine.
+    return await waitFor(
+      `pool ${name} to hold and queue nothing`,
+      async () => {
+        last = await pool(name);
+        return last && last.held === 0 && last.waiting === 0 ? last : undefined;
+      },
+      60_000,
+    );
+  } catch (err) {
+    throw new Error(`${String(err)}; the pool: ${JSON.stringify(last)}`);
+  }
 }
 
 describe('with a worker in this process', () => {
@@ -162,6 +172,37 @@ describe('with a worker in this process', () => {
         return states.length === 1 && states[0] !== 'RUNNING' && states[0] !== 'STOPPING' ? states : undefined;
       }),
     ).toEqual(['STOPPED']);
+  }, 120_000);
+
+  test('sluice pool set takes effect at once for stages already waiting: raised from 1 to 3, the two waiting start', async () => {
+    const name = uniqueName('pool-raise');
+    await setPoolSlots(ctx.client, ctx.settings, name, 1);
+    const job = await createGlueJob(undefined, 5);
+    await gateway.setScenario({ service: 'glue', match: job, durationMs: 60_000 });
+    const bf = await startBackfill(ctx.client, ctx.settings, gluePipeline('pool-raise', job, name), {
+      from: '2024-01-01',
+      to: '2024-01-03',
+      concurrency: 3,
+      only: 'all',
+      order: 'oldest',
+    });
+    await waitFor('one holding, two waiting', async () => {
+      const v = await pool(name);
+      return v?.held === 1 && v.waiting === 2;
+    });
+    await setPoolSlots(ctx.client, ctx.settings, name, 3);
+    const v = await waitFor('all three holding', async () => {
+      const p = await pool(name);
+      return p?.held === 3 && p.waiting === 0 ? p : undefined;
+    });
+    expect(v).toMatchObject({ slots: 3, source: 'sluice pool set' });
+    await waitFor(
+      'three runs at AWS',
+      async () => (await glueRunStates(job)).filter((st) => st === 'RUNNING').length === 3,
+    );
+    await steer.cancel(bf.handle);
+    expect((await waitForBackfill(bf.handle)).status).toBe('cancelled');
+    await poolDrained(name);
   }, 120_000);
 
   test('a holder terminated (no cleanup runs) gives its slot back: the pool finds its run closed and grants the next', async () => {

@@ -87,8 +87,12 @@ async function lambdaRole(): Promise<string> {
 }
 
 /** A Lambda function with an empty package: the local endpoint answers its invocations. */
-export async function createLambdaFunction(name = uniqueName('fn'), runtime: Runtime = 'nodejs20.x'): Promise<string> {
-  await awsClients().lambda.send(
+export async function createLambdaFunction(
+  name = uniqueName('fn'),
+  runtime: Runtime = 'nodejs20.x',
+  clients: AwsClients = awsClients(),
+): Promise<string> {
+  await clients.lambda.send(
     new CreateFunctionCommand({
       FunctionName: name,
       Runtime: runtime,

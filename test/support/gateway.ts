@@ -46,6 +46,16 @@ async function control(method: string, path: string, body?: unknown): Promise<un
 
 export const gateway = {
   setScenario: (s: Scenario) => control('POST', 'scenarios', s),
+  /** Account quotas the gateway enforces as AWS does (capacity.ts), for one Region or (no region) all. */
+  setLimits: (l: {
+    region?: string;
+    athena?: { activeQueries?: number | null; activeDdlQueries?: number | null };
+    lambda?: { unreservedConcurrency?: number | null };
+  }) => control('POST', 'limits', l),
+  /** Per service and resource: active now, the peak, starts accepted and refused for capacity. */
+  capacity: async (): Promise<
+    Record<string, Record<string, { active: number; peak: number; accepted: number; refused: number; limit?: number }>>
+  > => ((await control('GET', 'capacity')) as { capacity: never }).capacity,
   addFault: (f: {
     service: string;
     operation: string;
