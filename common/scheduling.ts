@@ -15,7 +15,7 @@
  * cancel does not stop them once running. A condition (`if:`) is evaluated when the stage's rule
  * lets it run: false → skipped.
  */
-import type { StageStateName } from './run-types';
+import type { StageError, StageStateName } from './run-types';
 import { evaluateCondition, parseCondition, TemplateError, type RenderContext } from './templating';
 
 export const TRIGGER_RULES = ['all_success', 'all_done', 'one_failed', 'none_failed'] as const;
@@ -133,4 +133,25 @@ function ruleVerdict(
       if (first('failed')) return 'run';
       return ended ? { skip: 'no upstream stage failed' } : 'wait';
   }
+}
+
+/**
+ * Records a stage attempt's failure on its status; returns whether the stage failed or was cancelled.
+ *
+ * A cancelled run's sweep may have recorded the stage first (cancelled, with the stop's outcome as its
+ * error): an attempt whose own poll saw the job STOPPED before the cancel reached it fails after
+ * that, and must not replace what the stop said (only a job id it alone knew is kept). Otherwise a
+ * cancellation, or any failure of a non-cleanup stage once the run is cancelled, is `cancelled`; a
+ * cleanup stage failing after a cancel `failed` (the cancel did not stop it).
+ */
+export function settleStageFailure(
+  status: { state: StageStateName; error?: StageError; jobId?: string },
+  error: StageError,
+  how: { cancellation: boolean; cancelRequested: boolean; cleanup: boolean },
+): 'failed' | 'cancelled' {
+  const stopRecorded = status.state === 'cancelled' && status.error !== undefined;
+  if (!stopRecorded) status.error = error;
+  if (error.jobId) status.jobId = stopRecorded ? (status.jobId ?? error.jobId) : error.jobId;
+  status.state = stopRecorded || how.cancellation || (how.cancelRequested && !how.cleanup) ? 'cancelled' : 'failed';
+  return status.state;
 }

@@ -51,7 +51,7 @@ import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
 import { resolveParams } from '../common/params';
 import { formatIssues, structureIssues, type PipelineIssue } from '../common/pipeline-structure';
-import { decide, isCleanupStage, type RunPhase } from '../common/scheduling';
+import { decide, isCleanupStage, settleStageFailure, type RunPhase } from '../common/scheduling';
 import { renderParams, renderValue, templateContext, TemplateError, type RenderContext } from '../common/templating';
 import { renderStageParams, runSubPipeline } from './sub-pipeline';
 import { FAN_OUT_DEFAULTS, FAN_OUT_LIMITS, type FanOutInput, type ForEachSpec } from '../common/fan-out';
@@ -475,11 +475,14 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
           } else status.state = 'succeeded';
         },
         (err: unknown) => {
-          status.error = stageError(err);
-          if (status.error.jobId) status.jobId = status.error.jobId;
+          const outcome = settleStageFailure(status, stageError(err), {
+            cancellation: isCancellation(err),
+            cancelRequested,
+            cleanup: isCleanupStage(stage),
+          });
           // A fan-out that failed or was cancelled still reports its counts and failures.
           const fanned = fanOutOutputOf(err);
-          if (fanned) status.result = { summary: status.error.message, output: fanned };
+          if (fanned) status.result = { summary: status.error?.message ?? outcome, output: fanned };
           // An attempt that timed out (its worker died) cannot stop its own job: stop it from here,
           // whether the run is being cancelled or the stage ran out of attempts.
           const orphan = lastHeartbeatJob(err);
@@ -487,13 +490,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
             status.jobId = orphan;
             stopLater.push({ stage, jobId: orphan });
           }
-          // A cleanup stage that fails after a cancel failed: the cancel did not stop it.
-          if (isCancellation(err) || (cancelRequested && !isCleanupStage(stage))) {
-            status.state = 'cancelled';
-          } else {
-            status.state = 'failed';
-            firstFailure ??= status;
-          }
+          if (outcome === 'failed') firstFailure ??= status;
         },
       )
       .finally(() => {
