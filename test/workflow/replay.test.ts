@@ -22,7 +22,7 @@ function workflowIdOf(file: string): string {
 }
 
 test('the fixtures cover every recorded version and path', () => {
-  for (const version of ['v0.1.0', 'v0.2.0', 'v0.3.0', 'v0.4.0']) {
+  for (const version of ['v0.1.0', 'v0.2.0', 'v0.3.0', 'v0.4.0', 'v0.5.0']) {
     for (const p of ['succeeded', 'failed-denied', 'failed-worker-died', 'cancelled'])
       expect(files).toContain(`run-pipeline-${p}-${version}.json`);
   }
@@ -46,6 +46,9 @@ test('the fixtures cover every recorded version and path', () => {
     expect(files).toContain(`${f}-v0.3.0.json`);
   // Push completion's watch (v0.4.0): closed by the job's event (and a duplicate), or released by its stage.
   for (const f of ['watch-job-event', 'watch-job-released']) expect(files).toContain(`${f}-v0.4.0.json`);
+  // Pools (v0.5.0): two stages sharing a pool of one slot, the same cancelled while one waits, and the pool itself.
+  for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
+    expect(files).toContain(`${f}-v0.5.0.json`);
 });
 
 test.each(files)('%s replays on the current workflow code', async (file) => {
