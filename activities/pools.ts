@@ -11,6 +11,7 @@ import {
   type PoolCapacity,
   type PoolLearn,
   type PoolRequest,
+  type PoolTell,
 } from '../common/pools';
 import type { StageKind } from '../common/constants';
 import type { AwsClients } from './aws-clients';
@@ -25,6 +26,8 @@ export interface EnsurePoolInput {
 
 /** How many holders' runs are described at once. */
 const DESCRIBE_CONCURRENCY = 16;
+/** How many runs a pool signals at once. */
+const TELL_CONCURRENCY = 32;
 
 export function createPoolActivities(clients: AwsClients) {
   return {
@@ -55,28 +58,65 @@ export function createPoolActivities(clients: AwsClients) {
       return learned;
     },
 
+    /**
+     * Sends a pool's grants and notices (a local activity of the pool: one marker in its history
+     * for a whole batch, where a signal per run would add two events and a workflow task each).
+     * Returns the ids of requests whose runs have closed: they cannot take a grant. Any other
+     * error fails the call, which is retried whole (a grant received twice is the same grant).
+     */
+    async tellPoolWaiters(input: { tells: PoolTell[] }): Promise<string[]> {
+      const client = Context.current().client;
+      return closedRuns(
+        input.tells,
+        TELL_CONCURRENCY,
+        (t) => t.body.id,
+        async (t) => {
+          await client.workflow.getHandle(t.workflowId, t.runId).signal(POOL_SIGNALS[t.signal], t.body);
+          return false;
+        },
+      );
+    },
+
     /** The ids of holders whose runs are no longer open (cancelled, terminated, timed out, gone). */
     async closedPoolHolders(input: {
       holders: { id: string; workflowId: string; runId: string }[];
     }): Promise<string[]> {
       const client = Context.current().client;
-      const closed: string[] = [];
-      const queue = [...input.holders];
-      const next = async (): Promise<void> => {
-        for (let h = queue.shift(); h; h = queue.shift()) {
-          try {
-            const d = await client.workflow.getHandle(h.workflowId, h.runId).describe();
-            if (d.status.name !== 'RUNNING') closed.push(h.id);
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError) closed.push(h.id);
-            else throw err;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY, queue.length) }, next));
-      return closed;
+      return closedRuns(
+        input.holders,
+        DESCRIBE_CONCURRENCY,
+        (h) => h.id,
+        async (h) => (await client.workflow.getHandle(h.workflowId, h.runId).describe()).status.name !== 'RUNNING',
+      );
     },
   };
+}
+
+/**
+ * Asks `closed` of every item, `concurrency` at a time; returns the ids of those whose runs have
+ * closed: `closed` said so, or Temporal does not know the run (WorkflowNotFoundError, which is
+ * also what a closed run answers a signal with). Any other error fails the whole call.
+ */
+async function closedRuns<T>(
+  items: T[],
+  concurrency: number,
+  idOf: (item: T) => string,
+  closed: (item: T) => Promise<boolean>,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const queue = [...items];
+  const next = async (): Promise<void> => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      try {
+        if (await closed(item)) ids.push(idOf(item));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) ids.push(idOf(item));
+        else throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, next));
+  return ids;
 }
 
 /** A stage's activity gives its slot back itself (one signal, none in the run's history). False: the run will. */

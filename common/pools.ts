@@ -103,6 +103,11 @@ export interface PoolQueued {
   waiting: number;
 }
 
+/** One message from a pool to a waiting or holding run: its grant, or the notice that it waits. */
+export type PoolTell =
+  | { workflowId: string; runId: string; signal: 'granted'; body: PoolGrant }
+  | { workflowId: string; runId: string; signal: 'queued'; body: PoolQueued };
+
 /** Where a pool's slots come from. */
 export interface PoolCapacity {
   slots: number;

@@ -11,7 +11,9 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,7 +26,7 @@ import {
   type PoolRequest,
   type StagePool,
 } from '../common/pools';
-import { acquireSignal, grantedSignal, queuedSignal, releaseSignal } from './pool';
+import { POOL_PATCHES, acquireSignal, grantedSignal, queuedSignal, releaseSignal } from './pool';
 
 /** Per workflow run (each run has its own module state): grants received, and who awaits a notice. */
 const grants = new Map<string, PoolGrant>();
@@ -69,6 +71,16 @@ const ensurePoolFor = (ask: SlotAsk) =>
     summary: `start pool ${ask.pool} for ${ask.stage}`,
   }).ensurePool;
 
+/**
+ * Asks the pool from a local activity (signal-with-start: the pool is started if it is not
+ * running): one marker in the run's history, where a signal costs two events and a workflow task.
+ */
+const askLocally = proxyLocalActivities<SluiceActivities>({
+  startToCloseTimeout: '1m',
+  // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+}).ensurePool;
+
 /** Asks `ask.pool` for a slot and waits for it. `queued` hears once that the ask waits, with the pool's counts. */
 export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => void): Promise<Slot> {
   install();
@@ -88,11 +100,14 @@ export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => 
   if (queued) onQueued.set(id, queued);
   try {
     // The ask itself is not cancelled halfway: once sent it is withdrawn below.
+    const pool = { name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request };
     await CancellationScope.nonCancellable(async () => {
+      // Runs that asked by signal before the local ask replay that way.
+      if (patched(POOL_PATCHES.localAsk)) return askLocally(pool);
       try {
         await getExternalWorkflowHandle(poolWorkflowId(taskQueue, ask.pool)).signal(acquireSignal, request);
       } catch {
-        await ensurePoolFor(ask)({ name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request });
+        await ensurePoolFor(ask)(pool);
       }
     });
     await condition(() => grants.has(id));

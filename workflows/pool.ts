@@ -21,7 +21,9 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -42,6 +44,7 @@ import {
   type PoolQueued,
   type PoolRequest,
   type PoolState,
+  type PoolTell,
   type PoolView,
 } from '../common/pools';
 import { AUTO_UPGRADE, versioned } from './versioning';
@@ -60,6 +63,14 @@ export const setSlotsSignal = defineSignal<[{ slots: number | null }]>(POOL_SIGN
 export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
 export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
 export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
+
+/** Changes to the pools' workflows that runs in flight replay around (`patched`). */
+export const POOL_PATCHES = {
+  /** The pool sends a batch of grants and notices with one local activity (tellPoolWaiters), not a signal each. */
+  localTell: 'sluice-pool-local-tell-1',
+  /** A stage asks its pool with a local activity (signal-with-start), not a signal and a fallback activity. */
+  localAsk: 'sluice-pool-local-ask-1',
+} as const;
 
 /**
  * While any slot is held, how often to look for holders whose runs have closed (one
@@ -83,6 +94,12 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     retry: { maximumAttempts: 3, initialInterval: '1s' },
     summary: `pool ${input.name}`,
   });
+  const { tellPoolWaiters } = proxyLocalActivities<SluiceActivities>({
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 4, initialInterval: '200ms', maximumInterval: '2s' },
+  });
+  // Pools started before the local tells replay the signals they sent.
+  const localTell = patched(POOL_PATCHES.localTell);
   let dirty = true;
   let deleted = false;
   /** Requests told they wait (once each); grants and notices not yet confirmed by the server. */
@@ -133,42 +150,69 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     sending.add(tracked);
   };
 
-  /** Tells a holder its grant; a run that has closed cannot take it, so its slot is free again. */
-  const tellGranted = (h: PoolRequest, waitedMs: number): void => {
-    const grant: PoolGrant = {
+  /** A run that has closed cannot take its grant or notice: its slot (or place) is free again. */
+  const closedRun = (t: PoolTell): void => {
+    const how = releaseRequest(state, t.body.id);
+    if (t.signal === 'granted' && how !== 'unknown') state.stats.reclaimed++;
+    dirty = true;
+  };
+
+  const signalOne = (t: PoolTell): void => {
+    const h = getExternalWorkflowHandle(t.workflowId, t.runId);
+    send(
+      (t.signal === 'granted' ? h.signal(grantedSignal, t.body) : h.signal(queuedSignal, t.body)).catch(() =>
+        closedRun(t),
+      ),
+    );
+  };
+
+  /**
+   * Tells runs their grants and notices: one local activity for the batch (the pool's throughput
+   * is its workflow tasks: a signal each would cost two events and a task), or, for a pool
+   * started before that, a signal each. A batch the activity could not send goes by signals.
+   */
+  const tell = async (tells: PoolTell[]): Promise<void> => {
+    if (!tells.length) return;
+    if (!localTell) return tells.forEach(signalOne);
+    let closed: string[];
+    try {
+      closed = await tellPoolWaiters({ tells });
+    } catch (err) {
+      log.warn('pool could not send its grants in one batch; signalling each run', {
+        pool: input.name,
+        error: String(err),
+      });
+      return tells.forEach(signalOne);
+    }
+    const gone = new Set(closed);
+    for (const t of tells) if (gone.has(t.body.id)) closedRun(t);
+  };
+
+  const granted = (h: PoolRequest & { grantedAt: number }): PoolTell => ({
+    workflowId: h.workflowId,
+    runId: h.runId,
+    signal: 'granted',
+    body: {
       id: h.id,
       pool: input.name,
       slots: poolSlots(state).slots,
       held: state.holders.length,
-      waitedMs,
-    };
-    send(
-      getExternalWorkflowHandle(h.workflowId, h.runId)
-        .signal(grantedSignal, grant)
-        .catch(() => {
-          if (releaseRequest(state, h.id) !== 'unknown') state.stats.reclaimed++;
-          dirty = true;
-        }),
-    );
-  };
+      waitedMs: h.grantedAt - h.requestedAt,
+    },
+  });
 
-  const tellQueued = (w: PoolRequest): void => {
-    const notice: PoolQueued = {
+  const queued = (w: PoolRequest): PoolTell => ({
+    workflowId: w.workflowId,
+    runId: w.runId,
+    signal: 'queued',
+    body: {
       id: w.id,
       pool: input.name,
       slots: poolSlots(state).slots,
       held: state.holders.length,
       waiting: state.waiters.length,
-    };
-    send(
-      getExternalWorkflowHandle(w.workflowId, w.runId)
-        .signal(queuedSignal, notice)
-        .catch(() => {
-          releaseRequest(state, w.id);
-          dirty = true;
-        }),
-    );
-  };
+    },
+  });
 
   /** Frees the slots of holders whose runs have closed (the pool is full and others wait). */
   const sweep = async (): Promise<void> => {
@@ -199,17 +243,18 @@ export async function sluicePool(input: PoolInput): Promise<void> {
   for (;;) {
     if (dirty) {
       dirty = false;
-      const now = Date.now();
-      for (const h of grantNext(state, now)) {
+      const tells: PoolTell[] = [];
+      for (const h of grantNext(state, Date.now())) {
         told.delete(h.id);
-        tellGranted(h, h.grantedAt - h.requestedAt);
+        tells.push(granted(h));
       }
       for (const id of regrant) {
         const h = state.holders.find((x) => x.id === id);
-        if (h) tellGranted(h, h.grantedAt - h.requestedAt);
+        if (h) tells.push(granted(h));
       }
       regrant.clear();
       showDetails();
+      await tell(tells);
     }
     const busy = state.holders.length > 0 || state.waiters.length > 0;
     // Waiters hear the pool's counts once they have waited NOTICE_AFTER (one signal each): most
@@ -224,11 +269,13 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     if (noticeDue) {
       noticeDue = false;
       const now = Date.now();
+      const tells: PoolTell[] = [];
       for (const w of state.waiters) {
         if (told.has(w.id) || now - w.requestedAt < NOTICE_AFTER_MS) continue;
         told.add(w.id);
-        tellQueued(w);
+        tells.push(queued(w));
       }
+      await tell(tells);
       continue;
     }
     // Holders are checked every SWEEP_EVERY while any hold a slot: a holder whose run closed

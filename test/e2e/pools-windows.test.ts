@@ -238,6 +238,36 @@ describe('with a worker in this process', () => {
     expect(v.stats.reclaimed).toBe(1);
     expect(v.stats.granted).toBe(2);
   }, 120_000);
+
+  test('a waiter terminated before its turn: its grant cannot be delivered, so the slot goes to the next waiter', async () => {
+    const name = uniqueName('pool-gone');
+    await setPoolSlots(ctx.client, ctx.settings, name, 1);
+    const first = await createGlueJob(undefined, 3);
+    const quick = await createGlueJob(undefined, 3);
+    await gateway.setScenario({ service: 'glue', match: first, durationMs: 4_000 });
+    await gateway.setScenario({ service: 'glue', match: quick, durationMs: 300 });
+    const holder = await startRun(ctx.client, ctx.settings, gluePipeline('pool-gone-a', first, name), '2024-01-01', {
+      generation: 0,
+    });
+    await waitFor('the first run to hold the pool', async () => (await pool(name))?.held === 1);
+    const gone = await startRun(ctx.client, ctx.settings, gluePipeline('pool-gone-b', quick, name), '2024-01-01', {
+      generation: 0,
+    });
+    await waitFor('the second run to wait', async () => (await pool(name))?.waiting === 1);
+    const next = await startRun(ctx.client, ctx.settings, gluePipeline('pool-gone-c', quick, name), '2024-01-01', {
+      generation: 0,
+    });
+    await waitFor('the third run to wait', async () => (await pool(name))?.waiting === 2);
+    await gone.handle.terminate('test: a waiter that dies before its grant');
+    for (const h of [holder.handle, next.handle]) {
+      const outcome = await waitForRun(h);
+      if (!outcome.ok) throw new Error(outcome.message);
+    }
+    const v = await poolDrained(name);
+    // Granted to the first, to the terminated run (undeliverable: reclaimed), then to the third.
+    expect(v.stats).toMatchObject({ granted: 3, reclaimed: 1 });
+    expect(await glueRunStates(quick)).toEqual(['SUCCEEDED']);
+  }, 120_000);
 });
 
 test('a worker killed with -9 while its stage holds the pool of a Glue job (1 run allowed): both dates run once each, one at a time, and the slot comes back', async () => {

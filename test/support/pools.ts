@@ -12,6 +12,7 @@ export function testPoolActivities(slots = 1000) {
   return {
     ensurePool: real.ensurePool,
     closedPoolHolders: real.closedPoolHolders,
+    tellPoolWaiters: real.tellPoolWaiters,
     async learnPoolCapacity(): Promise<PoolCapacity> {
       return { slots, source: 'test (AWS not asked)' };
     },
