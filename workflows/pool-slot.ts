@@ -75,11 +75,13 @@ const ensurePoolFor = (ask: SlotAsk) =>
  * Asks the pool from a local activity (signal-with-start: the pool is started if it is not
  * running): one marker in the run's history, where a signal costs two events and a workflow task.
  */
-const askLocally = proxyLocalActivities<SluiceActivities>({
-  startToCloseTimeout: '1m',
-  // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-}).ensurePool;
+const askLocally = (ask: SlotAsk) =>
+  proxyLocalActivities<SluiceActivities>({
+    startToCloseTimeout: '1m',
+    // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
+    retry: { initialInterval: '1s', maximumInterval: '1m' },
+    summary: `ask pool ${ask.pool} for ${ask.stage}`,
+  }).ensurePool;
 
 /** Asks `ask.pool` for a slot and waits for it. `queued` hears once that the ask waits, with the pool's counts. */
 export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => void): Promise<Slot> {
@@ -103,7 +105,7 @@ export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => 
     const pool = { name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request };
     await CancellationScope.nonCancellable(async () => {
       // Runs that asked by signal before the local ask replay that way.
-      if (patched(POOL_PATCHES.localAsk)) return askLocally(pool);
+      if (patched(POOL_PATCHES.localAsk)) return askLocally(ask)(pool);
       try {
         await getExternalWorkflowHandle(poolWorkflowId(taskQueue, ask.pool)).signal(acquireSignal, request);
       } catch {
