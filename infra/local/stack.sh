@@ -5,6 +5,9 @@
 #   bash infra/local/stack.sh down    # stops all three (data in .sluice/ is kept)
 #   bash infra/local/stack.sh status  # one line per service; non-zero exit if any is down
 #
+#   SLUICE_TEMPORAL=cluster bash infra/local/stack.sh up   # Temporal as a cluster on PostgreSQL instead
+#                                                           # of the dev server (infra/local/cluster.sh)
+#
 # Everything lives in .sluice/ at the repo root (venv, Temporal SQLite db, logs, pid files).
 # Services are started detached (own session/process group) so they outlive the caller,
 # e.g. a jest globalSetup or an `npm run` shell.
@@ -37,6 +40,15 @@ MOTO_TIMEOUT="${SLUICE_MOTO_TIMEOUT:-60}"
 GATEWAY_TIMEOUT="${SLUICE_GATEWAY_TIMEOUT:-60}"
 
 SERVICES=(temporal moto gateway) # start order; stopped in reverse
+# dev (the default): `temporal server start-dev`; cluster: infra/local/cluster.sh.
+TEMPORAL_MODE="${SLUICE_TEMPORAL:-dev}"
+case "$TEMPORAL_MODE" in
+dev | cluster) ;;
+*)
+  echo "SLUICE_TEMPORAL must be dev or cluster (received \"$TEMPORAL_MODE\")" >&2
+  exit 2
+  ;;
+esac
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -163,8 +175,13 @@ up_temporal() {
   fi
   wait_healthy temporal "$TEMPORAL_TIMEOUT" temporal_serving
   # start-dev registers --search-attribute on every start (also with an existing db, verified on
-  # CLI 1.9.1). Still, a server started by someone else (or an old db) may lack them: create only
-  # the missing ones, then wait until they are listed (registration is asynchronous).
+  # CLI 1.9.1). Still, a server started by someone else (or an old db) may lack them.
+  register_search_attributes
+}
+
+# Creates the Sluice search attributes that are missing, then waits until they are listed
+# (registration is asynchronous).
+register_search_attributes() {
   local missing start=$SECONDS sa
   missing="$(missing_search_attributes)" || die_with_log temporal "cannot list search attributes"
   for sa in $missing; do
@@ -227,7 +244,7 @@ EOF
 cmd_up() {
   ensure_venv
   [[ -x "$VENV/bin/temporal-test-server" ]] || die_with_log pip "temporal-test-server missing from $VENV/bin"
-  up_temporal
+  if [[ "$TEMPORAL_MODE" == cluster ]]; then up_cluster; else up_temporal; fi
   up_moto
   up_gateway
   print_env
@@ -236,12 +253,18 @@ cmd_up() {
 cmd_down() {
   local i
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_service "${SERVICES[$i]}"; done
+  # Whichever Temporal ran: the cluster's processes too.
+  down_cluster
   log "stack stopped (data kept in .sluice/)"
 }
 
 cmd_status() {
   local bad=0 name pid where
+  if [[ "$TEMPORAL_MODE" == cluster ]]; then
+    status_cluster || bad=1
+  fi
   for name in "${SERVICES[@]}"; do
+    [[ "$TEMPORAL_MODE" == cluster && "$name" == temporal ]] && continue
     case "$name" in
     temporal) where="$HOST:$TEMPORAL_PORT" ;;
     moto) where="http://$HOST:$MOTO_PORT" ;;
@@ -257,6 +280,9 @@ cmd_status() {
   done
   return "$bad"
 }
+
+# shellcheck source=infra/local/cluster.sh
+source "$SCRIPT_DIR/cluster.sh"
 
 main() {
   mkdir -p "$LOG_DIR" "$PID_DIR" "$TEMPORAL_DIR"
