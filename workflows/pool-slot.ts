@@ -63,25 +63,20 @@ export interface Slot {
 }
 
 /** Starts the pool (with the ask) when it is not running; its summary in the UI names the pool and the stage. */
+/** How a stage asks its pool: without the pool it cannot start, so keep trying (Temporal may be briefly unreachable). */
+const ASK_OPTIONS = { startToCloseTimeout: '1m', retry: { initialInterval: '1s', maximumInterval: '1m' } } as const;
+
+/** Runs that asked before the local ask: an activity that starts the pool with the ask. */
 const ensurePoolFor = (ask: SlotAsk) =>
-  proxyActivities<SluiceActivities>({
-    startToCloseTimeout: '1m',
-    // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
-    retry: { initialInterval: '1s', maximumInterval: '1m' },
-    summary: `start pool ${ask.pool} for ${ask.stage}`,
-  }).ensurePool;
+  proxyActivities<SluiceActivities>({ ...ASK_OPTIONS, summary: `start pool ${ask.pool} for ${ask.stage}` }).ensurePool;
 
 /**
  * Asks the pool from a local activity (signal-with-start: the pool is started if it is not
  * running): one marker in the run's history, where a signal costs two events and a workflow task.
  */
 const askLocally = (ask: SlotAsk) =>
-  proxyLocalActivities<SluiceActivities>({
-    startToCloseTimeout: '1m',
-    // Without the pool the stage cannot start: keep trying, Temporal may be briefly unreachable.
-    retry: { initialInterval: '1s', maximumInterval: '1m' },
-    summary: `ask pool ${ask.pool} for ${ask.stage}`,
-  }).ensurePool;
+  proxyLocalActivities<SluiceActivities>({ ...ASK_OPTIONS, summary: `ask pool ${ask.pool} for ${ask.stage}` })
+    .ensurePool;
 
 /** Asks `ask.pool` for a slot and waits for it. `queued` hears once that the ask waits, with the pool's counts. */
 export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => void): Promise<Slot> {

@@ -49,6 +49,9 @@ test('the fixtures cover every recorded version and path', () => {
   // Pools (v0.5.0): two stages sharing a pool of one slot, the same cancelled while one waits, and the pool itself.
   for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
     expect(files).toContain(`${f}-v0.5.0.json`);
+  // From v0.6.0 a stage asks its pool, and the pool grants, with local activities (markers, not signals).
+  for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
+    expect(files).toContain(`${f}-v0.6.0.json`);
 });
 
 test.each(files)('%s replays on the current workflow code', async (file) => {
