@@ -3,11 +3,18 @@
  * ask, learn a default pool's slots from AWS, and tell which holders' runs have closed.
  */
 import { Context, log } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Workflow,
+} from '@temporalio/client';
+import {
+  POOL_ASK_UPDATE,
   POOL_SIGNALS,
   POOL_WORKFLOW_TYPE,
   poolWorkflowId,
+  type PoolAnswer,
   type PoolCapacity,
   type PoolLearn,
   type PoolRequest,
@@ -23,6 +30,9 @@ export interface EnsurePoolInput {
   learn?: PoolLearn;
   request: PoolRequest;
 }
+
+/** The pool's summary in the UI. */
+const poolSummary = (name: string): string => `Pool ${name}: slots shared by every Sluice stage that uses it`;
 
 /** How many holders' runs are described at once. */
 const DESCRIBE_CONCURRENCY = 16;
@@ -40,8 +50,47 @@ export function createPoolActivities(clients: AwsClients) {
         args: [{ name: input.name, ...(input.learn ? { learn: input.learn } : {}) }],
         signal: POOL_SIGNALS.acquire,
         signalArgs: [input.request],
-        staticSummary: `Pool ${input.name}: slots shared by every Sluice stage that uses it`,
+        staticSummary: poolSummary(input.name),
       });
+    },
+
+    /**
+     * Asks the pool for a slot and hears at once whether it has one (update-with-start: the pool is
+     * started if it is not running). A pool that cannot take the update (a worker of a release
+     * before it) is asked by signal-with-start instead: the grant then comes as a signal.
+     */
+    async askPool(input: EnsurePoolInput): Promise<PoolAnswer> {
+      const ctx = Context.current();
+      const workflowId = poolWorkflowId(ctx.info.taskQueue, input.name);
+      const args = [{ name: input.name, ...(input.learn ? { learn: input.learn } : {}) }];
+      const staticSummary = poolSummary(input.name);
+      try {
+        return await ctx.client.workflow.executeUpdateWithStart<Workflow, PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE, {
+          args: [input.request],
+          startWorkflowOperation: new WithStartWorkflowOperation<Workflow>(POOL_WORKFLOW_TYPE, {
+            workflowId,
+            taskQueue: ctx.info.taskQueue,
+            args,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary,
+          }),
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        log.warn('the pool did not take the ask as an update; asking by signal', {
+          pool: input.name,
+          error: String(err.cause ?? err),
+        });
+        await ctx.client.workflow.signalWithStart(POOL_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: ctx.info.taskQueue,
+          args,
+          signal: POOL_SIGNALS.acquire,
+          signalArgs: [input.request],
+          staticSummary,
+        });
+        return { queued: true };
+      }
     },
 
     /** The slots AWS states for a default pool's resource; undefined when the kind says nothing. */

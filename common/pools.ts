@@ -25,6 +25,12 @@ export const POOL_SIGNALS = {
   queued: 'sluicePoolQueued',
 } as const;
 export const POOL_QUERY = 'sluicePool';
+/**
+ * The pool's update: a stage asks for a slot and hears at once whether it has one (a PoolAnswer).
+ * A slot that is free is granted in the answer (no signal back, no workflow task of the run); a
+ * stage that must wait is granted later by the `granted` signal.
+ */
+export const POOL_ASK_UPDATE = 'sluicePoolAsk';
 
 /**
  * The pool workflow's ID. A pool is shared by everything that runs Sluice stages on one task queue
@@ -102,6 +108,9 @@ export interface PoolQueued {
   /** Requests ahead of this one, or waiting beside it at the same priority. */
   waiting: number;
 }
+
+/** The pool's answer to an ask: the grant, or that the stage waits for the `granted` signal. */
+export type PoolAnswer = { granted: PoolGrant } | { queued: true };
 
 /** One message from a pool to a waiting or holding run: its grant, or the notice that it waits. */
 export type PoolTell =

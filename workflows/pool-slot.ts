@@ -1,8 +1,8 @@
 /**
  * The waiting side of a pool (workflows/pool.ts), for any workflow that starts stages: ask the
- * pool for a slot with a signal, wait for its grant (a signal back: no timer, no poll), give the
- * slot back when the stage's job has ended. A pool that is not running yet is started by an
- * activity (signal-with-start), with the same ask.
+ * pool for a slot (an update from a local activity, which starts the pool if it is not running),
+ * take the slot from its answer or wait for its grant (a signal back: no timer, no poll), give the
+ * slot back when the stage's job has ended.
  *
  * Cancelled while waiting, the ask is withdrawn; a run that closes without giving its slot back
  * (terminated) has it reclaimed by the pool. Deterministic: workflow APIs and pure helpers only.
@@ -62,7 +62,6 @@ export interface Slot {
   grant: PoolGrant;
 }
 
-/** Starts the pool (with the ask) when it is not running; its summary in the UI names the pool and the stage. */
 /** How a stage asks its pool: without the pool it cannot start, so keep trying (Temporal may be briefly unreachable). */
 const ASK_OPTIONS = { startToCloseTimeout: '1m', retry: { initialInterval: '1s', maximumInterval: '1m' } } as const;
 
@@ -70,13 +69,22 @@ const ASK_OPTIONS = { startToCloseTimeout: '1m', retry: { initialInterval: '1s',
 const ensurePoolFor = (ask: SlotAsk) =>
   proxyActivities<SluiceActivities>({ ...ASK_OPTIONS, summary: `start pool ${ask.pool} for ${ask.stage}` }).ensurePool;
 
+/** A local activity named in the UI as the stage's ask of its pool. */
+const askProxy = (ask: SlotAsk) =>
+  proxyLocalActivities<SluiceActivities>({ ...ASK_OPTIONS, summary: `ask pool ${ask.pool} for ${ask.stage}` });
+
 /**
- * Asks the pool from a local activity (signal-with-start: the pool is started if it is not
- * running): one marker in the run's history, where a signal costs two events and a workflow task.
+ * Runs that asked before the update: a local activity that signals the ask (signal-with-start: the
+ * pool is started if it is not running); the grant always came as a signal.
  */
-const askLocally = (ask: SlotAsk) =>
-  proxyLocalActivities<SluiceActivities>({ ...ASK_OPTIONS, summary: `ask pool ${ask.pool} for ${ask.stage}` })
-    .ensurePool;
+const askLocally = (ask: SlotAsk) => askProxy(ask).ensurePool;
+
+/**
+ * Asks the pool with an update from a local activity (update-with-start): a free slot comes in the
+ * answer, so the run starts its stage in the same workflow task — one marker in its history, no
+ * signal back. A stage that must wait hears its grant as a signal.
+ */
+const askByUpdate = (ask: SlotAsk) => askProxy(ask).askPool;
 
 /** Asks `ask.pool` for a slot and waits for it. `queued` hears once that the ask waits, with the pool's counts. */
 export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => void): Promise<Slot> {
@@ -99,7 +107,12 @@ export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => 
     // The ask itself is not cancelled halfway: once sent it is withdrawn below.
     const pool = { name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request };
     await CancellationScope.nonCancellable(async () => {
-      // Runs that asked by signal before the local ask replay that way.
+      // Runs that asked before the update replay the way they asked: a local or plain signal.
+      if (patched(POOL_PATCHES.updateAsk)) {
+        const answer = await askByUpdate(ask)(pool);
+        if ('granted' in answer) grants.set(id, answer.granted);
+        return;
+      }
       if (patched(POOL_PATCHES.localAsk)) return askLocally(ask)(pool);
       try {
         await getExternalWorkflowHandle(poolWorkflowId(taskQueue, ask.pool)).signal(acquireSignal, request);

@@ -3,8 +3,10 @@
  * `sluice-pool/<task queue>/<name>`, shared by every run, backfill, schedule and worker of the
  * namespace that runs its stages on that task queue.
  *
- * - Stages ask with a signal and are granted with a signal back: a waiting stage costs no timer
- *   and no poll. The pool's work is batched: each workflow task grants as many as are free.
+ * - Stages ask with an update (askUpdate): a free slot is granted in its answer. A stage that must
+ *   wait is granted later with a signal back: a waiting stage costs no timer and no poll. The
+ *   pool's work is batched: each workflow task grants as many as are free, and the batch's grants
+ *   go out in one local activity.
  * - Slots are learned from AWS (the kind's `capacity`, by an activity) when the pool starts and
  *   again every LEARN_EVERY while it is in use; `sluice pool set` overrides them at once.
  * - A slot is never leaked: a holder whose run closed (cancelled, terminated, timed out) is found
@@ -19,6 +21,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -31,6 +34,7 @@ import {
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
 import {
+  POOL_ASK_UPDATE,
   POOL_QUERY,
   POOL_SIGNALS,
   enqueue,
@@ -39,7 +43,9 @@ import {
   poolSlots,
   poolView,
   releaseRequest,
+  type PoolAnswer,
   type PoolGrant,
+  type PoolHolder,
   type PoolLearn,
   type PoolQueued,
   type PoolRequest,
@@ -63,6 +69,7 @@ export const setSlotsSignal = defineSignal<[{ slots: number | null }]>(POOL_SIGN
 export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
 export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
 export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
+export const askUpdate = defineUpdate<PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE);
 
 /** Changes to the pools' workflows that runs in flight replay around (`patched`). */
 export const POOL_PATCHES = {
@@ -70,6 +77,8 @@ export const POOL_PATCHES = {
   localTell: 'sluice-pool-local-tell-1',
   /** A stage asks its pool with a local activity (signal-with-start), not a signal and a fallback activity. */
   localAsk: 'sluice-pool-local-ask-1',
+  /** A stage asks its pool with an update (update-with-start): a free slot comes in the answer, no signal back. */
+  updateAsk: 'sluice-pool-update-ask-1',
 } as const;
 
 /**
@@ -108,6 +117,34 @@ export async function sluicePool(input: PoolInput): Promise<void> {
   /** Holders that asked again (a replayed ask): the grant is sent to them once more. */
   const regrant = new Set<string>();
 
+  /** Holders granted in an ask's answer of another stage (a release freed more): told by the loop. */
+  const handed: PoolHolder[] = [];
+  /** False until the pool knows its slots (learned from AWS at its start): asks wait for the loop meanwhile. */
+  let ready = false;
+
+  const grantBody = (h: PoolHolder): PoolGrant => ({
+    id: h.id,
+    pool: input.name,
+    slots: poolSlots(state).slots,
+    held: state.holders.length,
+    waitedMs: h.grantedAt - h.requestedAt,
+  });
+
+  // An ask answered at once: a free slot is granted in the answer (the asking run needs no signal
+  // and no workflow task to hear it); otherwise it waits like a signalled ask, for the `granted` signal.
+  setHandler(askUpdate, (req): PoolAnswer => {
+    const how = enqueue(state, req);
+    dirty = true;
+    const holder = state.holders.find((h) => h.id === req.id);
+    if (how === 'held' && holder) return { granted: grantBody(holder) };
+    if (!ready) return { queued: true };
+    let mine: PoolHolder | undefined;
+    for (const h of grantNext(state, Date.now())) {
+      if (h.id === req.id) mine = h;
+      else handed.push(h);
+    }
+    return mine ? { granted: grantBody(mine) } : { queued: true };
+  });
   setHandler(acquireSignal, (req) => {
     const how = enqueue(state, req);
     // Asked again while holding (a replayed ask): the grant may not have reached it; send it again.
@@ -188,17 +225,11 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     for (const t of tells) if (gone.has(t.body.id)) closedRun(t);
   };
 
-  const granted = (h: PoolRequest & { grantedAt: number }): PoolTell => ({
+  const granted = (h: PoolHolder): PoolTell => ({
     workflowId: h.workflowId,
     runId: h.runId,
     signal: 'granted',
-    body: {
-      id: h.id,
-      pool: input.name,
-      slots: poolSlots(state).slots,
-      held: state.holders.length,
-      waitedMs: h.grantedAt - h.requestedAt,
-    },
+    body: grantBody(h),
   });
 
   const queued = (w: PoolRequest): PoolTell => ({
@@ -233,6 +264,7 @@ export async function sluicePool(input: PoolInput): Promise<void> {
   };
 
   if (!state.learned || Date.now() - state.learned.at >= LEARN_EVERY_MS) await learn();
+  ready = true;
   let sweepTimer: Promise<void> | undefined;
   let sweepDue = false;
   let learnTimer: Promise<void> | undefined;
@@ -244,7 +276,7 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     if (dirty) {
       dirty = false;
       const tells: PoolTell[] = [];
-      for (const h of grantNext(state, Date.now())) {
+      for (const h of [...handed.splice(0), ...grantNext(state, Date.now())]) {
         told.delete(h.id);
         tells.push(granted(h));
       }

@@ -31,7 +31,7 @@ import {
   readableIn,
   type JsonPayload,
 } from '../support/codec';
-import { POOL_SIGNALS, poolWorkflowId } from '../../common/pools';
+import { POOL_ASK_UPDATE, poolWorkflowId } from '../../common/pools';
 import { gateway } from '../support/gateway';
 import { loadHistory } from '../support/histories';
 import { temporalTestContext, waitFor, type RunningWorker, type TestContext } from '../support/temporal';
@@ -182,7 +182,7 @@ test('a run with a marker in its params succeeds, and the marker is readable now
   for (const k of keyMaterial) expect(history).not.toContain(k);
   // The Glue stage's pool got the stage's rendered params (to learn the job's slots): encrypted too.
   const poolHistory = await rawHistory(poolWorkflowId(ctx.settings.taskQueue, `glue:${job}`));
-  expect(poolHistory).toContain(POOL_SIGNALS.acquire);
+  expect(poolHistory).toContain(POOL_ASK_UPDATE); // the stage asked with an update: its request is encrypted too
   expect(readableIn(poolHistory, okMarker)).toEqual([]);
   expectAllEncrypted(poolHistory);
 

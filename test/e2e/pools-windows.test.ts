@@ -9,7 +9,7 @@ import { startBackfill, steer, waitForBackfill } from '../../client/backfills';
 import { describePool, setPoolSlots } from '../../client/pools';
 import { queryStatus, startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import type { PoolView } from '../../common/pools';
+import { POOL_SIGNALS, poolWorkflowId, type PoolView } from '../../common/pools';
 import { awsClients, createGlueJob, glueRunPeak, glueRunStates, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
@@ -53,6 +53,9 @@ async function startOrder(job: string): Promise<{ ds: string; state: string }[]>
     .sort((a, b) => a.StartedOn!.getTime() - b.StartedOn!.getTime())
     .map((r) => ({ ds: r.Arguments?.['--ds'] ?? '', state: r.JobRunState! }));
 }
+
+const glueRuns = async (job: string) =>
+  (await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 10 }))).JobRuns ?? [];
 
 const pool = (name: string): Promise<PoolView | undefined> => describePool(ctx.client, ctx.settings, name);
 
@@ -237,6 +240,44 @@ describe('with a worker in this process', () => {
     const v = await poolDrained(name);
     expect(v.stats.reclaimed).toBe(1);
     expect(v.stats.granted).toBe(2);
+  }, 120_000);
+
+  test('a free slot comes in the answer to the ask (no grant signal, no extra workflow task); a stage that waits hears its grant by signal', async () => {
+    const name = uniqueName('pool-answer');
+    await setPoolSlots(ctx.client, ctx.settings, name, 1);
+    const first = await createGlueJob(undefined, 3);
+    const second = await createGlueJob(undefined, 3);
+    await gateway.setScenario({ service: 'glue', match: first, durationMs: 3_000 });
+    await gateway.setScenario({ service: 'glue', match: second, durationMs: 300 });
+    const a = await startRun(ctx.client, ctx.settings, gluePipeline('pool-answer-a', first, name), '2024-01-01', {
+      generation: 0,
+    });
+    await waitFor('the first run to hold the pool', async () => (await pool(name))?.held === 1);
+    const b = await startRun(ctx.client, ctx.settings, gluePipeline('pool-answer-b', second, name), '2024-01-01', {
+      generation: 0,
+    });
+    for (const h of [a.handle, b.handle]) {
+      const outcome = await waitForRun(h);
+      if (!outcome.ok) throw new Error(outcome.message);
+    }
+    const signals = async (h: typeof a.handle): Promise<string[]> =>
+      ((await h.fetchHistory()).events ?? []).flatMap((e) =>
+        e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName ?? ''] : [],
+      );
+    // The pool had its slot free for the first: granted in the answer, nothing signalled back.
+    expect(await signals(a.handle)).not.toContain(POOL_SIGNALS.granted);
+    // The second waited for the first's job: its grant came by signal once the slot was given back.
+    expect(await signals(b.handle)).toContain(POOL_SIGNALS.granted);
+    const poolEvents = (
+      await ctx.client.workflow.getHandle(poolWorkflowId(ctx.settings.taskQueue, name)).fetchHistory()
+    ).events;
+    const asked = (poolEvents ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+    expect(asked).toBe(2);
+    const v = await poolDrained(name);
+    expect(v.stats).toMatchObject({ granted: 2, reclaimed: 0 });
+    // One at a time: the second's job started after the first's had ended.
+    const [ra, rb] = await Promise.all([glueRuns(first), glueRuns(second)]);
+    expect(rb[0]!.StartedOn!.getTime()).toBeGreaterThanOrEqual(ra[0]!.CompletedOn!.getTime());
   }, 120_000);
 
   test('a waiter terminated before its turn: its grant cannot be delivered, so the slot goes to the next waiter', async () => {

@@ -11,6 +11,7 @@ export function testPoolActivities(slots = 1000) {
   const real = createPoolActivities(createAwsClients());
   return {
     ensurePool: real.ensurePool,
+    askPool: real.askPool,
     closedPoolHolders: real.closedPoolHolders,
     tellPoolWaiters: real.tellPoolWaiters,
     async learnPoolCapacity(): Promise<PoolCapacity> {
