@@ -31,8 +31,13 @@ export interface EnsurePoolInput {
   request: PoolRequest;
 }
 
-/** The pool's summary in the UI. */
-const poolSummary = (name: string): string => `Pool ${name}: slots shared by every Sluice stage that uses it`;
+/** How a stage's ask starts its pool when it is not running: its ID, queue, input and summary in the UI. */
+const poolStart = (taskQueue: string, input: EnsurePoolInput) => ({
+  workflowId: poolWorkflowId(taskQueue, input.name),
+  taskQueue,
+  args: [{ name: input.name, ...(input.learn ? { learn: input.learn } : {}) }],
+  staticSummary: `Pool ${input.name}: slots shared by every Sluice stage that uses it`,
+});
 
 /** How many holders' runs are described at once. */
 const DESCRIBE_CONCURRENCY = 16;
@@ -40,39 +45,32 @@ const DESCRIBE_CONCURRENCY = 16;
 const TELL_CONCURRENCY = 32;
 
 export function createPoolActivities(clients: AwsClients) {
+  /** Starts the pool if it is not running, with the stage's ask (signal-with-start: one call either way). */
+  const ensurePool = async (input: EnsurePoolInput): Promise<void> => {
+    const ctx = Context.current();
+    await ctx.client.workflow.signalWithStart(POOL_WORKFLOW_TYPE, {
+      ...poolStart(ctx.info.taskQueue, input),
+      signal: POOL_SIGNALS.acquire,
+      signalArgs: [input.request],
+    });
+  };
+
   return {
-    /** Starts the pool if it is not running, with the stage's ask (signal-with-start: one call either way). */
-    async ensurePool(input: EnsurePoolInput): Promise<void> {
-      const ctx = Context.current();
-      await ctx.client.workflow.signalWithStart(POOL_WORKFLOW_TYPE, {
-        workflowId: poolWorkflowId(ctx.info.taskQueue, input.name),
-        taskQueue: ctx.info.taskQueue,
-        args: [{ name: input.name, ...(input.learn ? { learn: input.learn } : {}) }],
-        signal: POOL_SIGNALS.acquire,
-        signalArgs: [input.request],
-        staticSummary: poolSummary(input.name),
-      });
-    },
+    ensurePool,
 
     /**
      * Asks the pool for a slot and hears at once whether it has one (update-with-start: the pool is
      * started if it is not running). A pool that cannot take the update (a worker of a release
-     * before it) is asked by signal-with-start instead: the grant then comes as a signal.
+     * before it) is asked as ensurePool asks instead: the grant then comes as a signal.
      */
     async askPool(input: EnsurePoolInput): Promise<PoolAnswer> {
       const ctx = Context.current();
-      const workflowId = poolWorkflowId(ctx.info.taskQueue, input.name);
-      const args = [{ name: input.name, ...(input.learn ? { learn: input.learn } : {}) }];
-      const staticSummary = poolSummary(input.name);
       try {
         return await ctx.client.workflow.executeUpdateWithStart<Workflow, PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE, {
           args: [input.request],
           startWorkflowOperation: new WithStartWorkflowOperation<Workflow>(POOL_WORKFLOW_TYPE, {
-            workflowId,
-            taskQueue: ctx.info.taskQueue,
-            args,
+            ...poolStart(ctx.info.taskQueue, input),
             workflowIdConflictPolicy: 'USE_EXISTING',
-            staticSummary,
           }),
         });
       } catch (err) {
@@ -81,14 +79,7 @@ export function createPoolActivities(clients: AwsClients) {
           pool: input.name,
           error: String(err.cause ?? err),
         });
-        await ctx.client.workflow.signalWithStart(POOL_WORKFLOW_TYPE, {
-          workflowId,
-          taskQueue: ctx.info.taskQueue,
-          args,
-          signal: POOL_SIGNALS.acquire,
-          signalArgs: [input.request],
-          staticSummary,
-        });
+        await ensurePool(input);
         return { queued: true };
       }
     },

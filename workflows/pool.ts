@@ -133,10 +133,12 @@ export async function sluicePool(input: PoolInput): Promise<void> {
   // An ask answered at once: a free slot is granted in the answer (the asking run needs no signal
   // and no workflow task to hear it); otherwise it waits like a signalled ask, for the `granted` signal.
   setHandler(askUpdate, (req): PoolAnswer => {
-    const how = enqueue(state, req);
     dirty = true;
-    const holder = state.holders.find((h) => h.id === req.id);
-    if (how === 'held' && holder) return { granted: grantBody(holder) };
+    if (enqueue(state, req) === 'held') {
+      // Asked again while holding (a retried ask): the same grant again.
+      const holder = state.holders.find((h) => h.id === req.id) as PoolHolder;
+      return { granted: grantBody(holder) };
+    }
     if (!ready) return { queued: true };
     let mine: PoolHolder | undefined;
     for (const h of grantNext(state, Date.now())) {

@@ -76,6 +76,33 @@ async function poolDrained(name: string): Promise<PoolView> {
   }
 }
 
+/** A pool of one slot set by hand, and one Glue job per duration (3 runs allowed: only the pool limits them). */
+async function poolOfOne<D extends number[]>(
+  prefix: string,
+  ...durationsMs: D
+): Promise<{ name: string; jobs: { [K in keyof D]: string } }> {
+  const name = uniqueName(prefix);
+  await setPoolSlots(ctx.client, ctx.settings, name, 1);
+  const jobs: string[] = [];
+  for (const durationMs of durationsMs) {
+    const job = await createGlueJob(undefined, 3);
+    await gateway.setScenario({ service: 'glue', match: job, durationMs });
+    jobs.push(job);
+  }
+  return { name, jobs: jobs as { [K in keyof D]: string } };
+}
+
+/** A run of a one-stage Glue pipeline on `pool`, for 2024-01-01. */
+const runOn = (prefix: string, job: string, pool: string) =>
+  startRun(ctx.client, ctx.settings, gluePipeline(prefix, job, pool), '2024-01-01', { generation: 0 });
+
+async function expectSucceeded(...handles: Awaited<ReturnType<typeof runOn>>['handle'][]): Promise<void> {
+  for (const h of handles) {
+    const outcome = await waitForRun(h);
+    if (!outcome.ok) throw new Error(outcome.message);
+  }
+}
+
 describe('with a worker in this process', () => {
   beforeAll(async () => {
     await ctx.startWorker();
@@ -209,19 +236,13 @@ describe('with a worker in this process', () => {
   }, 120_000);
 
   test('a holder terminated (no cleanup runs) gives its slot back: the pool finds its run closed and grants the next', async () => {
-    const name = uniqueName('pool-term');
-    await setPoolSlots(ctx.client, ctx.settings, name, 1);
-    const slow = await createGlueJob(undefined, 2);
-    const quick = await createGlueJob(undefined, 2);
-    await gateway.setScenario({ service: 'glue', match: slow, durationMs: 120_000 });
-    await gateway.setScenario({ service: 'glue', match: quick, durationMs: 500 });
-    const holder = await startRun(ctx.client, ctx.settings, gluePipeline('pool-term-a', slow, name), '2024-01-01', {
-      generation: 0,
-    });
+    const {
+      name,
+      jobs: [slow, quick],
+    } = await poolOfOne('pool-term', 120_000, 500);
+    const holder = await runOn('pool-term-a', slow, name);
     await waitFor('the first run to hold the pool', async () => (await pool(name))?.held === 1);
-    const waiter = await startRun(ctx.client, ctx.settings, gluePipeline('pool-term-b', quick, name), '2024-01-01', {
-      generation: 0,
-    });
+    const waiter = await runOn('pool-term-b', quick, name);
     await waitFor('the second run to wait', async () => (await pool(name))?.waiting === 1);
     // What people see of the waiting stage: in the run's UI details and its status (`sluice status`,
     // --json), with the pool's counts once it has waited a few seconds; not counted as running.
@@ -235,32 +256,22 @@ describe('with a worker in this process', () => {
     expect(waiting?.pool?.grantedAt).toBeUndefined();
     expect(waiting?.pool?.requestedAt).toBeDefined();
     await holder.handle.terminate('test: a holder that dies without cleanup');
-    const outcome = await waitForRun(waiter.handle);
-    if (!outcome.ok) throw new Error(outcome.message);
+    await expectSucceeded(waiter.handle);
     const v = await poolDrained(name);
     expect(v.stats.reclaimed).toBe(1);
     expect(v.stats.granted).toBe(2);
   }, 120_000);
 
   test('a free slot comes in the answer to the ask (no grant signal, no extra workflow task); a stage that waits hears its grant by signal', async () => {
-    const name = uniqueName('pool-answer');
-    await setPoolSlots(ctx.client, ctx.settings, name, 1);
-    const first = await createGlueJob(undefined, 3);
-    const second = await createGlueJob(undefined, 3);
-    await gateway.setScenario({ service: 'glue', match: first, durationMs: 3_000 });
-    await gateway.setScenario({ service: 'glue', match: second, durationMs: 300 });
-    const a = await startRun(ctx.client, ctx.settings, gluePipeline('pool-answer-a', first, name), '2024-01-01', {
-      generation: 0,
-    });
+    const {
+      name,
+      jobs: [first, second],
+    } = await poolOfOne('pool-answer', 3_000, 300);
+    const a = await runOn('pool-answer-a', first, name);
     await waitFor('the first run to hold the pool', async () => (await pool(name))?.held === 1);
-    const b = await startRun(ctx.client, ctx.settings, gluePipeline('pool-answer-b', second, name), '2024-01-01', {
-      generation: 0,
-    });
-    for (const h of [a.handle, b.handle]) {
-      const outcome = await waitForRun(h);
-      if (!outcome.ok) throw new Error(outcome.message);
-    }
-    const signals = async (h: typeof a.handle): Promise<string[]> =>
+    const b = await runOn('pool-answer-b', second, name);
+    await expectSucceeded(a.handle, b.handle);
+    const signals = async (h: (typeof a)['handle']): Promise<string[]> =>
       ((await h.fetchHistory()).events ?? []).flatMap((e) =>
         e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName ?? ''] : [],
       );
@@ -281,29 +292,18 @@ describe('with a worker in this process', () => {
   }, 120_000);
 
   test('a waiter terminated before its turn: its grant cannot be delivered, so the slot goes to the next waiter', async () => {
-    const name = uniqueName('pool-gone');
-    await setPoolSlots(ctx.client, ctx.settings, name, 1);
-    const first = await createGlueJob(undefined, 3);
-    const quick = await createGlueJob(undefined, 3);
-    await gateway.setScenario({ service: 'glue', match: first, durationMs: 4_000 });
-    await gateway.setScenario({ service: 'glue', match: quick, durationMs: 300 });
-    const holder = await startRun(ctx.client, ctx.settings, gluePipeline('pool-gone-a', first, name), '2024-01-01', {
-      generation: 0,
-    });
+    const {
+      name,
+      jobs: [first, quick],
+    } = await poolOfOne('pool-gone', 4_000, 300);
+    const holder = await runOn('pool-gone-a', first, name);
     await waitFor('the first run to hold the pool', async () => (await pool(name))?.held === 1);
-    const gone = await startRun(ctx.client, ctx.settings, gluePipeline('pool-gone-b', quick, name), '2024-01-01', {
-      generation: 0,
-    });
+    const gone = await runOn('pool-gone-b', quick, name);
     await waitFor('the second run to wait', async () => (await pool(name))?.waiting === 1);
-    const next = await startRun(ctx.client, ctx.settings, gluePipeline('pool-gone-c', quick, name), '2024-01-01', {
-      generation: 0,
-    });
+    const next = await runOn('pool-gone-c', quick, name);
     await waitFor('the third run to wait', async () => (await pool(name))?.waiting === 2);
     await gone.handle.terminate('test: a waiter that dies before its grant');
-    for (const h of [holder.handle, next.handle]) {
-      const outcome = await waitForRun(h);
-      if (!outcome.ok) throw new Error(outcome.message);
-    }
+    await expectSucceeded(holder.handle, next.handle);
     const v = await poolDrained(name);
     // Granted to the first, to the terminated run (undeliverable: reclaimed), then to the third.
     expect(v.stats).toMatchObject({ granted: 3, reclaimed: 1 });

@@ -2,8 +2,13 @@
  * Pools end to end: the real worker and server, Glue over HTTP on the local gateway, which refuses
  * StartJobRun past a job's MaxConcurrentRuns as AWS does (ConcurrentRunsExceededException).
  */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createAwsClients } from '../../activities/aws-clients';
+import { createPoolActivities } from '../../activities/pools';
 import { backfillProgress, startBackfill, waitForBackfill } from '../../client/backfills';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
+import { POOL_SIGNALS, poolWorkflowId } from '../../common/pools';
+import { WATCH_WORKFLOW_TYPE } from '../../common/stage-events';
 import { createGlueJob, glueRunPeak, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
@@ -53,3 +58,36 @@ test('a backfill at concurrency 10 over a Glue job allowing 2 runs: every date s
   // The limit's own time is 20 × 4 s ÷ 2 = 40 s; a generous bound, the bench (bench:pools) measures it.
   expect(wallMs).toBeLessThan(3 * 40_000);
 }, 240_000);
+
+test('a pool that cannot take the ask as an update (a worker of an older release) is asked by signal, and the stage waits for its grant', async () => {
+  const name = uniqueName('pool-old');
+  const workflowId = poolWorkflowId(ctx.settings.taskQueue, name);
+  // A workflow with no handler for the ask's update stands where the pool runs: the update is rejected.
+  const standIn = await ctx.client.workflow.start(WATCH_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue: ctx.settings.taskQueue,
+    args: [{ key: `glue.job/jr_${name}`, stage: 'stand-in for an older pool' }],
+  });
+  try {
+    const env = new MockActivityEnvironment({ taskQueue: ctx.settings.taskQueue }, { client: ctx.client });
+    const request = {
+      id: `${name}/run/transform`,
+      workflowId: `${name}-run`,
+      runId: 'run',
+      pipeline: name,
+      ds: '2024-01-01',
+      stage: 'transform',
+      priority: 3,
+      fairnessKey: name,
+      requestedAt: Date.now(),
+    };
+    const answer = await env.run(createPoolActivities(createAwsClients()).askPool, { name, request });
+    expect(answer).toEqual({ queued: true });
+    const signals = ((await standIn.fetchHistory()).events ?? []).flatMap((e) =>
+      e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : [],
+    );
+    expect(signals).toEqual([POOL_SIGNALS.acquire]);
+  } finally {
+    await standIn.terminate('test done');
+  }
+});

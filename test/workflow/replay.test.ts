@@ -46,12 +46,12 @@ test('the fixtures cover every recorded version and path', () => {
     expect(files).toContain(`${f}-v0.3.0.json`);
   // Push completion's watch (v0.4.0): closed by the job's event (and a duplicate), or released by its stage.
   for (const f of ['watch-job-event', 'watch-job-released']) expect(files).toContain(`${f}-v0.4.0.json`);
-  // Pools (v0.5.0): two stages sharing a pool of one slot, the same cancelled while one waits, and the pool itself.
-  for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
-    expect(files).toContain(`${f}-v0.5.0.json`);
-  // From v0.6.0 a stage asks its pool, and the pool grants, with local activities (markers, not signals).
-  for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
-    expect(files).toContain(`${f}-v0.6.0.json`);
+  // Pools: two stages sharing a pool of one slot, the same cancelled while one waits, and the pool itself —
+  // asked and granted by signals (v0.5.0), with local activities (v0.6.0), asked by update, a free
+  // slot granted in the answer (v0.7.0).
+  for (const v of ['v0.5.0', 'v0.6.0', 'v0.7.0'])
+    for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
+      expect(files).toContain(`${f}-${v}.json`);
 });
 
 test.each(files)('%s replays on the current workflow code', async (file) => {
