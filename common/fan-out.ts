@@ -114,6 +114,18 @@ export interface FanOutStageSpec {
   timeout?: TimeoutSpec;
   poll?: PollSpec;
   expect?: ExpectSpec;
+  /** The stage's `pool` (a name, or `none`); absent: its kind's default pool. */
+  pool?: string;
+}
+
+/**
+ * Who a fan-out's items ask their pool as: the run's priority and fairness key. Set by runs of
+ * pools on: each item holds a slot of the stage's pool while its job runs. Absent (fan-outs
+ * started before): the items take no slot.
+ */
+export interface FanOutPooling {
+  priority: number;
+  fairnessKey: string;
 }
 
 export interface FanOutInput {
@@ -131,6 +143,7 @@ export interface FanOutInput {
   batch?: number;
   concurrency: number;
   toleratedFailures?: number | string;
+  pooling?: FanOutPooling;
 }
 
 export interface ChunkInput {
@@ -150,6 +163,7 @@ export interface ChunkInput {
   failureBudget: number;
   /** Return each item's output (the fan-out is small). */
   collectOutputs: boolean;
+  pooling?: FanOutPooling;
 }
 
 export interface ItemFailure {

@@ -309,15 +309,6 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
         problem: `${stage.kind} cannot take a pool: ${KIND_RULES[stage.kind].noPool}`,
         fix: 'remove pool from this stage',
       });
-    } else if (stage.pool !== undefined && stage.pool !== NO_POOL && stage.forEach !== undefined) {
-      issues.push({
-        stage: stage.id,
-        field: 'pool',
-        received: stage.pool,
-        problem:
-          "a forEach stage's items do not hold pool slots yet (their starts refused for capacity still wait, never fail)",
-        fix: 'remove pool from this stage, and bound its items with forEach.concurrency',
-      });
     }
     if (stage.expect) {
       if (!RESULT_KINDS.includes(stage.kind)) {

@@ -41,6 +41,8 @@ import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
 import { templateContext, TemplateError } from '../common/templating';
 import { activityOptions, jobMayOutlive, lastHeartbeatJob, stageError, timeouts } from './run-pipeline';
 import { PINNED, versioned } from './versioning';
+import { stageSlotAsk, withPoolSlot, type SlotAsk } from './pool-slot';
+import { poolWaitLine, type StagePool } from '../common/pools';
 
 const { listKeyChunks, listKeyRange } = proxyActivities<SluiceActivities>({
   startToCloseTimeout: '30m',
@@ -91,16 +93,24 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   // As in runPipeline: the items' attempts are cancelled only after their jobs were stopped.
   const scope = new CancellationScope({ cancellable: true, parent: new CancellationScope({ cancellable: false }) });
   const running = new Map<number, Promise<void>>();
+  /** Running items waiting for a slot of the stage's pool (no job yet), with the pool's counts. */
+  const waiting = new Map<number, StagePool>();
+  /** The scope of each item that asks a pool: a cancel withdraws the waiting asks before any job is stopped. */
+  const askScopes = new Map<number, CancellationScope>();
   const targets = new Map<number, StopTarget>();
   const mayOutlive: StopTarget[] = [];
   const dateCtx = templateContext(pipeline, ds);
   const t = { ...timeouts(input.defaults?.timeout), ...timeouts(stage.timeout) };
 
-  const show = (): void =>
+  const show = (): void => {
+    const pool = [...waiting.values()].at(-1);
     setCurrentDetails(
       `**${stage.stageId} items ${input.offset}–${input.offset + items.length - 1}**: ${result.succeeded} succeeded, ` +
-        `${result.failed} failed, ${running.size} running, ${items.length - result.succeeded - result.failed - running.size - cancelledItems.size} pending`,
+        `${result.failed} failed, ${running.size - waiting.size} running, ` +
+        (pool ? `${waiting.size} ${poolWaitLine(pool)}, ` : '') +
+        `${items.length - result.succeeded - result.failed - running.size - cancelledItems.size} pending`,
     );
+  };
 
   const fail = (index: number, f: Omit<ItemFailure, 'index'>): void => {
     result.failed++;
@@ -142,24 +152,40 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
     // A sub-pipeline item is a child run: cancelled with this chunk, it stops its own jobs.
     if (!subRun) targets.set(i, target);
     const poll = stage.poll ?? input.defaults?.poll;
+    // Each item holds a slot of the stage's pool while its job runs, as a stage of a run does.
+    const ask: SlotAsk | undefined =
+      input.pooling && !subRun ? stageSlotAsk(stage, id, params, { pipeline, ds, ...input.pooling }) : undefined;
+    const status: { pool?: StagePool; startedAt?: string } = {};
+    const waitShown = (): void => {
+      if (status.pool && !status.pool.grantedAt) waiting.set(i, status.pool);
+      else waiting.delete(i);
+      show();
+    };
+    const attempt = (): Promise<StageResult> =>
+      withPoolSlot(ask, status, waitShown, (slot) =>
+        runStage({
+          ...(slot ? { poolSlot: slot } : {}),
+          pipeline,
+          ds,
+          stageId: id,
+          kind: stage.kind,
+          params,
+          rendered: true,
+          idempotencyKey,
+          ...(poll ? { poll: { ...input.defaults?.poll, ...stage.poll } } : {}),
+          ...(stage.expect ? { expect: stage.expect } : {}),
+          ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+            ? { deadlineMs: Date.now() + durationMs(t.total) }
+            : {}),
+        }),
+      );
     const p = scope
       .run(() =>
         subRun
           ? runSubPipeline(params, ds, generation, `${input.runWorkflowId}/${id}`)
-          : runStage({
-              pipeline,
-              ds,
-              stageId: id,
-              kind: stage.kind,
-              params,
-              rendered: true,
-              idempotencyKey,
-              ...(poll ? { poll: { ...input.defaults?.poll, ...stage.poll } } : {}),
-              ...(stage.expect ? { expect: stage.expect } : {}),
-              ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-                ? { deadlineMs: Date.now() + durationMs(t.total) }
-                : {}),
-            }),
+          : ask
+            ? inScope(askScopes, i, attempt)
+            : attempt(),
       )
       .then(
         (r: StageResult) => {
@@ -192,6 +218,8 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
       )
       .finally(() => {
         running.delete(i);
+        waiting.delete(i);
+        askScopes.delete(i);
         targets.delete(i);
         show();
       });
@@ -216,6 +244,14 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
     await Promise.race(cancelRequested ? running.values() : [...running.values(), cancelSeen]);
     if (cancelRequested && !swept) {
       swept = true;
+      // Items still waiting for a slot withdraw first (no job to stop): a slot freed by a stopped job
+      // must not go to an item of this cancelled chunk.
+      const withdrawn = [...waiting.keys()].flatMap((i) => {
+        askScopes.get(i)?.cancel();
+        const settling = running.get(i);
+        return settling ? [settling] : [];
+      });
+      if (withdrawn.length) await Promise.allSettled(withdrawn);
       const sweep = [...targets.values(), ...mayOutlive.splice(0)];
       stops = sweep.length
         ? await CancellationScope.nonCancellable(() => stopRunJobs({ workflowId, runId, pipeline, ds, stages: sweep }))
@@ -248,6 +284,13 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   if (cancelRequested) result.cancelled = cancelled;
   // A copy: attempts still settling after this point must not change what is returned.
   return { ...result, failures: [...result.failures] };
+}
+
+/** Runs `fn` in a scope of its own, kept in `scopes` under `key` (to be cancelled alone). */
+function inScope<T>(scopes: Map<number, CancellationScope>, key: number, fn: () => Promise<T>): Promise<T> {
+  const own = new CancellationScope();
+  scopes.set(key, own);
+  return own.run(fn);
 }
 
 function indexOf(itemStageId: string): number {
@@ -324,6 +367,7 @@ export async function fanOutStage(input: FanOutInput): Promise<StageResult> {
       concurrency: each,
       failureBudget: Math.max(0, tolerated - failed),
       collectOutputs,
+      ...(input.pooling ? { pooling: input.pooling } : {}),
     };
     const p = startChild(WORKFLOW_TYPES.fanOutChunk, {
       workflowId: `${workflowId}/chunk-${i}`,

@@ -18,8 +18,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
+import { KINDS } from '../common/kinds';
+import type { StageKind } from '../common/constants';
 import {
   poolWorkflowId,
+  stagePool,
   type PoolGrant,
   type PoolLearn,
   type PoolQueued,
@@ -54,6 +57,35 @@ export interface SlotAsk {
   stage: string;
   priority: number;
   fairnessKey: string;
+}
+
+/** Who asks: the run's pipeline, date, priority and fairness key (the backfill, or the run). */
+export interface AskContext {
+  pipeline: string;
+  ds: string;
+  priority: number;
+  fairnessKey: string;
+}
+
+/**
+ * The ask of a stage (or a fan-out item, `stageId` `<stage>[<i>]`) with its params as rendered: its
+ * own pool, or its kind's default (learned from AWS); undefined when it takes none.
+ */
+export function stageSlotAsk(
+  stage: { kind: StageKind; pool?: string },
+  stageId: string,
+  params: Record<string, unknown>,
+  ctx: AskContext,
+): SlotAsk | undefined {
+  const descriptor = KINDS[stage.kind];
+  const byDefault = descriptor.defaultPool;
+  const pool = stagePool(stage, byDefault, params);
+  if (pool === undefined) return undefined;
+  const isDefault = byDefault?.(params) === pool;
+  // A default pool the kind got later: runs that reached the stage before it replay without the ask.
+  if (isDefault && stage.pool === undefined && descriptor.defaultPoolPatch && !patched(descriptor.defaultPoolPatch))
+    return undefined;
+  return { pool, ...(isDefault ? { learn: { kind: stage.kind, params } } : {}), stage: stageId, ...ctx };
 }
 
 export interface Slot {

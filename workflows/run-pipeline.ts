@@ -54,7 +54,13 @@ import { formatIssues, structureIssues, type PipelineIssue } from '../common/pip
 import { decide, isCleanupStage, settleStageFailure, type RunPhase } from '../common/scheduling';
 import { renderParams, renderValue, templateContext, TemplateError, type RenderContext } from '../common/templating';
 import { renderStageParams, runSubPipeline } from './sub-pipeline';
-import { FAN_OUT_DEFAULTS, FAN_OUT_LIMITS, type FanOutInput, type ForEachSpec } from '../common/fan-out';
+import {
+  FAN_OUT_DEFAULTS,
+  FAN_OUT_LIMITS,
+  type FanOutInput,
+  type FanOutPooling,
+  type ForEachSpec,
+} from '../common/fan-out';
 import type {
   RunPipelineInput,
   RunStatus,
@@ -68,7 +74,7 @@ import type {
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
 import { KINDS } from '../common/kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
-import { withPoolSlot, type SlotAsk } from './pool-slot';
+import { stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
 
 export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
@@ -334,6 +340,12 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     firstFailure ??= status;
   };
 
+  /** The turn this run's stages take at their pools: its priority and fairness key (the backfill, or the run). */
+  const poolTurn = (): FanOutPooling => ({
+    priority: input.priority ?? runPriority({ ...(pipeline.priority ? { pipeline: pipeline.priority } : {}) }),
+    fairnessKey: input.fairnessKey ?? workflowInfo().workflowId,
+  });
+  const askContext = (): AskContext => ({ pipeline: pipeline.name, ds, ...poolTurn() });
   /** The fan-out of a forEach stage: its items resolved for this run (a list, or the S3 prefix to list). */
   const fanOutInput = (stage: StageDefinition, params: Record<string, unknown>): FanOutInput => {
     const spec = stage.forEach as ForEachSpec;
@@ -369,12 +381,15 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
         ...(stage.timeout !== undefined ? { timeout: stage.timeout } : {}),
         ...(stage.poll ? { poll: stage.poll } : {}),
         ...(stage.expect ? { expect: stage.expect } : {}),
+        ...(stage.pool !== undefined ? { pool: stage.pool } : {}),
       },
       ...(pipeline.defaults ? { defaults: pipeline.defaults } : {}),
       source,
       ...(spec.batch ? { batch: spec.batch } : {}),
       concurrency: spec.concurrency ?? FAN_OUT_DEFAULTS.concurrency,
       ...(spec.toleratedFailures !== undefined ? { toleratedFailures: spec.toleratedFailures } : {}),
+      // Each item holds a slot of the stage's pool (an input, not a patch: a chunk replays its own).
+      pooling: poolTurn(),
     };
   };
   /** A forEach stage runs as its own child workflow (workflows/fan-out.ts), cancelled with the run. */
@@ -392,18 +407,9 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
 
   /** The stage's pool ask: its own pool, or its kind's default (learned from AWS); none for runs of before pools. */
   const poolAsk = (stage: StageDefinition, params: Record<string, unknown>): SlotAsk | undefined => {
-    const byDefault = KINDS[stage.kind].defaultPool;
-    const pool = stagePool(stage, byDefault, params);
-    if (pool === undefined || !patched(PATCHES.pools)) return undefined;
-    return {
-      pool,
-      ...(byDefault?.(params) === pool ? { learn: { kind: stage.kind, params } } : {}),
-      pipeline: pipeline.name,
-      ds,
-      stage: stage.id,
-      priority: input.priority ?? runPriority({ ...(pipeline.priority ? { pipeline: pipeline.priority } : {}) }),
-      fairnessKey: input.fairnessKey ?? workflowInfo().workflowId,
-    };
+    if (stagePool(stage, KINDS[stage.kind].defaultPool, params) === undefined || !patched(PATCHES.pools))
+      return undefined;
+    return stageSlotAsk(stage, stage.id, params, askContext());
   };
 
   const launch = (stage: StageDefinition): void => {

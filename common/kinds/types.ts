@@ -95,6 +95,12 @@ export interface KindDescriptor<K extends string = string> {
    * pool learns its slots from AWS (the handler's `capacity`). Absent: no default pool.
    */
   defaultPool?: (params: Record<string, unknown>) => string | undefined;
+  /**
+   * Set when the default pool came to the kind after runs with its stages could be in flight: the
+   * patch id under which its stages ask that pool (a run that reached the stage before replays
+   * without the ask). A kind that had its default pool from the start of pools has none.
+   */
+  defaultPoolPatch?: string;
   /** Why a `pool` cannot apply to this kind (it waits on something else, or is a child run). */
   noPool?: string;
   /** The worker role's permissions for one stage: the exact actions its handler calls, on the narrowest resources. */

@@ -76,6 +76,13 @@ async function poolDrained(name: string): Promise<PoolView> {
   }
 }
 
+/** The states of the job's runs once its one run has ended: a cancel started one job, and stopped it. */
+const onlyRunEnded = (job: string): Promise<string[]> =>
+  waitFor('the held job to be stopped', async () => {
+    const states = await glueRunStates(job);
+    return states.length === 1 && states[0] !== 'RUNNING' && states[0] !== 'STOPPING' ? states : undefined;
+  });
+
 /** A pool of one slot set by hand, and one Glue job per duration (3 runs allowed: only the pool limits them). */
 async function poolOfOne<D extends number[]>(
   prefix: string,
@@ -196,12 +203,45 @@ describe('with a worker in this process', () => {
     expect((await waitForBackfill(bf.handle)).status).toBe('cancelled');
     const v = await poolDrained(name);
     expect(v.stats.granted).toBe(1);
-    expect(
-      await waitFor('the held job to be stopped', async () => {
-        const states = await glueRunStates(job);
-        return states.length === 1 && states[0] !== 'RUNNING' && states[0] !== 'STOPPING' ? states : undefined;
-      }),
-    ).toEqual(['STOPPED']);
+    expect(await onlyRunEnded(job)).toEqual(['STOPPED']);
+  }, 120_000);
+
+  test("a forEach stage cancelled while its items wait for the pool: the holding item's job is stopped, the waiting ones never start, no slot stays held", async () => {
+    const {
+      name,
+      jobs: [job],
+    } = await poolOfOne('pool-each-cancel', 60_000);
+    const pipeline = definePipeline({
+      name: uniqueName('pool-each-cancel'),
+      defaults: fast,
+      stages: [
+        {
+          id: 'each',
+          kind: 'glue.job',
+          forEach: { items: ['a', 'b', 'c'], concurrency: 3 },
+          params: { JobName: job, Arguments: { '--part': '{{ item }}' } },
+          pool: name,
+        },
+      ],
+    });
+    const run = await startRun(ctx.client, ctx.settings, pipeline, '2024-01-01', { generation: 0 });
+    await waitFor('one item holding the pool, two waiting', async () => {
+      const v = await pool(name);
+      return v && v.held === 1 && v.waiting === 2 && (await glueRunStates(job)).includes('RUNNING');
+    });
+    // The chunk says its items wait for the pool, apart from the one running.
+    const chunk = ctx.client.workflow.getHandle(`${run.handle.workflowId}/each/g0/chunk-0`);
+    const details = await waitFor('the chunk to show its waiting items', async () => {
+      const meta = await chunk.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return meta.currentDetails?.includes(`2 waiting for pool ${name}`) && meta.currentDetails;
+    });
+    expect(details).toContain('1 running');
+    await run.handle.cancel();
+    const outcome = await waitForRun(run.handle);
+    expect(outcome.ok).toBe(false);
+    const v = await poolDrained(name);
+    expect(v.stats.granted).toBe(1);
+    expect(await onlyRunEnded(job)).toEqual(['STOPPED']);
   }, 120_000);
 
   test('sluice pool set takes effect at once for stages already waiting: raised from 1 to 3, the two waiting start', async () => {

@@ -6,12 +6,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAwsClients } from '../../activities/aws-clients';
 import { createPoolActivities } from '../../activities/pools';
 import { backfillProgress, startBackfill, waitForBackfill } from '../../client/backfills';
+import { describePool } from '../../client/pools';
+import { startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import { POOL_SIGNALS, poolWorkflowId } from '../../common/pools';
 import { WATCH_WORKFLOW_TYPE } from '../../common/stage-events';
 import { createGlueJob, glueRunPeak, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
 
 let ctx: TestContext;
 
@@ -58,6 +60,39 @@ test('a backfill at concurrency 10 over a Glue job allowing 2 runs: every date s
   // The limit's own time is 20 × 4 s ÷ 2 = 40 s; a generous bound, the bench (bench:pools) measures it.
   expect(wallMs).toBeLessThan(3 * 40_000);
 }, 240_000);
+
+test("a forEach stage's items hold slots of their job's pool: 6 items at concurrency 6 over a job allowing 2, never more than 2 at AWS, none refused", async () => {
+  const job = await createGlueJob(undefined, 2);
+  await gateway.setScenario({ service: 'glue', match: job, durationMs: 1500 });
+  const pipeline = definePipeline({
+    name: uniqueName('pool-each'),
+    defaults: { poll: { initial: '200ms', max: '500ms' }, timeout: { heartbeat: '5s' } },
+    stages: [
+      {
+        id: 'each',
+        kind: 'glue.job',
+        forEach: { items: ['a', 'b', 'c', 'd', 'e', 'f'], concurrency: 6 },
+        params: { JobName: job, Arguments: { '--part': '{{ item }}' } },
+      },
+    ],
+  });
+  const run = await startRun(ctx.client, ctx.settings, pipeline, '2024-01-01', { generation: 0 });
+  // The items hold the slots as items of the stage, asked from the fan-out's chunk workflow.
+  const holders = await waitFor('items holding the pool', async () => {
+    const v = await describePool(ctx.client, ctx.settings, `glue:${job}`);
+    return v && v.held === 2 && v.waiting > 0 ? v.holders : undefined;
+  });
+  expect(holders.every((h) => /^each\[[0-5]\]$/.test(h.stage) && h.workflowId.includes('/chunk-'))).toBe(true);
+  const outcome = await waitForRun(run.handle);
+  if (!outcome.ok) throw new Error(outcome.message);
+  const { runs, peak } = await glueRunPeak(job);
+  expect(runs).toBe(6);
+  expect(peak).toBeLessThanOrEqual(2);
+  // Without the pool, 6 starts at once meet the job's 2: here every start was accepted first time.
+  expect(await gateway.calls({ service: 'glue', operation: 'StartJobRun', resource: job })).toBe(6);
+  const view = await describePool(ctx.client, ctx.settings, `glue:${job}`);
+  expect(view).toMatchObject({ slots: 2, stats: { granted: 6 } });
+}, 120_000);
 
 test('a pool that cannot take the ask as an update (a worker of an older release) is asked by signal, and the stage waits for its grant', async () => {
   const name = uniqueName('pool-old');
