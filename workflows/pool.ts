@@ -79,6 +79,8 @@ export const POOL_PATCHES = {
   localAsk: 'sluice-pool-local-ask-1',
   /** A stage asks its pool with an update (update-with-start): a free slot comes in the answer, no signal back. */
   updateAsk: 'sluice-pool-update-ask-1',
+  /** The pool continues as new after SHORT_HISTORY_EVENTS, not CONTINUE_AFTER_EVENTS. */
+  shortHistory: 'sluice-pool-short-history-1',
 } as const;
 
 /**
@@ -92,8 +94,14 @@ const LEARN_EVERY_MS = 10 * 60_000;
 const NOTICE_AFTER_MS = 5_000;
 /** An idle pool (no holder, no waiter, nothing set by hand) ends after this; the next ask starts it anew. */
 const IDLE_END_MS = 60 * 60_000;
-/** Events before the pool continues as new (replay of a pool's history stays cheap). */
+/** Events before the pool continues as new (replay of a pool's history stays cheap): pools of before shortHistory. */
 const CONTINUE_AFTER_EVENTS = 4_000;
+/**
+ * Events before the pool continues as new. A busy pool's continue-as-new often meets a signal that
+ * arrived meanwhile: Temporal refuses it (UNHANDLED_COMMAND) and the SDK replays the pool's whole
+ * history before trying again, while every ask waits. A short history keeps that stall short.
+ */
+const SHORT_HISTORY_EVENTS = 1_000;
 
 versioned(AUTO_UPGRADE, sluicePool);
 export async function sluicePool(input: PoolInput): Promise<void> {
@@ -109,6 +117,8 @@ export async function sluicePool(input: PoolInput): Promise<void> {
   });
   // Pools started before the local tells replay the signals they sent.
   const localTell = patched(POOL_PATCHES.localTell);
+  const shortHistory = patched(POOL_PATCHES.shortHistory);
+  const continueAfter = shortHistory ? SHORT_HISTORY_EVENTS : CONTINUE_AFTER_EVENTS;
   let dirty = true;
   let deleted = false;
   /** Requests told they wait (once each); grants and notices not yet confirmed by the server. */
@@ -119,8 +129,12 @@ export async function sluicePool(input: PoolInput): Promise<void> {
 
   /** Holders granted in an ask's answer of another stage (a release freed more): told by the loop. */
   const handed: PoolHolder[] = [];
-  /** False until the pool knows its slots (learned from AWS at its start): asks wait for the loop meanwhile. */
-  let ready = false;
+  /**
+   * False until the pool knows its slots (learned from AWS at its start): asks wait for the loop
+   * meanwhile. A pool with nothing to learn (a named pool) knows them at once — also in the first
+   * workflow task after it continued as new, where asks would otherwise all be answered `queued`.
+   */
+  let ready = shortHistory && !input.learn;
 
   const grantBody = (h: PoolHolder): PoolGrant => ({
     id: h.id,
@@ -336,7 +350,7 @@ export async function sluicePool(input: PoolInput): Promise<void> {
       if (busy) await learn();
       continue;
     }
-    if (workflowInfo().historyLength >= CONTINUE_AFTER_EVENTS || workflowInfo().continueAsNewSuggested) {
+    if (workflowInfo().historyLength >= continueAfter || workflowInfo().continueAsNewSuggested) {
       // Every grant and notice confirmed (or failed and handled) before the state is carried over.
       while (sending.size > 0) await Promise.allSettled([...sending]);
       if (!dirty) {

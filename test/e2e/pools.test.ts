@@ -6,10 +6,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAwsClients } from '../../activities/aws-clients';
 import { createPoolActivities } from '../../activities/pools';
 import { backfillProgress, startBackfill, waitForBackfill } from '../../client/backfills';
-import { describePool } from '../../client/pools';
+import { describePool, setPoolSlots } from '../../client/pools';
 import { startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import { POOL_SIGNALS, poolWorkflowId } from '../../common/pools';
+import { POOL_ASK_UPDATE, POOL_SIGNALS, poolWorkflowId, type PoolAnswer, type PoolRequest } from '../../common/pools';
 import { WATCH_WORKFLOW_TYPE } from '../../common/stage-events';
 import { createGlueJob, glueRunPeak, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
@@ -126,3 +126,65 @@ test('a pool that cannot take the ask as an update (a worker of an older release
     await standIn.terminate('test done');
   }
 });
+
+test('a pool that continues as new carries its holders, waiters and counts: none lost, none granted twice, the waiter granted by the next run', async () => {
+  const name = uniqueName('pool-can');
+  await setPoolSlots(ctx.client, ctx.settings, name, 2);
+  const poolId = poolWorkflowId(ctx.settings.taskQueue, name);
+  const pool = ctx.client.workflow.getHandle(poolId);
+  const firstRunId = (await pool.describe()).runId;
+  // The asking "runs": one open workflow (the pool checks its holders' runs are open, and signals them).
+  const asker = await ctx.client.workflow.start(WATCH_WORKFLOW_TYPE, {
+    workflowId: `${name}-asker`,
+    taskQueue: ctx.settings.taskQueue,
+    args: [{ key: `glue.job/jr_${name}`, stage: 'stands in for the runs that ask' }],
+  });
+  const request = (id: string): PoolRequest => ({
+    id: `${asker.workflowId}/${asker.firstExecutionRunId}/${id}`,
+    workflowId: asker.workflowId,
+    runId: asker.firstExecutionRunId,
+    pipeline: name,
+    ds: '2024-01-01',
+    stage: id,
+    priority: 3,
+    fairnessKey: name,
+    requestedAt: Date.now(),
+  });
+  const ask = (id: string) => pool.executeUpdate<PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE, { args: [request(id)] });
+  /** Granted in the answer, or (the give-back before it not yet handled) queued and granted just after. */
+  const askHeld = async (stage: string): Promise<void> => {
+    if ('queued' in (await ask(stage)))
+      await waitFor(`${stage} granted`, async () =>
+        (await describePool(ctx.client, ctx.settings, name))?.holders.some((h) => h.stage === stage),
+      );
+  };
+  try {
+    expect(await ask('holder')).toHaveProperty('granted');
+    // Enough asks and give-backs for the pool's history to pass its length and continue as new.
+    const cycles = 150;
+    for (let i = 0; i < cycles; i++) {
+      await askHeld(`cycle-${i}`);
+      await pool.signal(POOL_SIGNALS.release, { id: request(`cycle-${i}`).id });
+    }
+    await askHeld('second');
+    expect(await ask('waiter')).toEqual({ queued: true });
+    const carried = await waitFor('the pool to have continued as new', async () => {
+      const d = await pool.describe();
+      return d.runId !== firstRunId ? await describePool(ctx.client, ctx.settings, name) : undefined;
+    });
+    expect(carried?.holders.map((h) => h.stage).sort()).toEqual(['holder', 'second']);
+    expect(carried?.waiters.map((w) => w.stage)).toEqual(['waiter']);
+    expect(carried).toMatchObject({ slots: 2, source: 'sluice pool set', held: 2, waiting: 1 });
+    expect(carried?.stats.granted).toBe(cycles + 2);
+    // A holder's give-back reaches the new run, which grants the carried waiter.
+    await pool.signal(POOL_SIGNALS.release, { id: request('holder').id });
+    const after = await waitFor('the waiter granted', async () => {
+      const v = await describePool(ctx.client, ctx.settings, name);
+      return v?.waiting === 0 ? v : undefined;
+    });
+    expect(after?.holders.map((h) => h.stage).sort()).toEqual(['second', 'waiter']);
+    expect(after?.stats.granted).toBe(cycles + 3);
+  } finally {
+    await asker.terminate('test done');
+  }
+}, 180_000);
