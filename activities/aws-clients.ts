@@ -16,6 +16,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { QuickSightClient } from '@aws-sdk/client-quicksight';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -76,6 +77,10 @@ export class AwsClients {
   }
   get emrServerless(): EMRServerlessClient {
     return this.get('emrServerless', () => new EMRServerlessClient(this.common));
+  }
+  /** Account quotas no other API tells (EMR Serverless's vCPUs): the slots of default pools. */
+  get serviceQuotas(): ServiceQuotasClient {
+    return this.get('serviceQuotas', () => new ServiceQuotasClient(this.common));
   }
   get lambda(): LambdaClient {
     return this.get('lambda', () => new LambdaClient(this.common));

@@ -2,6 +2,11 @@ import { defineKind } from './types';
 
 export const emrServerlessJob = defineKind({
   kind: 'emr-serverless.job',
+  // An application runs schedulerConfiguration.maxConcurrentRuns at once (EMR 7.0.0+), and the
+  // account's runs share its vCPU quota (Service Quotas L-D05C8A75, 16 by default).
+  defaultPool: (p) => (typeof p.applicationId === 'string' ? `emr-serverless:${p.applicationId}` : undefined),
+  // The pool came after runs with these stages could be in flight: they replay without the ask.
+  defaultPoolPatch: 'sluice-pool-emr-serverless-1',
   api: 'EMR Serverless StartJobRun',
   outputs: ['jobRunId', 'applicationId', 'name', 'executionSeconds', 'resourceUtilization'],
   required: [
@@ -22,6 +27,10 @@ export const emrServerlessJob = defineKind({
         ['emr-serverless:StartJobRun', 'emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun'],
         [app, `${app}/jobruns/*`],
       ),
+      // The slots of its default pool: the application's schedulerConfiguration and maximumCapacity,
+      // and the account's vCPU quota (Service Quotas GetServiceQuota, granted on '*').
+      g(['emr-serverless:GetApplication'], [app]),
+      g(['servicequotas:GetServiceQuota'], ['*']),
       g(['iam:PassRole'], [str(p, 'executionRoleArn')!], {
         StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' },
       }),

@@ -13,6 +13,7 @@ import { definePipeline } from '../../common/pipeline';
 import { createLambdaFunction, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, type TestContext } from '../support/temporal';
+import { FAST_POOLED, SIX_DATES } from '../support/pools';
 
 const REGION = 'eu-west-3';
 let ctx: TestContext;
@@ -27,12 +28,8 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const fast = {
-  poll: { initial: '200ms', max: '500ms' },
-  timeout: { heartbeat: '5s' },
-  retry: { initialInterval: '200ms', maximumAttempts: 2 },
-} as const;
-const range = { from: '2024-01-01', to: '2024-01-06', concurrency: 6, only: 'all', order: 'oldest' } as const;
+const fast = FAST_POOLED;
+const range = SIX_DATES;
 
 test('a Lambda function with reserved concurrency 2: its pool learns 2, every date succeeds, never more than 2 in flight', async () => {
   const aws = createAwsClients({ region: REGION });

@@ -145,6 +145,9 @@ test('the task role holds exactly the calls of each stage kind, on the resources
           arn('emr-serverless', '/applications/00f1abc/jobruns/*'),
         ],
       },
+      // The slots of its default pool: the application's settings and the account's vCPU quota.
+      { actions: ['emr-serverless:GetApplication'], resource: arn('emr-serverless', '/applications/00f1abc') },
+      { actions: ['servicequotas:GetServiceQuota'], resource: '*' },
       {
         actions: ['iam:PassRole'],
         resource: `arn:aws:iam::${ACCOUNT}:role/emr-job`,

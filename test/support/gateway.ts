@@ -51,6 +51,7 @@ export const gateway = {
     region?: string;
     athena?: { activeQueries?: number | null; activeDdlQueries?: number | null };
     lambda?: { unreservedConcurrency?: number | null };
+    emrServerless?: { maxConcurrentVcpus?: number | null };
   }) => control('POST', 'limits', l),
   /** Per service and resource: active now, the peak, starts accepted and refused for capacity. */
   capacity: async (): Promise<

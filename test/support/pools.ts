@@ -19,3 +19,18 @@ export function testPoolActivities(slots = 1000) {
     },
   };
 }
+
+/** Pipeline defaults of the pools' service tests: quick polls and retries, two attempts. */
+export const FAST_POOLED = {
+  poll: { initial: '200ms', max: '500ms' },
+  timeout: { heartbeat: '5s' },
+  retry: { initialInterval: '200ms', maximumAttempts: 2 },
+} as const;
+/** Their backfill: six dates, all at once. */
+export const SIX_DATES = {
+  from: '2024-01-01',
+  to: '2024-01-06',
+  concurrency: 6,
+  only: 'all',
+  order: 'oldest',
+} as const;

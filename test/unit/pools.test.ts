@@ -150,6 +150,11 @@ describe('a run and its stages', () => {
     ).toBe('lambda:ingest');
     expect(stagePool({}, KINDS['athena.query'].defaultPool, { QueryString: 'SELECT 1' })).toBe('athena');
     expect(stagePool({}, KINDS['s3.wait'].defaultPool, { Bucket: 'b', Key: 'k' })).toBeUndefined();
+    // EMR Serverless got its default pool later: runs already in flight replay without the ask.
+    expect(stagePool({}, KINDS['emr-serverless.job'].defaultPool, { applicationId: '00f1abc' })).toBe(
+      'emr-serverless:00f1abc',
+    );
+    expect(KINDS['emr-serverless.job'].defaultPoolPatch).toBe('sluice-pool-emr-serverless-1');
   });
 
   test('pool ids are per task queue; the waiting line shows the counts when known', () => {

@@ -58,6 +58,18 @@ export interface HandlerContext {
 export type Handler = (input: JsonObject, ctx: HandlerContext) => Promise<JsonObject>;
 
 /**
+ * A service API the gateway answers that has no job lifecycle (Service Quotas): operations by
+ * X-Amz-Target (`${targetPrefix}.${op}`), everything else of the service forwarded to moto.
+ */
+export interface ApiEmulator {
+  service: string;
+  targetPrefix: string;
+  operations: Record<string, Handler>;
+  /** Forget its state (POST /_sluice/reset). */
+  reset(): void;
+}
+
+/**
  * One table entry per emulated service. Requests whose X-Amz-Target is `${targetPrefix}.${op}` with
  * `op` in `operations` are answered here; every other operation of the service goes to moto.
  * REST-JSON services (DataBrew, EMR Serverless) have no targetPrefix: classify.ts names their

@@ -8,13 +8,18 @@
  *  - athena.activeDdlQueries  its "Active DDL queries" quota (running + queued DDL queries)
  *  - lambda.unreservedConcurrency  the account's unreserved concurrency: invocations in flight at
  *                                  once of all functions without reserved concurrency
+ *  - emrServerless.maxConcurrentVcpus  EMR Serverless's "Max concurrent vCPUs" quota (L-D05C8A75):
+ *                                  the vCPUs of the account's job runs at once (queued or running),
+ *                                  also what Service Quotas GetServiceQuota answers (AWS's default
+ *                                  16 when unset, though unset enforces nothing)
  * A quota is per account and Region on AWS, so a limit is set for one Region or (no region) for
  * every Region; the Region's own value wins. Unset means unlimited, so nothing changes for tests
  * that set none, and a test that sets one for a Region of its own is not disturbed by (and does not
  * disturb) the tests sharing the gateway.
  *
  * Counters (GET /_sluice/capacity), per service and resource (Glue job name, Athena
- * "DML/<region>" or "DDL/<region>", Lambda function name): runs or invocations active now, the peak
+ * "DML/<region>" or "DDL/<region>", Lambda function name, EMR Serverless application id — its
+ * `limit` is the account's vCPU limit, in vCPUs, not runs): runs or invocations active now, the peak
  * active since the counters were last cleared, the starts accepted and the starts refused for
  * capacity. Active counts come from the emulators (derived from their runs on read, like their
  * states), so a run that ends is no longer active without anything ticking; the peak is taken at
@@ -31,14 +36,23 @@ export interface LambdaLimits {
   unreservedConcurrency?: number;
 }
 
+export interface EmrServerlessLimits {
+  maxConcurrentVcpus?: number;
+}
+
 export interface Limits {
   athena?: AthenaLimits;
   lambda?: LambdaLimits;
+  emrServerless?: EmrServerlessLimits;
 }
 
 /** Limits by Region; ANY_REGION holds those set without one. */
 const ANY_REGION = '*';
-const LIMIT_KEYS = { athena: ['activeQueries', 'activeDdlQueries'], lambda: ['unreservedConcurrency'] } as const;
+const LIMIT_KEYS = {
+  athena: ['activeQueries', 'activeDdlQueries'],
+  lambda: ['unreservedConcurrency'],
+  emrServerless: ['maxConcurrentVcpus'],
+} as const;
 type LimitService = keyof typeof LIMIT_KEYS;
 
 let limits = new Map<string, Limits>();

@@ -49,6 +49,8 @@ const REST_OPERATIONS: Record<string, [string, string, string][]> = {
     ['DELETE', '/applications/{applicationId}/jobruns/{jobRunId}', 'CancelJobRun'],
     ['GET', '/applications/{applicationId}/jobruns', 'ListJobRuns'],
     ['GET', '/applications/{applicationId}', 'GetApplication'],
+    ['PATCH', '/applications/{applicationId}', 'UpdateApplication'],
+    ['POST', '/applications', 'CreateApplication'],
   ],
   // QuickSight: the resource set by the emulator is the DataSetId (the first label is the account).
   quicksight: [
@@ -96,6 +98,7 @@ const TARGET_SERVICES: Record<string, string> = {
   Firehose_20150804: 'firehose',
   Logs_20140328: 'logs',
   DataPipeline: 'datapipeline',
+  ServiceQuotasV20190624: 'servicequotas',
 };
 
 /** Body keys naming the resource of a JSON operation, in priority order. */
@@ -106,6 +109,8 @@ const RESOURCE_KEYS: Record<string, string[]> = {
   emr: ['ClusterId', 'JobFlowId', 'JobFlowIds', 'Name'],
   kinesis: ['StreamName', 'StreamARN'],
   firehose: ['DeliveryStreamName'],
+  // GetServiceQuota is counted under its quota code (L-D05C8A75).
+  servicequotas: ['QuotaCode', 'ServiceCode'],
 };
 /** Services whose resource may be given as an ARN; it is counted under its name (the part after the last "/"). */
 const NAME_FROM_ARN = new Set(['kinesis']);

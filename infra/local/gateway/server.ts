@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { athena } from './athena.js';
-import { AwsError, isObject, type Emulator, type JsonObject, type Moto } from './aws.js';
+import { AwsError, isObject, type ApiEmulator, type Emulator, type JsonObject, type Moto } from './aws.js';
 import { clearCalls, queryCalls, recordCall, type CallFilter } from './calls.js';
 import { applyLimits, capacityReport, clearCounters, clearLimits, listLimits } from './capacity.js';
 import { classify, jsonResource, type Classified } from './classify.js';
@@ -27,6 +27,7 @@ import { dataPipeline } from './datapipeline.js';
 import { quicksight } from './quicksight.js';
 import { redshiftData } from './redshift-data.js';
 import { sfn } from './sfn.js';
+import { serviceQuotas } from './service-quotas.js';
 import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
 import { initEvents, listEvents, resetEvents } from './events.js';
 
@@ -46,11 +47,13 @@ const EMULATORS: readonly Emulator[] = [
   emrServerless,
 ];
 const BY_SERVICE: ReadonlyMap<string, Emulator> = new Map(EMULATORS.map((e) => [e.service, e]));
+/** APIs without job runs (no scenarios): the account quotas the emulators enforce, read as on AWS. */
+const APIS: readonly ApiEmulator[] = [serviceQuotas];
 
 /** The emulator owning a classified operation: awsJson by X-Amz-Target prefix, REST-JSON by service. */
-function emulatorFor(cls: Classified): Emulator | undefined {
+function emulatorFor(cls: Classified): Pick<Emulator, 'operations'> | undefined {
   if (cls.protocol !== 'json' && cls.protocol !== 'rest') return undefined;
-  return EMULATORS.find(
+  return [...EMULATORS, ...APIS].find(
     (e) =>
       (cls.protocol === 'json'
         ? e.targetPrefix !== undefined && e.targetPrefix === cls.targetPrefix
@@ -65,7 +68,11 @@ const MAX_JSON_BODY = 16 * 1024 * 1024;
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
 
 /** Modeled server-error codes per service (Athena models InternalServerException). */
-const SERVER_ERROR_CODES: Record<string, string> = { lambda: 'ServiceException', athena: 'InternalServerException' };
+const SERVER_ERROR_CODES: Record<string, string> = {
+  lambda: 'ServiceException',
+  athena: 'InternalServerException',
+  servicequotas: 'ServiceException',
+};
 /** Each service's own modelled throttling error, so the SDK raises its typed exception. */
 const THROTTLE_CODES: Record<string, string> = {
   lambda: 'TooManyRequestsException',
@@ -279,7 +286,7 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
       clearLimits();
       clearCounters();
       resetEvents();
-      for (const e of EMULATORS) e.reset();
+      for (const e of [...EMULATORS, ...APIS]) e.reset();
       return sendJson(res, 200, { ok: true });
 
     default:
