@@ -7,6 +7,9 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
   type Workflow,
 } from '@temporalio/client';
 import {
@@ -39,6 +42,23 @@ const poolStart = (taskQueue: string, input: EnsurePoolInput) => ({
   staticSummary: `Pool ${input.name}: slots shared by every Sluice stage that uses it`,
 });
 
+/**
+ * How long a stage waits for its pool to answer an ask before asking by signal instead. A pool
+ * answers in tens of milliseconds; one that is busy replaying its history (after a refused
+ * continue-as-new) or has its 10 updates in flight (Temporal's per-workflow limit) would hold the
+ * run's workflow task — and every other date asking meanwhile — for seconds.
+ */
+const ASK_ANSWER_WITHIN_MS = 2_000;
+
+/** gRPC's RESOURCE_EXHAUSTED: Temporal's limit of updates in flight per workflow (10 by default) reached. */
+const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** The pool has too many asks in flight to take one more update now (the error, or its cause). */
+function isBusy(err: unknown): boolean {
+  const cause = err instanceof Error ? err.cause : undefined;
+  return [err, cause].some((e) => isGrpcServiceError(e) && Number(e.code) === GRPC_RESOURCE_EXHAUSTED);
+}
+
 /** How many holders' runs are described at once. */
 const DESCRIBE_CONCURRENCY = 16;
 /** How many runs a pool signals at once. */
@@ -61,24 +81,32 @@ export function createPoolActivities(clients: AwsClients) {
     /**
      * Asks the pool for a slot and hears at once whether it has one (update-with-start: the pool is
      * started if it is not running). A pool that cannot take the update (a worker of a release
-     * before it) is asked as ensurePool asks instead: the grant then comes as a signal.
+     * before it), or does not answer within ASK_ANSWER_WITHIN_MS, is asked as ensurePool asks
+     * instead: the grant then comes as a signal.
      */
     async askPool(input: EnsurePoolInput): Promise<PoolAnswer> {
       const ctx = Context.current();
       try {
-        return await ctx.client.workflow.executeUpdateWithStart<Workflow, PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE, {
-          args: [input.request],
-          startWorkflowOperation: new WithStartWorkflowOperation<Workflow>(POOL_WORKFLOW_TYPE, {
-            ...poolStart(ctx.info.taskQueue, input),
-            workflowIdConflictPolicy: 'USE_EXISTING',
+        return await ctx.client.withDeadline(Date.now() + ASK_ANSWER_WITHIN_MS, () =>
+          ctx.client.workflow.executeUpdateWithStart<Workflow, PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE, {
+            args: [input.request],
+            startWorkflowOperation: new WithStartWorkflowOperation<Workflow>(POOL_WORKFLOW_TYPE, {
+              ...poolStart(ctx.info.taskQueue, input),
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
           }),
-        });
+        );
       } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        log.warn('the pool did not take the ask as an update; asking by signal', {
-          pool: input.name,
-          error: String(err.cause ?? err),
-        });
+        const slow = err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err) || isBusy(err);
+        if (!slow && !(err instanceof WorkflowUpdateFailedError)) throw err;
+        // The same request by signal: an update the pool took meanwhile makes it a repeat (the
+        // same grant, sent again as a signal), so the stage is never granted twice.
+        if (slow) log.info('the pool did not answer the ask in time; asking by signal', { pool: input.name });
+        else
+          log.warn('the pool did not take the ask as an update; asking by signal', {
+            pool: input.name,
+            error: String((err as Error).cause ?? err),
+          });
         await ensurePool(input);
         return { queued: true };
       }

@@ -129,12 +129,8 @@ export async function sluicePool(input: PoolInput): Promise<void> {
 
   /** Holders granted in an ask's answer of another stage (a release freed more): told by the loop. */
   const handed: PoolHolder[] = [];
-  /**
-   * False until the pool knows its slots (learned from AWS at its start): asks wait for the loop
-   * meanwhile. A pool with nothing to learn (a named pool) knows them at once — also in the first
-   * workflow task after it continued as new, where asks would otherwise all be answered `queued`.
-   */
-  let ready = shortHistory && !input.learn;
+  /** False until the pool knows its slots (learned from AWS at its start): asks wait for the loop meanwhile. */
+  let ready = false;
 
   const grantBody = (h: PoolHolder): PoolGrant => ({
     id: h.id,

@@ -127,6 +127,39 @@ test('a pool that cannot take the ask as an update (a worker of an older release
   }
 });
 
+test('a pool that does not answer an ask in time (no worker serves it) is asked by signal: answered queued within the deadline, the acquire signal in its history', async () => {
+  const name = uniqueName('pool-slow');
+  // A queue no worker polls: the pool is started but cannot take the update.
+  const taskQueue = uniqueName('no-worker');
+  const env = new MockActivityEnvironment({ taskQueue }, { client: ctx.client });
+  const request: PoolRequest = {
+    id: `${name}/run/transform`,
+    workflowId: `${name}-run`,
+    runId: 'run',
+    pipeline: name,
+    ds: '2024-01-01',
+    stage: 'transform',
+    priority: 3,
+    fairnessKey: name,
+    requestedAt: Date.now(),
+  };
+  const t0 = Date.now();
+  const answer = await env.run(createPoolActivities(createAwsClients()).askPool, { name, request });
+  const tookMs = Date.now() - t0;
+  const pool = ctx.client.workflow.getHandle(poolWorkflowId(taskQueue, name));
+  try {
+    expect(answer).toEqual({ queued: true });
+    // Bounded by the ask's deadline (2 s), where an unanswered update would hold the stage's workflow task.
+    expect(tookMs).toBeLessThan(10_000);
+    const signals = ((await pool.fetchHistory()).events ?? []).flatMap((e) =>
+      e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : [],
+    );
+    expect(signals).toEqual([POOL_SIGNALS.acquire]);
+  } finally {
+    await pool.terminate('test done');
+  }
+});
+
 test('a pool that continues as new carries its holders, waiters and counts: none lost, none granted twice, the waiter granted by the next run', async () => {
   const name = uniqueName('pool-can');
   await setPoolSlots(ctx.client, ctx.settings, name, 2);
@@ -151,7 +184,7 @@ test('a pool that continues as new carries its holders, waiters and counts: none
     requestedAt: Date.now(),
   });
   const ask = (id: string) => pool.executeUpdate<PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE, { args: [request(id)] });
-  /** Granted in the answer, or (the give-back before it not yet handled) queued and granted just after. */
+  /** Granted in the answer, or queued (the give-back before it not yet handled; the first task of a new run) and granted just after. */
   const askHeld = async (stage: string): Promise<void> => {
     if ('queued' in (await ask(stage)))
       await waitFor(`${stage} granted`, async () =>
