@@ -94,6 +94,21 @@ test("a forEach stage's items hold slots of their job's pool: 6 items at concurr
   expect(view).toMatchObject({ slots: 2, stats: { granted: 6 } });
 }, 120_000);
 
+/** The ask of a stage `transform` of a run that is not there (the tests look at the pool's side only). */
+function transformAsk(name: string): PoolRequest {
+  return {
+    id: `${name}/run/transform`,
+    workflowId: `${name}-run`,
+    runId: 'run',
+    pipeline: name,
+    ds: '2024-01-01',
+    stage: 'transform',
+    priority: 3,
+    fairnessKey: name,
+    requestedAt: Date.now(),
+  };
+}
+
 test('a pool that cannot take the ask as an update (a worker of an older release) is asked by signal, and the stage waits for its grant', async () => {
   const name = uniqueName('pool-old');
   const workflowId = poolWorkflowId(ctx.settings.taskQueue, name);
@@ -105,17 +120,7 @@ test('a pool that cannot take the ask as an update (a worker of an older release
   });
   try {
     const env = new MockActivityEnvironment({ taskQueue: ctx.settings.taskQueue }, { client: ctx.client });
-    const request = {
-      id: `${name}/run/transform`,
-      workflowId: `${name}-run`,
-      runId: 'run',
-      pipeline: name,
-      ds: '2024-01-01',
-      stage: 'transform',
-      priority: 3,
-      fairnessKey: name,
-      requestedAt: Date.now(),
-    };
+    const request = transformAsk(name);
     const answer = await env.run(createPoolActivities(createAwsClients()).askPool, { name, request });
     expect(answer).toEqual({ queued: true });
     const signals = ((await standIn.fetchHistory()).events ?? []).flatMap((e) =>
@@ -132,17 +137,7 @@ test('a pool that does not answer an ask in time (no worker serves it) is asked 
   // A queue no worker polls: the pool is started but cannot take the update.
   const taskQueue = uniqueName('no-worker');
   const env = new MockActivityEnvironment({ taskQueue }, { client: ctx.client });
-  const request: PoolRequest = {
-    id: `${name}/run/transform`,
-    workflowId: `${name}-run`,
-    runId: 'run',
-    pipeline: name,
-    ds: '2024-01-01',
-    stage: 'transform',
-    priority: 3,
-    fairnessKey: name,
-    requestedAt: Date.now(),
-  };
+  const request = transformAsk(name);
   const t0 = Date.now();
   const answer = await env.run(createPoolActivities(createAwsClients()).askPool, { name, request });
   const tookMs = Date.now() - t0;
