@@ -94,6 +94,17 @@ test("a forEach stage's items hold slots of their job's pool: 6 items at concurr
   expect(view).toMatchObject({ slots: 2, stats: { granted: 6 } });
 }, 120_000);
 
+/** The names of the signals in a workflow's history, in order. */
+async function signalNames(handle: {
+  fetchHistory(): Promise<{
+    events?: { workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null }[] | null;
+  }>;
+}): Promise<(string | null | undefined)[]> {
+  return ((await handle.fetchHistory()).events ?? []).flatMap((e) =>
+    e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : [],
+  );
+}
+
 /** The ask of a stage `transform` of a run that is not there (the tests look at the pool's side only). */
 function transformAsk(name: string): PoolRequest {
   return {
@@ -123,9 +134,7 @@ test('a pool that cannot take the ask as an update (a worker of an older release
     const request = transformAsk(name);
     const answer = await env.run(createPoolActivities(createAwsClients()).askPool, { name, request });
     expect(answer).toEqual({ queued: true });
-    const signals = ((await standIn.fetchHistory()).events ?? []).flatMap((e) =>
-      e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : [],
-    );
+    const signals = await signalNames(standIn);
     expect(signals).toEqual([POOL_SIGNALS.acquire]);
   } finally {
     await standIn.terminate('test done');
@@ -146,9 +155,7 @@ test('a pool that does not answer an ask in time (no worker serves it) is asked 
     expect(answer).toEqual({ queued: true });
     // Bounded by the ask's deadline (2 s), where an unanswered update would hold the stage's workflow task.
     expect(tookMs).toBeLessThan(10_000);
-    const signals = ((await pool.fetchHistory()).events ?? []).flatMap((e) =>
-      e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : [],
-    );
+    const signals = await signalNames(pool);
     expect(signals).toEqual([POOL_SIGNALS.acquire]);
   } finally {
     await pool.terminate('test done');
