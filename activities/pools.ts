@@ -14,6 +14,7 @@ import {
 } from '@temporalio/client';
 import {
   POOL_ASK_UPDATE,
+  POOL_GIVE_BACK_UPDATE,
   POOL_SIGNALS,
   POOL_WORKFLOW_TYPE,
   poolWorkflowId,
@@ -59,6 +60,11 @@ function isBusy(err: unknown): boolean {
   return [err, cause].some((e) => isGrpcServiceError(e) && Number(e.code) === GRPC_RESOURCE_EXHAUSTED);
 }
 
+/** The pool did not answer an update in time, or has too many in flight to take one more now. */
+function isSlow(err: unknown): boolean {
+  return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err) || isBusy(err);
+}
+
 /** How many holders' runs are described at once. */
 const DESCRIBE_CONCURRENCY = 16;
 /** How many runs a pool signals at once. */
@@ -97,7 +103,7 @@ export function createPoolActivities(clients: AwsClients) {
           }),
         );
       } catch (err) {
-        const slow = err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err) || isBusy(err);
+        const slow = isSlow(err);
         if (!slow && !(err instanceof WorkflowUpdateFailedError)) throw err;
         // The same request by signal: an update the pool took meanwhile makes it a repeat (the
         // same grant, sent again as a signal), so the stage is never granted twice.
@@ -187,13 +193,25 @@ async function closedRuns<T>(
   return ids;
 }
 
-/** A stage's activity gives its slot back itself (one signal, none in the run's history). False: the run will. */
+/**
+ * A stage's activity gives its slot back itself, the moment its job has ended (nothing in the run's
+ * history). By update (POOL_GIVE_BACK_UPDATE: a continue-as-new of the pool it meets is not
+ * refused, the client retries it on the new run); a pool that does not answer within
+ * ASK_ANSWER_WITHIN_MS, has too many updates in flight or predates the update is told by the
+ * `release` signal. Giving back twice is harmless (the second finds no holder). False: the run will.
+ */
 export async function releaseSlotFromActivity(slot: { pool: string; id: string }): Promise<boolean> {
   const ctx = Context.current();
+  const pool = ctx.client.workflow.getHandle(poolWorkflowId(ctx.info.taskQueue, slot.pool));
   try {
-    await ctx.client.workflow
-      .getHandle(poolWorkflowId(ctx.info.taskQueue, slot.pool))
-      .signal(POOL_SIGNALS.release, { id: slot.id });
+    try {
+      await ctx.client.withDeadline(Date.now() + ASK_ANSWER_WITHIN_MS, () =>
+        pool.executeUpdate<void, [{ id: string }]>(POOL_GIVE_BACK_UPDATE, { args: [{ id: slot.id }] }),
+      );
+    } catch (err) {
+      if (!isSlow(err) && !(err instanceof WorkflowUpdateFailedError)) throw err;
+      await pool.signal(POOL_SIGNALS.release, { id: slot.id });
+    }
     return true;
   } catch (err) {
     log.warn('could not give the pool slot back from the activity; the run will', { ...slot, error: String(err) });

@@ -31,6 +31,13 @@ export const POOL_QUERY = 'sluicePool';
  * stage that must wait is granted later by the `granted` signal.
  */
 export const POOL_ASK_UPDATE = 'sluicePoolAsk';
+/**
+ * The pool's update by which a stage's activity gives its slot back ({ id }). An update, not the
+ * `release` signal: a signal that reaches the pool while it continues as new makes Temporal refuse
+ * the continue-as-new and the pool replay its whole history (seconds during which no ask is
+ * answered), where an update that arrives then is retried by the client on the pool's new run.
+ */
+export const POOL_GIVE_BACK_UPDATE = 'sluicePoolGiveBack';
 
 /**
  * The pool workflow's ID. A pool is shared by everything that runs Sluice stages on one task queue

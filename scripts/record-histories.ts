@@ -9,7 +9,8 @@
  * a forEach fan-out (the run, its fanOutStage and fanOutChunk children), one cancelled mid-way, and
  * a pipeline.run sub-pipeline (the run and its child run); a scheduled run (scheduledPipeline,
  * with run parameters, and the date run it starts); from v0.5.0, pools: two stages sharing a pool
- * of one slot (one waits for the other's slot), the same cancelled while one waits, and the pool's own history.
+ * of one slot (one waits for the other's slot), the same cancelled while one waits, and the pool's own history;
+ * from v0.8.1 a stage's activity gives its slot back by update, as the real one does.
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -30,6 +31,7 @@ import { JOB_EVENT_SIGNAL, RELEASE_WATCH_SIGNAL, WATCH_WORKFLOW_TYPE, watchWorkf
 import { poolWorkflowId } from '../common/pools';
 import { createSluiceWorker } from '../workers/worker';
 import { testPoolActivities } from '../test/support/pools';
+import { releaseSlotFromActivity } from '../activities/pools';
 
 const [outDir = 'test/fixtures/histories', label = 'current'] = process.argv.slice(2);
 const temporalBin = process.env.TEMPORAL_BIN ?? path.resolve(__dirname, '..', '.sluice', 'venv', 'bin', 'temporal');
@@ -177,7 +179,9 @@ async function main(): Promise<void> {
         ...testPoolActivities(1),
         runStage: async (input: StageInput) => {
           const r = await (behaviours[String(input.params.JobName)] ?? behaviours.ok)!(input);
-          return { ...r, output: { jobRunId: r.jobId } };
+          // As the real one: a stage holding a slot gives it back when its job has ended (from v0.8.1).
+          const released = input.poolSlot ? await releaseSlotFromActivity(input.poolSlot) : false;
+          return { ...r, output: { jobRunId: r.jobId }, ...(released ? { poolReleased: true } : {}) };
         },
         stopStageJob: async () => 'stopped',
         stopRunJobs: async (input: { stages: { stageId: string; jobId?: string }[] }) =>

@@ -35,6 +35,7 @@ import {
 import type { SluiceActivities } from '../activities';
 import {
   POOL_ASK_UPDATE,
+  POOL_GIVE_BACK_UPDATE,
   POOL_QUERY,
   POOL_SIGNALS,
   enqueue,
@@ -70,6 +71,7 @@ export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
 export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
 export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
 export const askUpdate = defineUpdate<PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE);
+export const giveBackUpdate = defineUpdate<void, [{ id: string }]>(POOL_GIVE_BACK_UPDATE);
 
 /** Changes to the pools' workflows that runs in flight replay around (`patched`). */
 export const POOL_PATCHES = {
@@ -163,11 +165,14 @@ export async function sluicePool(input: PoolInput): Promise<void> {
     if (how === 'held') regrant.add(req.id);
     dirty = true;
   });
-  setHandler(releaseSignal, ({ id }) => {
+  const release = ({ id }: { id: string }): void => {
     releaseRequest(state, id);
     told.delete(id);
     dirty = true;
-  });
+  };
+  setHandler(releaseSignal, release);
+  // A stage's activity gives its slot back by update (a continue-as-new it meets is not refused).
+  setHandler(giveBackUpdate, release);
   setHandler(setSlotsSignal, ({ slots }) => {
     if (slots === null) {
       delete state.override;

@@ -4,12 +4,19 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAwsClients } from '../../activities/aws-clients';
-import { createPoolActivities } from '../../activities/pools';
+import { createPoolActivities, releaseSlotFromActivity } from '../../activities/pools';
 import { backfillProgress, startBackfill, waitForBackfill } from '../../client/backfills';
 import { describePool, setPoolSlots } from '../../client/pools';
 import { startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import { POOL_ASK_UPDATE, POOL_SIGNALS, poolWorkflowId, type PoolAnswer, type PoolRequest } from '../../common/pools';
+import {
+  POOL_ASK_UPDATE,
+  POOL_GIVE_BACK_UPDATE,
+  POOL_SIGNALS,
+  poolWorkflowId,
+  type PoolAnswer,
+  type PoolRequest,
+} from '../../common/pools';
 import { WATCH_WORKFLOW_TYPE } from '../../common/stage-events';
 import { createGlueJob, glueRunPeak, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
@@ -59,6 +66,12 @@ test('a backfill at concurrency 10 over a Glue job allowing 2 runs: every date s
   expect(starts - 20).toBeLessThanOrEqual(1);
   // The limit's own time is 20 × 4 s ÷ 2 = 40 s; a generous bound, the bench (bench:pools) measures it.
   expect(wallMs).toBeLessThan(3 * 40_000);
+  // Each stage's activity gave its slot back by update, none by the release signal: a signal that
+  // meets the pool's continue-as-new makes Temporal refuse it (the pool stalls replaying its history).
+  const pool = ctx.client.workflow.getHandle(poolWorkflowId(ctx.settings.taskQueue, `glue:${job}`));
+  expect(await updateNames(pool)).toEqual(expect.arrayContaining([POOL_GIVE_BACK_UPDATE]));
+  expect((await updateNames(pool)).filter((n) => n === POOL_GIVE_BACK_UPDATE)).toHaveLength(20);
+  expect(await signalNames(pool)).not.toContain(POOL_SIGNALS.release);
 }, 240_000);
 
 test("a forEach stage's items hold slots of their job's pool: 6 items at concurrency 6 over a job allowing 2, never more than 2 at AWS, none refused", async () => {
@@ -105,6 +118,25 @@ async function signalNames(handle: {
   );
 }
 
+/** The names of the updates a workflow accepted, in order. */
+async function updateNames(handle: {
+  fetchHistory(): Promise<{
+    events?:
+      | {
+          workflowExecutionUpdateAcceptedEventAttributes?: {
+            acceptedRequest?: { input?: { name?: string | null } | null } | null;
+          } | null;
+        }[]
+      | null;
+  }>;
+}): Promise<(string | null | undefined)[]> {
+  return ((await handle.fetchHistory()).events ?? []).flatMap((e) =>
+    e.workflowExecutionUpdateAcceptedEventAttributes
+      ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input?.name]
+      : [],
+  );
+}
+
 /** The ask of a stage `transform` of a run that is not there (the tests look at the pool's side only). */
 function transformAsk(name: string): PoolRequest {
   return {
@@ -120,7 +152,7 @@ function transformAsk(name: string): PoolRequest {
   };
 }
 
-test('a pool that cannot take the ask as an update (a worker of an older release) is asked by signal, and the stage waits for its grant', async () => {
+test('a pool that cannot take the ask or the give-back as an update (a worker of an older release) is told by signal, and the stage waits for its grant', async () => {
   const name = uniqueName('pool-old');
   const workflowId = poolWorkflowId(ctx.settings.taskQueue, name);
   // A workflow with no handler for the ask's update stands where the pool runs: the update is rejected.
@@ -134,14 +166,16 @@ test('a pool that cannot take the ask as an update (a worker of an older release
     const request = transformAsk(name);
     const answer = await env.run(createPoolActivities(createAwsClients()).askPool, { name, request });
     expect(answer).toEqual({ queued: true });
-    const signals = await signalNames(standIn);
-    expect(signals).toEqual([POOL_SIGNALS.acquire]);
+    expect(await signalNames(standIn)).toEqual([POOL_SIGNALS.acquire]);
+    // Nor the give-back as an update: the slot goes back by the release signal.
+    expect(await env.run(releaseSlotFromActivity, { pool: name, id: request.id })).toBe(true);
+    expect(await signalNames(standIn)).toEqual([POOL_SIGNALS.acquire, POOL_SIGNALS.release]);
   } finally {
     await standIn.terminate('test done');
   }
 });
 
-test('a pool that does not answer an ask in time (no worker serves it) is asked by signal: answered queued within the deadline, the acquire signal in its history', async () => {
+test('a pool that does not answer in time (no worker serves it) is asked, and given the slot back, by signal: each within its deadline, the acquire and release signals in its history', async () => {
   const name = uniqueName('pool-slow');
   // A queue no worker polls: the pool is started but cannot take the update.
   const taskQueue = uniqueName('no-worker');
@@ -155,8 +189,12 @@ test('a pool that does not answer an ask in time (no worker serves it) is asked 
     expect(answer).toEqual({ queued: true });
     // Bounded by the ask's deadline (2 s), where an unanswered update would hold the stage's workflow task.
     expect(tookMs).toBeLessThan(10_000);
-    const signals = await signalNames(pool);
-    expect(signals).toEqual([POOL_SIGNALS.acquire]);
+    expect(await signalNames(pool)).toEqual([POOL_SIGNALS.acquire]);
+    // The stage's activity gives the slot back: the update goes unanswered, the release signal is sent.
+    const t1 = Date.now();
+    expect(await env.run(releaseSlotFromActivity, { pool: name, id: request.id })).toBe(true);
+    expect(Date.now() - t1).toBeLessThan(10_000);
+    expect(await signalNames(pool)).toEqual([POOL_SIGNALS.acquire, POOL_SIGNALS.release]);
   } finally {
     await pool.terminate('test done');
   }
