@@ -1,7 +1,7 @@
 # Sluice worker image: `docker build -t sluice-worker:$(git rev-parse --short HEAD) .`
 # Three stages: build (dev dependencies, tsc, workflow bundle) → prod-deps (production
-# dependencies only) → runtime (node, the compiled code, a non-root user). See the README's
-# deployment guide for building and pushing it to ECR.
+# dependencies only) → runtime (node, the compiled code, a non-root user). See
+# docs/deploying.md for building and pushing it to ECR.
 
 # Node 24 LTS (the AWS SDK requires 22+ from January 2027); keep scripts/ensure-node.sh on the same major.
 ARG NODE_IMAGE=node:24-bookworm-slim

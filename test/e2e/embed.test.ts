@@ -97,7 +97,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the package ships the compiled library with its types and the CLI, not tests, fixtures or infra', () => {
+test('the package ships the compiled library with its types, the CLI and the docs, not tests, fixtures or infra', () => {
   const files = packed.files.map((f) => f.path);
   for (const f of [
     'bin/sluice.js',
@@ -109,9 +109,17 @@ test('the package ships the compiled library with its types and the CLI, not tes
     'dist/workers/plugin.d.ts',
     'dist/workflow-bundle.js',
     'package.json',
+    'README.md',
+    'docs/kinds.md',
+    'kinds/glue-job/README.md',
   ])
     expect(files).toContain(f);
-  expect(files.filter((f) => !/^(bin|dist)\/|^package\.json$|^README\.md$/.test(f))).toEqual([]);
+  // Beside the code: the README, the docs and each kind's page (not the kinds' sources).
+  expect(
+    files.filter(
+      (f) => !/^(bin|dist)\/|^package\.json$|^README\.md$|^docs\/.+\.md$|^kinds\/[^/]+\/README\.md$/.test(f),
+    ),
+  ).toEqual([]);
   expect(
     files.filter(
       (f) => /(^|\/)(test|fixtures|infra|examples|scripts)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')),

@@ -2,7 +2,7 @@
  * Worker Versioning on the dev server: two real Sluice workers of one Worker Deployment, build A
  * and build B, on a task queue of the test's own (in the first test B is `sluice worker` configured
  * by its environment, as on ECS). Build B is made current with the same
- * `temporal worker deployment set-current-version` command as the README's rollout guide.
+ * `temporal worker deployment set-current-version` command as the rollout guide (docs/deploying.md).
  *
  * - A date run (PINNED) started on A finishes on A, every workflow task of it completed by A,
  *   while runs started after the switch run on B.
