@@ -137,7 +137,17 @@ export function statusTarget(pipelineOrId: string, date: string | undefined, sta
   return sub;
 }
 
-export function buildCli(): Command {
+/**
+ * What `sluice worker` and `sluice codec-server` run: the worker's entry points (workers/main.ts,
+ * workers/codec-main.ts), handed in by the executable (bin/sluice.js), which loads them only when
+ * one of these commands runs: client/ never imports workers/, and no other command loads it.
+ */
+export interface ServerEntryPoints {
+  runWorker(options: { maxConcurrentActivityTaskExecutions?: number }): Promise<void>;
+  serveCodec(options: { port: number; host: string; origins: string[]; tokenEnv?: string }): Promise<void>;
+}
+
+export function buildCli(servers: ServerEntryPoints): Command {
   const program = new Command('sluice')
     .description('Run AWS data pipelines as durable Temporal workflows.')
     .showHelpAfterError('(run with --help for usage)')
@@ -411,8 +421,7 @@ Configuration (environment; validated before connecting, a bad value exits 2):
       // Loaded only for this command: the worker (the SDK's native runtime, every AWS client) is
       // heavy, and `sluice validate` or `sluice run` must not need it to load, or fail if it cannot.
       // A bad variable throws WorkerConfigError, a ConfigError: exit 2 with every problem and its fix.
-      const { runWorker } = await import('../workers/main.js');
-      await runWorker(
+      await servers.runWorker(
         opts.maxConcurrentStages ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentStages } : {},
       );
     });
@@ -439,8 +448,7 @@ Use it: temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8888, the
 or temporal workflow show -w <id> --codec-endpoint http://127.0.0.1:8888 [--codec-auth "Bearer <token>"].`,
     )
     .action(async (opts: { port: number; host: string; origin: string[]; tokenEnv?: string }) => {
-      const { serveCodec } = await import('../workers/codec-main.js');
-      await serveCodec({
+      await servers.serveCodec({
         port: opts.port,
         host: opts.host,
         origins: opts.origin.length ? opts.origin : ['http://localhost:8233', 'http://127.0.0.1:8233'],
@@ -810,8 +818,8 @@ function addScheduleCommands(program: Command): void {
   scheduleAction('delete', 'Delete the schedule (runs already started go on).', (h) => h.delete(), 'deleted');
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildCli();
+export async function main(argv: string[], servers: ServerEntryPoints): Promise<number> {
+  const program = buildCli(servers);
   try {
     await runTraced(program, argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
@@ -830,10 +838,4 @@ export async function main(argv: string[]): Promise<number> {
     console.error(describeError(err));
     return EXIT.failed;
   }
-}
-
-if (require.main === module) {
-  void main(process.argv).then((code) => {
-    process.exitCode = code;
-  });
 }
