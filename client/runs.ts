@@ -26,7 +26,7 @@ import { runStartOptions } from '../common/run-start';
 import { TRACE_ATTRIBUTES, traceAttributes } from '../common/tracing';
 import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
-import { statusQuery } from '../workflows/run-pipeline';
+import { statusQuery } from '../common/messages';
 import type * as PluginModule from '../plugin/plugin';
 import type * as PayloadKeysModule from '../plugin/payload-keys';
 
