@@ -11,7 +11,7 @@ if (!fs.existsSync(cli)) {
   console.error('sluice is not built yet. Fix: run `npm run build` in ' + path.join(__dirname, '..'));
   process.exit(2);
 }
-/** @type {import('../client/cli').ServerEntryPoints} */
+/** @type {import('../client/cli/worker').ServerEntryPoints} */
 const servers = {
   runWorker: (options) => require(path.join(dist, 'workers', 'main.js')).runWorker(options),
   serveCodec: (options) => require(path.join(dist, 'workers', 'codec-main.js')).serveCodec(options),
