@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { datesDone, type BackfillOnly, type BackfillOrder } from '../../common/backfill-types';
 import { BACKFILL_LIMITS } from '../../common/constants';
 import { runUiUrl } from '../../common/env';
-import { formatUsd } from '../../common/prices';
 import { dryRunBackfill, formatDryRun } from '../backfill-plan';
 import {
   backfillHandle,
@@ -21,6 +20,7 @@ import { BackfillCosts, formatBackfillCost, loadPrices } from '../costs';
 import { EXIT, UserInputError } from '../errors';
 import { loadPipelineFile, runParams } from '../load-pipeline';
 import { checkNamedPools, poolShares, poolSharesLine } from '../pools';
+import { watchBackfill } from './backfill-watch';
 import {
   collectParam,
   PARAM_HELP,
@@ -112,34 +112,13 @@ export function addBackfillCommands(program: Command): void {
             if (started.url) console.log(`Temporal UI: ${started.url}`);
           }
           if (!opts.wait) return;
-          // What the succeeded dates cost so far: read from their runs every 10 s, each date once.
-          const costs = new BackfillCosts(client, pipeline.name, loadPrices());
-          let costRead = 0;
-          const costText = () => {
-            const c = costs.total();
-            return c.usd === undefined ? '…' : `${c.partial ? '≥ ' : ''}${formatUsd(c.usd)}`;
-          };
-          // The pools its dates wait on: read every 5 s (one query per pool of the task queue).
-          let poolText = '';
-          let poolRead = 0;
-          const bar = opts.json ? undefined : progressBar(costText, () => poolText);
-          const outcome = await waitForBackfill(started.handle, (p) => {
-            bar?.update(p);
-            if (bar && Date.now() - poolRead >= 5_000) {
-              poolRead = Date.now();
-              void poolShares(client, settings, started.workflowId)
-                .then((s) => (poolText = poolSharesLine(s)))
-                .catch(() => undefined);
-            }
-            if (Date.now() - costRead < 10_000 || !p.counts.succeeded) return;
-            costRead = Date.now();
-            void backfillReport(started.handle)
-              .then((r) => costs.add(r.succeeded))
-              .catch(() => undefined);
+          const { outcome, cost } = await watchBackfill({
+            wait: (onProgress) => waitForBackfill(started.handle, onProgress),
+            succeeded: async () => (await backfillReport(started.handle)).succeeded,
+            pools: async () => poolSharesLine(await poolShares(client, settings, started.workflowId)),
+            costs: new BackfillCosts(client, pipeline.name, loadPrices()),
+            ...(opts.json ? {} : { view: progressBar }),
           });
-          bar?.stop();
-          await costs.add(outcome.report?.succeeded ?? []);
-          const cost = costs.total();
           if (opts.json) printJson({ ...info, ...outcome, cost });
           else
             console.log(
