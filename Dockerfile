@@ -15,6 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY common ./common
 COPY workflows ./workflows
 COPY activities ./activities
+COPY plugin ./plugin
 COPY workers ./workers
 COPY client ./client
 # Compiles to dist/ and pre-bundles the workflow code (dist/workflow-bundle.js): workers start without webpack.

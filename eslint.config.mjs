@@ -6,6 +6,26 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// Layers read downward: common/ <- activities/, workflows/ <- plugin/ (SluicePlugin) <- workers/, client/.
+// workers/ and client/ never import each other; bin/sluice.js hands `sluice worker` the worker's entry points.
+const folders = (names) => names.flatMap((d) => [`../${d}`, `../${d}/**`, `../../${d}`, `../../${d}/**`]);
+/** The same for require(), require.resolve() and import(), which no-restricted-imports does not see. */
+const loading = (names, message) => {
+  const path = `/^(\\.\\.\\/)+(${names.join('|')})(\\/|$)/`;
+  return [
+    `CallExpression[callee.name='require'] > Literal[value=${path}]`,
+    `CallExpression[callee.property.name='resolve'] > Literal[value=${path}]`,
+    `ImportExpression > Literal[value=${path}]`,
+  ].map((selector) => ({ selector, message }));
+};
+const layer = (files, names, message) => ({
+  files,
+  rules: {
+    '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: folders(names), message }] }],
+    'no-restricted-syntax': ['error', ...loading(names, message)],
+  },
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -54,14 +74,25 @@ export default tseslint.config(
               message: 'Import activity types only (import type).',
             },
             {
-              group: ['../client', '../client/*', '../workers', '../workers/*'],
-              message: 'Workflow code must not import the client or worker.',
+              group: ['../client', '../client/*', '../workers', '../workers/*', '../plugin', '../plugin/*'],
+              message: 'Workflow code must not import the client, the plugin or the worker.',
             },
           ],
         },
       ],
     },
   },
+  layer(
+    ['client/**/*.ts'],
+    ['workers'],
+    'client/ never imports workers/: what both need lives below them (plugin/, common/).',
+  ),
+  layer(
+    ['workers/**/*.ts'],
+    ['client'],
+    'workers/ never imports client/: what both need lives below them (plugin/, common/).',
+  ),
+  layer(['plugin/**/*.ts'], ['workers', 'client'], 'plugin/ lies below workers/ and client/: it imports neither.'),
   {
     files: ['test/**/*.ts'],
     rules: {

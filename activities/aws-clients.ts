@@ -105,7 +105,7 @@ export class AwsClients {
     return this.get('dataPipeline', () => new DataPipelineClient(this.common));
   }
 
-  /** The stage-event queue's consumer (workers/stage-events.ts). */
+  /** The stage-event queue's consumer (plugin/stage-events.ts). */
   get sqs(): SQSClient {
     // The configured endpoint (AWS's, or AWS_ENDPOINT_URL locally) rather than the queue URL's host.
     return this.get('sqs', () => new SQSClient({ ...this.common, useQueueUrlAsEndpoint: false }));

@@ -1,6 +1,6 @@
 /**
  * One OpenTelemetry client span per AWS SDK call, through a middleware on each client Sluice builds
- * (activities/aws-clients.ts). Loaded only when tracing is on (workers/tracing.ts registers it).
+ * (activities/aws-clients.ts). Loaded only when tracing is on (plugin/tracing.ts registers it).
  *
  * Why not @opentelemetry/instrumentation-aws-sdk: it patches `@smithy/smithy-client` and
  * `@smithy/middleware-stack` when they are required, and the AWS SDK clients Sluice pins

@@ -9,7 +9,8 @@
 import { Context, log } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { JobEventNotice, WatchJobInput } from '../common/stage-events';
-import { RELEASE_WATCH_SIGNAL, WATCH_WORKFLOW_TYPE, watchWorkflowId } from '../common/stage-events';
+import { releaseWatchSignal } from '../common/messages';
+import { WATCH_WORKFLOW_TYPE, watchWorkflowId } from '../common/stage-events';
 import type { StageHeartbeat } from '../common/run-types';
 
 export type { StageEventsOptions } from './stage-events-config';
@@ -87,7 +88,7 @@ export async function awaitWatch(
 export async function releaseWatch(watch: Watch): Promise<void> {
   watch.abort.abort();
   try {
-    await watch.handle.signal(RELEASE_WATCH_SIGNAL);
+    await watch.handle.signal(releaseWatchSignal);
   } catch {
     // Already closed (its event arrived), or Temporal is unreachable: nothing waits on it anyway.
   }

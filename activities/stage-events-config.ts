@@ -1,5 +1,5 @@
 /**
- * Push-completion settings (see activities/push.ts and workers/stage-events.ts), read by the
+ * Push-completion settings (see activities/push.ts and plugin/stage-events.ts), read by the
  * stage activities and by SluicePlugin. No SDK imports: the CLI's client side loads the plugin.
  */
 import { durationMs } from '../common/durations';

@@ -18,7 +18,7 @@ import { failureOutcome } from '../common/outcomes';
 import { validateLogicalDate, type PipelineDefinition } from '../common/pipeline';
 import { SA_PIPELINE } from '../common/search-attributes';
 import type { backfillPipeline } from '../workflows';
-import { pauseSignal, progressQuery, reportQuery, resumeSignal, setConcurrencySignal } from '../workflows/backfill';
+import { pauseSignal, progressQuery, reportQuery, resumeSignal, setConcurrencySignal } from '../common/messages';
 import { UserInputError } from './errors';
 
 export function backfillWorkflowId(pipeline: string, from: string, to: string): string {

@@ -92,10 +92,10 @@ export {
 } from '../common/constants';
 
 // The Temporal plugin
-export { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from '../workers/plugin';
-export { sluiceDataConverter, type SluicePayloadOptions } from '../workers/payloads';
+export { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from '../plugin/plugin';
+export { sluiceDataConverter, type SluicePayloadOptions } from '../plugin/payloads';
 export type { AwsClientOptions } from '../activities/aws-clients';
-export { SLUICE_HISTOGRAM_BUCKETS, SLUICE_METRICS } from '../workers/emf';
+export { SLUICE_HISTOGRAM_BUCKETS, SLUICE_METRICS } from '../plugin/emf';
 
 // Errors
 export { CliConfigError, GenerationUnknownError, TemporalUnreachableError, UserInputError } from './errors';

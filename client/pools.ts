@@ -7,10 +7,9 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TemporalSettings } from '../common/env';
 import { KINDS } from '../common/kinds';
 import type { PipelineDefinition } from '../common/pipeline';
+import { poolQuery, setSlotsSignal } from '../common/messages';
 import {
   NO_POOL,
-  POOL_QUERY,
-  POOL_SIGNALS,
   POOL_WORKFLOW_TYPE,
   poolWorkflowId,
   slotsProblem,
@@ -47,7 +46,7 @@ export async function describePool(
     const handle = client.workflow.getHandle(poolWorkflowId(settings.taskQueue, name));
     const d = await handle.describe();
     if (d.status.name !== 'RUNNING') return undefined;
-    return await handle.query<PoolView>(POOL_QUERY);
+    return await handle.query(poolQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -79,7 +78,7 @@ export async function setPoolSlots(
     workflowId: poolWorkflowId(settings.taskQueue, name),
     taskQueue: settings.taskQueue,
     args: [{ name }],
-    signal: POOL_SIGNALS.setSlots,
+    signal: setSlotsSignal,
     signalArgs: [{ slots }],
     staticSummary: `Pool ${name}: slots shared by every Sluice stage that uses it`,
   });
@@ -96,9 +95,7 @@ export async function deletePool(
 ): Promise<PoolView> {
   const view = await describePool(client, settings, name);
   if (!view) throw await noSuchPool(client, settings, name);
-  await client.workflow
-    .getHandle(poolWorkflowId(settings.taskQueue, name))
-    .signal(POOL_SIGNALS.setSlots, { slots: null });
+  await client.workflow.getHandle(poolWorkflowId(settings.taskQueue, name)).signal(setSlotsSignal, { slots: null });
   return view;
 }
 

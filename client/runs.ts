@@ -26,9 +26,9 @@ import { runStartOptions } from '../common/run-start';
 import { TRACE_ATTRIBUTES, traceAttributes } from '../common/tracing';
 import { UserInputError } from './errors';
 import type { runPipeline } from '../workflows';
-import { statusQuery } from '../workflows/run-pipeline';
-import type * as PluginModule from '../workers/plugin';
-import type * as PayloadKeysModule from '../workers/payload-keys';
+import { statusQuery } from '../common/messages';
+import type * as PluginModule from '../plugin/plugin';
+import type * as PayloadKeysModule from '../plugin/payload-keys';
 
 /**
  * The CLI's connection, from the same environment as a worker's (TEMPORAL_ADDRESS,
@@ -56,13 +56,13 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): {
 
 /**
  * Sluice's plugin for the CLI's client, loaded when connecting: commands that never connect
- * (`sluice validate`) load nothing of workers/. Its payload keys are the worker's
+ * (`sluice validate`) load nothing of plugin/. Its payload keys are the worker's
  * (SLUICE_PAYLOAD_KEYS or SLUICE_PAYLOAD_KEY_SECRET): a bad one is a PayloadKeyConfigError (exit 2).
  */
 async function defaultPlugin(): Promise<PluginModule.SluicePlugin> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { SluicePlugin } = require('../workers/plugin') as typeof PluginModule;
-  const { loadPayloadKeys } = require('../workers/payload-keys') as typeof PayloadKeysModule;
+  const { SluicePlugin } = require('../plugin/plugin') as typeof PluginModule;
+  const { loadPayloadKeys } = require('../plugin/payload-keys') as typeof PayloadKeysModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   const keys = await loadPayloadKeys();
   return new SluicePlugin({ payloads: keys ? { keys } : {} });

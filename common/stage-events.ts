@@ -4,7 +4,7 @@
  *
  * Every job Sluice waits on has a watch key (`<kind>/<ids>`, built by the kind's handler from its
  * job id) and, while a stage waits, a small `watchJob` workflow whose ID is derived from that key.
- * The event consumer (workers/stage-events.ts) maps each event to the same key and signals that
+ * The event consumer (plugin/stage-events.ts) maps each event to the same key and signals that
  * workflow: any worker's consumer can wake any worker's stage, and an event for a job Sluice did
  * not start (no such workflow), a duplicate or a late one (the watch already closed) is dropped.
  *

@@ -1,7 +1,7 @@
 /**
  * Whether OpenTelemetry tracing is on, and the hooks the stage code calls to annotate spans. Light
  * on purpose: nothing here loads an OpenTelemetry module. Tracing is on when
- * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; workers/tracing.ts
+ * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; plugin/tracing.ts
  * (loaded only then) installs the SDK and registers the hooks. Unset, every hook is a no-op call
  * and no OpenTelemetry module is ever required: the CLI's start time and a stage's work are as
  * without tracing. Node-only: never import from workflows/.
@@ -48,7 +48,7 @@ export function tracingEndpoint(env: NodeJS.ProcessEnv = process.env): string | 
 
 export type TraceAttributes = Record<string, string | number | boolean>;
 
-/** What the stage code asks of tracing; registered by workers/tracing.ts when it is on. */
+/** What the stage code asks of tracing; registered by plugin/tracing.ts when it is on. */
 export interface TracingHooks {
   /** Sets attributes on the span active in this async context (the stage's activity span, the CLI's). */
   setAttributes(attrs: TraceAttributes): void;

@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# On the Node the image ships (Node 24 LTS), as npm test runs: scripts/ensure-node.sh installs it from
+# the npm registry when the machine's node is older than the README's Node 22+ (on Node 20 the AWS SDK
+# warns at every command). Everything below, npm included, runs on it.
+NODE_BIN_DIR="$(bash scripts/ensure-node.sh)"
+export PATH="$NODE_BIN_DIR:$PATH"
+echo "[sluice] node $(node --version) ($NODE_BIN_DIR)" >&2
+
 bash scripts/ensure-deps.sh
 npm run --silent build >/dev/null
 bash infra/local/stack.sh up

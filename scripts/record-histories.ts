@@ -27,7 +27,8 @@ import { temporalSettings } from '../common/env';
 import { definePipeline, type PipelineDefinition } from '../common/pipeline';
 import type { StageInput, StageResult } from '../common/run-types';
 import { createRunActivities } from '../activities/runs';
-import { JOB_EVENT_SIGNAL, RELEASE_WATCH_SIGNAL, WATCH_WORKFLOW_TYPE, watchWorkflowId } from '../common/stage-events';
+import { jobEventSignal, releaseWatchSignal } from '../common/messages';
+import { WATCH_WORKFLOW_TYPE, watchWorkflowId } from '../common/stage-events';
 import { poolWorkflowId } from '../common/pools';
 import { createSluiceWorker } from '../workers/worker';
 import { testPoolActivities } from '../test/support/pools';
@@ -213,9 +214,9 @@ async function main(): Promise<void> {
         record(kind, 'scheduled', workflowId);
     }
     // Push completion's watch: one closed by the job's event signal, one released by its stage.
-    for (const [name, signal, arg] of [
-      ['event', JOB_EVENT_SIGNAL, { key: `glue.job/jr_event-${suffix}`, state: 'SUCCEEDED', eventId: 'e-1' }],
-      ['released', RELEASE_WATCH_SIGNAL, undefined],
+    for (const [name, event] of [
+      ['event', { key: `glue.job/jr_event-${suffix}`, state: 'SUCCEEDED', eventId: 'e-1' }],
+      ['released', undefined],
     ] as const) {
       const key = `glue.job/jr_${name}-${suffix}`;
       const handle = await client.workflow.start(WATCH_WORKFLOW_TYPE, {
@@ -224,8 +225,8 @@ async function main(): Promise<void> {
         args: [{ key, stage: `replay ${name}` }],
       });
       // A duplicate of the event changes nothing: recorded too.
-      if (arg) for (let i = 0; i < 2; i++) await handle.signal(signal, arg);
-      else await handle.signal(signal);
+      if (event) for (let i = 0; i < 2; i++) await handle.signal(jobEventSignal, event);
+      else await handle.signal(releaseWatchSignal);
       await handle.result();
       record('watch-job', name, handle.workflowId);
     }

@@ -10,8 +10,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { otelWorkflowInterceptorsPath } from '../common/tracing';
-import { ENCODED_FAILURES_PATH } from './payloads';
-import { SluicePlugin, WORKFLOW_TRACING_PATH } from './plugin';
+import { ENCODED_FAILURES_PATH } from '../plugin/payloads';
+import { SluicePlugin, WORKFLOW_TRACING_PATH } from '../plugin/plugin';
 
 export interface BundleVariant {
   encodedFailures?: boolean;

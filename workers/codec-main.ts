@@ -5,8 +5,13 @@
 import { ConfigError } from '../common/connection';
 import { startCodecServer } from './codec-server';
 import { closeServer } from './http';
-import { AesGcmPayloadCodec } from './encryption';
-import { describePayloadKeys, loadPayloadKeys, PAYLOAD_KEY_VARIABLES, PayloadKeyConfigError } from './payload-keys';
+import { AesGcmPayloadCodec } from '../plugin/encryption';
+import {
+  describePayloadKeys,
+  loadPayloadKeys,
+  PAYLOAD_KEY_VARIABLES,
+  PayloadKeyConfigError,
+} from '../plugin/payload-keys';
 
 export interface ServeCodecOptions {
   port: number;

@@ -162,7 +162,7 @@ export function createCodecServer(opts: CodecServerOptions): Server {
         finish(200, { payloads: out.map(toJson) });
       })
       .catch((err: unknown) => {
-        // Codec errors name key ids and fixes, never contents (workers/encryption.ts).
+        // Codec errors name key ids and fixes, never contents (plugin/encryption.ts).
         const status = err instanceof HttpError ? err.status : 400;
         const message = err instanceof Error ? err.message : String(err);
         finish(status, { error: message }, message.split('\n')[0]);

@@ -14,8 +14,8 @@ import { ConfigError } from '../common/connection';
 import { loadWorkerConfig, WorkerConfigError, type WorkerConfig } from './config';
 import { closeServer, startHttpEndpoint } from './http';
 import { installWorkerRuntime } from './runtime';
-import { describePayloadKeys, loadPayloadKeys } from './payload-keys';
-import { sluiceTracingFromEnv } from './tracing-load';
+import { describePayloadKeys, loadPayloadKeys } from '../plugin/payload-keys';
+import { sluiceTracingFromEnv } from '../plugin/tracing-load';
 import { connectWorker, createSluiceWorker, type SluiceWorkerOptions } from './worker';
 
 export { WorkerConfigError };

@@ -6,7 +6,7 @@
  */
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { WorkerConfig } from './config';
-import { SLUICE_HISTOGRAM_BUCKETS } from './emf';
+import { SLUICE_HISTOGRAM_BUCKETS } from '../plugin/emf';
 import { jsonLogger } from './logging';
 
 /** Installs the Runtime once per process; returns false if one was already installed (tests, embedders). */

@@ -15,7 +15,7 @@ import {
 import type { ActivityDeps } from '../activities';
 import { temporalSettings, type TemporalSettings } from '../common/env';
 import { bundleVariantPath } from './bundle-workflows';
-import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from './plugin';
+import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, type SluicePluginOptions } from '../plugin/plugin';
 
 export interface SluiceWorkerOptions extends Omit<ActivityDeps, 'stageEvents'> {
   settings?: TemporalSettings;

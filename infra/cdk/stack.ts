@@ -22,7 +22,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_TASK_QUEUE } from '../../common/constants';
 import { stageEventRules } from '../../common/stage-events';
 import type { PipelineDefinition } from '../../common/pipeline';
-import { EMF_DIMENSIONS, EMF_METRICS, METRIC_NAMESPACE } from '../../workers/emf';
+import { EMF_DIMENSIONS, EMF_METRICS, METRIC_NAMESPACE } from '../../plugin/emf';
 import { kindsUsed, pipelineGrants } from './permissions';
 import { tracingEndpoint } from '../../common/tracing';
 

@@ -1,5 +1,5 @@
 /**
- * Encrypted payloads (workers/encryption.ts, SLUICE_PAYLOAD_KEYS / SLUICE_PAYLOAD_KEY_SECRET) on
+ * Encrypted payloads (plugin/encryption.ts, SLUICE_PAYLOAD_KEYS / SLUICE_PAYLOAD_KEY_SECRET) on
  * the real worker, the real CLI and the local stack: a marker passed as a pipeline parameter does
  * its work (it is written to S3, sent to Glue) yet cannot be read anywhere in the raw history the
  * server stores — not in the input, the stage results, heartbeats, the summary, nor, when a stage
@@ -16,9 +16,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Worker } from '@temporalio/worker';
 import { Client, WorkflowFailedError } from '@temporalio/client';
-import { AesGcmPayloadCodec } from '../../workers/encryption';
-import { parsePayloadKeys, type PayloadKeys } from '../../workers/payload-keys';
-import { SluicePlugin } from '../../workers/plugin';
+import { AesGcmPayloadCodec } from '../../plugin/encryption';
+import { parsePayloadKeys, type PayloadKeys } from '../../plugin/payload-keys';
+import { SluicePlugin } from '../../plugin/plugin';
 import { encodedFailuresBundlePath } from '../../workers/bundle-workflows';
 import { awsClients, createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { sluice, SLUICE_BIN, ROOT } from '../support/cli';

@@ -6,7 +6,8 @@
  * listens, which is where the SDK warns on Node < 22; the check that it really encrypts with that
  * key proves the SDK ran. The same command on the machine's own node (SLUICE_SYSTEM_NODE, set by
  * scripts/test.sh before it puts Node 24 first on PATH; else the Node running jest) warns exactly
- * when that Node is older than 22 (the detector is right).
+ * when that Node is older than 22 (the detector is right). `npm run demo` runs on the same Node 24
+ * (issue #19): scripts/demo.sh puts it first on PATH before it runs anything of Node.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -87,6 +88,25 @@ test("the image's Node major is the one scripts/ensure-node.sh gives", async () 
   const engines = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } })
     .engines.node;
   expect(engines).toBe('>=22');
+});
+
+test('npm run demo runs on that Node too: scripts/demo.sh puts it first on PATH before anything runs node or npm', () => {
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { demo: string } })
+    .scripts;
+  expect(scripts.demo).toBe('bash scripts/demo.sh');
+  const commands = readFileSync(path.join(ROOT, 'scripts', 'demo.sh'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  const found = commands.indexOf('NODE_BIN_DIR="$(bash scripts/ensure-node.sh)"');
+  const first = commands.indexOf('export PATH="$NODE_BIN_DIR:$PATH"');
+  expect(found).toBeGreaterThan(-1);
+  expect(first).toBe(found + 1);
+  // node, npm, npx, and the scripts that run them (npm ci, the stack's gateway, the fixtures): all after.
+  const runsNode = commands.findIndex(
+    (line) => !line.includes('ensure-node.sh') && /\b(node|npm|npx|tsx)\b|ensure-deps\.sh|stack\.sh/.test(line),
+  );
+  expect(runsNode).toBeGreaterThan(first);
 });
 
 test('on Node 24 the CLI uses the AWS SDK without its Node version warning', async () => {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { GetJobCommand } from '@aws-sdk/client-glue';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AwsClients } from '../../activities/aws-clients';
-import { installTracing } from '../../workers/tracing';
+import { installTracing } from '../../plugin/tracing';
 import { createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { pipelineDir, sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';

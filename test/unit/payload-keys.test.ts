@@ -1,7 +1,7 @@
 /** Parsing SLUICE_PAYLOAD_KEYS: both forms, rotation, and messages that never show a key. */
 import { randomBytes } from 'node:crypto';
 import type { ConfigIssue } from '../../common/connection';
-import { parsePayloadKeys, payloadKeysFromEnv, PayloadKeyConfigError } from '../../workers/payload-keys';
+import { parsePayloadKeys, payloadKeysFromEnv, PayloadKeyConfigError } from '../../plugin/payload-keys';
 
 const b64 = () => randomBytes(32).toString('base64');
 

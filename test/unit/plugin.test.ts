@@ -6,8 +6,8 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { WorkerOptions } from '@temporalio/worker';
 import { definePipeline } from '../../common/pipeline';
 import { runStartOptions } from '../../common/run-start';
-import { sluiceActivityInterceptors } from '../../workers/activity-interceptors';
-import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH } from '../../workers/plugin';
+import { sluiceActivityInterceptors } from '../../plugin/activity-interceptors';
+import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH } from '../../plugin/plugin';
 import { pipelineChildOptions } from '../../workflows/child';
 
 const mine = {

@@ -7,9 +7,9 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { otelWorkflowInterceptorsPath, TracingConfigError, tracingEndpoint } from '../../common/tracing';
-import { sluiceActivityInterceptors } from '../../workers/activity-interceptors';
-import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, WORKFLOW_TRACING_PATH } from '../../workers/plugin';
-import { installTracing } from '../../workers/tracing';
+import { sluiceActivityInterceptors } from '../../plugin/activity-interceptors';
+import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH, WORKFLOW_TRACING_PATH } from '../../plugin/plugin';
+import { installTracing } from '../../plugin/tracing';
 
 test('tracing is on only with an OTLP endpoint, and OTEL_SDK_DISABLED wins', () => {
   expect(tracingEndpoint({})).toBeUndefined();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadWorkerConfig, WorkerConfigError } from '../../workers/config';
 import { formatLogLine } from '../../workers/logging';
-import { emfFields } from '../../workers/emf';
+import { emfFields } from '../../plugin/emf';
 
 /** A clean environment: no profile file from the machine running the tests. */
 const base = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({

@@ -1,5 +1,5 @@
 /**
- * The one place for payload encoding (SluicePlugin's `payloads`, workers/payloads.ts) reaches both
+ * The one place for payload encoding (SluicePlugin's `payloads`, plugin/payloads.ts) reaches both
  * sides: a codec given to Sluice's worker and to the CLI's client (connectClient) encodes every
  * payload that reaches the server — the run's input with its params, the stage's input and result,
  * the run's result — and the run still succeeds. The stage activity is a stand-in.
@@ -8,7 +8,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { connectClient, startRun, waitForRun } from '../../client/runs';
 import { definePipeline } from '../../common/pipeline';
 import type { StageInput, StageResult } from '../../common/run-types';
-import { SluicePlugin } from '../../workers/plugin';
+import { SluicePlugin } from '../../plugin/plugin';
 import { uniqueName } from '../support/aws';
 import { temporalTestContext, type TestContext } from '../support/temporal';
 import { testPoolActivities } from '../support/pools';

@@ -1,5 +1,5 @@
 /**
- * The keys that encrypt Sluice's payloads (workers/encryption.ts), read from the environment the
+ * The keys that encrypt Sluice's payloads (plugin/encryption.ts), read from the environment the
  * same way by the worker, the CLI and `sluice codec-server`:
  *
  *   SLUICE_PAYLOAD_KEYS        keyId:base64key[,keyId:base64key…]  (each key 32 random bytes,

@@ -1,13 +1,10 @@
 /** `sluice pool set|list|describe|delete`: the pools stages share (client/pools.ts). */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Client } from '@temporalio/client';
-import type { TemporalSettings } from '../common/env';
-import { POOL_NAME, slotsProblem, type PoolView } from '../common/pools';
-import { UserInputError } from './errors';
-import { deletePool, describePool, listPools, noSuchPool, setPoolSlots } from './pools';
-import { table } from './run-list';
-
-type WithClient = <T>(fn: (client: Client, settings: TemporalSettings) => Promise<T>) => Promise<T>;
+import { POOL_NAME, slotsProblem, type PoolView } from '../../common/pools';
+import { UserInputError } from '../errors';
+import { deletePool, describePool, listPools, noSuchPool, setPoolSlots } from '../pools';
+import { table } from '../run-list';
+import { printJson, withClient } from './skeleton';
 
 function slotsArg(value: string): number {
   const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
@@ -32,7 +29,7 @@ function summary(v: PoolView): string {
   return `${v.name}: ${v.held}/${v.slots} held, ${v.waiting} waiting (slots from ${v.source})`;
 }
 
-export function addPoolCommands(program: Command, withClient: WithClient): void {
+export function addPoolCommands(program: Command): void {
   const pool = program
     .command('pool')
     .description('Pools: capacity every run, backfill and schedule shares (default pools learn their slots from AWS).');
@@ -47,7 +44,7 @@ export function addPoolCommands(program: Command, withClient: WithClient): void 
       poolName(name);
       await withClient(async (client, settings) => {
         await setPoolSlots(client, settings, name, o.slots);
-        if (o.json) return console.log(JSON.stringify({ name, slots: o.slots }));
+        if (o.json) return printJson({ name, slots: o.slots });
         console.log(`pool ${name}: ${o.slots} slot${o.slots === 1 ? '' : 's'}`);
       });
     });
@@ -59,7 +56,7 @@ export function addPoolCommands(program: Command, withClient: WithClient): void 
     .action(async (o: { json?: boolean }) => {
       await withClient(async (client, settings) => {
         const views = await listPools(client, settings);
-        if (o.json) return console.log(JSON.stringify(views));
+        if (o.json) return printJson(views);
         if (!views.length) return console.log(`No pools on task queue ${settings.taskQueue}.`);
         console.log(
           table(
@@ -80,7 +77,7 @@ export function addPoolCommands(program: Command, withClient: WithClient): void 
       await withClient(async (client, settings) => {
         const v = await describePool(client, settings, name);
         if (!v) throw await noSuchPool(client, settings, name);
-        if (o.json) return console.log(JSON.stringify(v));
+        if (o.json) return printJson(v);
         console.log(summary(v));
         if (v.learned) console.log(`  learned: ${v.learned.slots} (${v.learned.source}, ${v.learned.at})`);
         console.log(`  holders:${v.holders.length ? '' : ' none'}`);
@@ -110,7 +107,7 @@ export function addPoolCommands(program: Command, withClient: WithClient): void 
       await withClient(async (client, settings) => {
         const v = await deletePool(client, settings, name);
         const busy = v.held + v.waiting > 0;
-        if (o.json) return console.log(JSON.stringify({ name, deleted: true, inUse: busy }));
+        if (o.json) return printJson({ name, deleted: true, inUse: busy });
         console.log(
           busy
             ? `pool ${name}: deleted; ${v.held} holding and ${v.waiting} waiting go on with its ${v.learned ? 'learned' : 'default'} slots, then it ends`

@@ -1,5 +1,5 @@
 /**
- * Loads workers/tracing.ts, and with it the OpenTelemetry SDK, only when tracing is on
+ * Loads plugin/tracing.ts, and with it the OpenTelemetry SDK, only when tracing is on
  * (OTEL_EXPORTER_OTLP_ENDPOINT set): a process without it never requires an OpenTelemetry module.
  */
 import { tracingEndpoint } from '../common/tracing';

@@ -8,7 +8,7 @@
  * it (activities/aws-tracing.ts).
  *
  * The SDK side is @temporalio/interceptors-opentelemetry's OpenTelemetryPlugin, composed into
- * SluicePlugin (workers/plugin.ts): client, activity and workflow interceptors, and the workflow
+ * SluicePlugin (plugin/plugin.ts): client, activity and workflow interceptors, and the workflow
  * span exporter (makeWorkflowExporter) as a sink. Spans are exported with OTLP/HTTP (JSON) to
  * OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces), batched (OTEL_BSP_* variables); OTEL_SERVICE_NAME and
  * OTEL_RESOURCE_ATTRIBUTES describe the process.

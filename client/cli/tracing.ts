@@ -5,8 +5,8 @@
  * before the CLI exits. Unset, this loads nothing of OpenTelemetry and only calls parseAsync.
  */
 import type { Command } from 'commander';
-import { TRACE_ATTRIBUTES, tracingEndpoint } from '../common/tracing';
-import type * as TracingLoadModule from '../workers/tracing-load';
+import { TRACE_ATTRIBUTES, tracingEndpoint } from '../../common/tracing';
+import type * as TracingLoadModule from '../../plugin/tracing-load';
 
 /** Long-running servers: the worker traces on its own (service sluice-worker); the codec server does not. */
 const UNTRACED: ReadonlySet<string> = new Set(['worker', 'codec-server']);
@@ -23,7 +23,7 @@ export async function runTraced(program: Command, argv: string[]): Promise<void>
     return;
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { sluiceTracingFromEnv } = require('../workers/tracing-load') as typeof TracingLoadModule;
+  const { sluiceTracingFromEnv } = require('../../plugin/tracing-load') as typeof TracingLoadModule;
   const tracing = sluiceTracingFromEnv('sluice-cli')!;
   try {
     await tracing.inSpan(`sluice ${command}`, { [TRACE_ATTRIBUTES.command]: command }, async (span) => {

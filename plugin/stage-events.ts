@@ -11,7 +11,8 @@
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { JOB_EVENT_SIGNAL, parseStageEvent, watchWorkflowId } from '../common/stage-events';
+import { jobEventSignal } from '../common/messages';
+import { parseStageEvent, watchWorkflowId } from '../common/stage-events';
 
 export interface StageEventLogger {
   debug(message: string, attrs?: Record<string, unknown>): void;
@@ -59,7 +60,7 @@ async function handle(msg: Message, opts: StageEventConsumerOptions): Promise<Ou
   if (parsed.kind !== 'terminal') return 'ignored';
   const { notice } = parsed;
   try {
-    await opts.client.workflow.getHandle(watchWorkflowId(notice.key)).signal(JOB_EVENT_SIGNAL, notice);
+    await opts.client.workflow.getHandle(watchWorkflowId(notice.key)).signal(jobEventSignal, notice);
     opts.logger?.debug('stage event delivered', { key: notice.key, state: notice.state, eventId: notice.eventId });
     return 'signalled';
   } catch (err) {
