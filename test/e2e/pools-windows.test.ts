@@ -9,7 +9,13 @@ import { startBackfill, steer, waitForBackfill } from '../../client/backfills';
 import { describePool, setPoolSlots } from '../../client/pools';
 import { queryStatus, startRun, waitForRun } from '../../client/runs';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
-import { POOL_SIGNALS, poolWorkflowId, type PoolView } from '../../common/pools';
+import {
+  POOL_ASK_UPDATE,
+  POOL_GIVE_BACK_UPDATE,
+  POOL_SIGNALS,
+  poolWorkflowId,
+  type PoolView,
+} from '../../common/pools';
 import { awsClients, createGlueJob, glueRunPeak, glueRunStates, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
@@ -322,8 +328,14 @@ describe('with a worker in this process', () => {
     const poolEvents = (
       await ctx.client.workflow.getHandle(poolWorkflowId(ctx.settings.taskQueue, name)).fetchHistory()
     ).events;
-    const asked = (poolEvents ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
-    expect(asked).toBe(2);
+    const updates = (poolEvents ?? []).flatMap((e) =>
+      e.workflowExecutionUpdateAcceptedEventAttributes
+        ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input?.name]
+        : [],
+    );
+    // Two asks, and each stage's activity gave its slot back by update.
+    expect(updates.filter((n) => n === POOL_ASK_UPDATE)).toHaveLength(2);
+    expect(updates.filter((n) => n === POOL_GIVE_BACK_UPDATE)).toHaveLength(2);
     const v = await poolDrained(name);
     expect(v.stats).toMatchObject({ granted: 2, reclaimed: 0 });
     // One at a time: the second's job started after the first's had ended.
