@@ -14,7 +14,6 @@ import {
 } from '@temporalio/client';
 import {
   POOL_ASK_UPDATE,
-  POOL_GIVE_BACK_UPDATE,
   POOL_SIGNALS,
   POOL_WORKFLOW_TYPE,
   poolWorkflowId,
@@ -25,6 +24,7 @@ import {
   type PoolTell,
 } from '../common/pools';
 import type { StageKind } from '../common/constants';
+import { giveBackUpdate, releaseSignal } from '../common/messages';
 import type { AwsClients } from './aws-clients';
 import { STAGE_HANDLERS } from './kinds';
 import { stageContext } from './runner';
@@ -206,11 +206,11 @@ export async function releaseSlotFromActivity(slot: { pool: string; id: string }
   try {
     try {
       await ctx.client.withDeadline(Date.now() + ASK_ANSWER_WITHIN_MS, () =>
-        pool.executeUpdate<void, [{ id: string }]>(POOL_GIVE_BACK_UPDATE, { args: [{ id: slot.id }] }),
+        pool.executeUpdate(giveBackUpdate, { args: [{ id: slot.id }] }),
       );
     } catch (err) {
       if (!isSlow(err) && !(err instanceof WorkflowUpdateFailedError)) throw err;
-      await pool.signal(POOL_SIGNALS.release, { id: slot.id });
+      await pool.signal(releaseSignal, { id: slot.id });
     }
     return true;
   } catch (err) {

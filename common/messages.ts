@@ -14,6 +14,7 @@ import type { BackfillProgress, BackfillReport } from './backfill-types';
 import { QUERY_NAMES, SIGNAL_NAMES } from './constants';
 import {
   POOL_ASK_UPDATE,
+  POOL_GIVE_BACK_UPDATE,
   POOL_QUERY,
   POOL_SIGNALS,
   type PoolAnswer,
@@ -54,3 +55,5 @@ export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
 export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
 export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
 export const askUpdate = defineUpdate<PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE);
+/** From a stage's activity: its job has ended, the slot goes back (a continue-as-new it meets is not refused). */
+export const giveBackUpdate = defineUpdate<void, [{ id: string }]>(POOL_GIVE_BACK_UPDATE);

@@ -11,8 +11,6 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -32,7 +30,7 @@ import {
   type CarriedDate,
   type DateOutcome,
 } from '../common/backfill-types';
-import { BACKFILL_LIMITS, ERROR_TYPES, MEMO_KEYS, QUERY_NAMES, SIGNAL_NAMES } from '../common/constants';
+import { BACKFILL_LIMITS, ERROR_TYPES, MEMO_KEYS } from '../common/constants';
 import { planBackfill } from '../common/backfill-plan';
 import { runWorkflowId } from '../common/naming';
 import { failureOutcome } from '../common/outcomes';
@@ -42,16 +40,17 @@ import { AUTO_UPGRADE, versioned } from './versioning';
 
 export { planBackfill };
 
-export const progressQuery = defineQuery<BackfillProgress>(QUERY_NAMES.progress);
-export const reportQuery = defineQuery<BackfillReport>(QUERY_NAMES.report);
-export const pauseSignal = defineSignal(SIGNAL_NAMES.pause);
-export const resumeSignal = defineSignal(SIGNAL_NAMES.resume);
-export const setConcurrencySignal = defineSignal<[number]>(SIGNAL_NAMES.setConcurrency);
-/**
- * Kept for clients of before (`sluice backfill cancel` now requests the workflow's cancellation):
- * cancels like a cancellation request and then asks Temporal for one, so the backfill ends CANCELED.
- */
-export const cancelSignal = defineSignal(SIGNAL_NAMES.cancel);
+import {
+  cancelSignal,
+  pauseSignal,
+  progressQuery,
+  reportQuery,
+  resumeSignal,
+  setConcurrencySignal,
+} from '../common/messages';
+
+// The backfill's messages are defined once (common/messages.ts); exported here as before.
+export { cancelSignal, pauseSignal, progressQuery, reportQuery, resumeSignal, setConcurrencySignal };
 
 /**
  * Replay guards (backfills last days: histories recorded by earlier code must replay unchanged).

@@ -19,9 +19,6 @@
 import {
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -34,10 +31,6 @@ import {
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
 import {
-  POOL_ASK_UPDATE,
-  POOL_GIVE_BACK_UPDATE,
-  POOL_QUERY,
-  POOL_SIGNALS,
   enqueue,
   grantNext,
   newPoolState,
@@ -48,11 +41,9 @@ import {
   type PoolGrant,
   type PoolHolder,
   type PoolLearn,
-  type PoolQueued,
   type PoolRequest,
   type PoolState,
   type PoolTell,
-  type PoolView,
 } from '../common/pools';
 import { AUTO_UPGRADE, versioned } from './versioning';
 
@@ -64,14 +55,28 @@ export interface PoolInput {
   state?: PoolState;
 }
 
-export const acquireSignal = defineSignal<[PoolRequest]>(POOL_SIGNALS.acquire);
-export const releaseSignal = defineSignal<[{ id: string }]>(POOL_SIGNALS.release);
-export const setSlotsSignal = defineSignal<[{ slots: number | null }]>(POOL_SIGNALS.setSlots);
-export const grantedSignal = defineSignal<[PoolGrant]>(POOL_SIGNALS.granted);
-export const queuedSignal = defineSignal<[PoolQueued]>(POOL_SIGNALS.queued);
-export const poolQuery = defineQuery<PoolView>(POOL_QUERY);
-export const askUpdate = defineUpdate<PoolAnswer, [PoolRequest]>(POOL_ASK_UPDATE);
-export const giveBackUpdate = defineUpdate<void, [{ id: string }]>(POOL_GIVE_BACK_UPDATE);
+import {
+  acquireSignal,
+  askUpdate,
+  giveBackUpdate,
+  grantedSignal,
+  poolQuery,
+  queuedSignal,
+  releaseSignal,
+  setSlotsSignal,
+} from '../common/messages';
+
+// The pool's messages are defined once (common/messages.ts); exported here as before.
+export {
+  acquireSignal,
+  askUpdate,
+  giveBackUpdate,
+  grantedSignal,
+  poolQuery,
+  queuedSignal,
+  releaseSignal,
+  setSlotsSignal,
+};
 
 /** Changes to the pools' workflows that runs in flight replay around (`patched`). */
 export const POOL_PATCHES = {

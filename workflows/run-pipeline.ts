@@ -21,7 +21,6 @@ import {
   ParentClosePolicy,
   TimeoutFailure,
   startChild,
-  defineQuery,
   isCancellation,
   log,
   patched,
@@ -38,7 +37,6 @@ import {
   ERROR_TYPES,
   MEMO_KEYS,
   NON_RETRYABLE_ERROR_TYPES,
-  QUERY_NAMES,
   RUN_STATUS,
   SENSOR_KINDS,
   WORKFLOW_TYPES,
@@ -76,8 +74,10 @@ import { KINDS } from '../common/kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
 import { stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
+import { statusQuery } from '../common/messages';
 
-export const statusQuery = defineQuery<RunStatus>(QUERY_NAMES.status);
+// Defined once (common/messages.ts); exported here as before.
+export { statusQuery };
 
 /** Defaults for a stage's activity; every one is overridable per stage or per pipeline. */
 export const STAGE_DEFAULTS = {

@@ -9,17 +9,13 @@
  * It holds no timer of its own: its run timeout (set by the stage) bounds an orphan, e.g. one left
  * by a stage whose worker died and whose next attempt starts a new watch.
  */
-import { condition, defineSignal, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import { jobEventSignal, releaseWatchSignal } from '../common/messages';
 import { AUTO_UPGRADE, versioned } from './versioning';
-import {
-  JOB_EVENT_SIGNAL,
-  RELEASE_WATCH_SIGNAL,
-  type JobEventNotice,
-  type WatchJobInput,
-} from '../common/stage-events';
+import { type JobEventNotice, type WatchJobInput } from '../common/stage-events';
 
-export const jobEventSignal = defineSignal<[JobEventNotice]>(JOB_EVENT_SIGNAL);
-export const releaseWatchSignal = defineSignal(RELEASE_WATCH_SIGNAL);
+// Defined once (common/messages.ts); exported here as before.
+export { jobEventSignal, releaseWatchSignal };
 
 /** Returns the first terminal event for the job, or null when released first. */
 export async function watchJob(input: WatchJobInput): Promise<JobEventNotice | null> {

@@ -2,8 +2,8 @@
  * Signals, queries and updates (common/messages.ts): what the client, the activities and the
  * stage-event consumer send is what the workflows handle. Each workflow's own definition has the
  * same kind and the same name on the wire as the shared one, and the same argument and result
- * types (checked by tsc on this file): the two sides cannot drift while the workflows still
- * declare their handlers' definitions themselves.
+ * types (checked by tsc on this file); the workflows re-export the shared definitions, so the
+ * two sides are one object.
  */
 import * as messages from '../../common/messages';
 import * as workflows from '../../workflows';
@@ -33,6 +33,7 @@ const handled = {
   queuedSignal: pool.queuedSignal,
   poolQuery: pool.poolQuery,
   askUpdate: pool.askUpdate,
+  giveBackUpdate: pool.giveBackUpdate,
 };
 // Fails to compile when a definition's arguments or result differ between the two sides.
 const typesAgree: { [K in keyof Messages]: true } = {} as AllSame<typeof handled>;
@@ -47,6 +48,8 @@ test('every message the workflows handle is defined in common/messages.ts, under
       type: definition.type,
       name: definition.name,
     });
+    // The workflows set their handlers with the shared definitions themselves: one object, not a copy.
+    expect(theirs).toBe(definition);
   }
 });
 
@@ -68,5 +71,6 @@ test('the names on the wire are the ones runs in flight and the committed histor
     queuedSignal: 'signal sluicePoolQueued',
     poolQuery: 'query sluicePool',
     askUpdate: 'update sluicePoolAsk',
+    giveBackUpdate: 'update sluicePoolGiveBack',
   });
 });
