@@ -9,6 +9,16 @@
  * the workflow runtime has, with the runtime's own zone data (no dependency for one conversion).
  */
 import { addDays, isLogicalDate, isTimeZone } from './dates';
+import { durationMs } from './durations';
+
+/** A duration's milliseconds, or NaN when it is not one (`3h`, `90m`; see common/durations.ts). */
+function withinMs(text: string): number {
+  try {
+    return durationMs(text);
+  } catch {
+    return NaN;
+  }
+}
 
 export interface DeadlineSpec {
   /** A wall-clock time, `HH:MM` (24 h), on the date plus `dayOffset` days, in `timezone`. */
@@ -29,8 +39,6 @@ export interface DeadlineProblem {
 }
 
 const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** dayOffset beyond this is a typo, not a deadline (a date due a year after it is not watched). */
 const MAX_DAY_OFFSET = 366;
 
@@ -61,8 +69,7 @@ export function deadlineProblem(spec: unknown, field = 'deadline'): DeadlineProb
         problem: 'within cannot be combined with by, timezone or dayOffset',
         fix: 'keep either within (after the scheduled start) or by (a time of day)',
       };
-    const m = typeof s.within === 'string' ? DURATION.exec(s.within) : null;
-    if (!m || Number(m[1]) <= 0)
+    if (typeof s.within !== 'string' || !(withinMs(s.within) > 0))
       return {
         field: `${field}.within`,
         received: s.within,
@@ -119,9 +126,7 @@ export function deadlineProblem(spec: unknown, field = 'deadline'): DeadlineProb
  */
 export function deadlineAt(spec: DeadlineSpec, ds: string, scheduledStartMs: number): number {
   if (spec.within !== undefined) {
-    const m = DURATION.exec(spec.within);
-    if (!m) throw new Error(`not a duration: ${spec.within}`);
-    return scheduledStartMs + Math.round(Number(m[1]) * (UNIT_MS[m[2] as string] as number));
+    return scheduledStartMs + durationMs(spec.within);
   }
   if (!isLogicalDate(ds)) throw new Error(`not a logical date: ${ds}`);
   const clock = CLOCK.exec(spec.by ?? '');
