@@ -149,14 +149,18 @@ function subPipeline(name: string, second: keyof typeof behaviours): PipelineDef
   });
 }
 
-/** Two stages sharing the pool `name` (one slot: one waits), then a stage in its Glue job's default pool. */
+/**
+ * Two stages sharing the pool `name` (one slot: one waits), then a stage in its Glue job's default
+ * pool. With `first` hanging, both hang: whichever holds the slot, the other still waits for it
+ * when the run is cancelled (its ask withdrawn before any job is stopped).
+ */
 function pooledPipeline(name: string, first: keyof typeof behaviours): PipelineDefinition {
   return definePipeline({
     name: `replay-${name}-${suffix}`,
     defaults: { retry: { maximumAttempts: 1 }, timeout: { heartbeat: '1s' } },
     stages: [
       { id: 'a', kind: 'glue.job', params: { JobName: first }, pool: name },
-      { id: 'b', kind: 'glue.job', params: { JobName: 'ok' }, pool: name },
+      { id: 'b', kind: 'glue.job', params: { JobName: first === 'hang' ? 'hang' : 'ok' }, pool: name },
       { id: 'c', kind: 'glue.job', dependsOn: ['a', 'b'], params: { JobName: 'ok' } },
     ],
   });

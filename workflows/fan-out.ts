@@ -41,7 +41,7 @@ import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
 import { templateContext, TemplateError } from '../common/templating';
 import { activityOptions, jobMayOutlive, lastHeartbeatJob, stageError, timeouts } from './run-pipeline';
 import { PINNED, versioned } from './versioning';
-import { stageSlotAsk, withPoolSlot, type SlotAsk } from './pool-slot';
+import { inScope, stageSlotAsk, withPoolSlot, type SlotAsk } from './pool-slot';
 import { poolWaitLine, type StagePool } from '../common/pools';
 
 const { listKeyChunks, listKeyRange } = proxyActivities<SluiceActivities>({
@@ -284,13 +284,6 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   if (cancelRequested) result.cancelled = cancelled;
   // A copy: attempts still settling after this point must not change what is returned.
   return { ...result, failures: [...result.failures] };
-}
-
-/** Runs `fn` in a scope of its own, kept in `scopes` under `key` (to be cancelled alone). */
-function inScope<T>(scopes: Map<number, CancellationScope>, key: number, fn: () => Promise<T>): Promise<T> {
-  const own = new CancellationScope();
-  scopes.set(key, own);
-  return own.run(fn);
 }
 
 function indexOf(itemStageId: string): number {

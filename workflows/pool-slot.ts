@@ -214,3 +214,13 @@ export async function withPoolSlot<T extends { poolReleased?: boolean }>(
     else await releasePoolSlot(slot);
   }
 }
+
+/**
+ * Runs `fn` in a scope of its own, kept in `scopes` under `key`: a cancel can withdraw one waiting
+ * ask (cancel that scope) before the run stops any job, so a slot its stop frees never goes to it.
+ */
+export function inScope<K, T>(scopes: Map<K, CancellationScope>, key: K, fn: () => Promise<T>): Promise<T> {
+  const own = new CancellationScope();
+  scopes.set(key, own);
+  return own.run(fn);
+}

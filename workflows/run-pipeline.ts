@@ -72,7 +72,7 @@ import type {
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
 import { KINDS } from '../common/kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
-import { stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
+import { inScope, stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
 import { statusQuery } from '../common/messages';
 
@@ -105,6 +105,11 @@ export const PATCHES = {
   stopFailed: 'sluice-stop-failed-1',
   /** Pools: a stage holds a slot of its pool while its job runs (workflows/pool-slot.ts). */
   pools: 'sluice-pools-1',
+  /**
+   * Cancel: stages still waiting for a pool withdraw their asks before any job is stopped, so a
+   * slot the stop frees never goes to a stage of this cancelled run.
+   */
+  cancelWithdraws: 'sluice-cancel-withdraws-asks-1',
 } as const;
 
 /** A sensor's activity may outlive its own deadline by this much, so its clear error wins the race. */
@@ -324,6 +329,8 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     return { date: dateContext, params: resolved.values, stages: outputs, stageStates: states };
   };
   const stopLater: { stage: StageDefinition; jobId: string }[] = [];
+  /** The scope of each stage that asks a pool: a cancel withdraws the waiting asks first. */
+  const askScopes = new Map<string, CancellationScope>();
   const keyOf = (stage: StageDefinition): string =>
     input.keyScope !== undefined
       ? `${input.keyScope}/${stage.id}/g${generation}`
@@ -450,24 +457,26 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
           ? runFanOut(stage, fanOut)
           : CHILD_RUN_KINDS.includes(stage.kind)
             ? runSubPipeline(params, ds, generation, `${workflowInfo().workflowId}/${stage.id}`)
-            : withPoolSlot(ask, status, showProgress, (slot) =>
-                runStage({
-                  ...(slot ? { poolSlot: slot } : {}),
-                  pipeline: pipeline.name,
-                  ds,
-                  stageId: stage.id,
-                  kind: stage.kind,
-                  params,
-                  rendered: true,
-                  idempotencyKey: keyOf(stage),
-                  ...((stage.poll ?? pipeline.defaults?.poll)
-                    ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
-                    : {}),
-                  ...(stage.expect ? { expect: stage.expect } : {}),
-                  ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-                    ? { deadlineMs: Date.now() + durationMs(t.total) }
-                    : {}),
-                }),
+            : inPool(ask, stage.id, () =>
+                withPoolSlot(ask, status, showProgress, (slot) =>
+                  runStage({
+                    ...(slot ? { poolSlot: slot } : {}),
+                    pipeline: pipeline.name,
+                    ds,
+                    stageId: stage.id,
+                    kind: stage.kind,
+                    params,
+                    rendered: true,
+                    idempotencyKey: keyOf(stage),
+                    ...((stage.poll ?? pipeline.defaults?.poll)
+                      ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
+                      : {}),
+                    ...(stage.expect ? { expect: stage.expect } : {}),
+                    ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+                      ? { deadlineMs: Date.now() + durationMs(t.total) }
+                      : {}),
+                  }),
+                ),
               ),
       )
       .then(
@@ -502,9 +511,27 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       .finally(() => {
         status.endedAt = new Date().toISOString();
         running.delete(stage.id);
+        askScopes.delete(stage.id);
         showProgress();
       });
     running.set(stage.id, p);
+  };
+
+  /** A stage that asks a pool runs in a scope of its own, so a cancel can withdraw its ask alone. */
+  const inPool = <T>(ask: SlotAsk | undefined, stageId: string, fn: () => Promise<T>): Promise<T> =>
+    ask ? inScope(askScopes, stageId, fn) : fn();
+  /**
+   * Cancelled: the stages still waiting for a slot withdraw their asks (no job to stop) and settle,
+   * before stopEverything frees any slot; runs cancelled before this replay without it.
+   */
+  const withdrawWaiting = async (): Promise<void> => {
+    const waiting = [...askScopes.keys()].filter((id) => {
+      const pool = statusOf(id).pool;
+      return statusOf(id).state === 'running' && pool !== undefined && pool.grantedAt === undefined;
+    });
+    if (waiting.length === 0 || !patched(PATCHES.cancelWithdraws)) return;
+    for (const id of waiting) askScopes.get(id)?.cancel();
+    await Promise.allSettled(waiting.flatMap((id) => running.get(id) ?? []));
   };
 
   const orphanOf = (stageId: string): string | undefined => stopLater.find((o) => o.stage.id === stageId)?.jobId;
@@ -611,6 +638,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     await Promise.race(cancelRequested ? running.values() : [...running.values(), cancelSeen]);
     if (cancelRequested && !outcomes) {
       if (patched(PATCHES.cancelSweep)) {
+        await withdrawWaiting();
         outcomes = await stopEverything();
         swept = true;
         continue;

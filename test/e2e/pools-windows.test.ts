@@ -109,6 +109,18 @@ async function poolOfOne<D extends number[]>(
 const runOn = (prefix: string, job: string, pool: string) =>
   startRun(ctx.client, ctx.settings, gluePipeline(prefix, job, pool), '2024-01-01', { generation: 0 });
 
+/** Cancels the run and checks what a cancel while waiting must leave: the one grant, its job stopped, nothing held. */
+async function cancelledWithOneGrant(
+  handle: Awaited<ReturnType<typeof runOn>>['handle'],
+  name: string,
+  job: string,
+): Promise<void> {
+  await handle.cancel();
+  expect((await waitForRun(handle)).ok).toBe(false);
+  expect((await poolDrained(name)).stats.granted).toBe(1);
+  expect(await onlyRunEnded(job)).toEqual(['STOPPED']);
+}
+
 async function expectSucceeded(...handles: Awaited<ReturnType<typeof runOn>>['handle'][]): Promise<void> {
   for (const h of handles) {
     const outcome = await waitForRun(h);
@@ -242,12 +254,34 @@ describe('with a worker in this process', () => {
       return meta.currentDetails?.includes(`2 waiting for pool ${name}`) && meta.currentDetails;
     });
     expect(details).toContain('1 running');
-    await run.handle.cancel();
-    const outcome = await waitForRun(run.handle);
-    expect(outcome.ok).toBe(false);
-    const v = await poolDrained(name);
-    expect(v.stats.granted).toBe(1);
-    expect(await onlyRunEnded(job)).toEqual(['STOPPED']);
+    await cancelledWithOneGrant(run.handle, name, job);
+  }, 120_000);
+
+  test('a run cancelled while one of its stages holds a pool of 1 and another waits for it: the waiting stage withdraws first, so the slot the stop frees is never granted to it', async () => {
+    const {
+      name,
+      jobs: [job],
+    } = await poolOfOne('pool-two-cancel', 60_000);
+    const stage = (id: string) => ({
+      id,
+      kind: 'glue.job' as const,
+      params: { JobName: job, Arguments: { '--side': id } },
+      pool: name,
+    });
+    const pipeline = definePipeline({
+      name: uniqueName('pool-two-cancel'),
+      defaults: fast,
+      stages: [stage('left'), stage('right')],
+    });
+    const run = await startRun(ctx.client, ctx.settings, pipeline, '2024-01-01', { generation: 0 });
+    await waitFor('one stage holding the pool, the other waiting', async () => {
+      const v = await pool(name);
+      return v && v.held === 1 && v.waiting === 1 && (await glueRunStates(job)).includes('RUNNING');
+    });
+    // Without the withdrawal first, the stop freed the slot and the pool granted it to the waiting stage.
+    await cancelledWithOneGrant(run.handle, name, job);
+    const states = (await queryStatus(run.handle))?.stages.map((s) => s.state).sort();
+    expect(states).toEqual(['cancelled', 'cancelled']);
   }, 120_000);
 
   test('sluice pool set takes effect at once for stages already waiting: raised from 1 to 3, the two waiting start', async () => {

@@ -49,8 +49,9 @@ test('the fixtures cover every recorded version and path', () => {
   // Pools: two stages sharing a pool of one slot, the same cancelled while one waits, and the pool itself —
   // asked and granted by signals (v0.5.0), with local activities (v0.6.0), asked by update, a free
   // slot granted in the answer (v0.7.0), the pool with its short history (v0.8.0), the slot given
-  // back by the stage's activity with an update (v0.8.1).
-  for (const v of ['v0.5.0', 'v0.6.0', 'v0.7.0', 'v0.8.0', 'v0.8.1'])
+  // back by the stage's activity with an update (v0.8.1), both stages holding on when the run is
+  // cancelled: the waiting one withdraws its ask before any job is stopped (v0.8.2).
+  for (const v of ['v0.5.0', 'v0.6.0', 'v0.7.0', 'v0.8.0', 'v0.8.1', 'v0.8.2'])
     for (const f of ['run-pipeline-pooled', 'run-pipeline-pooled-cancelled', 'pool-pooled', 'pool-pooled-cancelled'])
       expect(files).toContain(`${f}-${v}.json`);
   // A fan-out whose items hold slots of their pool (v0.8.0; v0.8.1: given back by update), done and cancelled mid-way.
