@@ -12,6 +12,7 @@ import {
   StopQueryExecutionCommand,
   type QueryExecutionStatus,
   type StartQueryExecutionCommandInput,
+  QueryExecutionState as SERVICE_STATES,
 } from '@aws-sdk/client-athena';
 import { jobStatus, type JobHandler, type JobStatus } from '../../activities/stage-handler';
 import { describeRows, readResultRows } from '../../activities/result-rows';
@@ -36,6 +37,7 @@ export const ATHENA_DEFAULT_ACTIVE_QUERIES = 20;
 export const athenaQuery: JobHandler = {
   kind: athenaQueryKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'Athena',
   watchKey: (_ctx, jobId) => watchKey('athena.query', jobId),
   // Active DML queries (running and queued) over the account's quota in this Region.

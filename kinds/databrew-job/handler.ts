@@ -15,6 +15,7 @@ import {
   StartJobRunCommand,
   StopJobRunCommand,
   type JobRun,
+  JobRunState as SERVICE_STATES,
 } from '@aws-sdk/client-databrew';
 import { log } from '@temporalio/activity';
 import { jobStatus, type JobHandler, type JobStatus } from '../../activities/stage-handler';
@@ -37,6 +38,7 @@ export function mapDataBrewState(run: Pick<JobRun, 'State' | 'ErrorMessage'>): J
 export const databrewJob: JobHandler = {
   kind: databrewJobKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   capacityErrors: ['ServiceQuotaExceededException'],
   service: 'DataBrew',
   async find(ctx) {

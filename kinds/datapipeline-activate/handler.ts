@@ -34,6 +34,7 @@ import {
   type PipelineDescription,
 } from '@aws-sdk/client-data-pipeline';
 import type { JobHandler, JobStatus, StageContext } from '../../activities/stage-handler';
+import { dataPipelineActivate as dataPipelineActivateKind } from './kind';
 
 export const DP_ACTIVATION_TAG = 'sluice:activation';
 /** Tag values hold 256 characters: the time (19), a space, and the key or its hash. */
@@ -190,8 +191,10 @@ async function instancesFrom(ctx: StageContext, id: string, runStart: string): P
 }
 
 export const dataPipelineActivate: JobHandler = {
-  kind: 'datapipeline.activate',
+  kind: dataPipelineActivateKind.kind,
   mode: 'job',
+  // No SDK enum: the instance states of the Data Pipeline developer guide, as its table lists them.
+  serviceStates: Object.keys(dataPipelineActivateKind.states),
   service: 'Data Pipeline',
   async find(ctx) {
     const d = await describePipeline(ctx, pipelineId(ctx));

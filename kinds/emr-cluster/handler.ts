@@ -21,6 +21,7 @@ import {
   type ClusterState,
   type ClusterStatus,
   type RunJobFlowCommandInput,
+  ClusterState as SERVICE_STATES,
 } from '@aws-sdk/client-emr';
 import { log } from '@temporalio/activity';
 import { EMR_CLUSTER_TAGS } from '../../common/constants';
@@ -77,6 +78,7 @@ const isAccessDenied = (err: unknown): boolean =>
 export const emrCluster: JobHandler = {
   kind: emrClusterKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'EMR cluster',
   async find(ctx) {
     const name = String(ctx.params.Name);

@@ -17,6 +17,7 @@ import {
   StartJobRunCommand,
   type JobRun,
   type StartJobRunCommandInput,
+  JobRunState as SERVICE_STATES,
 } from '@aws-sdk/client-emr-serverless';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import {
@@ -62,6 +63,7 @@ async function accountVcpuQuota(ctx: StageContext): Promise<number | undefined> 
 export const emrServerlessJob: JobHandler = {
   kind: emrServerlessJobKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'EMR Serverless',
   capacityErrors: ['ServiceQuotaExceededException'],
   async capacity(ctx) {

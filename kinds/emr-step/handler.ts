@@ -16,6 +16,7 @@ import {
   type AddJobFlowStepsCommandInput,
   type StepConfig,
   type StepStatus,
+  StepState as SERVICE_STATES,
 } from '@aws-sdk/client-emr';
 import { jobStatus, type JobHandler, type JobStatus } from '../../activities/stage-handler';
 import { emrStep as emrStepKind } from './kind';
@@ -55,6 +56,7 @@ export function mapEmrStepState(status: StepStatus | undefined): JobStatus {
 export const emrStep: JobHandler = {
   kind: emrStepKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'EMR',
   watchKey: (ctx, jobId) => watchKey('emr.step', clusterId(ctx.params), jobId),
   async find(ctx) {

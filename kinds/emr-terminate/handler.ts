@@ -3,7 +3,7 @@
  * unless the cluster has ended already → DescribeCluster until TERMINATED. TERMINATED_WITH_ERRORS
  * counts as terminated (the stage succeeds, and says so); cancelling it does not undo the termination.
  */
-import { TerminateJobFlowsCommand, type ClusterStatus } from '@aws-sdk/client-emr';
+import { TerminateJobFlowsCommand, type ClusterStatus, ClusterState as SERVICE_STATES } from '@aws-sdk/client-emr';
 import { log } from '@temporalio/activity';
 import { jobStatus, type JobHandler, type JobStatus } from '../../activities/stage-handler';
 import { describeCluster, ENDED, reasonText } from '../emr-cluster/handler';
@@ -21,6 +21,7 @@ function terminateId(params: Record<string, unknown>): string {
 export const emrTerminate: JobHandler = {
   kind: emrTerminateKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'EMR cluster',
   async start(ctx) {
     const id = terminateId(ctx.params);

@@ -25,6 +25,7 @@ import {
   StopCrawlerCommand,
   type CrawlerHistory,
   type CrawlsFilter,
+  CrawlerHistoryState as SERVICE_STATES,
 } from '@aws-sdk/client-glue';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { ERROR_TYPES } from '../../common/constants';
@@ -97,6 +98,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export const glueCrawler: JobHandler = {
   kind: glueCrawlerKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'Glue crawler',
   watchKey: (_ctx, jobId) => watchKey('glue.crawler', parseCrawlerJobId(jobId).name),
   capacityErrors: ['CrawlerRunningException'],

@@ -16,6 +16,7 @@ import {
   StartJobRunCommand,
   type JobRun,
   type StartJobRunCommandInput,
+  JobRunState as SERVICE_STATES,
 } from '@aws-sdk/client-glue';
 import { jobStatus, type JobHandler, type JobStatus } from '../../activities/stage-handler';
 import { glueJob as glueJobKind } from './kind';
@@ -40,6 +41,7 @@ export function mapGlueState(run: Pick<JobRun, 'JobRunState' | 'ErrorMessage'>):
 export const glueJob: JobHandler = {
   kind: glueJobKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'Glue',
   watchKey: (_ctx, jobId) => watchKey('glue.job', jobId),
   // The job's MaxConcurrentRuns, or the account's concurrent job runs (the same exception).

@@ -13,6 +13,7 @@ import {
   DescribeIngestionCommand,
   type CreateIngestionCommandInput,
   type Ingestion,
+  IngestionStatus as SERVICE_STATES,
 } from '@aws-sdk/client-quicksight';
 import { jobStatus, type JobHandler, type JobStatus, type StageContext } from '../../activities/stage-handler';
 import { quicksightRefresh as quicksightRefreshKind } from './kind';
@@ -51,6 +52,7 @@ async function describe(ctx: StageContext, jobId: string): Promise<Partial<Inges
 export const quicksightRefresh: JobHandler = {
   kind: quicksightRefreshKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   // Ingestions of one dataset run one at a time, and per account within a quota.
   capacityErrors: ['LimitExceededException'],
   service: 'QuickSight',

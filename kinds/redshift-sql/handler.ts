@@ -16,6 +16,7 @@ import {
   type DescribeStatementResponse,
   type ExecuteStatementCommandInput,
   type Field,
+  StatusString as SERVICE_STATES,
 } from '@aws-sdk/client-redshift-data';
 import { jobStatus, type JobHandler, type JobStatus } from '../../activities/stage-handler';
 import { describeRows, readResultRows } from '../../activities/result-rows';
@@ -44,6 +45,7 @@ export function fieldText(f: Field): string | null {
 export const redshiftSql: JobHandler = {
   kind: redshiftSqlKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES).filter((s) => s !== 'ALL'), // ALL: a ListStatements filter, never a statement's state
   service: 'Redshift Data',
   capacityErrors: ['ActiveStatementsExceededException', 'ActiveSessionsExceededException'],
   watchKey: (_ctx, jobId) => watchKey('redshift.sql', jobId),

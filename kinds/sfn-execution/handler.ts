@@ -14,6 +14,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
   type DescribeExecutionOutput,
+  ExecutionStatus as SERVICE_STATES,
 } from '@aws-sdk/client-sfn';
 import { jobStatus, type JobHandler, type JobStatus, type StageContext } from '../../activities/stage-handler';
 import { sfnExecution as sfnExecutionKind } from './kind';
@@ -76,6 +77,7 @@ export function summarizeOutput(output: string | undefined): {
 export const sfnExecution: JobHandler = {
   kind: sfnExecutionKind.kind,
   mode: 'job',
+  serviceStates: Object.values(SERVICE_STATES),
   service: 'Step Functions',
   capacityErrors: ['ExecutionLimitExceeded'],
   watchKey: (_ctx, jobId) => watchKey('sfn.execution', jobId),
