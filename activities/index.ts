@@ -4,7 +4,7 @@
  */
 import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInput } from '../common/run-types';
 import { createAwsClients, type AwsClientOptions, type AwsClients } from './aws-clients';
-import { STAGE_HANDLERS } from './kinds';
+import { STAGE_HANDLERS } from '../kinds/handlers';
 import { createFanOutActivities } from './fan-out';
 import { createPoolActivities, releaseSlotFromActivity } from './pools';
 import { createRunActivities } from './runs';

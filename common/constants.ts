@@ -126,8 +126,8 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
 
 // Stage kinds: declared by their descriptors (common/kinds/index.ts), re-exported for the files
 // that import them from here. common/kinds never imports this module, so there is no cycle.
-export { CHILD_RUN_KINDS, RESULT_KINDS, SENSOR_KINDS, STAGE_KINDS, type StageKind } from './kinds';
-export { EMR_CLUSTER_TAGS } from './kinds/emr-cluster';
+export { CHILD_RUN_KINDS, RESULT_KINDS, SENSOR_KINDS, STAGE_KINDS, type StageKind } from '../kinds';
+export { EMR_CLUSTER_TAGS } from '../kinds/emr-cluster/kind';
 
 /** Template names usable as `{{ name }}` in any string param. */
 export const TEMPLATE_NAMES = ['ds', 'ds_nodash', 'year', 'month', 'day', 'prev_ds', 'next_ds', 'pipeline'] as const;

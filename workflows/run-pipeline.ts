@@ -70,7 +70,7 @@ import type {
   StopTarget,
 } from '../common/run-types';
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
-import { KINDS } from '../common/kinds';
+import { KINDS } from '../kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
 import { inScope, stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';

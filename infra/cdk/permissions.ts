@@ -1,31 +1,31 @@
 /**
  * The worker task role's permissions, derived from the pipelines it will run: for each stage, the
- * exact actions its handler calls (activities/kinds/*.ts) on the narrowest resources its params
+ * exact actions its handler calls (kinds/<kind>/handler.ts) on the narrowest resources its params
  * name. A `{{ template }}` in a name becomes `*` in the ARN (e.g. raw/{{ ds }}/x.csv → raw/x/…).
  * No statement has a `*` action; a `*` resource appears only where the API has no resource-level
  * permissions (said at each place).
  */
 import { EMR_CLUSTER_TAGS } from '../../common/constants';
-import { KINDS, type ArnContext, type Grant, type GrantContext } from '../../common/kinds';
+import { KINDS, type ArnContext, type Grant, type GrantContext } from '../../kinds';
 import type { PipelineDefinition, StageDefinition } from '../../common/pipeline';
 import { widenTemplates } from '../../common/templating';
 
-export type { ArnContext, Grant } from '../../common/kinds';
+export type { ArnContext, Grant } from '../../kinds';
 
 /** A param value with its templates (the date, run params, stage outputs) widened to `*`. */
 function pattern(v: unknown): string {
   return widenTemplates(String(v));
 }
 
-/** The id of the emr.cluster stage a param names as exactly `{{ stages.<id>.output.clusterId }}`, if it does. */
+/** The id of the stage starting its own cluster (emr.cluster) a param names as exactly `{{ stages.<id>.output.clusterId }}`, if it does. */
 function emrClusterStage(v: unknown, stages: readonly StageDefinition[]): string | undefined {
   const m = typeof v === 'string' ? /^\s*\{\{\s*stages\.(.+)\.output\.clusterId\s*\}\}\s*$/.exec(v) : null;
   const id = m?.[1];
-  return id !== undefined && stages.some((st) => st.id === id && st.kind === 'emr.cluster') ? id : undefined;
+  return id !== undefined && stages.some((st) => st.id === id && KINDS[st.kind]?.startsOwnCluster) ? id : undefined;
 }
 
 /**
- * The permissions one stage needs: its kind's `grants` (common/kinds/). `stages` are the other
+ * The permissions one stage needs: its kind's `grants` (kinds/<kind>/kind.ts). `stages` are the other
  * stages of its pipeline: a cluster id taken from an emr.cluster stage's output is granted as "the
  * clusters tagged with this pipeline".
  */

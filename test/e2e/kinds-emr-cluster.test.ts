@@ -13,7 +13,7 @@ import {
   type RunJobFlowCommandInput,
 } from '@aws-sdk/client-emr';
 import { CancelledFailure, type WorkflowFailedError } from '@temporalio/client';
-import { taggedStepName } from '../../activities/kinds/emr';
+import { taggedStepName } from '../../kinds/emr-step/handler';
 import { EMR_CLUSTER_TAGS, ERROR_TYPES } from '../../common/constants';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, type PipelineDefinition, type StageDefinition } from '../../common/pipeline';

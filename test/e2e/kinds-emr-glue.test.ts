@@ -29,9 +29,9 @@ import { CreateCrawlerCommand, GetCrawlerCommand, ListCrawlsCommand, StartCrawle
 import { CancelledFailure, type WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type SluiceActivities } from '../../activities';
-import { taggedStepName } from '../../activities/kinds/emr';
-import { emrServerlessClientToken } from '../../activities/kinds/emr-serverless';
-import { parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
+import { taggedStepName } from '../../kinds/emr-step/handler';
+import { emrServerlessClientToken } from '../../kinds/emr-serverless-job/handler';
+import { parseCrawlerJobId } from '../../kinds/glue-crawler/handler';
 import { ERROR_TYPES } from '../../common/constants';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, type PipelineDefinition, type StageDefinition } from '../../common/pipeline';

@@ -22,9 +22,9 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { CancelledFailure, type WorkflowFailedError } from '@temporalio/client';
-import { DP_ACTIVATION_TAG, dpTime } from '../../activities/kinds/datapipeline';
-import { quicksightIngestionId } from '../../activities/kinds/quicksight';
-import { sfnExecutionName } from '../../activities/kinds/sfn';
+import { DP_ACTIVATION_TAG, dpTime } from '../../kinds/datapipeline-activate/handler';
+import { quicksightIngestionId } from '../../kinds/quicksight-refresh/handler';
+import { sfnExecutionName } from '../../kinds/sfn-execution/handler';
 import { ERROR_TYPES } from '../../common/constants';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';

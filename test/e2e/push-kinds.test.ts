@@ -11,7 +11,7 @@ import { RunJobFlowCommand } from '@aws-sdk/client-emr';
 import { CreateApplicationCommand } from '@aws-sdk/client-emr-serverless';
 import { CreateCrawlerCommand } from '@aws-sdk/client-glue';
 import { CreateStateMachineCommand } from '@aws-sdk/client-sfn';
-import { parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
+import { parseCrawlerJobId } from '../../kinds/glue-crawler/handler';
 import { definePipeline } from '../../common/pipeline';
 import { watchWorkflowId } from '../../common/stage-events';
 import { startRun, waitForRun } from '../../client/runs';

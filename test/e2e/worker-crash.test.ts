@@ -3,7 +3,7 @@
  * crash between the start call and the first heartbeat, both end with one StartJobRun.
  */
 import { StartJobRunCommand } from '@aws-sdk/client-glue';
-import { GLUE_KEY_ARGUMENT } from '../../activities/kinds/glue';
+import { GLUE_KEY_ARGUMENT } from '../../kinds/glue-job/handler';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline } from '../../common/pipeline';
 import { startRun, waitForRun } from '../../client/runs';

@@ -537,7 +537,8 @@ describe('push completion (stage events)', () => {
         {
           source: ['aws.glue'],
           'detail-type': ['Glue Job State Change'],
-          detail: { state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'] },
+          // EXPIRED too: terminal in the handler, so in the rule (one state table, kinds/glue-job/kind.ts).
+          detail: { state: ['SUCCEEDED', 'FAILED', 'ERROR', 'EXPIRED', 'TIMEOUT', 'STOPPED'] },
         },
         {
           source: ['aws.athena'],

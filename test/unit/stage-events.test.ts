@@ -5,8 +5,8 @@
  * contract with the stage side: the watch key a handler arms (activities/kinds/*.ts `watchKey`)
  * is the key parseStageEvent derives from that job's event.
  */
-import { STAGE_HANDLERS } from '../../activities/kinds';
-import { crawlerJobId } from '../../activities/kinds/glue-crawler';
+import { STAGE_HANDLERS } from '../../kinds/handlers';
+import { crawlerJobId } from '../../kinds/glue-crawler/handler';
 import type { JobHandler, StageContext } from '../../activities/stage-handler';
 import type { StageKind } from '../../common/constants';
 import { parseStageEvent, STAGE_EVENT_PATTERN, watchWorkflowId } from '../../common/stage-events';
