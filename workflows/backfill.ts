@@ -465,7 +465,8 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   finished = true;
   showProgress();
   const final = report();
-  await notifyBackfillEnd(pipeline, final);
+  // Only with notify: (an await of nothing would still reorder the close against other commands).
+  if (pipeline.notify?.length) await notifyBackfillEnd(pipeline, final);
   if (cancelling && patched(PATCHES.reportMemo)) upsertMemo({ [MEMO_KEYS.backfillReport]: final });
   if (cancelling)
     throw new CancelledFailure(

@@ -663,7 +663,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   if (cancelRequested || run.stages.some((s) => s.state === 'cancelled')) {
     run.status = 'cancelled';
     setStatus(RUN_STATUS.cancelled);
-    await notifyRunEnd(pipeline, run);
+    if (pipeline.notify?.length) await notifyRunEnd(pipeline, run);
     const unstopped = (outcomes ?? []).filter((o) => o.result === 'error' || o.result === 'unconfirmed');
     const notStopped = [
       ...unstopped.map((o) => `${o.stageId}: ${o.message}`),
@@ -682,7 +682,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   if (firstFailure) {
     run.status = 'failed';
     setStatus(RUN_STATUS.failed);
-    await notifyRunEnd(pipeline, run, firstFailure);
+    if (pipeline.notify?.length) await notifyRunEnd(pipeline, run, firstFailure);
     const failed = run.stages.filter((s) => s.state === 'failed');
     const f = firstFailure;
     throw ApplicationFailure.create({
@@ -703,6 +703,6 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   }
   run.status = 'succeeded';
   setStatus(RUN_STATUS.succeeded);
-  await notifyRunEnd(pipeline, run);
+  if (pipeline.notify?.length) await notifyRunEnd(pipeline, run);
   return run;
 }
