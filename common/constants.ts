@@ -17,6 +17,8 @@ export const WORKFLOW_TYPES = {
   fanOutStage: 'fanOutStage',
   /** One chunk of a forEach stage's items. */
   fanOutChunk: 'fanOutChunk',
+  /** Sends one transition's events to a pipeline's `notify:` destinations (workflows/notify.ts). */
+  notify: 'sluiceNotify',
 } as const;
 
 export const QUERY_NAMES = {

@@ -10,7 +10,8 @@
  * a pipeline.run sub-pipeline (the run and its child run); a scheduled run (scheduledPipeline,
  * with run parameters, and the date run it starts); from v0.5.0, pools: two stages sharing a pool
  * of one slot (one waits for the other's slot), the same cancelled while one waits, and the pool's own history;
- * from v0.8.1 a stage's activity gives its slot back by update, as the real one does.
+ * from v0.8.1 a stage's activity gives its slot back by update, as the real one does; from v0.9.0,
+ * notifications: a run of a pipeline with `notify:` failing and succeeding, each with its notifier.
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -166,6 +167,14 @@ function pooledPipeline(name: string, first: keyof typeof behaviours): PipelineD
   });
 }
 
+/** A pipeline whose runs notify a webhook of their failure, success and recovery (workflows/notify.ts). */
+function notifiedPipeline(name: string, second: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    ...pipeline(name, second),
+    notify: [{ to: 'https://hooks.example.com/replay', on: ['failed', 'succeeded', 'recovered'] }],
+  });
+}
+
 async function main(): Promise<void> {
   const settings = { ...temporalSettings(), taskQueue: `record-${suffix}` };
   const client = new Client({
@@ -189,6 +198,9 @@ async function main(): Promise<void> {
           return { ...r, output: { jobRunId: r.jobId }, ...(released ? { poolReleased: true } : {}) };
         },
         stopStageJob: async () => 'stopped',
+        // Notifications: the send is mocked (no webhook); the previous run is said to have failed.
+        sendNotification: async () => ({ destination: 'webhook (host hooks.example.com)', receipt: 'HTTP 200' }),
+        previousRunStatus: async () => 'FAILED',
         stopRunJobs: async (input: { stages: { stageId: string; jobId?: string }[] }) =>
           input.stages.map((t) => ({
             stageId: t.stageId,
@@ -246,6 +258,8 @@ async function main(): Promise<void> {
       ['subpipeline', 'ok', false, subPipeline],
       ['pooled', 'ok', false, pooledPipeline],
       ['pooled-cancelled', 'hang', true, pooledPipeline],
+      ['notified-failed', 'denied', false, notifiedPipeline],
+      ['notified-succeeded', 'ok', false, notifiedPipeline],
     ] as const) {
       const p = build(name, second);
       const params = build === languagePipeline ? { params: { region: 'eu-west-1' } } : {};
@@ -274,6 +288,11 @@ async function main(): Promise<void> {
       await handle.result().catch(() => undefined);
       // The pool goes on (idle, it ends after an hour): its history so far, every grant and release in it.
       if (build === pooledPipeline) executions.push(['pool', poolWorkflowId(settings.taskQueue, name)]);
+      if (build === notifiedPipeline) {
+        const notifier = `sluice-notify:${second === 'ok' ? 'succeeded' : 'failed'}:${handle.workflowId}:${handle.firstExecutionRunId}`;
+        await client.workflow.getHandle(notifier).result();
+        executions.push(['notify', notifier]);
+      }
       for (const [kind, workflowId] of executions) record(kind, name, workflowId);
     }
   });

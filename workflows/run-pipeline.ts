@@ -74,6 +74,7 @@ import { KINDS } from '../kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
 import { inScope, stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
+import { notifyRunEnd } from './notify';
 import { statusQuery } from '../common/messages';
 
 // Defined once (common/messages.ts); exported here as before.
@@ -690,6 +691,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   if (cancelRequested || run.stages.some((s) => s.state === 'cancelled')) {
     run.status = 'cancelled';
     setStatus(RUN_STATUS.cancelled);
+    if (pipeline.notify?.length) await notifyRunEnd(pipeline, run);
     const unstopped = (outcomes ?? []).filter((o) => o.result === 'error' || o.result === 'unconfirmed');
     const notStopped = [
       ...unstopped.map((o) => `${o.stageId}: ${o.message}`),
@@ -708,6 +710,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   if (firstFailure) {
     run.status = 'failed';
     setStatus(RUN_STATUS.failed);
+    if (pipeline.notify?.length) await notifyRunEnd(pipeline, run, firstFailure);
     const failed = run.stages.filter((s) => s.state === 'failed');
     const f = firstFailure;
     throw ApplicationFailure.create({
@@ -728,5 +731,6 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   }
   run.status = 'succeeded';
   setStatus(RUN_STATUS.succeeded);
+  if (pipeline.notify?.length) await notifyRunEnd(pipeline, run);
   return run;
 }

@@ -8,6 +8,7 @@
 import { EMR_CLUSTER_TAGS } from '../../common/constants';
 import { KINDS, type ArnContext, type Grant, type GrantContext } from '../../kinds';
 import type { PipelineDefinition, StageDefinition } from '../../common/pipeline';
+import { destinationOf, isNotifyProblem } from '../../common/notifications';
 import { widenTemplates } from '../../common/templating';
 
 export type { ArnContext, Grant } from '../../kinds';
@@ -76,24 +77,49 @@ export function stageGrants(
   return KINDS[stage.kind].grants(ctx);
 }
 
-/** Every stage of every pipeline, merged: one grant per distinct (actions, conditions), resources unioned. */
+/**
+ * Every stage of every pipeline, and its notify destinations, merged: one grant per distinct
+ * (actions, conditions), resources unioned.
+ */
 export function pipelineGrants(pipelines: readonly PipelineDefinition[], c: ArnContext): Grant[] {
   const merged = new Map<string, Grant>();
   for (const pl of pipelines) {
-    for (const stage of pl.stages) {
-      for (const grant of stageGrants(pl.name, stage, c, pl.stages)) {
-        const key = JSON.stringify([[...grant.actions].sort(), grant.conditions ?? null]);
-        const cur = merged.get(key);
-        if (!cur)
-          merged.set(key, { ...grant, actions: [...grant.actions].sort(), resources: [...new Set(grant.resources)] });
-        else {
-          cur.resources = [...new Set([...cur.resources, ...grant.resources])];
-          if (!cur.sid.includes(grant.sid)) cur.sid = `${cur.sid}; ${grant.sid}`;
-        }
+    const grants = [...pl.stages.flatMap((stage) => stageGrants(pl.name, stage, c, pl.stages)), ...notifyGrants(pl)];
+    for (const grant of grants) {
+      const key = JSON.stringify([[...grant.actions].sort(), grant.conditions ?? null]);
+      const cur = merged.get(key);
+      if (!cur)
+        merged.set(key, { ...grant, actions: [...grant.actions].sort(), resources: [...new Set(grant.resources)] });
+      else {
+        cur.resources = [...new Set([...cur.resources, ...grant.resources])];
+        if (!cur.sid.includes(grant.sid)) cur.sid = `${cur.sid}; ${grant.sid}`;
       }
     }
   }
   return [...merged.values()];
+}
+
+/**
+ * What a pipeline's `notify:` destinations need (activities/notify.ts): SNS Publish on each topic,
+ * EventBridge PutEvents on each bus, and reading each secret that holds a webhook's URL (by the ARN
+ * given, and with the six characters Secrets Manager appends, when the ARN was given without them).
+ */
+export function notifyGrants(pl: PipelineDefinition): Grant[] {
+  const sid = `${pl.name} notify`;
+  const out: Grant[] = [];
+  for (const { to } of pl.notify ?? []) {
+    const d = destinationOf(to);
+    if (isNotifyProblem(d)) continue;
+    if (d.type === 'sns') out.push({ sid, actions: ['sns:Publish'], resources: [d.topicArn] });
+    if (d.type === 'eventbridge') out.push({ sid, actions: ['events:PutEvents'], resources: [d.busArn] });
+    if (d.type === 'webhook-secret')
+      out.push({
+        sid,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: /-[A-Za-z0-9]{6}$/.test(d.secretArn) ? [d.secretArn] : [d.secretArn, `${d.secretArn}-??????`],
+      });
+  }
+  return out;
 }
 
 /** Kinds used by the pipelines, for the per-kind alarms. */

@@ -58,6 +58,14 @@ test('the fixtures cover every recorded version and path', () => {
   for (const v of ['v0.8.0', 'v0.8.1'])
     for (const f of ['run-pipeline-fanout', 'fan-out-stage-fanout', 'fan-out-chunk-fanout'])
       for (const end of ['', '-cancelled']) expect(files).toContain(`${f}${end}-${v}.json`);
+  // Notifications (v0.9.0): a run of a pipeline with notify: failing and succeeding, and each one's notifier.
+  for (const f of [
+    'run-pipeline-notified-failed',
+    'run-pipeline-notified-succeeded',
+    'notify-notified-failed',
+    'notify-notified-succeeded',
+  ])
+    expect(files).toContain(`${f}-v0.9.0.json`);
 });
 
 let outcomes: Awaited<ReturnType<typeof replayAll>>;
