@@ -127,6 +127,30 @@ export default tseslint.config(
   ),
   layer(['plugin/**/*.ts'], ['workers', 'client'], 'plugin/ lies below workers/ and client/: it imports neither.'),
   {
+    // The page of `sluice ui`: plain browser JavaScript, no build step, not part of the TypeScript project.
+    files: ['ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'fetch',
+          'performance',
+          'requestAnimationFrame',
+          'URLSearchParams',
+          'FormData',
+          'setTimeout',
+          'clearTimeout',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

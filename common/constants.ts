@@ -107,6 +107,8 @@ export const ERROR_TYPES = {
 export const MEMO_KEYS = {
   /** The final RunStatus of a cancelled run (stage outputs left out to keep the memo small). */
   run: 'sluiceRun',
+  /** Every closed run's stages in a few hundred bytes (common/grid-memo.ts): what `sluice grid` reads. */
+  grid: 'sluiceGrid',
   /** The final BackfillReport of a cancelled backfill. */
   backfillReport: 'sluiceBackfillReport',
   /**

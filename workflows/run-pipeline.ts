@@ -45,6 +45,7 @@ import {
 } from '../common/constants';
 import { durationMs } from '../common/durations';
 import { formatUsd, runCost } from '../common/prices';
+import { gridRecord } from '../common/grid-memo';
 import { stageIdempotencyKey } from '../common/naming';
 import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
 import { resolveParams } from '../common/params';
@@ -111,6 +112,8 @@ export const PATCHES = {
    * slot the stop frees never goes to a stage of this cancelled run.
    */
   cancelWithdraws: 'sluice-cancel-withdraws-asks-1',
+  /** Close: the grid's record of the run in its memo (common/grid-memo.ts), read from visibility pages. */
+  gridMemo: 'sluice-grid-memo-1',
 } as const;
 
 /** A sensor's activity may outlive its own deadline by this much, so its clear error wins the race. */
@@ -289,6 +292,8 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
 
   const setStatus = (value: RunStatusValue): void => {
     upsertSearchAttributes([{ key: SA_STATUS, value }]);
+    // Closing: the grid reads every closed run's stages from visibility's pages, with no call per run.
+    if (value !== RUN_STATUS.running && patched(PATCHES.gridMemo)) upsertMemo({ [MEMO_KEYS.grid]: gridRecord(run) });
   };
   const known = workflowInfo().typedSearchAttributes;
   if (
