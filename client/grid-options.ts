@@ -4,7 +4,7 @@
  * wrong, the value, the fix).
  */
 import { daysInRange } from '../common/dates';
-import { PIPELINE_NAME } from '../common/kinds/types';
+import { PIPELINE_NAME } from '../kinds/types';
 import { validateLogicalDate } from '../common/pipeline';
 import { UserInputError } from './errors';
 
