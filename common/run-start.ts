@@ -8,6 +8,7 @@ import { runSummary, runWorkflowId } from './naming';
 import type { PipelineDefinition } from './pipeline';
 import type { RunPipelineInput } from './run-types';
 import { runSearchAttributes } from './search-attributes';
+import { RUN_SHAPE } from './run-shape';
 
 export function runStartOptions(
   pipeline: PipelineDefinition,
@@ -24,6 +25,7 @@ export function runStartOptions(
     ...(params ? { params } : {}),
     ...(turn?.priority !== undefined ? { priority: turn.priority } : {}),
     ...(turn?.fairnessKey !== undefined ? { fairnessKey: turn.fairnessKey } : {}),
+    shape: RUN_SHAPE,
   };
   return {
     workflowId: runWorkflowId(pipeline.name, ds),

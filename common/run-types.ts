@@ -24,6 +24,11 @@ export interface RunPipelineInput {
   priority?: number;
   /** Runs with the same key share a pool's turns among themselves: a backfill's dates carry its ID. */
   fairnessKey?: string;
+  /**
+   * The changes to the run's commands it was started knowing (common/run-shape.ts): it takes them
+   * without a patch marker. Absent on runs started before shapes, which ask `patched()` as before.
+   */
+  shape?: number;
 }
 
 export type StageStateName = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';

@@ -20,11 +20,11 @@ import {
   CancellationScope,
   ParentClosePolicy,
   log,
-  patched,
   proxyActivities,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { taken } from './shape';
 import type { SluiceActivities } from '../activities';
 import type { BackfillReport } from '../common/backfill-types';
 import { WORKFLOW_TYPES } from '../common/constants';
@@ -161,7 +161,7 @@ function stageOf(st: StageStatus | undefined, nowMs: number): NotifyEvent['stage
  * `notify:` (no command: runs of before replay unchanged).
  */
 export async function notifyRunEnd(pipeline: PipelineDefinition, run: RunStatus, failed?: StageStatus): Promise<void> {
-  if (!pipeline.notify?.length || run.status === 'running' || !patched(NOTIFY_PATCH)) return;
+  if (!pipeline.notify?.length || run.status === 'running' || !taken(NOTIFY_PATCH)) return;
   const now = Date.now();
   const stage = run.status === 'failed' ? stageOf(failed, now) : undefined;
   const usd = runCost(run).total.usd;
@@ -181,7 +181,7 @@ export async function notifyRunEnd(pipeline: PipelineDefinition, run: RunStatus,
 
 /** What backfill.ts calls with its final report: the backfill's end, with its counts. */
 export async function notifyBackfillEnd(pipeline: PipelineDefinition, report: BackfillReport): Promise<void> {
-  if (!pipeline.notify?.length || report.status === 'running' || !patched(NOTIFY_PATCH)) return;
+  if (!pipeline.notify?.length || report.status === 'running' || !taken(NOTIFY_PATCH)) return;
   const first = report.failed[0];
   await startNotifier(
     pipeline.notify,

@@ -11,7 +11,6 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -29,6 +28,7 @@ import {
   type PoolRequest,
   type StagePool,
 } from '../common/pools';
+import { taken } from './shape';
 import { POOL_PATCHES, acquireSignal, grantedSignal, queuedSignal, releaseSignal } from './pool';
 
 /** Per workflow run (each run has its own module state): grants received, and who awaits a notice. */
@@ -83,7 +83,7 @@ export function stageSlotAsk(
   if (pool === undefined) return undefined;
   const isDefault = byDefault?.(params) === pool;
   // A default pool the kind got later: runs that reached the stage before it replay without the ask.
-  if (isDefault && stage.pool === undefined && descriptor.defaultPoolPatch && !patched(descriptor.defaultPoolPatch))
+  if (isDefault && stage.pool === undefined && descriptor.defaultPoolPatch && !taken(descriptor.defaultPoolPatch))
     return undefined;
   return { pool, ...(isDefault ? { learn: { kind: stage.kind, params } } : {}), stage: stageId, ...ctx };
 }
@@ -140,12 +140,12 @@ export async function acquirePoolSlot(ask: SlotAsk, queued?: (q: PoolQueued) => 
     const pool = { name: ask.pool, ...(ask.learn ? { learn: ask.learn } : {}), request };
     await CancellationScope.nonCancellable(async () => {
       // Runs that asked before the update replay the way they asked: a local or plain signal.
-      if (patched(POOL_PATCHES.updateAsk)) {
+      if (taken(POOL_PATCHES.updateAsk)) {
         const answer = await askByUpdate(ask)(pool);
         if ('granted' in answer) grants.set(id, answer.granted);
         return;
       }
-      if (patched(POOL_PATCHES.localAsk)) return askLocally(ask)(pool);
+      if (taken(POOL_PATCHES.localAsk)) return askLocally(ask)(pool);
       try {
         await getExternalWorkflowHandle(poolWorkflowId(taskQueue, ask.pool)).signal(acquireSignal, request);
       } catch {

@@ -23,7 +23,6 @@ import {
   startChild,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -75,6 +74,7 @@ import { KINDS } from '../kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
 import { inScope, stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
+import { taken, useShape } from './shape';
 import { notifyRunEnd } from './notify';
 import { statusQuery } from '../common/messages';
 
@@ -264,6 +264,8 @@ function withoutOutputs(run: RunStatus): RunStatus {
 versioned(PINNED, runPipeline);
 export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   const { pipeline, ds } = input;
+  // The changes this run was started knowing take no patch marker (common/run-shape.ts).
+  useShape(input.shape);
   // A pipeline started without the CLI (another workflow, a script) gets the CLI's checks of its
   // shape and of its parameters.
   const resolved = resolveParams(pipeline.params, input.params);
@@ -293,7 +295,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   const setStatus = (value: RunStatusValue): void => {
     upsertSearchAttributes([{ key: SA_STATUS, value }]);
     // Closing: the grid reads every closed run's stages from visibility's pages, with no call per run.
-    if (value !== RUN_STATUS.running && patched(PATCHES.gridMemo)) upsertMemo({ [MEMO_KEYS.grid]: gridRecord(run) });
+    if (value !== RUN_STATUS.running && taken(PATCHES.gridMemo)) upsertMemo({ [MEMO_KEYS.grid]: gridRecord(run) });
   };
   const known = workflowInfo().typedSearchAttributes;
   if (
@@ -420,7 +422,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
 
   /** The stage's pool ask: its own pool, or its kind's default (learned from AWS); none for runs of before pools. */
   const poolAsk = (stage: StageDefinition, params: Record<string, unknown>): SlotAsk | undefined => {
-    if (stagePool(stage, KINDS[stage.kind].defaultPool, params) === undefined || !patched(PATCHES.pools))
+    if (stagePool(stage, KINDS[stage.kind].defaultPool, params) === undefined || !taken(PATCHES.pools))
       return undefined;
     return stageSlotAsk(stage, stage.id, params, askContext());
   };
@@ -535,7 +537,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       const pool = statusOf(id).pool;
       return statusOf(id).state === 'running' && pool !== undefined && pool.grantedAt === undefined;
     });
-    if (waiting.length === 0 || !patched(PATCHES.cancelWithdraws)) return;
+    if (waiting.length === 0 || !taken(PATCHES.cancelWithdraws)) return;
     for (const id of waiting) askScopes.get(id)?.cancel();
     await Promise.allSettled(waiting.flatMap((id) => running.get(id) ?? []));
   };
@@ -643,7 +645,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     // Once the cancel is seen, only the stages are waited on (cancelSeen stays resolved).
     await Promise.race(cancelRequested ? running.values() : [...running.values(), cancelSeen]);
     if (cancelRequested && !outcomes) {
-      if (patched(PATCHES.cancelSweep)) {
+      if (taken(PATCHES.cancelSweep)) {
         await withdrawWaiting();
         outcomes = await stopEverything();
         swept = true;
@@ -670,7 +672,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
         ? orphanOf(s.id) !== undefined && orphanOf(s.id) !== stopSent.get(s.id)
         : orphanOf(s.id) !== undefined || jobMayOutlive(statusOf(s.id)),
   );
-  if (leftover.length && patched(PATCHES.stopFailed)) {
+  if (leftover.length && taken(PATCHES.stopFailed)) {
     outcomes = [...(outcomes ?? []), ...(await stopJobs(leftover.map(stopTarget)))];
   } else if (leftover.length && stopLater.length) {
     await CancellationScope.nonCancellable(async () => {
@@ -704,7 +706,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       ...run.stages.flatMap((st) => (st.result?.unstopped ?? []).map((u) => `${st.id}[${u.index}]: ${u.message}`)),
     ].join('; ');
     // A cancelled run has no result or failure to carry its stages: the memo does, readable without a worker.
-    if (patched(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: withoutOutputs(run) });
+    if (taken(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: withoutOutputs(run) });
     const cleanupFailed = run.stages.filter((st) => st.state === 'failed' && isCleanupStage(stageDef.get(st.id) ?? {}));
     const failedText = cleanupFailed.map((st) => `${st.id}: ${st.error?.message ?? 'failed'}`).join('; ');
     throw new CancelledFailure(

@@ -12,6 +12,7 @@ import { runSummary } from '../common/naming';
 import { KINDS, type KindDescriptor } from '../kinds';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageResult } from '../common/run-types';
+import { RUN_SHAPE } from '../common/run-shape';
 import { runSearchAttributes } from '../common/search-attributes';
 import { renderParams, type RenderContext } from '../common/templating';
 
@@ -50,6 +51,7 @@ export async function runSubPipeline(
     ds,
     generation,
     keyScope: workflowId,
+    shape: RUN_SHAPE,
     ...(params.params ? { params: params.params as Record<string, unknown> } : {}),
   };
   const child = await startChild(WORKFLOW_TYPES.runPipeline, {

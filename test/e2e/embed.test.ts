@@ -112,12 +112,17 @@ test('the package ships the compiled library with its types, the CLI and the doc
     'README.md',
     'docs/kinds.md',
     'kinds/glue-job/README.md',
+    'ui/index.html',
   ])
     expect(files).toContain(f);
-  // Beside the code: the README, the docs and each kind's page (not the kinds' sources).
+  // Beside the code: the README, the docs (pages and their images), each kind's page (not the kinds'
+  // sources) and the page `sluice ui` serves (plain files: nothing to build).
   expect(
     files.filter(
-      (f) => !/^(bin|dist)\/|^package\.json$|^README\.md$|^docs\/.+\.md$|^kinds\/[^/]+\/README\.md$/.test(f),
+      (f) =>
+        !/^(bin|dist)\/|^package\.json$|^README\.md$|^docs\/.+\.(md|png)$|^kinds\/[^/]+\/README\.md$|^ui\/[^/]+\.(html|js|css)$/.test(
+          f,
+        ),
     ),
   ).toEqual([]);
   expect(

@@ -6,6 +6,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { WorkerOptions } from '@temporalio/worker';
 import { definePipeline } from '../../common/pipeline';
 import { runStartOptions } from '../../common/run-start';
+import { RUN_SHAPE } from '../../common/run-shape';
 import { sluiceActivityInterceptors } from '../../plugin/activity-interceptors';
 import { SluicePlugin, WORKFLOW_INTERCEPTORS_PATH } from '../../plugin/plugin';
 import { pipelineChildOptions } from '../../workflows/child';
@@ -83,5 +84,5 @@ test('the child options are the start options the client uses, with a parent clo
     parentClosePolicy: 'REQUEST_CANCEL',
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   });
-  expect(child.args[0]).toEqual({ pipeline, ds: '2024-03-01', generation: 2, params: { a: 1 } });
+  expect(child.args[0]).toEqual({ pipeline, ds: '2024-03-01', generation: 2, params: { a: 1 }, shape: RUN_SHAPE });
 });
