@@ -15,7 +15,7 @@
  * run's stages unknown with the reason, while its state (a search attribute, never encrypted) shows.
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, METADATA_ENCODING_KEY } from '@temporalio/common';
 import { decodeMapFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { runsQuery } from '../activities/runs';
@@ -27,11 +27,12 @@ import { statusQuery } from '../common/messages';
 import { runWorkflowId } from '../common/naming';
 import { stageCost, type PriceTable } from '../common/prices';
 import type { RunStatus } from '../common/run-types';
+import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../plugin/encryption';
+import { PAYLOAD_KEY_VARIABLES } from '../plugin/payload-keys';
 import { loadPrices } from './costs';
+import type { CellState } from './grid-states';
 
-/** A cell's state: what the grid shows in one date × stage. */
-export type CellState =
-  'succeeded' | 'failed' | 'running' | 'waiting' | 'late' | 'skipped' | 'cancelled' | 'pending' | 'never' | 'unknown';
+export type { CellState };
 
 export interface GridCell {
   state: CellState;
@@ -223,6 +224,21 @@ async function closedStatus(client: Client, run: GridRun, calls: GridCalls): Pro
   );
 }
 
+/** Why a run's memo could not be decoded: an encrypted one names its key id and where keys come from. */
+function undecodable(payload: temporal.api.common.v1.IPayload | null | undefined, err: unknown): string {
+  const meta = (k: string) => {
+    const v = payload?.metadata?.[k];
+    return v ? Buffer.from(v).toString() : undefined;
+  };
+  const why = err instanceof Error ? err.message : String(err);
+  if (meta(METADATA_ENCODING_KEY) !== ENCRYPTED_ENCODING) return `its stages could not be decoded: ${why}`;
+  const keyId = meta(KEY_ID_METADATA) ?? '(none)';
+  return (
+    `its stages are encrypted with key id ${keyId}, which this client cannot decrypt (${why.split('\n')[0]}).` +
+    ` Fix: give this command the worker's keys (${PAYLOAD_KEY_VARIABLES.keys} or ${PAYLOAD_KEY_VARIABLES.secret}).`
+  );
+}
+
 /** Loads the grid of `q.pipeline` over `q.from`..`q.to` (default: the first to the last date with a run). */
 export async function loadGrid(client: Client, settings: RunTarget, q: GridQuery): Promise<GridData> {
   const t0 = performance.now();
@@ -266,7 +282,7 @@ export async function loadGrid(client: Client, settings: RunTarget, q: GridQuery
         workflowId,
       });
     } catch (err) {
-      run.note = `its stages could not be decoded: ${err instanceof Error ? err.message : String(err)}`;
+      run.note = undecodable(info.memo?.fields?.[MEMO_KEYS.grid], err);
       continue;
     }
     const record = asGridRecord(memo?.[MEMO_KEYS.grid]);

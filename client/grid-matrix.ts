@@ -3,34 +3,8 @@
  * stage, and the failing cells with their messages. `sluice grid` prints it; its JSON is the same.
  */
 import { addDays, dsToEpochMs } from '../common/dates';
-import { totalCalls, type CellState, type GridCell, type GridData, type GridRun } from './grid-data';
-
-/** Worst first: a week shows the worst state among its dates. */
-export const STATE_ORDER: readonly CellState[] = [
-  'failed',
-  'late',
-  'cancelled',
-  'unknown',
-  'waiting',
-  'running',
-  'pending',
-  'never',
-  'skipped',
-  'succeeded',
-];
-
-export const STATE_LABEL: Record<CellState, string> = {
-  succeeded: 'succeeded',
-  failed: 'failed',
-  running: 'running',
-  waiting: 'waiting for a pool',
-  late: 'late',
-  skipped: 'skipped',
-  cancelled: 'cancelled',
-  pending: 'not started yet',
-  never: 'never ran',
-  unknown: 'unknown',
-};
+import { totalCalls, type GridCell, type GridData, type GridRun } from './grid-data';
+import { STATE_ORDER, type CellState } from './grid-states';
 
 /** The worst of `states` (STATE_ORDER); `never` for none. */
 export function worstState(states: Iterable<CellState>): CellState {

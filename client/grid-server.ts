@@ -16,6 +16,7 @@ import { backfillFailed, rerunDate } from './grid-actions';
 import { loadGrid, totalCalls } from './grid-data';
 import { buildMatrix, gridJson } from './grid-matrix';
 import { checkGridRequest } from './grid-options';
+import { pageStates } from './grid-states';
 
 /** The header every changing request carries (a cross-site form cannot set it). */
 export const UI_HEADER = 'x-sluice-ui';
@@ -114,7 +115,7 @@ export async function startUiServer(o: UiServerOptions): Promise<{ server: Serve
       return;
     }
     if (req.method === 'GET' && url.pathname === '/api/config')
-      return send(res, 200, { namespace: settings.namespace, uiUrl: settings.uiUrl ?? null });
+      return send(res, 200, { namespace: settings.namespace, uiUrl: settings.uiUrl ?? null, states: pageStates() });
     if (req.method === 'GET' && url.pathname === '/api/pipelines')
       return send(res, 200, { pipelines: await recentPipelines(client) });
     if (req.method === 'GET' && url.pathname === '/api/grid') {

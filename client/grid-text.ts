@@ -2,35 +2,8 @@
  * `sluice grid` in the terminal (pure): the matrix as text, one symbol per state, coloured only
  * when asked (a TTY without NO_COLOR), so that plain text says everything colour does.
  */
-import type { CellState } from './grid-data';
-import { STATE_LABEL, STATE_ORDER, type Matrix } from './grid-matrix';
-
-export const STATE_SYMBOL: Record<CellState, string> = {
-  succeeded: '✔',
-  failed: '✘',
-  running: '▶',
-  waiting: '⧗',
-  late: '!',
-  skipped: '–',
-  cancelled: '■',
-  pending: '◌',
-  never: '·',
-  unknown: '?',
-};
-
-/** ANSI SGR colour per state. */
-const COLOUR: Record<CellState, string> = {
-  succeeded: '32',
-  failed: '31;1',
-  running: '34',
-  waiting: '36',
-  late: '35',
-  skipped: '90',
-  cancelled: '33',
-  pending: '90',
-  never: '90',
-  unknown: '35',
-};
+import type { Matrix } from './grid-matrix';
+import { STATE_ANSI, STATE_LABEL, STATE_ORDER, STATE_SYMBOL, type CellState } from './grid-states';
 
 /** Colour when writing to a terminal, unless NO_COLOR is set (https://no-color.org: any value). */
 export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -43,7 +16,7 @@ export function chooseFold(dates: number, screenRows: number | undefined, extraL
 }
 
 function paint(text: string, state: CellState, colour: boolean): string {
-  return colour ? `\u001b[${COLOUR[state]}m${text}\u001b[0m` : text;
+  return colour ? `\u001b[${STATE_ANSI[state]}m${text}\u001b[0m` : text;
 }
 
 /** The lines around the matrix rows (header, totals, failing list), for chooseFold. */

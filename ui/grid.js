@@ -9,42 +9,10 @@
   const ROW = 16;
   const COL = 26;
   const LABEL = 96;
-  const STATE_ORDER = [
-    'failed',
-    'late',
-    'cancelled',
-    'unknown',
-    'waiting',
-    'running',
-    'pending',
-    'never',
-    'skipped',
-    'succeeded',
-  ];
-  const LABELS = {
-    succeeded: 'succeeded',
-    failed: 'failed',
-    running: 'running',
-    waiting: 'waiting for a pool',
-    late: 'late',
-    skipped: 'skipped',
-    cancelled: 'cancelled',
-    pending: 'not started yet',
-    never: 'never ran',
-    unknown: 'unknown',
-  };
-  const COLOURS = {
-    succeeded: '#2e7d32',
-    failed: '#c62828',
-    running: '#1565c0',
-    waiting: '#00838f',
-    late: '#6a1b9a',
-    skipped: '#9e9e9e',
-    cancelled: '#ef6c00',
-    pending: '#b0bec5',
-    never: '#eceff1',
-    unknown: '#ab47bc',
-  };
+  /** The states, worst first, with their words and colours: the server's (client/grid-states.ts). */
+  let STATE_ORDER = [];
+  const LABELS = {};
+  const COLOURS = {};
   const $ = (id) => document.getElementById(id);
   const canvas = $('cells');
   const scroller = $('scroller');
@@ -69,6 +37,21 @@
     },
     get data() {
       return state.data;
+    },
+    /** What the filters leave shown: the dates (rows) and the stages (columns). */
+    get shown() {
+      return { dates: state.rows.map((r) => r.ds), stages: [...state.columns] };
+    },
+    /** The colour drawn at the centre of a cell, as #rrggbb (scrolled into view first), or null. */
+    colourAt(ds, stage) {
+      const at = api.cellCenter(ds, stage);
+      if (!at) return null;
+      const box = canvas.getBoundingClientRect();
+      const dpr = window.devicePixelRatio || 1;
+      const [r, g, b] = canvas
+        .getContext('2d')
+        .getImageData(Math.round((at.x - box.left) * dpr), Math.round((at.y - box.top) * dpr), 1, 1).data;
+      return `#${[r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
     },
     /** The page coordinates of the centre of a cell (scrolled into view first), or null. */
     cellCenter(ds, stage) {
@@ -425,6 +408,17 @@
   });
   window.addEventListener('popstate', () => load().catch(showError));
 
+  async function config() {
+    const res = await fetch('api/config');
+    if (!res.ok) throw new Error(`api/config: error ${res.status}`);
+    const body = await res.json();
+    STATE_ORDER = body.states.map((s) => s.id);
+    for (const s of body.states) {
+      LABELS[s.id] = s.label;
+      COLOURS[s.id] = s.colour;
+    }
+  }
+
   const p = params();
   for (const [k, v] of Object.entries(p)) document.querySelector(`#query [name=${k}]`).value = v;
   fetch('api/pipelines')
@@ -437,5 +431,5 @@
       }
     })
     .catch(() => undefined);
-  load().catch(showError);
+  config().then(load).catch(showError);
 })();
