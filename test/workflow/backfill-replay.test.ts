@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { bundleVariantPath } from '../../workers/bundle-workflows';
 
 interface RecordedRun {
   workflowId: string;
@@ -33,17 +34,24 @@ describe.each([
   // v0.3.1: the hand-over before continue-as-new (a date started through startDateRun, carried).
   ['0.3.1', 'signal', '-v0.3.1'],
   ['0.3.1', 'cancel', '-v0.3.1'],
-])('a backfill recorded on %s (continue-as-new, then cancelled by %s)', (version, how, suffix) => {
+  // v0.8.2: the code before the workflows became state machines (common/backfill-machine.ts); with
+  // a backfill that continues as new and runs to its end (`complete`) and one paused, resumed and
+  // given another concurrency (`signals`), both with a failed date.
+  ['0.8.2', 'signal', '-v0.8.2'],
+  ['0.8.2', 'cancel', '-v0.8.2'],
+  ['0.8.2', 'complete', '-v0.8.2'],
+  ['0.8.2', 'signals', '-v0.8.2'],
+])('a backfill recorded on %s (%s)', (version, how, suffix) => {
   const runs = JSON.parse(
     readFileSync(path.join(__dirname, '..', 'fixtures', `backfill-can-${how}${suffix}.history.json`), 'utf8'),
   ) as RecordedRun[];
 
-  test('the recording has both segments: one continued as new, one cancelled while dates ran', () => {
+  test('the recording has its segments: continued as new, then cancelled while dates ran (or ended)', () => {
     const last = (r: RecordedRun) => r.history.events[r.history.events.length - 1]?.eventType;
-    const endedFailed = how === 'signal' && version === '0.1.0';
+    const endedFailed = (how === 'signal' && version === '0.1.0') || how === 'complete' || how === 'signals';
     expect(runs.map(last).sort()).toEqual(
       [
-        'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
+        ...(how === 'signals' ? [] : ['EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW']),
         endedFailed ? 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED' : 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
       ].sort(),
     );
@@ -52,6 +60,19 @@ describe.each([
   test.each(runs.map((r, i) => [i + 1, r] as const))('run %i replays on the current code', async (_i, run) => {
     await expect(
       Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, load(run), run.workflowId),
+    ).resolves.toBeUndefined();
+  });
+
+  test.each(runs.map((r, i) => [i + 1, r] as const))('run %i replays on the traced bundle', async (_i, run) => {
+    await expect(
+      Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: bundleVariantPath(bundle, { traced: true }) },
+          sinks: { exporter: { export: { fn: () => undefined, callDuringReplay: false } } },
+        },
+        load(run),
+        run.workflowId,
+      ),
     ).resolves.toBeUndefined();
   });
 });
