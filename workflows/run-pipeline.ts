@@ -11,16 +11,9 @@
  * Deterministic: imports only @temporalio/workflow, shared constants/pure helpers and activity types.
  */
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
-  ChildWorkflowCancellationType,
-  ChildWorkflowFailure,
-  ParentClosePolicy,
-  TimeoutFailure,
-  startChild,
   isCancellation,
   log,
   patched,
@@ -30,28 +23,17 @@ import {
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import {
-  ERROR_TYPES,
-  MEMO_KEYS,
-  NON_RETRYABLE_ERROR_TYPES,
-  RUN_STATUS,
-  SENSOR_KINDS,
-  WORKFLOW_TYPES,
-  CHILD_RUN_KINDS,
-  type RunStatusValue,
-} from '../common/constants';
-import { durationMs } from '../common/durations';
+import { ERROR_TYPES, MEMO_KEYS, RUN_STATUS, CHILD_RUN_KINDS, type RunStatusValue } from '../common/constants';
 import { formatUsd, runCost } from '../common/prices';
 import { stageIdempotencyKey } from '../common/naming';
-import type { PipelineDefinition, StageDefinition, TimeoutSpec } from '../common/pipeline';
+import type { StageDefinition } from '../common/pipeline';
 import { resolveParams } from '../common/params';
 import { formatIssues, structureIssues, type PipelineIssue } from '../common/pipeline-structure';
 import { decide, isCleanupStage, settleStageFailure, type RunPhase } from '../common/scheduling';
 import { renderParams, renderValue, templateContext, TemplateError, type RenderContext } from '../common/templating';
-import { renderStageParams, runSubPipeline } from './sub-pipeline';
+import { renderStageParams } from './sub-pipeline';
 import {
   FAN_OUT_DEFAULTS,
   FAN_OUT_LIMITS,
@@ -59,40 +41,23 @@ import {
   type FanOutPooling,
   type ForEachSpec,
 } from '../common/fan-out';
-import type {
-  RunPipelineInput,
-  RunStatus,
-  StageError,
-  StageHeartbeat,
-  StageResult,
-  StageStatus,
-  StopOutcome,
-  StopTarget,
-} from '../common/run-types';
+import type { RunPipelineInput, RunStatus, StageStatus, StopOutcome, StopTarget } from '../common/run-types';
 import { runSearchAttributes, SA_DATE, SA_PIPELINE, SA_STATUS } from '../common/search-attributes';
 import { KINDS } from '../common/kinds';
 import { poolWaitLine, runPriority, stagePool } from '../common/pools';
-import { inScope, stageSlotAsk, withPoolSlot, type AskContext, type SlotAsk } from './pool-slot';
+import { stageSlotAsk, type AskContext, type SlotAsk } from './pool-slot';
 import { PINNED, versioned } from './versioning';
 import { statusQuery } from '../common/messages';
+import { STAGE_DEFAULTS, timeouts } from '../common/stage-input';
+import { activityOptions, fanOutOutputOf, lastHeartbeatJob, stageError, startStage } from './stage-start';
 
 // Defined once (common/messages.ts); exported here as before.
 export { statusQuery };
 
-/** Defaults for a stage's activity; every one is overridable per stage or per pipeline. */
-export const STAGE_DEFAULTS = {
-  /** Transient AWS errors (throttling, 5xx) are retried; failures retrying cannot fix are not. */
-  retry: { maximumAttempts: 5, initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5m' },
-  /** One attempt: Glue's own default job timeout is 48 h. */
-  attempt: '48h',
-  /**
-   * A worker that has not heartbeated for this long is presumed dead and the attempt moves to
-   * another worker, which reattaches to the job: failover within this + the first retry interval
-   * (≤ 70 s). A heartbeat reaches the server at most every 80% of it (48 s): 75 heartbeat actions
-   * per hour of job. A cancel does not wait for a heartbeat (see stopRunJobs).
-   */
-  heartbeat: '60s',
-} as const;
+// Moved to common/stage-input.ts and workflows/stage-start.ts (one module starts a stage for every
+// workflow); exported here as before.
+export { STAGE_DEFAULTS, timeouts };
+export { activityOptions, lastHeartbeatJob, stageError };
 
 /**
  * Patch ids (README, "Upgrading workers"): a run that took a path before a change replays the
@@ -112,9 +77,6 @@ export const PATCHES = {
   cancelWithdraws: 'sluice-cancel-withdraws-asks-1',
 } as const;
 
-/** A sensor's activity may outlive its own deadline by this much, so its clear error wins the race. */
-const SENSOR_TIMEOUT_MARGIN_MS = 60_000;
-
 /** Error types after which a stage's job has ended or never existed: nothing is left to stop. */
 const JOB_ENDED_TYPES: readonly string[] = [
   ERROR_TYPES.jobFailed,
@@ -125,88 +87,6 @@ const JOB_ENDED_TYPES: readonly string[] = [
   // A fan-out's items stop their own jobs (workflows/fan-out.ts).
   ERROR_TYPES.itemsFailed,
 ];
-
-export function timeouts(spec: TimeoutSpec | undefined): {
-  total?: string | number;
-  attempt?: string | number;
-  heartbeat?: string | number;
-} {
-  if (spec === undefined) return {};
-  if (typeof spec === 'string' || typeof spec === 'number') return { total: spec };
-  return spec;
-}
-
-export function activityOptions(stage: StageDefinition, defaults: PipelineDefinition['defaults']): ActivityOptions {
-  const retry = { ...STAGE_DEFAULTS.retry, ...defaults?.retry, ...stage.retry };
-  const t = { ...timeouts(defaults?.timeout), ...timeouts(stage.timeout) };
-  const totalMs =
-    t.total !== undefined
-      ? durationMs(t.total) + (SENSOR_KINDS.includes(stage.kind) ? SENSOR_TIMEOUT_MARGIN_MS : 0)
-      : undefined;
-  return {
-    summary: `${stage.id} (${stage.kind})`,
-    startToCloseTimeout: t.attempt ?? STAGE_DEFAULTS.attempt,
-    ...(totalMs !== undefined ? { scheduleToCloseTimeout: totalMs } : {}),
-    heartbeatTimeout: t.heartbeat ?? STAGE_DEFAULTS.heartbeat,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { ...retry, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
-  };
-}
-
-/** The innermost message of a failure chain: AWS's words, not the SDK's wrappers. */
-/** The failure inside an activity's or a child workflow's wrappers: what the stage itself threw. */
-function innermost(err: unknown): unknown {
-  let cur = err;
-  while ((cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) && cur.cause) cur = cur.cause;
-  return cur;
-}
-
-export function stageError(err: unknown): StageError {
-  const cur = innermost(err);
-  if (cur instanceof ApplicationFailure) {
-    const details = (cur.details?.[0] ?? {}) as { jobId?: string };
-    return {
-      message: cur.message,
-      ...(cur.type ? { type: cur.type } : {}),
-      ...(details.jobId ? { jobId: details.jobId } : {}),
-    };
-  }
-  if (cur instanceof TimeoutFailure) return { message: `timed out (${cur.timeoutType})`, type: 'TimeoutError' };
-  if (cur instanceof CancelledFailure) {
-    const details = (cur.details?.[0] ?? {}) as { jobId?: string; message?: string };
-    return {
-      message: cur.message || details.message || 'cancelled',
-      type: 'CancelledError',
-      ...(details.jobId ? { jobId: details.jobId } : {}),
-    };
-  }
-  return { message: cur instanceof Error ? cur.message : String(cur) };
-}
-
-/** The job id an attempt heartbeated before it timed out (its worker died). */
-export function lastHeartbeatJob(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  if (cause instanceof TimeoutFailure) {
-    const hb = cause.lastHeartbeatDetails as StageHeartbeat | undefined;
-    return hb?.jobId;
-  }
-  return undefined;
-}
-
-/** The output a fan-out's failure or cancellation carries (its counts and first failures). */
-function fanOutOutputOf(err: unknown): Record<string, unknown> | undefined {
-  // A cancelled fan-out returns its output instead (a child's cancellation carries no details).
-  const cur = innermost(err);
-  if (!(cur instanceof ApplicationFailure)) return undefined;
-  const d = cur.details?.[0] as { output?: Record<string, unknown> } | undefined;
-  return d &&
-    typeof d === 'object' &&
-    d.output &&
-    typeof d.output.items === 'number' &&
-    typeof d.output.succeeded === 'number'
-    ? d.output
-    : undefined;
-}
 
 /** A failed stage whose job may still be running (AWS refused a status call, the attempts timed out, ...). */
 export function jobMayOutlive(st: StageStatus): boolean {
@@ -399,19 +279,6 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
       pooling: poolTurn(),
     };
   };
-  /** A forEach stage runs as its own child workflow (workflows/fan-out.ts), cancelled with the run. */
-  const runFanOut = async (stage: StageDefinition, input: FanOutInput): Promise<StageResult> => {
-    const child = await startChild(WORKFLOW_TYPES.fanOutStage, {
-      workflowId: `${workflowInfo().workflowId}/${stage.id}/g${generation}`,
-      args: [input],
-      // Closing the run in any way cancels the fan-out, whose chunks stop their items' jobs.
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-      staticSummary: `${stage.id} (${stage.kind}) for each item: ${pipeline.name} ${ds}`,
-    });
-    return (await child.result()) as StageResult;
-  };
-
   /** The stage's pool ask: its own pool, or its kind's default (learned from AWS); none for runs of before pools. */
   const poolAsk = (stage: StageDefinition, params: Record<string, unknown>): SlotAsk | undefined => {
     if (stagePool(stage, KINDS[stage.kind].defaultPool, params) === undefined || !patched(PATCHES.pools))
@@ -448,36 +315,28 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     status.state = 'running';
     status.startedAt = new Date().toISOString();
     const ask = fanOut || CHILD_RUN_KINDS.includes(stage.kind) ? undefined : poolAsk(stage, params);
-    const opts = activityOptions(stage, pipeline.defaults);
-    const { runStage } = proxyActivities<SluiceActivities>(opts);
-    const t = { ...timeouts(pipeline.defaults?.timeout), ...timeouts(stage.timeout) };
+    const { workflowId } = workflowInfo();
     const p = (isCleanupStage(stage) ? cleanupScope : stageScope)
       .run(() =>
-        fanOut
-          ? runFanOut(stage, fanOut)
-          : CHILD_RUN_KINDS.includes(stage.kind)
-            ? runSubPipeline(params, ds, generation, `${workflowInfo().workflowId}/${stage.id}`)
-            : inPool(ask, stage.id, () =>
-                withPoolSlot(ask, status, showProgress, (slot) =>
-                  runStage({
-                    ...(slot ? { poolSlot: slot } : {}),
-                    pipeline: pipeline.name,
-                    ds,
-                    stageId: stage.id,
-                    kind: stage.kind,
-                    params,
-                    rendered: true,
-                    idempotencyKey: keyOf(stage),
-                    ...((stage.poll ?? pipeline.defaults?.poll)
-                      ? { poll: { ...pipeline.defaults?.poll, ...stage.poll } }
-                      : {}),
-                    ...(stage.expect ? { expect: stage.expect } : {}),
-                    ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
-                      ? { deadlineMs: Date.now() + durationMs(t.total) }
-                      : {}),
-                  }),
-                ),
-              ),
+        startStage({
+          start: {
+            pipeline: pipeline.name,
+            ds,
+            stageId: stage.id,
+            spec: stage,
+            params,
+            idempotencyKey: keyOf(stage),
+            ...(pipeline.defaults ? { defaults: pipeline.defaults } : {}),
+          },
+          generation,
+          ...(fanOut ? { fanOut } : {}),
+          childWorkflowId: fanOut ? `${workflowId}/${stage.id}/g${generation}` : `${workflowId}/${stage.id}`,
+          ...(ask ? { ask } : {}),
+          asks: askScopes,
+          key: stage.id,
+          status,
+          changed: showProgress,
+        }),
       )
       .then(
         (result) => {
@@ -517,9 +376,6 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
     running.set(stage.id, p);
   };
 
-  /** A stage that asks a pool runs in a scope of its own, so a cancel can withdraw its ask alone. */
-  const inPool = <T>(ask: SlotAsk | undefined, stageId: string, fn: () => Promise<T>): Promise<T> =>
-    ask ? inScope(askScopes, stageId, fn) : fn();
   /**
    * Cancelled: the stages still waiting for a slot withdraw their asks (no job to stop) and settle,
    * before stopEverything frees any slot; runs cancelled before this replay without it.
