@@ -37,7 +37,7 @@ import {
 } from '../common/fan-out';
 import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
 import { templateContext, TemplateError } from '../common/templating';
-import { jobMayOutlive } from './run-pipeline';
+import { jobMayOutlive } from '../common/run-machine';
 import { lastHeartbeatJob, stageError, startStage } from './stage-start';
 import { PINNED, versioned } from './versioning';
 import { stageSlotAsk, type SlotAsk } from './pool-slot';
@@ -186,16 +186,7 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
           const jobId = lastHeartbeatJob(err) ?? e.jobId;
           fail(index, { message: e.message, ...(e.type ? { type: e.type } : {}), ...(jobId ? { jobId } : {}) });
           // Its job may still be running (its worker died, AWS refused a status call): stopped below.
-          if (
-            jobMayOutlive({
-              id,
-              kind: stage.kind,
-              dependsOn: [],
-              state: 'failed',
-              error: e,
-              ...(jobId ? { jobId } : {}),
-            })
-          )
+          if (jobMayOutlive({ state: 'failed', error: e, ...(jobId ? { jobId } : {}) }))
             mayOutlive.push({ ...target, ...(jobId ? { jobId } : {}) });
         },
       )
