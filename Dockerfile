@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY common ./common
+COPY kinds ./kinds
 COPY workflows ./workflows
 COPY activities ./activities
 COPY plugin ./plugin

@@ -82,6 +82,39 @@ export default tseslint.config(
       ],
     },
   },
+  // A kind's workflow-safe side (kind.ts, the registration, common/ and workflows/, which the
+  // workflow bundle imports) never loads its activity side (handler.ts, kinds/handlers.ts).
+  {
+    files: ['kinds/*/kind*.ts', 'kinds/index.ts', 'kinds/types.ts', 'common/**/*.ts', 'workflows/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['ImportDeclaration', 'ExportNamedDeclaration', 'ExportAllDeclaration'].map((node) => ({
+          selector: `${node}[importKind!='type'][exportKind!='type'] > Literal[value=/(^|\\/)(handler|handlers)$/]`,
+          message: "Workflow-safe code must not import a kind's handler.ts (the AWS SDK): import its kind.ts.",
+        })),
+      ],
+    },
+  },
+  {
+    files: ['kinds/*/kind*.ts', 'kinds/index.ts', 'kinds/types.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'A descriptor is workflow-safe: no Node built-ins.' })),
+            { name: 'zod', message: 'A descriptor is workflow-safe: no zod.' },
+          ],
+          patterns: [
+            { group: ['@aws-sdk/*', '@smithy/*', '@temporalio/*'], message: 'A descriptor is workflow-safe: no SDKs.' },
+            { group: ['**/common/constants'], message: 'common/constants re-exports the descriptors: a cycle.' },
+            { group: ['**/activities', '**/activities/**'], message: 'A descriptor never imports activity code.' },
+          ],
+        },
+      ],
+    },
+  },
   layer(
     ['client/**/*.ts'],
     ['workers'],
@@ -93,6 +126,30 @@ export default tseslint.config(
     'workers/ never imports client/: what both need lives below them (plugin/, common/).',
   ),
   layer(['plugin/**/*.ts'], ['workers', 'client'], 'plugin/ lies below workers/ and client/: it imports neither.'),
+  {
+    // The page of `sluice ui`: plain browser JavaScript, no build step, not part of the TypeScript project.
+    files: ['ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'fetch',
+          'performance',
+          'requestAnimationFrame',
+          'URLSearchParams',
+          'FormData',
+          'setTimeout',
+          'clearTimeout',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
   {
     files: ['test/**/*.ts'],
     rules: {

@@ -7,6 +7,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DataPipelineClient } from '@aws-sdk/client-data-pipeline';
 import { DataBrewClient } from '@aws-sdk/client-databrew';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EMRClient } from '@aws-sdk/client-emr';
 import { EMRServerlessClient } from '@aws-sdk/client-emr-serverless';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
@@ -16,8 +17,10 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { QuickSightClient } from '@aws-sdk/client-quicksight';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { traceAwsClient } from '../common/tracing';
@@ -103,6 +106,23 @@ export class AwsClients {
   }
   get dataPipeline(): DataPipelineClient {
     return this.get('dataPipeline', () => new DataPipelineClient(this.common));
+  }
+
+  /** Notifications (activities/notify.ts) go to the Region their destination's ARN names. */
+  sns(region?: string): SNSClient {
+    return this.get(`sns:${region ?? ''}`, () => new SNSClient({ ...this.common, ...(region ? { region } : {}) }));
+  }
+  eventBridge(region?: string): EventBridgeClient {
+    return this.get(
+      `events:${region ?? ''}`,
+      () => new EventBridgeClient({ ...this.common, ...(region ? { region } : {}) }),
+    );
+  }
+  secretsManager(region?: string): SecretsManagerClient {
+    return this.get(
+      `secretsmanager:${region ?? ''}`,
+      () => new SecretsManagerClient({ ...this.common, ...(region ? { region } : {}) }),
+    );
   }
 
   /** The stage-event queue's consumer (plugin/stage-events.ts). */

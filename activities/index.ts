@@ -4,8 +4,9 @@
  */
 import type { StageInput, StageResult, StopJobInput, StopOutcome, StopRunJobsInput } from '../common/run-types';
 import { createAwsClients, type AwsClientOptions, type AwsClients } from './aws-clients';
-import { STAGE_HANDLERS } from './kinds';
+import { STAGE_HANDLERS } from '../kinds/handlers';
 import { createFanOutActivities } from './fan-out';
+import { createNotifyActivities } from './notify';
 import { createPoolActivities, releaseSlotFromActivity } from './pools';
 import { createRunActivities } from './runs';
 import { stageEventSettings, type StageEventsOptions } from './stage-events-config';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createRunActivities(),
     ...createFanOutActivities(clients),
     ...createPoolActivities(clients),
+    ...createNotifyActivities(clients),
     /** Runs one stage: start its AWS job once, wait for it with heartbeats, stop it if cancelled. */
     async runStage(input: StageInput): Promise<StageResult> {
       const result = await runWithHandler(STAGE_HANDLERS[input.kind], input, clients, stageEvents);

@@ -26,7 +26,7 @@ import {
 import type { StageKind } from '../common/constants';
 import { giveBackUpdate, releaseSignal } from '../common/messages';
 import type { AwsClients } from './aws-clients';
-import { STAGE_HANDLERS } from './kinds';
+import { STAGE_HANDLERS } from '../kinds/handlers';
 import { stageContext } from './runner';
 
 export interface EnsurePoolInput {

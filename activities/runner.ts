@@ -14,6 +14,7 @@ import { failedExpectations } from '../common/checks';
 import { ERROR_TYPES } from '../common/constants';
 import type { StageHeartbeat, StageInput, StageResult, StageUsage } from '../common/run-types';
 import { renderDeep, templateContext } from '../common/templating';
+import { KINDS } from '../kinds';
 import { TRACE_ATTRIBUTES, traceAttributes } from '../common/tracing';
 import type { AwsClients } from './aws-clients';
 import { awsCall, awsFailure, isTransientAwsError, jobEndedFailure } from './errors';
@@ -224,7 +225,7 @@ async function runJob(
         break;
       }
       if (status && status.state !== 'running') throw terminalFailure(handler, jobId, status);
-      if (handler.sensor && input.deadlineMs !== undefined && Date.now() >= input.deadlineMs) {
+      if (KINDS[handler.kind].sensor && input.deadlineMs !== undefined && Date.now() >= input.deadlineMs) {
         throw ApplicationFailure.create({
           message: `${handler.service}: ${jobId} did not appear before the stage deadline`,
           type: ERROR_TYPES.sensorTimeout,
@@ -245,7 +246,7 @@ async function runJob(
         continue;
       }
       let delay = Date.now() < confirmUntil ? bounds.initialMs : nextPollDelayMs(Date.now() - hb.startedAtMs, bounds);
-      if (handler.sensor && input.deadlineMs !== undefined)
+      if (KINDS[handler.kind].sensor && input.deadlineMs !== undefined)
         delay = Math.max(0, Math.min(delay, input.deadlineMs - Date.now()));
       await waitWithHeartbeats(delay, hb);
     }

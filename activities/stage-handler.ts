@@ -7,6 +7,7 @@ import type { StageKind } from '../common/constants';
 import type { PollSpec } from '../common/pipeline';
 import type { PoolCapacity } from '../common/pools';
 import type { StageResult, StageUsage } from '../common/run-types';
+import { outcomeOf, type None, type StateTable } from '../kinds';
 import type { AwsClients } from './aws-clients';
 
 export interface StageContext {
@@ -80,8 +81,27 @@ export interface JobHandler extends CapacityAware {
    * stage then waits for the event instead of polling. Absent: the kind is polled.
    */
   watchKey?(ctx: StageContext, jobId: string): string;
-  /** Sensors wait for something to appear; past the deadline they fail instead of waiting on. */
-  sensor?: boolean;
+  /**
+   * Every state the service can report for the job (the SDK's enum, where it has one): the kind's
+   * state table (kind.ts `states`) must map each (test/unit/kinds-complete.test.ts).
+   */
+  serviceStates?: readonly string[];
+}
+
+/**
+ * A JobStatus from the service's state through the kind's state table (kind.ts `states`), with the
+ * service's message on an end other than success (or `fallback[awsState]` when it gave none).
+ */
+export function jobStatus(
+  states: StateTable | None,
+  awsState: string,
+  message?: string,
+  fallback: Readonly<Record<string, string>> = {},
+): JobStatus {
+  const state = outcomeOf(states, awsState);
+  if (state === 'running' || state === 'succeeded') return { state, awsState };
+  const text = message || fallback[awsState];
+  return { state, awsState, ...(text !== undefined ? { message: text } : {}) };
 }
 
 export type StageHandler = ImmediateHandler | JobHandler;

@@ -20,7 +20,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import type { StageHeartbeat, StopOutcome, StopRunJobsInput, StopTarget } from '../common/run-types';
 import type { AwsClients } from './aws-clients';
 import { awsCall } from './errors';
-import { STAGE_HANDLERS } from './kinds';
+import { STAGE_HANDLERS } from '../kinds/handlers';
 import { stageContext, stopAndConfirm } from './runner';
 
 /** The activity type whose heartbeats carry job ids (see workflows/run-pipeline.ts). */

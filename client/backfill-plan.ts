@@ -15,7 +15,7 @@ import type { PipelineDefinition } from '../common/pipeline';
 import { backfillWorkflowId } from './backfills';
 import type { runPipeline } from '../workflows';
 import type { TemporalSettings } from '../common/env';
-import { KINDS } from '../common/kinds';
+import { KINDS } from '../kinds';
 import { stagePool } from '../common/pools';
 import { renderDeep, templateContext } from '../common/templating';
 import { describePool } from './pools';

@@ -8,12 +8,14 @@
 import { Command } from 'commander';
 import { EXIT } from './errors';
 import { addBackfillCommands } from './cli/backfill';
+import { addGridCommand } from './cli/grid';
 import { addPoolCommands } from './cli/pool';
 import { addCancelCommand, addRunCommand } from './cli/run';
 import { addRunsCommand, addStatusCommand } from './cli/runs';
 import { addScheduleCommands } from './cli/schedule';
 import { exitCodeOf } from './cli/skeleton';
 import { runTraced } from './cli/tracing';
+import { addUiCommand } from './cli/ui';
 import { addValidateCommand } from './cli/validate';
 import { addServerCommands, type ServerEntryPoints } from './cli/worker';
 
@@ -33,6 +35,8 @@ export function buildCli(servers: ServerEntryPoints): Command {
   addPoolCommands(program);
   addRunsCommand(program);
   addStatusCommand(program);
+  addGridCommand(program);
+  addUiCommand(program);
   addCancelCommand(program);
   addValidateCommand(program);
   addServerCommands(program, servers);

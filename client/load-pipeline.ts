@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseParamArgs, resolveParams } from '../common/params';
 import { PipelineValidationError, validatePipeline, type PipelineDefinition } from '../common/pipeline';
+import { KINDS, type KindDescriptor } from '../kinds';
 import { UserInputError } from './errors';
 
 /**
@@ -22,15 +23,25 @@ export function runParams(pipeline: PipelineDefinition, pairs: readonly string[]
   return parsed.values;
 }
 
+/** The kinds that run a sub-pipeline, with the param naming it (their descriptors' `subPipeline`). */
+const SUB_PIPELINE_KINDS = new Map(
+  (Object.values(KINDS) as KindDescriptor[]).flatMap((d) => (d.subPipeline ? [[d.kind, d.subPipeline.pipeline]] : [])),
+);
+
 export function loadPipelineFile(file: string, including: readonly string[] = []): PipelineDefinition {
+  return loadFile(file, including);
+}
+
+/** `via`: the kind of the stage that named the file (a sub-pipeline), for the cycle's message. */
+function loadFile(file: string, including: readonly string[], via?: string): PipelineDefinition {
   const abs = path.resolve(file);
   if (including.includes(abs))
     throw new PipelineValidationError(including[0] as string, [
       {
-        field: 'pipeline.run',
+        field: via ?? 'the sub-pipelines',
         received: [...including, abs].map((f) => path.basename(f)),
         problem: 'the sub-pipelines include each other in a cycle',
-        fix: 'remove one pipeline.run on that cycle',
+        fix: `remove one ${via ?? 'sub-pipeline stage'} on that cycle`,
       },
     ]);
   let text: string;
@@ -62,17 +73,19 @@ export function loadPipelineFile(file: string, including: readonly string[] = []
 }
 
 /**
- * pipeline.run stages name a sub-pipeline file (relative to this one): it is loaded and validated
+ * Stages that run a sub-pipeline (pipeline.run) name its file (relative to this one): it is loaded and validated
  * with the parent and its definition put in place of the path, so workers never read it.
  */
 function embedSubPipelines(raw: unknown, dir: string, including: string[]): void {
   const stages = (raw as { stages?: unknown } | null)?.stages;
   if (!Array.isArray(stages)) return;
-  for (const stage of stages as { kind?: unknown; params?: { pipeline?: unknown } }[]) {
-    if (stage?.kind !== 'pipeline.run' || typeof stage.params?.pipeline !== 'string') continue;
-    const sub = path.resolve(dir, stage.params.pipeline);
+  for (const stage of stages as { kind?: unknown; params?: Record<string, unknown> }[]) {
+    const param = typeof stage?.kind === 'string' ? SUB_PIPELINE_KINDS.get(stage.kind) : undefined;
+    const file = param !== undefined ? stage.params?.[param] : undefined;
+    if (param === undefined || typeof file !== 'string' || !stage.params) continue;
+    const sub = path.resolve(dir, file);
     try {
-      stage.params.pipeline = loadPipelineFile(sub, including);
+      stage.params[param] = loadFile(sub, including, stage.kind as string);
     } catch (err) {
       if (err instanceof UserInputError)
         throw new UserInputError(

@@ -5,7 +5,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TemporalSettings } from '../common/env';
-import { KINDS } from '../common/kinds';
+import { KINDS } from '../kinds';
 import type { PipelineDefinition } from '../common/pipeline';
 import { poolQuery, setSlotsSignal } from '../common/messages';
 import {

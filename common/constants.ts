@@ -17,6 +17,8 @@ export const WORKFLOW_TYPES = {
   fanOutStage: 'fanOutStage',
   /** One chunk of a forEach stage's items. */
   fanOutChunk: 'fanOutChunk',
+  /** Sends one transition's events to a pipeline's `notify:` destinations (workflows/notify.ts). */
+  notify: 'sluiceNotify',
 } as const;
 
 export const QUERY_NAMES = {
@@ -105,6 +107,8 @@ export const ERROR_TYPES = {
 export const MEMO_KEYS = {
   /** The final RunStatus of a cancelled run (stage outputs left out to keep the memo small). */
   run: 'sluiceRun',
+  /** Every closed run's stages in a few hundred bytes (common/grid-memo.ts): what `sluice grid` reads. */
+  grid: 'sluiceGrid',
   /** The final BackfillReport of a cancelled backfill. */
   backfillReport: 'sluiceBackfillReport',
   /**
@@ -126,8 +130,8 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
 
 // Stage kinds: declared by their descriptors (common/kinds/index.ts), re-exported for the files
 // that import them from here. common/kinds never imports this module, so there is no cycle.
-export { CHILD_RUN_KINDS, RESULT_KINDS, SENSOR_KINDS, STAGE_KINDS, type StageKind } from './kinds';
-export { EMR_CLUSTER_TAGS } from './kinds/emr-cluster';
+export { CHILD_RUN_KINDS, RESULT_KINDS, SENSOR_KINDS, STAGE_KINDS, type StageKind } from '../kinds';
+export { EMR_CLUSTER_TAGS } from '../kinds/emr-cluster/kind';
 
 /** Template names usable as `{{ name }}` in any string param. */
 export const TEMPLATE_NAMES = ['ds', 'ds_nodash', 'year', 'month', 'day', 'prev_ds', 'next_ds', 'pipeline'] as const;

@@ -2,7 +2,7 @@
  * How many EMR Serverless job runs fit at once: the vCPUs one Spark run takes (from its
  * sparkSubmitParameters, else EMR Serverless's defaults), and the slots that leaves under the
  * account's vCPU quota and the application's maximum capacity. Pure: used by the worker
- * (activities/kinds/emr-serverless.ts, a default pool's slots) and by the local gateway (which
+ * (kinds/emr-serverless-job/handler.ts, a default pool's slots) and by the local gateway (which
  * refuses starts past the quota as AWS does), so both count a run the same way.
  */
 

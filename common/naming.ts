@@ -1,5 +1,5 @@
 /** How runs and stages are named. One definition, used by the CLI, the workflows and the tests. */
-import { PIPELINE_NAME } from './kinds/types';
+import { PIPELINE_NAME } from '../kinds/types';
 
 /** A single run of a pipeline for a date, whoever starts it (CLI, backfill, schedule). */
 export function runWorkflowId(pipeline: string, ds: string): string {

@@ -3,6 +3,7 @@
  * a stage upstream of the one using it (directly or transitively) and a field its kind declares,
  * a condition with an operator. Every problem is reported with the value and a fix ("did you mean").
  */
+import { KINDS, type KindDescriptor } from '../kinds';
 import { TEMPLATE_NAMES } from './constants';
 import { FAN_OUT_OUTPUTS } from './fan-out';
 import { closest } from './params';
@@ -107,8 +108,9 @@ export function templateIssues(
   };
 
   for (const stage of doc.stages) {
-    // A sub-pipeline's own templates are its run's (it is validated by itself: KIND_RULES 'pipeline.run').
-    const own = stage.kind === 'pipeline.run' ? { ...stage.params, pipeline: undefined } : stage.params;
+    // A sub-pipeline's own templates are its run's (it is validated by itself, by its kind's check).
+    const sub = (KINDS as Record<string, KindDescriptor | undefined>)[stage.kind]?.subPipeline;
+    const own = sub ? { ...stage.params, [sub.pipeline]: undefined } : stage.params;
     walkStrings(own, 'params', (text, path) => {
       for (const t of findTemplates(text)) check(stage, path, text, t.ref, t.text);
     });

@@ -8,8 +8,8 @@ import { z } from 'zod';
 export { formatIssues, structureIssues, topologicalOrder, type PipelineIssue } from './pipeline-structure';
 import { expectProblems, type ExpectSpec } from './checks';
 import { RESULT_KINDS, type StageKind } from './constants';
-import { KINDS, type CheckContext, type KindDescriptor } from './kinds';
-import { PIPELINE_NAME } from './kinds/types';
+import { KINDS, type CheckContext, type KindDescriptor } from '../kinds';
+import { PIPELINE_NAME } from '../kinds/types';
 import { logicalDateProblem } from './dates';
 import { formatIssues, isKind, structureIssues, type PipelineIssue } from './pipeline-structure';
 import { FAN_OUT_LIMITS, type ForEachSpec } from './fan-out';
@@ -17,6 +17,7 @@ import { PARAM_TYPES, paramDefinitionIssues, type ParamDefinitions } from './par
 import { TRIGGER_RULES, type TriggerRule } from './scheduling';
 import { templateIssues } from './pipeline-templates';
 import { NO_POOL, POOL_NAME, PRIORITY } from './pools';
+import { notifyProblem, type NotifySpec } from './notifications';
 
 /** `90s`, `5m`, `2h`, `1d`, `500ms`, or a number of milliseconds. */
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
@@ -142,6 +143,8 @@ const pipelineSchema = z.strictObject({
     .min(PRIORITY.min, { message: `expected ${PRIORITY.min} (first) to ${PRIORITY.max} (last)` })
     .max(PRIORITY.max, { message: `expected ${PRIORITY.min} (first) to ${PRIORITY.max} (last)` })
     .optional(),
+  /** Where the run's events go (common/notifications.ts): SNS topics, EventBridge buses, webhooks. */
+  notify: z.unknown().optional(),
 });
 
 export interface StageDefinition {
@@ -175,6 +178,8 @@ export interface PipelineDefinition {
   stages: StageDefinition[];
   /** Priority of its runs' waits for pools (1 first … 5 last); backfill dates default to one lower. */
   priority?: number;
+  /** Where its runs' events go (failed, late, succeeded, cancelled, recovered, a backfill's end). */
+  notify?: NotifySpec[];
 }
 
 /**
@@ -332,6 +337,8 @@ export function validatePipeline(raw: unknown, source = 'pipeline'): PipelineDef
     }
   }
   issues.push(...paramDefinitionIssues(doc.params));
+  const notify = doc.notify !== undefined ? notifyProblem(doc.notify) : undefined;
+  if (notify) issues.push(notify);
   issues.push(
     ...templateIssues(doc as PipelineDefinition, (kind) => (isKind(kind) ? KIND_RULES[kind].outputs : undefined)),
   );

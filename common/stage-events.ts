@@ -10,6 +10,7 @@
  *
  * Pure and free of Node built-ins: the watch workflow imports the names.
  */
+import { isNone, KINDS, terminalStates, type KindDescriptor } from '../kinds';
 
 export const WATCH_WORKFLOW_TYPE = 'watchJob';
 /** The consumer's signal: a watched job reached a terminal state. */
@@ -47,8 +48,8 @@ type Detail = Record<string, unknown>;
 interface EventType {
   /** The stage kind whose jobs the event is about. */
   kind: string;
-  /** The watch key of the job the event is about, or undefined when the event lacks the ids. */
-  key(detail: Detail): string | undefined;
+  /** The detail fields that name the job, in the order of its watch key. */
+  ids: readonly string[];
   /** The event's state field. */
   state: string;
   /** States that end the job; other events of the type (RUNNING, Started...) are not signalled. */
@@ -56,67 +57,31 @@ interface EventType {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-/** The key from the event's ids, when it has them all. */
-const joined = (kind: string, ...ids: unknown[]): string | undefined =>
-  ids.every((p) => str(p) !== undefined) ? watchKey(kind, ...(ids as string[])) : undefined;
 
-/** `source` → `detail-type` → how to read it. Shapes from the EventBridge event reference. */
-const EVENT_TYPES: Record<string, Record<string, EventType>> = {
-  'aws.glue': {
-    'Glue Job State Change': {
-      kind: 'glue.job',
-      key: (d) => joined('glue.job', d.jobRunId),
-      state: 'state',
-      terminal: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'],
-    },
-    'Glue Crawler State Change': {
-      kind: 'glue.crawler',
-      key: (d) => joined('glue.crawler', d.crawlerName),
-      state: 'state',
-      terminal: ['Succeeded', 'Failed', 'Cancelled', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
-    },
-  },
-  'aws.athena': {
-    'Athena Query State Change': {
-      kind: 'athena.query',
-      key: (d) => joined('athena.query', d.queryExecutionId),
-      state: 'currentState',
-      terminal: ['SUCCEEDED', 'FAILED', 'CANCELLED'],
-    },
-  },
-  'aws.emr': {
-    'EMR Step Status Change': {
-      kind: 'emr.step',
-      key: (d) => joined('emr.step', d.clusterId, d.stepId),
-      state: 'state',
-      terminal: ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'],
-    },
-  },
-  'aws.emr-serverless': {
-    'EMR Serverless Job Run State Change': {
-      kind: 'emr-serverless.job',
-      key: (d) => joined('emr-serverless.job', d.applicationId, d.jobRunId),
-      state: 'state',
-      terminal: ['SUCCESS', 'FAILED', 'CANCELLED'],
-    },
-  },
-  'aws.states': {
-    'Step Functions Execution Status Change': {
-      kind: 'sfn.execution',
-      key: (d) => joined('sfn.execution', d.executionArn),
-      state: 'status',
-      terminal: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
-    },
-  },
-  'aws.redshift-data': {
-    'Redshift Data Statement Status Change': {
-      kind: 'redshift.sql',
-      key: (d) => joined('redshift.sql', d.statementId),
-      state: 'state',
-      terminal: ['FINISHED', 'FAILED', 'ABORTED'],
-    },
-  },
-};
+/**
+ * `source` → `detail-type` → how to read it, from the kinds' descriptors (their `events`): the
+ * terminal states are those whose outcome in the event's (or else the kind's) state table is not
+ * `running`, so the handler's mapping and the events read one table.
+ */
+const EVENT_TYPES: Record<string, Record<string, EventType>> = {};
+for (const d of Object.values(KINDS) as KindDescriptor[]) {
+  if (isNone(d.events)) continue;
+  for (const e of d.events) {
+    const table = e.states ?? (isNone(d.states) ? {} : d.states);
+    (EVENT_TYPES[e.source] ??= {})[e.detailType] = {
+      kind: d.kind,
+      ids: e.ids,
+      state: e.stateField,
+      terminal: terminalStates(table),
+    };
+  }
+}
+
+/** The watch key of the job an event is about, or undefined when the event lacks its ids. */
+function eventKey(type: EventType, detail: Detail): string | undefined {
+  const ids = type.ids.map((f) => str(detail[f]));
+  return ids.every((id) => id !== undefined) ? watchKey(type.kind, ...ids) : undefined;
+}
 
 /** The sources and detail types Sluice reads, for an EventBridge rule on all of them (the local route). */
 export const STAGE_EVENT_PATTERN = {
@@ -160,7 +125,7 @@ export function parseStageEvent(body: unknown): ParsedStageEvent {
   const type = source && detailType ? EVENT_TYPES[source]?.[detailType] : undefined;
   if (!type) return { kind: 'other', reason: `not a stage event (${source ?? '?'} / ${detailType ?? '?'})` };
   const detail = typeof event.detail === 'object' && event.detail !== null ? (event.detail as Detail) : {};
-  const key = type.key(detail);
+  const key = eventKey(type, detail);
   const state = str(detail[type.state]);
   if (!key || !state) return { kind: 'other', reason: `${detailType} without its job ids or state` };
   if (!type.terminal.includes(state)) return { kind: 'progress', key, state };

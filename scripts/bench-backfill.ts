@@ -25,7 +25,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
-import { GLUE_KEY_ARGUMENT } from '../activities/kinds/glue';
+import { GLUE_KEY_ARGUMENT } from '../kinds/glue-job/handler';
 import { nextPollDelayMs, pollBounds } from '../activities/polling';
 import { startBackfill, waitForBackfill } from '../client/backfills';
 import type { StageInput, StageResult } from '../common/run-types';

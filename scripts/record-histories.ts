@@ -14,7 +14,9 @@
  * the paths those did not take: a sub-pipeline cancelled, a run cancelled between a stage's
  * attempts, a cleanup stage failing (after a failure, after a cancel), the rules of a failed run
  * (params or a condition that cannot be rendered, one_failed, none_failed, a cleanup with nothing
- * to clean up), fan-outs failing over or within their tolerated count, and one over an S3 prefix.
+ * to clean up), fan-outs failing over or within their tolerated count, and one over an S3 prefix;
+ * from v0.9.0, notifications: a run of a pipeline with `notify:` failing and succeeding, each with
+ * its notifier.
  * Activities are mocked (the histories are about workflow commands). Run it on a checkout of the
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
@@ -260,6 +262,14 @@ function pooledPipeline(name: string, first: keyof typeof behaviours): PipelineD
   });
 }
 
+/** A pipeline whose runs notify a webhook of their failure, success and recovery (workflows/notify.ts). */
+function notifiedPipeline(name: string, second: keyof typeof behaviours): PipelineDefinition {
+  return definePipeline({
+    ...pipeline(name, second),
+    notify: [{ to: 'https://hooks.example.com/replay', on: ['failed', 'succeeded', 'recovered'] }],
+  });
+}
+
 const fanOutFailed = (name: string): PipelineDefinition => fanOutVariant(name, 'failed');
 const fanOutTolerated = (name: string): PipelineDefinition => fanOutVariant(name, 'tolerated');
 const fanOutS3 = (name: string): PipelineDefinition => fanOutVariant(name, 's3');
@@ -300,6 +310,9 @@ async function main(): Promise<void> {
         },
         listKeyRange: async () => [...S3_KEYS],
         stopStageJob: async () => 'stopped',
+        // Notifications: the send is mocked (no webhook); the previous run is said to have failed.
+        sendNotification: async () => ({ destination: 'webhook (host hooks.example.com)', receipt: 'HTTP 200' }),
+        previousRunStatus: async () => 'FAILED',
         stopRunJobs: async (input: { stages: { stageId: string; jobId?: string }[] }) =>
           input.stages.map((t) => ({
             stageId: t.stageId,
@@ -366,6 +379,8 @@ async function main(): Promise<void> {
       ['fanout-s3', 'ok', false, fanOutS3],
       ['pooled', 'ok', false, pooledPipeline],
       ['pooled-cancelled', 'hang', true, pooledPipeline],
+      ['notified-failed', 'denied', false, notifiedPipeline],
+      ['notified-succeeded', 'ok', false, notifiedPipeline],
     ] as const) {
       const p = build(name, second);
       const params = LANGUAGE.includes(build) ? { params: { region: 'eu-west-1' } } : {};
@@ -400,6 +415,11 @@ async function main(): Promise<void> {
       await handle.result().catch(() => undefined);
       // The pool goes on (idle, it ends after an hour): its history so far, every grant and release in it.
       if (build === pooledPipeline) executions.push(['pool', poolWorkflowId(settings.taskQueue, name)]);
+      if (build === notifiedPipeline) {
+        const notifier = `sluice-notify:${second === 'ok' ? 'succeeded' : 'failed'}:${handle.workflowId}:${handle.firstExecutionRunId}`;
+        await client.workflow.getHandle(notifier).result();
+        executions.push(['notify', notifier]);
+      }
       for (const [kind, workflowId] of executions) record(kind, name, workflowId);
     }
   });

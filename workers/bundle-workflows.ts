@@ -29,7 +29,8 @@ export function encodedFailuresBundlePath(bundlePath: string): string {
   return bundleVariantPath(bundlePath, { encodedFailures: true });
 }
 
-async function bundle(out: string, v: BundleVariant): Promise<void> {
+/** The code of one variant of the bundle, from the workflow code beside this file (compiled or source). */
+export async function workflowBundleCode(v: BundleVariant = {}): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     // The plugin adds Sluice's workflow interceptor module, as it does for a team bundling its own
@@ -40,6 +41,11 @@ async function bundle(out: string, v: BundleVariant): Promise<void> {
     ...(v.encodedFailures ? { failureConverterPath: ENCODED_FAILURES_PATH } : {}),
     logger: new DefaultLogger('WARN'),
   });
+  return code;
+}
+
+async function bundle(out: string, v: BundleVariant): Promise<void> {
+  const code = await workflowBundleCode(v);
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, code);
 }

@@ -37,6 +37,7 @@ import { failureOutcome } from '../common/outcomes';
 import { awaitRun, listDateRuns, runDate } from './date-run';
 import { runPriority } from '../common/pools';
 import { AUTO_UPGRADE, versioned } from './versioning';
+import { notifyBackfillEnd } from './notify';
 
 export { planBackfill };
 
@@ -464,6 +465,8 @@ export async function backfillPipeline(input: BackfillInput): Promise<BackfillRe
   finished = true;
   showProgress();
   const final = report();
+  // Only with notify: (an await of nothing would still reorder the close against other commands).
+  if (pipeline.notify?.length) await notifyBackfillEnd(pipeline, final);
   if (cancelling && patched(PATCHES.reportMemo)) upsertMemo({ [MEMO_KEYS.backfillReport]: final });
   if (cancelling)
     throw new CancelledFailure(

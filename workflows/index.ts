@@ -9,5 +9,6 @@ export {
 } from './backfill';
 export { scheduledPipeline } from './scheduled';
 export { fanOutStage, fanOutChunk } from './fan-out';
+export { sluiceNotify } from './notify';
 export { watchJob } from './watch-job';
 export { sluicePool } from './pool';

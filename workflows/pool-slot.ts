@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import { KINDS } from '../common/kinds';
+import { KINDS } from '../kinds';
 import type { StageKind } from '../common/constants';
 import {
   poolWorkflowId,

@@ -20,24 +20,21 @@ import {
   CancellationScope,
   CancelledFailure,
   isCancellation,
-  log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SluiceActivities } from '../activities';
 import { CHILD_RUN_KINDS, ERROR_TYPES, MEMO_KEYS, RUN_STATUS, type RunStatusValue } from '../common/constants';
 import type { FanOutInput, FanOutPooling } from '../common/fan-out';
 import { fanOutInputFor } from '../common/fan-out-machine';
-import { KINDS } from '../common/kinds';
 import { statusQuery } from '../common/messages';
 import { resolveParams } from '../common/params';
 import type { StageDefinition } from '../common/pipeline';
 import { formatIssues, structureIssues, type PipelineIssue } from '../common/pipeline-structure';
+import { gridRecord } from '../common/grid-memo';
 import { stagePool } from '../common/pools';
 import * as machine from '../common/run-machine';
 import { jobMayOutlive, type DateRunState } from '../common/run-machine';
@@ -51,6 +48,9 @@ import { stageSlotAsk, type AskContext, type SlotAsk } from './pool-slot';
 import { activityOptions, fanOutOutputOf, lastHeartbeatJob, stageError, startStage } from './stage-start';
 import { renderStageParams } from './sub-pipeline';
 import { PINNED, versioned } from './versioning';
+import { stopOrphansOneByOne, stopRunJobsOf } from './run-stops';
+import { KINDS } from '../kinds';
+import { notifyRunEnd } from './notify';
 
 // Defined once (common/messages.ts); exported here as before.
 export { statusQuery };
@@ -74,6 +74,8 @@ export const PATCHES = {
    * slot the stop frees never goes to a stage of this cancelled run.
    */
   cancelWithdraws: 'sluice-cancel-withdraws-asks-1',
+  /** Close: the grid's record of the run in its memo (common/grid-memo.ts), read from visibility pages. */
+  gridMemo: 'sluice-grid-memo-1',
 } as const;
 
 /** Workflow time, as the run's statuses record it. */
@@ -119,7 +121,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunStatus> {
   else if (leftover) await leftover.done;
   if (outcomes?.length) state.run.stops = outcomes;
   r.show();
-  return r.end(outcomes);
+  return await r.end(outcomes);
 }
 
 /**
@@ -195,6 +197,17 @@ class DateRun {
 
   private setStatus(value: RunStatusValue): void {
     upsertSearchAttributes([{ key: SA_STATUS, value }]);
+    // Closing: the grid reads every closed run's stages from visibility's pages, with no call per run.
+    if (value !== RUN_STATUS.running && patched(PATCHES.gridMemo))
+      upsertMemo({ [MEMO_KEYS.grid]: gridRecord(this.state.run) });
+  }
+
+  /** Only with notify: (an await of nothing would still reorder the close against other commands). */
+  private async notify(): Promise<void> {
+    const { pipeline } = this.input;
+    const failure = this.state.firstFailure;
+    if (pipeline.notify?.length)
+      await notifyRunEnd(pipeline, this.state.run, failure ? machine.statusOf(this.state, failure) : undefined);
   }
 
   private renderContext(): RenderContext {
@@ -310,18 +323,7 @@ class DateRun {
   }
 
   private stopJobs(targets: StopTarget[]): Promise<StopOutcome[]> {
-    const { stopRunJobs } = proxyActivities<SluiceActivities>({
-      startToCloseTimeout: '10m',
-      heartbeatTimeout: '30s',
-      retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
-      summary: 'stop the AWS jobs of this run',
-    });
-    const { workflowId, runId } = workflowInfo();
-    const { pipeline, ds } = this.input;
-    machine.stopsSent(this.state, targets);
-    return CancellationScope.nonCancellable(() =>
-      stopRunJobs({ workflowId, runId, pipeline: pipeline.name, ds, stages: targets }),
-    );
+    return stopRunJobsOf(this.state, this.input, targets);
   }
 
   /**
@@ -350,39 +352,22 @@ class DateRun {
     if (leftover.length && patched(PATCHES.stopFailed))
       return { outcomes: this.stopJobs(leftover.map((s) => machine.stopTarget(state, s))) };
     if (!leftover.length || !state.orphans.length) return undefined;
-    const { pipeline, ds } = this.input;
-    const done = CancellationScope.nonCancellable(async () => {
-      const { stopStageJob } = proxyActivities<SluiceActivities>({
-        startToCloseTimeout: '5m',
-        retry: { maximumAttempts: 10, initialInterval: '2s', nonRetryableErrorTypes: [ERROR_TYPES.awsRequest] },
-        summary: 'stop orphaned AWS jobs',
-      });
-      for (const { stageId, jobId } of state.orphans) {
-        const stage = machine.stageDef(state, stageId);
-        const outcome = await stopStageJob({
-          kind: stage.kind,
-          params: stage.params,
-          pipeline: pipeline.name,
-          ds,
-          jobId,
-        }).catch((e: unknown) => String(e));
-        log.info('stopped orphaned job', { stage: stage.id, jobId, outcome });
-      }
-    });
-    return { done };
+    return { done: stopOrphansOneByOne(state, this.input) };
   }
 
   /** The run's end: its status recorded (search attribute, memo), then its result or failure. */
-  end(outcomes: StopOutcome[] | undefined): RunStatus {
+  async end(outcomes: StopOutcome[] | undefined): Promise<RunStatus> {
     const ending = machine.endRun(this.state, outcomes);
     if (ending.status === 'cancelled') {
       this.setStatus(RUN_STATUS.cancelled);
+      await this.notify();
       // Readable without a worker (runs cancelled before the sweep replay without it).
       if (patched(PATCHES.cancelSweep)) upsertMemo({ [MEMO_KEYS.run]: ending.memo });
       throw new CancelledFailure(ending.message, ending.unstopped);
     }
     if (ending.status === 'failed') {
       this.setStatus(RUN_STATUS.failed);
+      await this.notify();
       const { message, details } = ending;
       throw ApplicationFailure.create({
         message,
@@ -392,6 +377,7 @@ class DateRun {
       });
     }
     this.setStatus(RUN_STATUS.succeeded);
+    await this.notify();
     return ending.run;
   }
 }

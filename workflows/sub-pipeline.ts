@@ -9,6 +9,7 @@
 import { ChildWorkflowCancellationType, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../common/constants';
 import { runSummary } from '../common/naming';
+import { KINDS, type KindDescriptor } from '../kinds';
 import type { PipelineDefinition } from '../common/pipeline';
 import type { RunPipelineInput, RunStatus, StageResult } from '../common/run-types';
 import { runSearchAttributes } from '../common/search-attributes';
@@ -18,20 +19,21 @@ import { renderParams, type RenderContext } from '../common/templating';
 const OUTPUTS_MAX_BYTES = 64 * 1024;
 
 /**
- * A stage's params rendered for this run. A pipeline.run stage renders only the sub-run's params:
- * the sub-pipeline's own templates are its run's to render.
+ * A stage's params rendered for this run. A stage that runs a sub-pipeline (its kind's
+ * `subPipeline`) renders only the sub-run's params: the sub-pipeline's own templates are its run's.
  */
 export function renderStageParams(
   kind: string,
   params: Record<string, unknown>,
   ctx: RenderContext,
 ): Record<string, unknown> {
-  if (kind !== 'pipeline.run') return renderParams(params, ctx);
-  const { pipeline, params: subParams, ...rest } = params;
+  const sub = (KINDS as Record<string, KindDescriptor | undefined>)[kind]?.subPipeline;
+  if (!sub) return renderParams(params, ctx);
+  const { [sub.pipeline]: pipeline, [sub.params]: subParams, ...rest } = params;
   return {
     ...renderParams(rest, ctx),
-    pipeline,
-    ...(subParams !== undefined ? { params: renderParams(subParams, ctx) } : {}),
+    [sub.pipeline]: pipeline,
+    ...(subParams !== undefined ? { [sub.params]: renderParams(subParams, ctx) } : {}),
   };
 }
 

@@ -9,21 +9,11 @@ import { uniqueName } from '../support/aws';
 import { DEFAULT_PRICES } from '../../common/prices';
 import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv } from '../support/temporal';
 
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-dry-run', { worker: {} });
+const env = cliEnv(ctx);
 const { file: pipelineFile } = pipelineDir('sluice-dry-run-');
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-dry-run');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 interface DryRun {
   dryRun: true;

@@ -9,21 +9,11 @@ import { definePipeline } from '../../common/pipeline';
 import { createGlueJob, glueRunStates, uniqueName } from '../support/aws';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv, waitFor } from '../support/temporal';
 
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-backfill', { worker: {} });
+const env = cliEnv(ctx);
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-backfill-'));
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-backfill');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 function glueFile(name: string, job: string): string {
   const file = path.join(dir, `${name}.yaml`);

@@ -12,18 +12,10 @@ import { statusQuery } from '../../workflows/run-pipeline';
 import { createGlueJob, glueRunStates, uniqueName } from '../support/aws';
 import { sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor, type TestContext, temporalTestContext } from '../support/temporal';
 
 const DS = '2024-05-31';
-let ctx: TestContext;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-cancel');
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
+const ctx = fileContext('e2e-cancel');
 
 /** A Glue stage held RUNNING by the gateway until someone stops it. */
 async function hangingGlue(

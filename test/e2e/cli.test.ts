@@ -5,21 +5,11 @@ import { createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { addDays, localDate } from '../../common/dates';
 import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv, waitFor } from '../support/temporal';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-cli', { worker: {} });
+const env = cliEnv(ctx);
 const { dir, file: pipelineFile } = pipelineDir('sluice-cli-');
-let env: NodeJS.ProcessEnv;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-cli');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 async function runsOf(workflowId: string): Promise<number> {
   return (await ctx.client.workflow.count(`WorkflowId = "${workflowId}"`)).count;

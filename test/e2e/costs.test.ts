@@ -14,22 +14,12 @@ import type { RunCost } from '../../client/costs';
 import { awsClients, createGlueJob, createLambdaFunction, uniqueName } from '../support/aws';
 import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv } from '../support/temporal';
 
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-costs', { worker: {} });
+const env = cliEnv(ctx);
 const { dir, file: pipelineFile } = pipelineDir('sluice-costs-');
 const DS = '2024-07-01';
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-costs');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 test('sluice status gives each stage’s cost from its job’s own figures, the run’s total, and uses SLUICE_PRICES_FILE', async () => {
   const name = uniqueName('cost');

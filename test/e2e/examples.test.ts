@@ -20,25 +20,15 @@ import type { RunStatus, StageStatus } from '../../common/run-types';
 import { awsClients, createBucket, createLambdaFunction, createGlueJob, uniqueName } from '../support/aws';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv, waitFor } from '../support/temporal';
 
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-examples', { worker: {} });
+const env = cliEnv(ctx);
 
 /** A base date no earlier jest run used (one in ~9,000), and a day of its own for each run. */
 const BASE = addDays('2000-01-01', randomInt(0, 9000));
 let days = 0;
 const nextDate = (): string => addDays(BASE, days++);
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-examples');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 const params = (values: Record<string, string>): string[] =>
   Object.entries(values).flatMap(([k, v]) => ['--param', `${k}=${v}`]);

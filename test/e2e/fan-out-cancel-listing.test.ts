@@ -15,24 +15,18 @@ import { readRunStatus } from '../../client/runs';
 import { awsClients, createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { cliEnv, fileContext, waitFor } from '../support/temporal';
 
 const DS = '2024-03-01';
 /** How long the gateway holds the ListObjectsV2 call the cancel must land in. */
 const HELD_MS = 10_000;
-let ctx: TestContext;
+const ctx = fileContext('e2e-fanout-listing');
+const env = cliEnv(ctx);
 let worker: Worker;
-let env: NodeJS.ProcessEnv;
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-fanout-listing-'));
 
 beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-fanout-listing');
   worker = (await ctx.startWorker()).worker;
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
 });
 
 /** A bucket with `n` keys under the date's prefix, a Glue job, and a pipeline fanning out over them. */

@@ -9,21 +9,12 @@ import { readRunStatus } from '../../client/runs';
 import { awsClients, createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { pipelineDir, sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv, waitFor } from '../support/temporal';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-fanout');
+const env = cliEnv(ctx);
 const { file } = pipelineDir('sluice-fanout-');
-let env: NodeJS.ProcessEnv;
 const DS = '2024-03-01';
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-fanout');
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 async function glueRuns(job: string): Promise<{ id: string; state: string; args: Record<string, string> }[]> {
   const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));

@@ -13,7 +13,7 @@ import {
   type RunJobFlowCommandInput,
 } from '@aws-sdk/client-emr';
 import { CancelledFailure, type WorkflowFailedError } from '@temporalio/client';
-import { taggedStepName } from '../../activities/kinds/emr';
+import { taggedStepName } from '../../kinds/emr-step/handler';
 import { EMR_CLUSTER_TAGS, ERROR_TYPES } from '../../common/constants';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, type PipelineDefinition, type StageDefinition } from '../../common/pipeline';
@@ -22,24 +22,13 @@ import { startRun, waitForRun, type RunOutcome } from '../../client/runs';
 import { awsClients, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor, temporalTestContext } from '../support/temporal';
+import { runToEnd as runOn } from '../support/runs';
+import { FAST } from '../support/timing';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-emr-cluster', { worker: {} });
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-emr-cluster');
-  await ctx.startWorker();
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
-
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '3s' },
-  retry: { initialInterval: '500ms' },
-} as const;
+const fast = FAST;
 const DS = '2024-03-01';
 
 // ---------------------------------------------------------------- fixtures and helpers
@@ -67,9 +56,7 @@ function pipelineOf(
   return definePipeline({ name: uniqueName(prefix), defaults: fast, stages });
 }
 
-async function runToEnd(pipeline: PipelineDefinition): Promise<RunOutcome> {
-  return waitForRun((await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 })).handle);
-}
+const runToEnd = (pipeline: PipelineDefinition): Promise<RunOutcome> => runOn(ctx, pipeline, DS);
 
 function stageOf(status: RunStatus | undefined, id: string): StageStatus | undefined {
   return status?.stages.find((s) => s.id === id);

@@ -26,37 +26,24 @@ import {
   type StartJobRunCommandInput,
 } from '@aws-sdk/client-emr-serverless';
 import { CreateCrawlerCommand, GetCrawlerCommand, ListCrawlsCommand, StartCrawlerCommand } from '@aws-sdk/client-glue';
-import { CancelledFailure, type WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type SluiceActivities } from '../../activities';
-import { taggedStepName } from '../../activities/kinds/emr';
-import { emrServerlessClientToken } from '../../activities/kinds/emr-serverless';
-import { parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
+import { taggedStepName } from '../../kinds/emr-step/handler';
+import { emrServerlessClientToken } from '../../kinds/emr-serverless-job/handler';
+import { parseCrawlerJobId } from '../../kinds/glue-crawler/handler';
 import { ERROR_TYPES } from '../../common/constants';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, type PipelineDefinition, type StageDefinition } from '../../common/pipeline';
-import type { RunStatus } from '../../common/run-types';
 import { startRun, waitForRun, type RunOutcome } from '../../client/runs';
 import { awsClients, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor, type TestContext, temporalTestContext } from '../support/temporal';
+import { cancelWhilePolled, runToEnd as runOn } from '../support/runs';
+import { FAST } from '../support/timing';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-emr-glue', { worker: {} });
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-emr-glue');
-  await ctx.startWorker();
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
-
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '3s' },
-  retry: { initialInterval: '500ms' },
-} as const;
+const fast = FAST;
 const DS = '2024-03-01';
 
 // ---------------------------------------------------------------- fixtures
@@ -158,9 +145,7 @@ function onePipeline(
   return definePipeline({ name: uniqueName(prefix), defaults, stages: [stage] });
 }
 
-async function runToEnd(pipeline: PipelineDefinition, on: TestContext = ctx): Promise<RunOutcome> {
-  return waitForRun((await startRun(on.client, on.settings, pipeline, DS, { generation: 0 })).handle);
-}
+const runToEnd = (pipeline: PipelineDefinition, on: TestContext = ctx): Promise<RunOutcome> => runOn(on, pipeline, DS);
 
 /** Runs a pipeline whose only stage must fail with a JobFailedError; returns the run's failure message. */
 async function expectJobFailed(pipeline: PipelineDefinition): Promise<string> {
@@ -173,13 +158,7 @@ async function expectJobFailed(pipeline: PipelineDefinition): Promise<string> {
 
 /** Starts the run, waits until `polled` says the job is being polled, cancels, and checks the run ended cancelled. */
 async function cancelWhilePolling(pipeline: PipelineDefinition, polled: () => Promise<boolean>): Promise<void> {
-  const started = await startRun(ctx.client, ctx.settings, pipeline, DS, { generation: 0 });
-  await waitFor('the job to be polled', polled);
-  await started.handle.cancel();
-  const err: unknown = await started.handle.result().catch((e: unknown) => e);
-  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-  const status = await started.handle.query<RunStatus>('status');
-  expect(status.stages[0]?.state).toBe('cancelled');
+  await cancelWhilePolled(ctx, pipeline, polled, DS);
 }
 
 /**

@@ -12,36 +12,23 @@ import { CreateDeliveryStreamCommand } from '@aws-sdk/client-firehose';
 import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../activities/aws-clients';
-import { COPY_CHUNK } from '../../activities/kinds/s3-copy';
-import { MAX_RESENDS } from '../../activities/kinds/streams';
+import { COPY_CHUNK } from '../../kinds/s3-copy/handler';
+import { MAX_RESENDS } from '../../activities/stream-records';
 import { ERROR_TYPES } from '../../common/constants';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import { loadPipelineFile } from '../../client/load-pipeline';
-import { startRun, waitForRun, type RunOutcome } from '../../client/runs';
+import type { RunOutcome } from '../../client/runs';
 import { awsClients, createBucket, createLambdaFunction, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext } from '../support/temporal';
+import { runToEnd } from '../support/runs';
+import { fastDefaults } from '../support/timing';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-ingest', { worker: { clients: createAwsClients({ maxAttempts: 1 }) } });
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-ingest');
-  await ctx.startWorker({ clients: createAwsClients({ maxAttempts: 1 }) });
-});
+const fast = fastDefaults({ retry: { initialInterval: '300ms', maximumInterval: '1s' } });
 
-afterAll(async () => {
-  await ctx?.close();
-});
-
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '3s' },
-  retry: { initialInterval: '300ms', maximumInterval: '1s' },
-} as const;
-
-async function run(pipeline: PipelineDefinition, ds = '2024-03-01'): Promise<RunOutcome> {
-  return waitForRun((await startRun(ctx.client, ctx.settings, pipeline, ds, { generation: 0 })).handle);
-}
+const run = (pipeline: PipelineDefinition, ds?: string): Promise<RunOutcome> => runToEnd(ctx, pipeline, ds);
 
 function ok(outcome: RunOutcome): Extract<RunOutcome, { ok: true }> {
   if (!outcome.ok) throw new Error(`the run failed: ${outcome.message}`);

@@ -21,52 +21,28 @@ import {
   ListExecutionsCommand,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { CancelledFailure, type WorkflowFailedError } from '@temporalio/client';
-import { DP_ACTIVATION_TAG, dpTime } from '../../activities/kinds/datapipeline';
-import { quicksightIngestionId } from '../../activities/kinds/quicksight';
-import { sfnExecutionName } from '../../activities/kinds/sfn';
+import { DP_ACTIVATION_TAG, dpTime } from '../../kinds/datapipeline-activate/handler';
+import { quicksightIngestionId } from '../../kinds/quicksight-refresh/handler';
+import { sfnExecutionName } from '../../kinds/sfn-execution/handler';
 import { ERROR_TYPES } from '../../common/constants';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import type { RunStatus } from '../../common/run-types';
-import { startRun, waitForRun, type RunOutcome } from '../../client/runs';
+import type { RunOutcome } from '../../client/runs';
 import { awsClients, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor } from '../support/temporal';
+import { cancelWhilePolled as cancelRunWhilePolled, runToEnd } from '../support/runs';
+import { fastDefaults } from '../support/timing';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-warehouse', { worker: {} });
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-warehouse');
-  await ctx.startWorker();
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
-
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '3s' },
-  retry: { initialInterval: '200ms', maximumAttempts: 3 },
-} as const;
+const fast = fastDefaults({ retry: { initialInterval: '200ms', maximumAttempts: 3 } });
 const ACCOUNT = '123456789012';
 
-async function run(pipeline: PipelineDefinition, ds = '2024-03-01'): Promise<RunOutcome> {
-  return waitForRun((await startRun(ctx.client, ctx.settings, pipeline, ds, { generation: 0 })).handle);
-}
-
-/** Starts a one-stage run, waits until the job is polled, cancels it, and checks the run ended cancelled. */
-async function cancelWhilePolled(pipeline: PipelineDefinition, polled: () => Promise<boolean>): Promise<RunStatus> {
-  const started = await startRun(ctx.client, ctx.settings, pipeline, '2024-03-03', { generation: 0 });
-  await waitFor('the job to be polled', polled);
-  await started.handle.cancel();
-  const err: unknown = await started.handle.result().catch((e: unknown) => e);
-  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-  const status = await started.handle.query<RunStatus>('status');
-  expect(status.stages[0]?.state).toBe('cancelled');
-  return status;
-}
+const run = (pipeline: PipelineDefinition, ds?: string): Promise<RunOutcome> => runToEnd(ctx, pipeline, ds);
+const cancelWhilePolled = (pipeline: PipelineDefinition, polled: () => Promise<boolean>): Promise<RunStatus> =>
+  cancelRunWhilePolled(ctx, pipeline, polled, '2024-03-03');
 
 // ---------------------------------------------------------------- redshift.sql
 

@@ -11,21 +11,11 @@ import { GetJobRunCommand } from '@aws-sdk/client-glue';
 import { awsClients, createBucket, createGlueJob, uniqueName } from '../support/aws';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv } from '../support/temporal';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-language', { worker: {} });
+const env = cliEnv(ctx);
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-language-'));
-let env: NodeJS.ProcessEnv;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-language');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 async function setup() {
   const name = uniqueName('lang');

@@ -7,22 +7,12 @@
 import { createGlueJob, uniqueName } from '../support/aws';
 import { pipelineDir, sluice, type CliResult } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv, waitFor } from '../support/temporal';
 
 const DS = '2024-03-01';
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-wait-cli', { worker: {} });
+const env = cliEnv(ctx);
 const { file } = pipelineDir('sluice-wait-cli-');
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-wait-cli');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 /** An upstream pipeline (one Glue job) and a downstream one waiting for its run of the date, then running its own job. */
 async function setup(outcome: 'SUCCEEDED' | 'FAILED') {

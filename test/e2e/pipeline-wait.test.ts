@@ -11,19 +11,14 @@ import { definePipeline, type PipelineDefinition } from '../../common/pipeline';
 import type { RunStatus, StageStatus } from '../../common/run-types';
 import { readRunStatus, startRun, type StartedRun } from '../../client/runs';
 import { awsClients, createBucket, uniqueName } from '../support/aws';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor, temporalTestContext, type TestContext } from '../support/temporal';
 
 const DS = '2024-03-01';
-let ctx: TestContext;
+const ctx = fileContext('e2e-pipeline-wait');
 let worker: Worker;
 
 beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-pipeline-wait');
   worker = (await ctx.startWorker()).worker;
-});
-
-afterAll(async () => {
-  await ctx?.close();
 });
 
 /** A run waiting for `upstream`'s run of DS; quick checks while that run does not exist yet. */

@@ -6,21 +6,11 @@
 import { createGlueJob, uniqueName } from '../support/aws';
 import { pipelineDir, sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv } from '../support/temporal';
 
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-pools-cli', { worker: {} });
+const env = cliEnv(ctx);
 const { file } = pipelineDir('sluice-pools-cli-');
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-pools-cli');
-  await ctx.startWorker();
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 const fast = 'defaults: { poll: { initial: 200ms, max: 500ms }, retry: { maximumAttempts: 1 } }';
 

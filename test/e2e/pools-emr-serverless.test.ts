@@ -20,19 +20,17 @@ import { definePipeline } from '../../common/pipeline';
 import { uniqueName } from '../support/aws';
 import { sluice } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext } from '../support/temporal';
 import { FAST_POOLED, SIX_DATES } from '../support/pools';
 
 const REGION = 'ap-northeast-3';
 const ROLE = 'arn:aws:iam::123456789012:role/emr-serverless';
 /** 1 driver core + 1 executor × 1 core: 2 vCPUs a run. */
 const SMALL = '--conf spark.driver.cores=1 --conf spark.executor.cores=1 --conf spark.executor.instances=1';
-let ctx: TestContext;
+const ctx = fileContext('e2e-pool-emrs', { worker: { aws: { region: REGION } } });
 let aws: AwsClients;
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-pool-emrs');
-  await ctx.startWorker({ aws: { region: REGION } });
+beforeAll(() => {
   aws = createAwsClients({ region: REGION });
 });
 
@@ -40,9 +38,8 @@ afterEach(async () => {
   await gateway.setLimits({ region: REGION, emrServerless: { maxConcurrentVcpus: null } });
 });
 
-afterAll(async () => {
+afterAll(() => {
   aws?.destroy();
-  await ctx?.close();
 });
 
 const fast = FAST_POOLED;

@@ -12,20 +12,14 @@ import { createAwsClients } from '../../activities/aws-clients';
 import { definePipeline } from '../../common/pipeline';
 import { createLambdaFunction, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext } from '../support/temporal';
 import { FAST_POOLED, SIX_DATES } from '../support/pools';
 
 const REGION = 'eu-west-3';
-let ctx: TestContext;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-pool-svc');
-  await ctx.startWorker({ aws: { region: REGION } });
-});
+const ctx = fileContext('e2e-pool-svc', { worker: { aws: { region: REGION } } });
 
 afterAll(async () => {
   await gateway.setLimits({ region: REGION, athena: { activeQueries: null } });
-  await ctx?.close();
 });
 
 const fast = FAST_POOLED;

@@ -19,23 +19,16 @@ import {
 import { awsClients, createGlueJob, glueRunPeak, glueRunStates, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor, temporalTestContext } from '../support/temporal';
+import { fastDefaults } from '../support/timing';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-pool-win');
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-pool-win');
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
-
-const fast = {
-  poll: { initial: '200ms', max: '500ms' },
+const fast = fastDefaults({
+  poll: { max: '500ms' },
   timeout: { heartbeat: '2s' },
   retry: { initialInterval: '200ms' },
-} as const;
+});
 
 function gluePipeline(prefix: string, job: string, pool?: string): PipelineDefinition {
   return definePipeline({

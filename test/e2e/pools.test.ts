@@ -20,18 +20,9 @@ import {
 import { WATCH_WORKFLOW_TYPE } from '../../common/stage-events';
 import { createGlueJob, glueRunPeak, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor } from '../support/temporal';
 
-let ctx: TestContext;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-pools');
-  await ctx.startWorker();
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
+const ctx = fileContext('e2e-pools', { worker: {} });
 
 function gluePipeline(prefix: string, job: string): PipelineDefinition {
   return definePipeline({

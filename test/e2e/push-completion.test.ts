@@ -18,23 +18,15 @@ import { awsClients, createGlueJob, glueRunStates, uniqueName } from '../support
 import { spawnWorker } from '../support/cli';
 import { LOCAL_EVENTS_QUEUE_URL } from '../support/env';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, temporalTestContext, waitFor } from '../support/temporal';
 
-let push: TestContext;
-let lossy: TestContext;
 const TEN_MINUTES = 600_000;
-
-beforeAll(async () => {
-  push = await temporalTestContext('e2e-push');
-  await push.startWorker({ stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL, fallbackPollMs: TEN_MINUTES } });
-  // Events dropped: this worker's stages end at its (short) fallback poll.
-  lossy = await temporalTestContext('e2e-push-lossy');
-  await lossy.startWorker({ stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL, fallbackPollMs: 3_000 } });
+const push = fileContext('e2e-push', {
+  worker: { stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL, fallbackPollMs: TEN_MINUTES } },
 });
-
-afterAll(async () => {
-  await push?.close();
-  await lossy?.close();
+// Events dropped: this worker's stages end at its (short) fallback poll.
+const lossy = fileContext('e2e-push-lossy', {
+  worker: { stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL, fallbackPollMs: 3_000 } },
 });
 
 async function glueAndAthena(job: string, table: string): Promise<PipelineDefinition> {

@@ -11,26 +11,19 @@ import { RunJobFlowCommand } from '@aws-sdk/client-emr';
 import { CreateApplicationCommand } from '@aws-sdk/client-emr-serverless';
 import { CreateCrawlerCommand } from '@aws-sdk/client-glue';
 import { CreateStateMachineCommand } from '@aws-sdk/client-sfn';
-import { parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
+import { parseCrawlerJobId } from '../../kinds/glue-crawler/handler';
 import { definePipeline } from '../../common/pipeline';
 import { watchWorkflowId } from '../../common/stage-events';
 import { startRun, waitForRun } from '../../client/runs';
 import { awsClients, uniqueName } from '../support/aws';
 import { LOCAL_EVENTS_QUEUE_URL } from '../support/env';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, type TestContext } from '../support/temporal';
+import { fileContext } from '../support/temporal';
 
-let push: TestContext;
+const push = fileContext('e2e-push-kinds', {
+  worker: { stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL, fallbackPollMs: 600_000 } },
+});
 const ACCOUNT = '123456789012';
-
-beforeAll(async () => {
-  push = await temporalTestContext('e2e-push-kinds');
-  await push.startWorker({ stageEvents: { queueUrl: LOCAL_EVENTS_QUEUE_URL, fallbackPollMs: 600_000 } });
-});
-
-afterAll(async () => {
-  await push?.close();
-});
 
 async function createCrawler(): Promise<string> {
   const name = uniqueName('crawler');

@@ -14,25 +14,13 @@ import type { RunStatus } from '../../common/run-types';
 import { startRun, waitForRun } from '../../client/runs';
 import { awsClients, createBucket, createGlueJob, glueRunState, glueRunStates, uniqueName } from '../support/aws';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor } from '../support/temporal';
+import { FAST } from '../support/timing';
 
-let ctx: TestContext;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-stages');
-  await ctx.startWorker();
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
+const ctx = fileContext('e2e-stages', { worker: {} });
 
 /** Fast polling and a short heartbeat timeout keep the tests quick; production defaults are in STAGE_DEFAULTS. */
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '3s' },
-  retry: { initialInterval: '500ms' },
-} as const;
+const fast = FAST;
 
 test('s3.put → s3.wait → glue.job → athena.query: every kind over HTTP, templated for the date', async () => {
   const bucket = await createBucket();

@@ -11,21 +11,12 @@ import { readRunStatus } from '../../client/runs';
 import { awsClients, createGlueJob, uniqueName } from '../support/aws';
 import { sluice, spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, cliEnv, waitFor } from '../support/temporal';
 
 const DS = '2024-03-01';
-let ctx: TestContext;
-let env: NodeJS.ProcessEnv;
+const ctx = fileContext('e2e-sub');
+const env = cliEnv(ctx);
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-sub-'));
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-sub');
-  env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
 
 async function glueRuns(job: string): Promise<{ state: string; args: Record<string, string> }[]> {
   const out = await awsClients().glue.send(new GetJobRunsCommand({ JobName: job, MaxResults: 200 }));

@@ -3,30 +3,19 @@
  * crash between the start call and the first heartbeat, both end with one StartJobRun.
  */
 import { StartJobRunCommand } from '@aws-sdk/client-glue';
-import { GLUE_KEY_ARGUMENT } from '../../activities/kinds/glue';
+import { GLUE_KEY_ARGUMENT } from '../../kinds/glue-job/handler';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline } from '../../common/pipeline';
 import { startRun, waitForRun } from '../../client/runs';
 import { awsClients, createGlueJob, glueRunStates, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor, temporalTestContext } from '../support/temporal';
+import { fastDefaults } from '../support/timing';
 
-let ctx: TestContext;
+const ctx = fileContext('e2e-crash');
 
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-crash');
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
-
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '2s' },
-  retry: { initialInterval: '200ms' },
-} as const;
+const fast = fastDefaults({ timeout: { heartbeat: '2s' }, retry: { initialInterval: '200ms' } });
 
 test('killing the worker while a Glue stage polls: a new worker reattaches and the run completes with one StartJobRun', async () => {
   const job = await createGlueJob();

@@ -9,24 +9,13 @@ import { startRun, waitForRun } from '../../client/runs';
 import { createGlueJob, glueRunStates, uniqueName } from '../support/aws';
 import { spawnWorker } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import { fileContext, waitFor } from '../support/temporal';
+import { fastDefaults } from '../support/timing';
 
-let ctx: TestContext;
-
-beforeAll(async () => {
-  ctx = await temporalTestContext('e2e-sigterm');
-});
-
-afterAll(async () => {
-  await ctx?.close();
-});
+const ctx = fileContext('e2e-sigterm');
 
 const GRACE_MS = 2000;
-const fast = {
-  poll: { initial: '200ms', max: '1s' },
-  timeout: { heartbeat: '3s' },
-  retry: { initialInterval: '200ms' },
-} as const;
+const fast = fastDefaults({ retry: { initialInterval: '200ms' } });
 
 test('SIGTERM during a running Glue stage: the worker exits within the grace time and another worker completes the run with one StartJobRun', async () => {
   const job = await createGlueJob();

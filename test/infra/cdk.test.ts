@@ -537,7 +537,8 @@ describe('push completion (stage events)', () => {
         {
           source: ['aws.glue'],
           'detail-type': ['Glue Job State Change'],
-          detail: { state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'] },
+          // EXPIRED too: terminal in the handler, so in the rule (one state table, kinds/glue-job/kind.ts).
+          detail: { state: ['SUCCEEDED', 'FAILED', 'ERROR', 'EXPIRED', 'TIMEOUT', 'STOPPED'] },
         },
         {
           source: ['aws.athena'],
@@ -637,4 +638,24 @@ test('tracing: otlpEndpoint sets OTEL_EXPORTER_OTLP_ENDPOINT on the task; a malf
   expect(() => synth({ otlpEndpoint: 'localhost:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT.*"localhost:4318"/);
   const env = synth({}).findResources('AWS::ECS::TaskDefinition');
   expect(JSON.stringify(env)).not.toContain('OTEL_');
+});
+
+test('notify: the task role may publish to the topics and buses the pipelines name, and read the webhook secrets, nothing more', () => {
+  const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:data-alerts`;
+  const bus = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/data`;
+  const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slack-hook`;
+  const told = definePipeline({
+    name: 'told',
+    stages: [{ id: 'etl', kind: 'glue.job', params: { JobName: 'told-etl' } }],
+    notify: [{ to: topic }, { to: bus, on: ['failed'] }, { to: secret }, { to: 'https://hooks.example.com/x' }],
+  });
+  const all = statements(synth({ pipelines: [sales, told] }));
+  const of = (action: string) => all.filter((s) => actionsOf(s).includes(action));
+  expect(of('sns:Publish').map((s) => s.Resource)).toEqual([topic]);
+  expect(of('events:PutEvents').map((s) => s.Resource)).toEqual([bus]);
+  expect(of('secretsmanager:GetSecretValue').flatMap((s) => s.Resource)).toEqual(
+    expect.arrayContaining([secret, `${secret}-??????`]),
+  );
+  // Without notify: none of them.
+  expect(statements(template).filter((s) => actionsOf(s).includes('sns:Publish'))).toEqual([]);
 });

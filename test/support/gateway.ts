@@ -44,7 +44,20 @@ async function control(method: string, path: string, body?: unknown): Promise<un
   return text ? JSON.parse(text) : undefined;
 }
 
+export interface WebhookDelivery {
+  eventId?: string;
+  body: { text: string; sluice: Record<string, unknown> & { id: string; type: string } };
+  at: number;
+  status: number;
+}
+
 export const gateway = {
+  /** The local webhook receiver (infra/local/gateway/webhooks.ts): its URL, what it received, how it answers. */
+  webhookUrl: (name: string) => `${GATEWAY_URL}/_sluice/webhooks/${name}`,
+  webhook: async (name: string) =>
+    (await control('GET', `webhooks/${name}`)) as { deliveries: WebhookDelivery[]; events: number },
+  configureWebhook: (name: string, c: { fail?: number; status?: number; delayMs?: number }) =>
+    control('POST', `webhooks/${name}/config`, c),
   setScenario: (s: Scenario) => control('POST', 'scenarios', s),
   /** Account quotas the gateway enforces as AWS does (capacity.ts), for one Region or (no region) all. */
   setLimits: (l: {

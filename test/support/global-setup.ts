@@ -1,5 +1,5 @@
 /**
- * Brings up the local stack (idempotent: reuses services already healthy) and builds the project
+ * The e2e lane's globalSetup (the unit lane's is unit-setup.ts). Brings up the local stack (idempotent: reuses services already healthy) and builds the project
  * (incremental tsc + the workflow bundle), so the CLI tests run the real `bin/sluice.js` and every
  * test worker starts from the prebuilt bundle in well under a second.
  */

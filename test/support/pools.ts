@@ -6,6 +6,7 @@
 import { createAwsClients } from '../../activities/aws-clients';
 import { createPoolActivities } from '../../activities/pools';
 import type { PoolCapacity } from '../../common/pools';
+import { fastDefaults } from './timing';
 
 export function testPoolActivities(slots = 1000) {
   const real = createPoolActivities(createAwsClients());
@@ -21,11 +22,11 @@ export function testPoolActivities(slots = 1000) {
 }
 
 /** Pipeline defaults of the pools' service tests: quick polls and retries, two attempts. */
-export const FAST_POOLED = {
-  poll: { initial: '200ms', max: '500ms' },
+export const FAST_POOLED = fastDefaults({
+  poll: { max: '500ms' },
   timeout: { heartbeat: '5s' },
   retry: { initialInterval: '200ms', maximumAttempts: 2 },
-} as const;
+});
 /** Their backfill: six dates, all at once. */
 export const SIX_DATES = {
   from: '2024-01-01',

@@ -49,6 +49,50 @@ export async function temporalTestContext(queuePrefix: string): Promise<TestCont
   };
 }
 
+/**
+ * A test file's context: made before its tests and closed after them (the beforeAll and afterAll
+ * hooks are registered where this is called, so call it at the top of the file), with one worker
+ * started when `worker` is given (its options; `{}` for the defaults). Read it in tests and hooks:
+ * before the file's beforeAll has run it has nothing to give.
+ */
+export function fileContext(queuePrefix: string, opts: { worker?: Partial<SluiceWorkerOptions> } = {}): TestContext {
+  let made: TestContext | undefined;
+  beforeAll(async () => {
+    made = await temporalTestContext(queuePrefix);
+    if (opts.worker) await made.startWorker(opts.worker);
+  });
+  afterAll(async () => {
+    await made?.close();
+  });
+  const it = (): TestContext => {
+    if (!made) throw new Error(`the ${queuePrefix} test context is made in beforeAll: read it in a test or hook`);
+    return made;
+  };
+  return {
+    get settings() {
+      return it().settings;
+    },
+    get client() {
+      return it().client;
+    },
+    startWorker: (o) => it().startWorker(o),
+    close: () => it().close(),
+  };
+}
+
+/**
+ * The environment of the CLI's processes a test spawns (`sluice(args, cliEnv(ctx))`): the file's
+ * task queue, read when the environment is spread into the process's (so it may be made before the
+ * context is).
+ */
+export function cliEnv(ctx: TestContext): NodeJS.ProcessEnv {
+  return {
+    get SLUICE_TASK_QUEUE() {
+      return ctx.settings.taskQueue;
+    },
+  };
+}
+
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,

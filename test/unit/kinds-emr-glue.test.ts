@@ -1,9 +1,10 @@
 /** The pure parts of glue.crawler, databrew.job, emr.step, emr.cluster, emr.terminate and emr-serverless.job: state mapping, ids, names, tokens, validation. */
-import { mapDataBrewState } from '../../activities/kinds/databrew';
-import { mapEmrStepState, taggedStepName } from '../../activities/kinds/emr';
-import { clusterKeyTag, mapEmrClusterState, mapEmrTerminateState } from '../../activities/kinds/emr-cluster';
-import { emrServerlessClientToken, mapEmrServerlessState } from '../../activities/kinds/emr-serverless';
-import { crawlerJobId, mapCrawlState, parseCrawlerJobId } from '../../activities/kinds/glue-crawler';
+import { mapDataBrewState } from '../../kinds/databrew-job/handler';
+import { mapEmrStepState, taggedStepName } from '../../kinds/emr-step/handler';
+import { clusterKeyTag, mapEmrClusterState } from '../../kinds/emr-cluster/handler';
+import { mapEmrTerminateState } from '../../kinds/emr-terminate/handler';
+import { emrServerlessClientToken, mapEmrServerlessState } from '../../kinds/emr-serverless-job/handler';
+import { crawlerJobId, mapCrawlState, parseCrawlerJobId } from '../../kinds/glue-crawler/handler';
 import { stageIdempotencyKey } from '../../common/naming';
 import { definePipeline, PipelineValidationError } from '../../common/pipeline';
 

@@ -7,18 +7,18 @@ import {
   LAMBDA_KEY_FIELD,
   PAYLOAD_OUTPUT_LIMIT,
   payloadOutput,
-} from '../../activities/kinds/lambda';
-import { copySource, destinationKey, prefixCopy } from '../../activities/kinds/s3-copy';
+} from '../../kinds/lambda-invoke/handler';
+import { copySource, destinationKey, prefixCopy } from '../../kinds/s3-copy/handler';
 import {
   dataBytes,
   describeFailures,
   failedRecords,
-  FIREHOSE_LIMITS,
-  KINESIS_LIMITS,
   planBatches,
   recordBytes,
   resendDelayMs,
-} from '../../activities/kinds/streams';
+} from '../../activities/stream-records';
+import { FIREHOSE_LIMITS } from '../../kinds/firehose-put/handler';
+import { KINESIS_LIMITS } from '../../kinds/kinesis-put/handler';
 import { ERROR_TYPES } from '../../common/constants';
 import { definePipeline, PipelineValidationError } from '../../common/pipeline';
 

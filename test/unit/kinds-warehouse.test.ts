@@ -1,13 +1,13 @@
-import { mapDataPipelineRun, type DpInstance } from '../../activities/kinds/datapipeline';
-import { mapIngestionState, quicksightIngestionId } from '../../activities/kinds/quicksight';
-import { fieldText, mapRedshiftState, redshiftClientToken } from '../../activities/kinds/redshift';
+import { mapDataPipelineRun, type DpInstance } from '../../kinds/datapipeline-activate/handler';
+import { mapIngestionState, quicksightIngestionId } from '../../kinds/quicksight-refresh/handler';
+import { fieldText, mapRedshiftState, redshiftClientToken } from '../../kinds/redshift-sql/handler';
 import {
   mapSfnState,
   sfnExecutionArn,
   sfnExecutionName,
   summarizeOutput,
   SFN_OUTPUT_MAX_CHARS,
-} from '../../activities/kinds/sfn';
+} from '../../kinds/sfn-execution/handler';
 import { definePipeline } from '../../common/pipeline';
 
 describe('redshift.sql', () => {

@@ -241,3 +241,32 @@ describe('pools and priority in a pipeline file', () => {
     expect(p.priority).toBe(2);
   });
 });
+
+describe('notify: destinations are checked before anything starts', () => {
+  const stages = [{ id: 't', kind: 'glue.job', params: { JobName: 'j' } }];
+  test('SNS, EventBridge, webhook and secret destinations read', () => {
+    const def = definePipeline({
+      name: 'told',
+      stages,
+      notify: [
+        { to: 'arn:aws:sns:eu-west-1:123456789012:data-alerts' },
+        { to: 'arn:aws:events:eu-west-1:123456789012:event-bus/data', on: ['failed', 'late'] },
+        { to: 'https://hooks.slack.com/services/T/B/X', on: ['succeeded'] },
+        { to: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-hook' },
+      ],
+    });
+    expect(def.notify).toHaveLength(4);
+  });
+
+  test.each([
+    [[{ to: 'http://hooks.example.com/x' }], 'notify[0].to', 'must be https'],
+    [[{ to: 'arn:aws:sqs:eu-west-1:123456789012:q' }], 'notify[0].to', 'cannot notify'],
+    [[{ to: 'https://h.example/x', on: ['exploded'] }], 'notify[0].on', 'not an event'],
+    ['https://h.example/x', 'notify', 'a list'],
+  ])('%j is refused at %s with the value and a fix', (notify, field, problem) => {
+    const issue = onlyIssue(rejection(() => definePipeline({ name: 'told', stages, notify })));
+    expect(issue.field).toBe(field);
+    expect(issue.problem).toContain(problem);
+    expect(issue.fix.length).toBeGreaterThan(10);
+  });
+});

@@ -1,6 +1,6 @@
 /** `pipeline.wait`: its params rules at validation time, its run-time checks, its failures and its (empty) IAM grants. */
 import { ApplicationFailure } from '@temporalio/common';
-import { runEndedFailure, waitCheckBounds, waitTarget } from '../../activities/kinds/pipeline-wait';
+import { runEndedFailure, waitCheckBounds, waitTarget } from '../../kinds/pipeline-wait/handler';
 import { ERROR_TYPES, SENSOR_KINDS } from '../../common/constants';
 import { definePipeline, PipelineValidationError, type PipelineIssue } from '../../common/pipeline';
 import { stageGrants } from '../../infra/cdk/permissions';

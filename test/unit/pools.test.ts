@@ -1,7 +1,7 @@
 /** Pools' pure logic (common/pools.ts) and the runner's capacity refusals (activities/runner.ts). */
 import { capacityWaitMs, isCapacityRefusal } from '../../activities/runner';
-import { STAGE_HANDLERS } from '../../activities/kinds';
-import { KINDS } from '../../common/kinds';
+import { STAGE_HANDLERS } from '../../kinds/handlers';
+import { KINDS } from '../../kinds';
 import {
   DEFAULT_POOL_SLOTS,
   enqueue,

@@ -2,11 +2,11 @@
  * Push completion's event side (common/stage-events.ts): parseStageEvent on the events AWS
  * documents for each detail type the rule forwards (the EventBridge event reference and each
  * service's guide: Glue, Athena, EMR, EMR Serverless, Step Functions, Redshift Data API), and the
- * contract with the stage side: the watch key a handler arms (activities/kinds/*.ts `watchKey`)
+ * contract with the stage side: the watch key a handler arms (kinds/<kind>/handler.ts `watchKey`)
  * is the key parseStageEvent derives from that job's event.
  */
-import { STAGE_HANDLERS } from '../../activities/kinds';
-import { crawlerJobId } from '../../activities/kinds/glue-crawler';
+import { STAGE_HANDLERS } from '../../kinds/handlers';
+import { crawlerJobId } from '../../kinds/glue-crawler/handler';
 import type { JobHandler, StageContext } from '../../activities/stage-handler';
 import type { StageKind } from '../../common/constants';
 import { parseStageEvent, STAGE_EVENT_PATTERN, watchWorkflowId } from '../../common/stage-events';

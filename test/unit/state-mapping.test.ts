@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../../common/constants';
 import { awsFailure, isTransientAwsError, jobEndedFailure } from '../../activities/errors';
-import { mapAthenaState, athenaClientToken } from '../../activities/kinds/athena';
-import { mapEmrClusterState } from '../../activities/kinds/emr-cluster';
-import { mapGlueState } from '../../activities/kinds/glue';
+import { mapAthenaState, athenaClientToken } from '../../kinds/athena-query/handler';
+import { mapEmrClusterState } from '../../kinds/emr-cluster/handler';
+import { mapGlueState } from '../../kinds/glue-job/handler';
 import { nextPollDelayMs, pollBounds } from '../../activities/polling';
 
 describe('one mapping of terminal states for every service', () => {

@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { bundleVariantPath } from '../../workers/bundle-workflows';
+import { expectReplayed, replayAll, replayBundle } from '../support/replay';
 
 interface RecordedRun {
   workflowId: string;
@@ -16,14 +15,13 @@ interface RecordedRun {
   history: { events: { eventType?: string }[] };
 }
 
-const bundle = process.env.SLUICE_WORKFLOW_BUNDLE as string;
 // The fixtures hold the protobuf object form (enum names, longs as strings, bytes base64), which
 // fromObject reads back exactly (the SDK's historyFromJSON expects the proto3-JSON form instead).
 const load = (run: RecordedRun) => temporal.api.history.v1.History.fromObject(run.history);
 
 // 0.1.0: before running dates were carried (a cancel by signal ended FAILED then); v0.2.0: carrying
 // them, the signal asking for the backfill's cancellation, the report kept in the memo.
-describe.each([
+const CASES: [version: string, how: string, suffix: string][] = [
   ['0.1.0', 'signal', ''],
   ['0.1.0', 'cancel', ''],
   ['0.2.0', 'signal', '-v0.2.0'],
@@ -41,10 +39,40 @@ describe.each([
   ['0.8.2', 'cancel', '-v0.8.2'],
   ['0.8.2', 'complete', '-v0.8.2'],
   ['0.8.2', 'signals', '-v0.8.2'],
-])('a backfill recorded on %s (%s)', (version, how, suffix) => {
-  const runs = JSON.parse(
+];
+const recordings = (how: string, suffix: string): RecordedRun[] =>
+  JSON.parse(
     readFileSync(path.join(__dirname, '..', 'fixtures', `backfill-can-${how}${suffix}.history.json`), 'utf8'),
   ) as RecordedRun[];
+const runName = (how: string, suffix: string, i: number) => `backfill-can-${how}${suffix} run ${i}`;
+
+// Every run of every recording, replayed one after the other on one replay worker: on the plain
+// bundle and on the traced one (a worker with tracing on).
+let outcomes: Awaited<ReturnType<typeof replayAll>>;
+let traced: Awaited<ReturnType<typeof replayAll>>;
+const histories = () =>
+  CASES.flatMap(([, how, suffix]) =>
+    recordings(how, suffix).map((run, i) => ({
+      name: runName(how, suffix, i + 1),
+      workflowId: run.workflowId,
+      history: load(run),
+    })),
+  );
+beforeAll(async () => {
+  outcomes = await replayAll({ workflowBundle: await replayBundle(), replayName: 'backfill histories' }, histories());
+  traced = await replayAll(
+    {
+      workflowBundle: await replayBundle({ traced: true }),
+      replayName: 'backfill histories, traced',
+      // The sink a traced worker registers (makeWorkflowExporter); not called while replaying.
+      sinks: { exporter: { export: { fn: () => undefined, callDuringReplay: false } } },
+    },
+    histories(),
+  );
+});
+
+describe.each(CASES)('a backfill recorded on %s (%s)', (version, how, suffix) => {
+  const runs = recordings(how, suffix);
 
   test('the recording has its segments: continued as new, then cancelled while dates ran (or ended)', () => {
     const last = (r: RecordedRun) => r.history.events[r.history.events.length - 1]?.eventType;
@@ -57,22 +85,11 @@ describe.each([
     );
   });
 
-  test.each(runs.map((r, i) => [i + 1, r] as const))('run %i replays on the current code', async (_i, run) => {
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, load(run), run.workflowId),
-    ).resolves.toBeUndefined();
+  test.each(runs.map((_r, i) => i + 1))('run %i replays on the current code', (i) => {
+    expectReplayed(outcomes, runName(how, suffix, i));
   });
 
-  test.each(runs.map((r, i) => [i + 1, r] as const))('run %i replays on the traced bundle', async (_i, run) => {
-    await expect(
-      Worker.runReplayHistory(
-        {
-          workflowBundle: { codePath: bundleVariantPath(bundle, { traced: true }) },
-          sinks: { exporter: { export: { fn: () => undefined, callDuringReplay: false } } },
-        },
-        load(run),
-        run.workflowId,
-      ),
-    ).resolves.toBeUndefined();
+  test.each(runs.map((_r, i) => i + 1))('run %i replays on the traced bundle', (i) => {
+    expectReplayed(traced, runName(how, suffix, i));
   });
 });

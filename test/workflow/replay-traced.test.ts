@@ -5,9 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
-import { bundleVariantPath } from '../../workers/bundle-workflows';
 import { loadHistory } from '../support/histories';
+import { expectReplayed, replayAll, replayBundle } from '../support/replay';
 
 const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -21,19 +20,19 @@ test('the histories exist', () => {
   expect(files.length).toBeGreaterThan(10);
 });
 
-test.each(files)('%s replays on the traced workflow bundle', async (file) => {
-  const bundle = process.env.SLUICE_WORKFLOW_BUNDLE;
-  if (!bundle) throw new Error('SLUICE_WORKFLOW_BUNDLE is set by the jest globalSetup');
-  await expect(
-    Worker.runReplayHistory(
-      {
-        workflowBundle: { codePath: bundleVariantPath(bundle, { traced: true }) },
-        replayName: file,
-        // The sink a traced worker registers (makeWorkflowExporter); not called while replaying.
-        sinks: { exporter: { export: { fn: () => undefined, callDuringReplay: false } } },
-      },
-      loadHistory(path.join(DIR, file)),
-      workflowIdOf(file),
-    ),
-  ).resolves.toBeUndefined();
+let outcomes: Awaited<ReturnType<typeof replayAll>>;
+beforeAll(async () => {
+  outcomes = await replayAll(
+    {
+      workflowBundle: await replayBundle({ traced: true }),
+      replayName: 'committed histories, traced',
+      // The sink a traced worker registers (makeWorkflowExporter); not called while replaying.
+      sinks: { exporter: { export: { fn: () => undefined, callDuringReplay: false } } },
+    },
+    files.map((f) => ({ name: f, workflowId: workflowIdOf(f), history: loadHistory(path.join(DIR, f)) })),
+  );
+});
+
+test.each(files)('%s replays on the traced workflow bundle', (file) => {
+  expectReplayed(outcomes, file);
 });

@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
 import { loadHistory } from '../support/histories';
+import { expectReplayed, replayAll, replayBundle } from '../support/replay';
 
 const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -81,13 +81,24 @@ test('the fixtures cover every recorded version and path', () => {
     ]),
   ])
     expect(files).toContain(`${f}-v0.8.2.json`);
+  // Notifications (v0.9.0): a run of a pipeline with notify: failing and succeeding, and each one's notifier.
+  for (const f of [
+    'run-pipeline-notified-failed',
+    'run-pipeline-notified-succeeded',
+    'notify-notified-failed',
+    'notify-notified-succeeded',
+  ])
+    expect(files).toContain(`${f}-v0.9.0.json`);
 });
 
-test.each(files)('%s replays on the current workflow code', async (file) => {
-  const history = loadHistory(path.join(DIR, file));
-  const bundle = process.env.SLUICE_WORKFLOW_BUNDLE;
-  if (!bundle) throw new Error('SLUICE_WORKFLOW_BUNDLE is set by the jest globalSetup');
-  await expect(
-    Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, replayName: file }, history, workflowIdOf(file)),
-  ).resolves.toBeUndefined();
+let outcomes: Awaited<ReturnType<typeof replayAll>>;
+beforeAll(async () => {
+  outcomes = await replayAll(
+    { workflowBundle: await replayBundle(), replayName: 'committed histories' },
+    files.map((f) => ({ name: f, workflowId: workflowIdOf(f), history: loadHistory(path.join(DIR, f)) })),
+  );
+});
+
+test.each(files)('%s replays on the current workflow code', (file) => {
+  expectReplayed(outcomes, file);
 });

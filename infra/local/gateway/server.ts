@@ -1,6 +1,7 @@
 /**
  * The gateway: one HTTP endpoint (AWS_ENDPOINT_URL) in front of moto.
  *  - /_sluice/*           control API for tests (scenarios, faults, call log, limits, capacity, reset, health)
+ *  - /_sluice/webhooks/*  a webhook receiver for notifications (webhooks.ts)
  *  - /moto-api/*          moto's own API, forwarded untouched and not counted
  *  - owned operations     job lifecycles moto gets wrong (see EMULATORS), answered here
  *  - everything else      forwarded to moto verbatim (bodies streamed both ways)
@@ -28,6 +29,7 @@ import { quicksight } from './quicksight.js';
 import { redshiftData } from './redshift-data.js';
 import { sfn } from './sfn.js';
 import { serviceQuotas } from './service-quotas.js';
+import * as webhooks from './webhooks.js';
 import { clearScenarios, listScenarios, parseScenario, setScenario } from './scenarios.js';
 import { initEvents, listEvents, resetEvents } from './events.js';
 
@@ -204,6 +206,26 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
     }
   };
 
+  const hook = /^(GET|POST|DELETE) \/_sluice\/webhooks\/([A-Za-z0-9_.-]+)(\/config)?$/.exec(route);
+  if (hook) {
+    const [, verb, name = '', config] = hook;
+    const body = verb === 'POST' ? await bodyOr400() : { ok: true as const, value: undefined };
+    if (!body.ok) return;
+    if (config) {
+      const error = verb === 'POST' ? webhooks.configure(name, body.value) : 'POST a config';
+      return error ? sendJson(res, 400, { error }) : sendJson(res, 200, { ok: true });
+    }
+    if (verb === 'GET') return sendJson(res, 200, webhooks.deliveries(name));
+    if (verb === 'DELETE') {
+      webhooks.forget(name);
+      return sendJson(res, 200, { ok: true });
+    }
+    const id = req.headers['x-sluice-event-id'];
+    const answer = webhooks.receive(name, typeof id === 'string' ? id : undefined, body.value);
+    if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    return sendJson(res, answer.status, { ok: answer.status < 300 });
+  }
+
   switch (route) {
     case 'GET /_sluice/health':
       return sendJson(res, 200, { ok: true, moto: await motoAnswers(moto), motoUrl: moto.origin });
@@ -286,6 +308,7 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
       clearLimits();
       clearCounters();
       resetEvents();
+      webhooks.resetWebhooks();
       for (const e of [...EMULATORS, ...APIS]) e.reset();
       return sendJson(res, 200, { ok: true });
 
@@ -301,6 +324,8 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, meth
           'GET|POST|DELETE limits',
           'GET|DELETE capacity',
           'POST reset',
+          'GET|POST|DELETE webhooks/<name>',
+          'POST webhooks/<name>/config',
         ].map((r) => `/_sluice/ ${r}`),
       });
   }
