@@ -21,8 +21,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SluiceActivities } from '../activities';
-import { CHILD_RUN_KINDS, ERROR_TYPES, WORKFLOW_TYPES } from '../common/constants';
-import { renderStageParams } from './sub-pipeline';
+import { CHILD_RUN_KINDS, ERROR_TYPES, SENSOR_KINDS, WORKFLOW_TYPES } from '../common/constants';
+import { renderStageParams, runSubPipeline } from './sub-pipeline';
+import { durationMs } from '../common/durations';
 import {
   FAN_OUT_LIMITS,
   batches,
@@ -35,12 +36,12 @@ import {
   type FanOutInput,
   type ItemFailure,
 } from '../common/fan-out';
+import type { StageDefinition } from '../common/pipeline';
 import type { StageResult, StopOutcome, StopTarget } from '../common/run-types';
 import { templateContext, TemplateError } from '../common/templating';
-import { jobMayOutlive } from '../common/run-machine';
-import { lastHeartbeatJob, stageError, startStage } from './stage-start';
+import { activityOptions, jobMayOutlive, lastHeartbeatJob, stageError, timeouts } from './run-pipeline';
 import { PINNED, versioned } from './versioning';
-import { stageSlotAsk, type SlotAsk } from './pool-slot';
+import { inScope, stageSlotAsk, withPoolSlot, type SlotAsk } from './pool-slot';
 import { poolWaitLine, type StagePool } from '../common/pools';
 
 const { listKeyChunks, listKeyRange } = proxyActivities<SluiceActivities>({
@@ -99,6 +100,7 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
   const targets = new Map<number, StopTarget>();
   const mayOutlive: StopTarget[] = [];
   const dateCtx = templateContext(pipeline, ds);
+  const t = { ...timeouts(input.defaults?.timeout), ...timeouts(stage.timeout) };
 
   const show = (): void => {
     const pool = [...waiting.values()].at(-1);
@@ -125,6 +127,15 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
       if (!(err instanceof TemplateError)) throw err;
       return fail(index, { message: `params: ${err.message}`, type: ERROR_TYPES.stageInput });
     }
+    const def = {
+      id,
+      kind: stage.kind,
+      dependsOn: [],
+      params,
+      retry: stage.retry,
+      timeout: stage.timeout,
+    } as StageDefinition;
+    const { runStage } = proxyActivities<SluiceActivities>(activityOptions(def, input.defaults));
     const idempotencyKey =
       input.keyScope !== undefined
         ? `${input.keyScope}/${stage.stageId}[${index}]/g${generation}`
@@ -140,6 +151,7 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
     };
     // A sub-pipeline item is a child run: cancelled with this chunk, it stops its own jobs.
     if (!subRun) targets.set(i, target);
+    const poll = stage.poll ?? input.defaults?.poll;
     // Each item holds a slot of the stage's pool while its job runs, as a stage of a run does.
     const ask: SlotAsk | undefined =
       input.pooling && !subRun ? stageSlotAsk(stage, id, params, { pipeline, ds, ...input.pooling }) : undefined;
@@ -149,26 +161,31 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
       else waiting.delete(i);
       show();
     };
+    const attempt = (): Promise<StageResult> =>
+      withPoolSlot(ask, status, waitShown, (slot) =>
+        runStage({
+          ...(slot ? { poolSlot: slot } : {}),
+          pipeline,
+          ds,
+          stageId: id,
+          kind: stage.kind,
+          params,
+          rendered: true,
+          idempotencyKey,
+          ...(poll ? { poll: { ...input.defaults?.poll, ...stage.poll } } : {}),
+          ...(stage.expect ? { expect: stage.expect } : {}),
+          ...(SENSOR_KINDS.includes(stage.kind) && t.total !== undefined
+            ? { deadlineMs: Date.now() + durationMs(t.total) }
+            : {}),
+        }),
+      );
     const p = scope
       .run(() =>
-        startStage({
-          start: {
-            pipeline,
-            ds,
-            stageId: id,
-            spec: stage,
-            params,
-            idempotencyKey,
-            ...(input.defaults ? { defaults: input.defaults } : {}),
-          },
-          generation,
-          childWorkflowId: `${input.runWorkflowId}/${id}`,
-          ...(ask ? { ask } : {}),
-          asks: askScopes,
-          key: i,
-          status,
-          changed: waitShown,
-        }),
+        subRun
+          ? runSubPipeline(params, ds, generation, `${input.runWorkflowId}/${id}`)
+          : ask
+            ? inScope(askScopes, i, attempt)
+            : attempt(),
       )
       .then(
         (r: StageResult) => {
@@ -186,7 +203,16 @@ export async function fanOutChunk(input: ChunkInput): Promise<ChunkResult> {
           const jobId = lastHeartbeatJob(err) ?? e.jobId;
           fail(index, { message: e.message, ...(e.type ? { type: e.type } : {}), ...(jobId ? { jobId } : {}) });
           // Its job may still be running (its worker died, AWS refused a status call): stopped below.
-          if (jobMayOutlive({ state: 'failed', error: e, ...(jobId ? { jobId } : {}) }))
+          if (
+            jobMayOutlive({
+              id,
+              kind: stage.kind,
+              dependsOn: [],
+              state: 'failed',
+              error: e,
+              ...(jobId ? { jobId } : {}),
+            })
+          )
             mayOutlive.push({ ...target, ...(jobId ? { jobId } : {}) });
         },
       )

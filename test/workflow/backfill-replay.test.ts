@@ -32,13 +32,6 @@ const CASES: [version: string, how: string, suffix: string][] = [
   // v0.3.1: the hand-over before continue-as-new (a date started through startDateRun, carried).
   ['0.3.1', 'signal', '-v0.3.1'],
   ['0.3.1', 'cancel', '-v0.3.1'],
-  // v0.8.2: the code before the workflows became state machines (common/backfill-machine.ts); with
-  // a backfill that continues as new and runs to its end (`complete`) and one paused, resumed and
-  // given another concurrency (`signals`), both with a failed date.
-  ['0.8.2', 'signal', '-v0.8.2'],
-  ['0.8.2', 'cancel', '-v0.8.2'],
-  ['0.8.2', 'complete', '-v0.8.2'],
-  ['0.8.2', 'signals', '-v0.8.2'],
 ];
 const recordings = (how: string, suffix: string): RecordedRun[] =>
   JSON.parse(
@@ -46,40 +39,30 @@ const recordings = (how: string, suffix: string): RecordedRun[] =>
   ) as RecordedRun[];
 const runName = (how: string, suffix: string, i: number) => `backfill-can-${how}${suffix} run ${i}`;
 
-// Every run of every recording, replayed one after the other on one replay worker: on the plain
-// bundle and on the traced one (a worker with tracing on).
+// Every run of every recording, replayed one after the other on one replay worker.
 let outcomes: Awaited<ReturnType<typeof replayAll>>;
-let traced: Awaited<ReturnType<typeof replayAll>>;
-const histories = () =>
-  CASES.flatMap(([, how, suffix]) =>
-    recordings(how, suffix).map((run, i) => ({
-      name: runName(how, suffix, i + 1),
-      workflowId: run.workflowId,
-      history: load(run),
-    })),
-  );
 beforeAll(async () => {
-  outcomes = await replayAll({ workflowBundle: await replayBundle(), replayName: 'backfill histories' }, histories());
-  traced = await replayAll(
-    {
-      workflowBundle: await replayBundle({ traced: true }),
-      replayName: 'backfill histories, traced',
-      // The sink a traced worker registers (makeWorkflowExporter); not called while replaying.
-      sinks: { exporter: { export: { fn: () => undefined, callDuringReplay: false } } },
-    },
-    histories(),
+  outcomes = await replayAll(
+    { workflowBundle: await replayBundle(), replayName: 'backfill histories' },
+    CASES.flatMap(([, how, suffix]) =>
+      recordings(how, suffix).map((run, i) => ({
+        name: runName(how, suffix, i + 1),
+        workflowId: run.workflowId,
+        history: load(run),
+      })),
+    ),
   );
 });
 
-describe.each(CASES)('a backfill recorded on %s (%s)', (version, how, suffix) => {
+describe.each(CASES)('a backfill recorded on %s (continue-as-new, then cancelled by %s)', (version, how, suffix) => {
   const runs = recordings(how, suffix);
 
-  test('the recording has its segments: continued as new, then cancelled while dates ran (or ended)', () => {
+  test('the recording has both segments: one continued as new, one cancelled while dates ran', () => {
     const last = (r: RecordedRun) => r.history.events[r.history.events.length - 1]?.eventType;
-    const endedFailed = (how === 'signal' && version === '0.1.0') || how === 'complete' || how === 'signals';
+    const endedFailed = how === 'signal' && version === '0.1.0';
     expect(runs.map(last).sort()).toEqual(
       [
-        ...(how === 'signals' ? [] : ['EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW']),
+        'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
         endedFailed ? 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED' : 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
       ].sort(),
     );
@@ -87,9 +70,5 @@ describe.each(CASES)('a backfill recorded on %s (%s)', (version, how, suffix) =>
 
   test.each(runs.map((_r, i) => i + 1))('run %i replays on the current code', (i) => {
     expectReplayed(outcomes, runName(how, suffix, i));
-  });
-
-  test.each(runs.map((_r, i) => i + 1))('run %i replays on the traced bundle', (i) => {
-    expectReplayed(traced, runName(how, suffix, i));
   });
 });

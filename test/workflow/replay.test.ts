@@ -58,29 +58,6 @@ test('the fixtures cover every recorded version and path', () => {
   for (const v of ['v0.8.0', 'v0.8.1'])
     for (const f of ['run-pipeline-fanout', 'fan-out-stage-fanout', 'fan-out-chunk-fanout'])
       for (const end of ['', '-cancelled']) expect(files).toContain(`${f}${end}-${v}.json`);
-  // v0.8.2, the code before the workflows became state machines over plain state (common/*-machine.ts):
-  // every path above again, and those the earlier recordings did not take.
-  for (const f of [
-    ...['succeeded', 'failed-denied', 'failed-worker-died', 'cancelled'].map((p) => `run-pipeline-${p}`),
-    ...['language-failed-cleanup', 'language-cancelled-cleanup', 'scheduled'].map((p) => `run-pipeline-${p}`),
-    'scheduled-pipeline-scheduled',
-    // A sub-pipeline cancelled (the run and its child run), a run cancelled between a stage's attempts.
-    'run-pipeline-subpipeline-cancelled',
-    'run-pipeline-sub-subpipeline-cancelled',
-    'run-pipeline-cancelled-retrying',
-    // A cleanup stage that fails too: after a stage failed, after the run was cancelled.
-    'run-pipeline-language-failed-cleanup-failed',
-    'run-pipeline-language-cancelled-cleanup-failed',
-    // Params and a condition that cannot be rendered, with one_failed, none_failed and all_done stages after them.
-    'run-pipeline-rules',
-    // Fan-outs: items failing over the tolerated count (their jobs stopped), within it, and over an S3 prefix.
-    ...['fanout', 'fanout-cancelled', 'fanout-failed', 'fanout-tolerated', 'fanout-s3'].flatMap((p) => [
-      `run-pipeline-${p}`,
-      `fan-out-stage-${p}`,
-      `fan-out-chunk-${p}`,
-    ]),
-  ])
-    expect(files).toContain(`${f}-v0.8.2.json`);
   // Notifications (v0.9.0): a run of a pipeline with notify: failing and succeeding, and each one's notifier.
   for (const f of [
     'run-pipeline-notified-failed',
