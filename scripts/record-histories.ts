@@ -16,6 +16,7 @@
  * version whose runs must keep replaying, e.g. before a workflow change, and commit the files:
  * every later version must replay them unchanged (`patched()` guards what changed).
  */
+import { RUN_SHAPE } from '../common/run-shape';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -266,7 +267,7 @@ async function main(): Promise<void> {
       const handle = await client.workflow.start(WORKFLOW_TYPES.runPipeline, {
         workflowId: `${p.name}/2024-03-01`,
         taskQueue: settings.taskQueue,
-        args: [{ pipeline: p, ds: '2024-03-01', ...params }],
+        args: [{ pipeline: p, ds: '2024-03-01', shape: RUN_SHAPE, ...params }],
       });
       // The executions of this case: the run, and the children of a fan-out or a sub-pipeline.
       const executions: [string, string][] = [['run-pipeline', handle.workflowId]];

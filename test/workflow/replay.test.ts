@@ -66,6 +66,17 @@ test('the fixtures cover every recorded version and path', () => {
     'notify-notified-succeeded',
   ])
     expect(files).toContain(`${f}-v0.9.0.json`);
+  // Runs with a shape (v0.9.1, common/run-shape.ts): the patches it lists taken without a marker.
+  for (const f of [
+    'run-pipeline-pooled',
+    'run-pipeline-pooled-cancelled',
+    'run-pipeline-notified-succeeded',
+    'run-pipeline-notified-failed',
+    'run-pipeline-succeeded',
+    'run-pipeline-cancelled',
+    'run-pipeline-fanout',
+  ])
+    expect(files).toContain(`${f}-v0.9.1.json`);
 });
 
 let outcomes: Awaited<ReturnType<typeof replayAll>>;
