@@ -6,14 +6,15 @@
  * its job id and the failure message; without the keys, each date still shows its state (search
  * attributes are never encrypted) and says its stages are encrypted, naming the key id and the fix.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { MEMO_KEYS } from '../../common/constants';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../plugin/encryption';
 import { parsePayloadKeys } from '../../plugin/payload-keys';
 import { createBucket, uniqueName } from '../support/aws';
-import { pipelineDir, ROOT, SLUICE_BIN, sluice } from '../support/cli';
+import { pipelineDir, sluice } from '../support/cli';
+import { startSluiceUi } from '../support/grid';
 import { newKeyEntry } from '../support/codec';
 import { gateway } from '../support/gateway';
 import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
@@ -156,18 +157,9 @@ describe('the page of sluice ui with the keys', () => {
   test("decodes in its own process: the failed cell's tooltip has the message, the browser never gets a key", async () => {
     if (!existsSync(CHROMIUM))
       throw new Error(`no browser at ${CHROMIUM}: run bash scripts/ensure-browser.sh (or set SLUICE_CHROMIUM)`);
-    let out = '';
-    ui = spawn(process.execPath, [SLUICE_BIN, 'ui', '--port', '0'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    ui.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    ui.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const url = await waitFor('sluice ui to listen', async () => {
-      if (ui?.exitCode !== null) throw new Error(`sluice ui exited: ${out}`);
-      return /listening on (\S+)/.exec(out)?.[1];
-    });
+    const started = await startSluiceUi(env);
+    ui = started.ui;
+    const url = started.url;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox'] });
     const page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
     const bodies: string[] = [];

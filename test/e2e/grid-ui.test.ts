@@ -9,17 +9,24 @@
  * The words and colours of the states are the server's (client/grid-states.ts): the test checks the
  * page against that table, not a copy of it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { readRunStatus } from '../../client/runs';
 import { CELL_STATES, STATE_LABEL, type CellState } from '../../client/grid-states';
 import { backfillWorkflowId } from '../../client/backfills';
 import { runUiUrl } from '../../common/env';
-import { ROOT, SLUICE_BIN } from '../support/cli';
 import { gateway } from '../support/gateway';
-import { finishRunning, GRID_DATES, GRID_FROM, GRID_TO, seedGrid, type SeededGrid } from '../support/grid';
-import { temporalTestContext, waitFor, type TestContext } from '../support/temporal';
+import {
+  finishRunning,
+  GRID_DATES,
+  GRID_FROM,
+  GRID_TO,
+  seedGrid,
+  startSluiceUi,
+  type SeededGrid,
+} from '../support/grid';
+import { temporalTestContext, type TestContext } from '../support/temporal';
 
 const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -37,18 +44,7 @@ beforeAll(async () => {
   await ctx.startWorker();
   const env = { SLUICE_TASK_QUEUE: ctx.settings.taskQueue };
   seeded = await seedGrid(ctx.client, env, 'grid-ui');
-  let out = '';
-  ui = spawn(process.execPath, [SLUICE_BIN, 'ui', '--port', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  ui.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  ui.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  uiUrl = await waitFor('sluice ui to listen', async () => {
-    if (ui.exitCode !== null) throw new Error(`sluice ui exited: ${out}`);
-    return /listening on (\S+)/.exec(out)?.[1];
-  });
+  ({ ui, url: uiUrl } = await startSluiceUi(env));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   await page.goto(`${uiUrl}?pipeline=${seeded.name}&from=${GRID_FROM}&to=${GRID_TO}`);

@@ -4,8 +4,9 @@
  * running (its check hangs), 03-05 cancelled (while its check ran). Three stages: land (s3.put),
  * transform (glue.job), check (athena.query).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createBucket, createGlueJob, uniqueName } from './aws';
-import { pipelineDir, sluice } from './cli';
+import { pipelineDir, ROOT, SLUICE_BIN, sluice } from './cli';
 import { gateway } from './gateway';
 import { readRunStatus } from '../../client/runs';
 import type { Client } from '@temporalio/client';
@@ -108,4 +109,29 @@ export async function finishRunning(client: Client, name: string): Promise<void>
     .getHandle(`${name}/${GRID_DATES.running}`)
     .cancel()
     .catch(() => undefined);
+}
+
+/**
+ * Starts `sluice ui --port 0` with `env` and waits for the URL it listens on. If it exits or never
+ * listens, it is stopped and the error says what it printed.
+ */
+export async function startSluiceUi(env: NodeJS.ProcessEnv): Promise<{ ui: ChildProcess; url: string }> {
+  let out = '';
+  const ui = spawn(process.execPath, [SLUICE_BIN, 'ui', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  ui.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  ui.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const url = await waitFor('sluice ui to listen', async () => {
+      if (ui.exitCode !== null) throw new Error(`sluice ui exited: ${out}`);
+      return /listening on (\S+)/.exec(out)?.[1];
+    });
+    return { ui, url };
+  } catch (err) {
+    ui.kill('SIGTERM');
+    throw err;
+  }
 }
